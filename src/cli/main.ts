@@ -1,0 +1,34 @@
+// The `crema` command: builds the commander program from one register function per command.
+import { Command, CommanderError } from "commander";
+import { describeError } from "../base/errors.ts";
+import { type CliIo, processIo } from "./io.ts";
+
+export type CommandRegistrar = (program: Command, io: CliIo) => void;
+
+const registrars: CommandRegistrar[] = [];
+
+export function buildProgram(
+  io: CliIo,
+  commands: readonly CommandRegistrar[] = registrars,
+): Command {
+  const program = new Command("crema")
+    .description("A service mesh that speaks Istio's configuration")
+    .version("0.1.0")
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  for (const register of commands) register(program, io);
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
+export async function main(argv: string[], io = processIo()): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    io.stderr(`crema: ${describeError(error)}\n`);
+    return 1;
+  }
+  return io.exitCode();
+}

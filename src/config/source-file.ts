@@ -1,0 +1,102 @@
+// Reading configuration input: files, directories (recursively, .yaml/.yml/.json), and stdin.
+// Unreadable, binary or oversized input becomes a diagnostic, never an exception.
+import { readdir, readFile, stat } from "node:fs/promises";
+import { extname, join } from "node:path";
+import type { Diagnostic } from "./diagnostic.ts";
+
+export interface SourceFile {
+  /** Path as given (or `<stdin>`), used in every diagnostic. */
+  path: string;
+  text: string;
+}
+
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+const CONFIG_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
+
+export interface ReadResult {
+  files: SourceFile[];
+  diagnostics: Diagnostic[];
+}
+
+/** Decodes bytes as UTF-8 text, or explains why they are not configuration text. */
+export function decodeSource(path: string, bytes: Uint8Array): SourceFile | Diagnostic {
+  if (bytes.byteLength > MAX_FILE_BYTES) {
+    return {
+      code: "CREMA_CONFIG_TOO_LARGE",
+      severity: "error",
+      message: `${path} is ${bytes.byteLength} bytes; one configuration file may be at most ${MAX_FILE_BYTES} bytes`,
+      position: { file: path, line: 1, column: 1 },
+    };
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return notText(path);
+  }
+  if (text.includes("\u0000")) return notText(path);
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  return { path, text };
+}
+
+function notText(path: string): Diagnostic {
+  return {
+    code: "CREMA_CONFIG_NOT_TEXT",
+    severity: "error",
+    message: `${path} is not UTF-8 text (binary data?); pass YAML or JSON files only`,
+    position: { file: path, line: 1, column: 1 },
+  };
+}
+
+/** Reads files and directories (recursively); `-` means standard input. */
+export async function readSources(
+  paths: readonly string[],
+  readStdin: () => Promise<string>,
+): Promise<ReadResult> {
+  const result: ReadResult = { files: [], diagnostics: [] };
+  for (const path of paths) {
+    if (path === "-") {
+      const decoded = decodeSource("<stdin>", Buffer.from(await readStdin(), "utf8"));
+      pushDecoded(result, decoded);
+      continue;
+    }
+    await readPath(path, result, true);
+  }
+  return result;
+}
+
+async function readPath(path: string, result: ReadResult, explicit: boolean): Promise<void> {
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) {
+      const entries = (await readdir(path)).sort();
+      for (const entry of entries) {
+        if (entry.startsWith(".")) continue;
+        await readPath(join(path, entry), result, false);
+      }
+      return;
+    }
+    if (!explicit && !CONFIG_EXTENSIONS.has(extname(path).toLowerCase())) return;
+    if (info.size > MAX_FILE_BYTES) {
+      pushDecoded(
+        result,
+        decodeSource(path, new Uint8Array(info.size > MAX_FILE_BYTES ? MAX_FILE_BYTES + 1 : 0)),
+      );
+      return;
+    }
+    pushDecoded(result, decodeSource(path, await readFile(path)));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    result.diagnostics.push({
+      code: "CREMA_CONFIG_READ_FAILED",
+      severity: "error",
+      message: `cannot read ${path} (${reason}); check that it exists and is readable`,
+      position: { file: path, line: 1, column: 1 },
+    });
+  }
+}
+
+function pushDecoded(result: ReadResult, decoded: SourceFile | Diagnostic): void {
+  if ("text" in decoded) result.files.push(decoded);
+  else result.diagnostics.push(decoded);
+}
