@@ -126,6 +126,16 @@ function convert(type: ts.Type, fieldName = ""): number {
     }
     return intern({ t: "any" });
   }
+  // A field redeclared by several oneOf variants reaches us as `T[] & T[]` (or `T[] & {}`):
+  // that is the array itself, not an object with Array's methods as fields.
+  if (type.isIntersection()) {
+    const arrays = type.types.filter((t) => checker.isArrayType(t));
+    if (
+      arrays.length > 0 &&
+      type.types.every((t) => checker.isArrayType(t) || t.getProperties().length === 0)
+    )
+      return convert(arrays[0]!, fieldName);
+  }
   if (checker.isArrayType(type)) {
     const [element] = checker.getTypeArguments(type as ts.TypeReference);
     return intern({ t: "array", i: convert(element!, fieldName) });

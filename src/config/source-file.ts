@@ -20,14 +20,7 @@ export interface ReadResult {
 
 /** Decodes bytes as UTF-8 text, or explains why they are not configuration text. */
 export function decodeSource(path: string, bytes: Uint8Array): SourceFile | Diagnostic {
-  if (bytes.byteLength > MAX_FILE_BYTES) {
-    return {
-      code: "CREMA_CONFIG_TOO_LARGE",
-      severity: "error",
-      message: `${path} is ${bytes.byteLength} bytes; one configuration file may be at most ${MAX_FILE_BYTES} bytes`,
-      position: { file: path, line: 1, column: 1 },
-    };
-  }
+  if (bytes.byteLength > MAX_FILE_BYTES) return tooLarge(path, bytes.byteLength);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -37,6 +30,15 @@ export function decodeSource(path: string, bytes: Uint8Array): SourceFile | Diag
   if (text.includes("\u0000")) return notText(path);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   return { path, text };
+}
+
+function tooLarge(path: string, size: number): Diagnostic {
+  return {
+    code: "CREMA_CONFIG_TOO_LARGE",
+    severity: "error",
+    message: `${path} is ${size} bytes; one configuration file may be at most ${MAX_FILE_BYTES} bytes (split it into several files)`,
+    position: { file: path, line: 1, column: 1 },
+  };
 }
 
 function notText(path: string): Diagnostic {
@@ -78,10 +80,7 @@ async function readPath(path: string, result: ReadResult, explicit: boolean): Pr
     }
     if (!explicit && !CONFIG_EXTENSIONS.has(extname(path).toLowerCase())) return;
     if (info.size > MAX_FILE_BYTES) {
-      pushDecoded(
-        result,
-        decodeSource(path, new Uint8Array(info.size > MAX_FILE_BYTES ? MAX_FILE_BYTES + 1 : 0)),
-      );
+      result.diagnostics.push(tooLarge(path, info.size));
       return;
     }
     pushDecoded(result, decodeSource(path, await readFile(path)));

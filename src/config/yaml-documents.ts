@@ -58,7 +58,8 @@ export function parseDocuments(source: SourceFile): ParseResult {
       });
       return;
     }
-    if (doc.contents === null) return; // an empty document between separators
+    // an empty document between separators
+    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
     const docStart = doc.range?.[0] ?? 0;
     let value: unknown;
     try {
