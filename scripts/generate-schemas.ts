@@ -76,7 +76,9 @@ function intern(node: SchemaNode): number {
   return nodes.length - 1;
 }
 
-const INTEGER_HINT = /\b(port|number|weight|attempts|count|size|max|min|percent)/i;
+// The d.ts files say only "number"; fields named like these are integers in Istio's protos.
+const INTEGER_HINT =
+  /^(port|number|weight|attempts|count|size|max|min)|(Port|Number|Weight|Count|Size|Percent|Attempts)$/;
 
 function convert(type: ts.Type, fieldName = ""): number {
   const cached = byType.get(type);
@@ -142,6 +144,8 @@ function convert(type: ts.Type, fieldName = ""): number {
   }
   const index = type.getStringIndexType();
   if (index && type.getProperties().length === 0) return intern({ t: "map", i: convert(index) });
+  // `{}` stands for google.protobuf.Struct / preserve-unknown-fields: anything goes.
+  if (type.getProperties().length === 0) return intern({ t: "any" });
   return convertObject(type, type.getProperties(), 1);
 }
 

@@ -1,11 +1,12 @@
 // The `crema` command: builds the commander program from one register function per command.
 import { Command, CommanderError } from "commander";
 import { describeError } from "../base/errors.ts";
+import { registerAnalyzeCommand, registerValidateCommand } from "./commands/config-commands.ts";
 import { type CliIo, processIo } from "./io.ts";
 
 export type CommandRegistrar = (program: Command, io: CliIo) => void;
 
-const registrars: CommandRegistrar[] = [];
+const registrars: readonly CommandRegistrar[] = [registerValidateCommand, registerAnalyzeCommand];
 
 export function buildProgram(
   io: CliIo,
@@ -26,7 +27,8 @@ export async function main(argv: string[], io = processIo()): Promise<number> {
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
+    // Help and --version exit 0; every other commander error is a usage error.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     io.stderr(`crema: ${describeError(error)}\n`);
     return 1;
   }

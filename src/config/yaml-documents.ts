@@ -53,7 +53,9 @@ export function parseDocuments(source: SourceFile): ParseResult {
       result.diagnostics.push({
         code: duplicate ? "CREMA_CONFIG_YAML_DUPLICATE_KEY" : "CREMA_CONFIG_YAML_SYNTAX",
         severity: "error",
-        message: `${duplicate ? "duplicate key: " : ""}${firstLine(firstError.message)}${more}`,
+        message: duplicate
+          ? `key ${JSON.stringify(keyAt(source.text, firstError.pos[0]))} appears twice in the same mapping; Kubernetes would keep only one of them, so remove or merge the repeated key${more}`
+          : `${firstLine(firstError.message)}${more}; check the indentation and the closing brackets and quotes near here`,
         position: position(firstError.pos[0]),
       });
       return;
@@ -92,6 +94,13 @@ export function parseDocuments(source: SourceFile): ParseResult {
     result.documents.push({ file: source.path, index, value, locate });
   });
   return result;
+}
+
+/** The key text starting at `offset` (up to its colon), for messages. */
+function keyAt(text: string, offset: number): string {
+  const rest = text.slice(offset, offset + 120);
+  const end = rest.search(/\s*:(\s|$)/);
+  return (end >= 0 ? rest.slice(0, end) : rest.split("\n")[0]!).replace(/^["']|["']$/g, "");
 }
 
 function firstLine(message: string): string {
