@@ -300,6 +300,11 @@ const catalogue = {
     solve:
       "Set `caCertificates` or `credentialName`, or set `insecureSkipVerify: true` to accept it knowingly.",
   },
+  IST0130: {
+    title: "VirtualServiceUnreachableRule",
+    meaning: "A VirtualService rule can never be used because an earlier rule already matches every request.",
+    solve: "Move the rule above the catch-all rule, or narrow the earlier rule's match.",
+  },
   IST0131: {
     title: "VirtualServiceIneffectiveMatch",
     meaning:

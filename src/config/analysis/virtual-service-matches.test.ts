@@ -5,7 +5,7 @@ import { virtualServiceMatches } from "./virtual-service-matches.ts";
 const run = (yaml: string) => findings(yaml, { analyzers: [virtualServiceMatches] });
 
 describe("virtualservice.matches", () => {
-  it("reports duplicate matches (info) and rules after a catch-all (warning) as IST0131", () => {
+  it("reports duplicate matches (info) as IST0131 and rules after a catch-all (warning) as IST0130", () => {
     const yaml = `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
@@ -56,7 +56,7 @@ spec:
         line: lineOf(yaml, "- name: again"),
       },
       {
-        code: "IST0131",
+        code: "IST0130",
         severity: "warning",
         resource: "VirtualService shop/api",
         path: "spec.http[3]",
@@ -88,7 +88,7 @@ spec:
 `;
     expect(run(yaml)).toEqual([
       {
-        code: "IST0131",
+        code: "IST0130",
         severity: "warning",
         resource: "VirtualService shop/default-first",
         path: "spec.http[1]",

@@ -1,12 +1,12 @@
-// HTTP rules that can never match (IST0131): a rule after one that matches every request (no
-// `match`, an empty match entry, or only `uri: {prefix: /}`) is unreachable (warning); a match
-// entry identical to one of an earlier rule is ineffective (info). Only these clear-cut cases.
+// HTTP rules that can never match: a rule after one that matches every request (no `match`, an
+// empty match entry, or only `uri: {prefix: /}`) is unreachable (IST0130, warning); a match
+// entry identical to one of an earlier rule is ineffective (IST0131, info). Only these clear-cut cases.
 import { objects } from "../validation/rules.ts";
 import type { Analyzer } from "./analyzer.ts";
 
 export const virtualServiceMatches: Analyzer = {
   name: "virtualservice.matches",
-  codes: ["IST0131"],
+  codes: ["IST0130", "IST0131"],
   run(ctx) {
     for (const vs of ctx.ofKind("VirtualService")) {
       let catchAll: number | undefined;
@@ -17,7 +17,7 @@ export const virtualServiceMatches: Analyzer = {
           ctx.report(
             vs,
             ["spec", "http", i],
-            "IST0131",
+            "IST0130",
             "warning",
             `http[${i}] is never used: http[${catchAll}] before it matches every request; move this rule above it or narrow http[${catchAll}]'s match`,
           );
