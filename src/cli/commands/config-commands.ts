@@ -25,7 +25,17 @@ function addCommonOptions(command: Command): Command {
     .addOption(
       new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS).default("text"),
     )
-    .option("--no-color", "plain text output without ANSI colours");
+    .option("--no-color", "plain text output without ANSI colours")
+    .option(
+      "--failure-threshold <severity>",
+      "lowest severity that fails the run (Info, Warning, Error)",
+      "Error",
+    )
+    .option(
+      "--output-threshold <severity>",
+      "lowest severity printed (Info, Warning, Error)",
+      "Info",
+    );
 }
 
 async function run(paths: string[], flags: CheckFlags, analyze: boolean, io: CliIo): Promise<void> {

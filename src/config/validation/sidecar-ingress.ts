@@ -2,12 +2,12 @@
 // unique ports, the default endpoint form, the TLS features a sidecar supports, and the
 // per-port connection pool.
 import type { FieldPath } from "../diagnostic.ts";
+import { checkConnectionPool } from "./connection-pool.ts";
 import type { ValidationContext } from "./context.ts";
 import { checkUnixAddress, UNIX_PREFIX } from "./gateway-hosts.ts";
 import { checkServerTls } from "./gateway-tls.ts";
 import { checkPortName, checkProtocol, isHttpProtocol, isTlsProtocol } from "./ports.ts";
 import { checkCidr, checkPort, isObj, type Obj, objects } from "./rules.ts";
-import { checkConnectionPool } from "./sidecar-connection-pool.ts";
 
 const LOOPBACK_OR_ANY = new Set(["", "127.0.0.1", "0.0.0.0", "::1", "::"]);
 const ENDPOINT_FORMS = "127.0.0.1:PORT, 0.0.0.0:PORT, [::1]:PORT, [::]:PORT or unix:///path";

@@ -2,10 +2,10 @@
 // ingress listeners, egress listeners (port or Unix socket, namespace/host entries, the
 // catch-all listener last), the inbound connection pool and the outbound traffic policy.
 import type { FieldPath } from "../diagnostic.ts";
+import { checkConnectionPool } from "./connection-pool.ts";
 import type { KindValidator, ValidationContext } from "./context.ts";
 import { checkNamespacedHost, checkUnixAddress, UNIX_PREFIX } from "./gateway-hosts.ts";
 import { checkCidr, checkPort, isObj, type Obj, objects, present } from "./rules.ts";
-import { checkConnectionPool } from "./sidecar-connection-pool.ts";
 import { checkIngressListeners, checkListenerPortFields } from "./sidecar-ingress.ts";
 import { fqdnProblem, isIstioDnsLabel } from "./virtual-service-hosts.ts";
 import { checkNetworkingSelector } from "./workload-entry-fields.ts";

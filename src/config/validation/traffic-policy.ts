@@ -3,6 +3,7 @@
 // Istio's validateTrafficPolicy, validateConnectionPool, validateOutlierDetection,
 // validatePortTrafficPolicies, validateTunnelSettings and agent.ValidateTLS.
 import type { FieldPath } from "../diagnostic.ts";
+import { checkConnectionPool } from "./connection-pool.ts";
 import type { ValidationContext } from "./context.ts";
 import { checkLoadBalancer } from "./destination-rule-load-balancer.ts";
 import { checkPort, checkRange, isObj, type Obj, objects, present } from "./rules.ts";
@@ -133,48 +134,6 @@ function checkOutlierDetection(ctx: ValidationContext, path: FieldPath, outlier:
     "percentage",
   );
   checkRange(ctx, [...path, "minHealthPercent"], outlier.minHealthPercent, 0, 100, "percentage");
-}
-
-function checkConnectionPool(ctx: ValidationContext, path: FieldPath, pool: unknown): void {
-  if (!isObj(pool)) return;
-  if (!present(pool.http) && !present(pool.tcp)) {
-    ctx.error(path, "CREMA_VALIDATION_REQUIRED", "a connectionPool needs http or tcp settings");
-    return;
-  }
-  const { http, tcp } = pool;
-  if (isObj(http)) {
-    const at = [...path, "http"];
-    for (const field of [
-      "http1MaxPendingRequests",
-      "http2MaxRequests",
-      "maxRequestsPerConnection",
-      "maxRetries",
-      "maxConcurrentStreams",
-    ])
-      checkNonNegative(ctx, [...at, field], http[field], field);
-    checkIstioDuration(ctx, [...at, "idleTimeout"], http.idleTimeout);
-    if (http.h2UpgradePolicy === "UPGRADE" && http.useClientProtocol === true) {
-      ctx.error(
-        [...at, "useClientProtocol"],
-        "CREMA_VALIDATION_EXCLUSIVE",
-        "useClientProtocol cannot be true when h2UpgradePolicy is UPGRADE",
-      );
-    }
-  }
-  if (isObj(tcp)) {
-    const at = [...path, "tcp"];
-    checkNonNegative(ctx, [...at, "maxConnections"], tcp.maxConnections, "maxConnections");
-    checkIstioDuration(ctx, [...at, "connectTimeout"], tcp.connectTimeout);
-    checkIstioDuration(ctx, [...at, "maxConnectionDuration"], tcp.maxConnectionDuration);
-    // 0s disables the TCP idle timeout (Istio ≥ 1.26 accepts it).
-    checkIstioDuration(ctx, [...at, "idleTimeout"], tcp.idleTimeout, { allowZero: true });
-    if (isObj(tcp.tcpKeepalive)) {
-      const keepalive = [...at, "tcpKeepalive"];
-      checkIstioDuration(ctx, [...keepalive, "time"], tcp.tcpKeepalive.time);
-      checkIstioDuration(ctx, [...keepalive, "interval"], tcp.tcpKeepalive.interval);
-      checkNonNegative(ctx, [...keepalive, "probes"], tcp.tcpKeepalive.probes, "probes");
-    }
-  }
 }
 
 function nonEmpty(value: unknown): boolean {

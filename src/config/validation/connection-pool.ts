@@ -1,23 +1,14 @@
-// Connection pool settings of Sidecar ingress listeners (`inboundConnectionPool`,
-// `ingress[].connectionPool`), checked as Istio's validateConnectionPool does: at least one of
-// http/tcp, non-negative limits, durations of at least 1ms.
+// ConnectionPoolSettings, shared by DestinationRule traffic policies and Sidecar ingress
+// listeners: at least one of http/tcp, non-negative limits, Istio durations (tcp.idleTimeout
+// may be 0s to disable it).
 import type { FieldPath } from "../diagnostic.ts";
 import type { ValidationContext } from "./context.ts";
-import { isObj } from "./rules.ts";
+import { isObj, present } from "./rules.ts";
 import { checkIstioDuration, checkNonNegative } from "./virtual-service-common.ts";
-
-const HTTP_LIMITS = [
-  "http1MaxPendingRequests",
-  "http2MaxRequests",
-  "maxRequestsPerConnection",
-  "maxRetries",
-  "maxConcurrentStreams",
-] as const;
 
 export function checkConnectionPool(ctx: ValidationContext, path: FieldPath, pool: unknown): void {
   if (!isObj(pool)) return;
-  const { http, tcp } = pool;
-  if (!isObj(http) && !isObj(tcp)) {
+  if (!present(pool.http) && !present(pool.tcp)) {
     ctx.error(
       path,
       "CREMA_VALIDATION_REQUIRED",
@@ -25,9 +16,17 @@ export function checkConnectionPool(ctx: ValidationContext, path: FieldPath, poo
     );
     return;
   }
+  const { http, tcp } = pool;
   if (isObj(http)) {
     const at = [...path, "http"];
-    for (const field of HTTP_LIMITS) checkNonNegative(ctx, [...at, field], http[field], field);
+    for (const field of [
+      "http1MaxPendingRequests",
+      "http2MaxRequests",
+      "maxRequestsPerConnection",
+      "maxRetries",
+      "maxConcurrentStreams",
+    ])
+      checkNonNegative(ctx, [...at, field], http[field], field);
     checkIstioDuration(ctx, [...at, "idleTimeout"], http.idleTimeout);
     if (http.h2UpgradePolicy === "UPGRADE" && http.useClientProtocol === true) {
       ctx.error(
@@ -42,11 +41,13 @@ export function checkConnectionPool(ctx: ValidationContext, path: FieldPath, poo
     checkNonNegative(ctx, [...at, "maxConnections"], tcp.maxConnections, "maxConnections");
     checkIstioDuration(ctx, [...at, "connectTimeout"], tcp.connectTimeout);
     checkIstioDuration(ctx, [...at, "maxConnectionDuration"], tcp.maxConnectionDuration);
+    // 0s disables the TCP idle timeout (Istio ≥ 1.26 accepts it).
     checkIstioDuration(ctx, [...at, "idleTimeout"], tcp.idleTimeout, { allowZero: true });
-    const keepalive = tcp.tcpKeepalive;
-    if (isObj(keepalive)) {
-      checkIstioDuration(ctx, [...at, "tcpKeepalive", "time"], keepalive.time);
-      checkIstioDuration(ctx, [...at, "tcpKeepalive", "interval"], keepalive.interval);
+    if (isObj(tcp.tcpKeepalive)) {
+      const keepalive = [...at, "tcpKeepalive"];
+      checkIstioDuration(ctx, [...keepalive, "time"], tcp.tcpKeepalive.time);
+      checkIstioDuration(ctx, [...keepalive, "interval"], tcp.tcpKeepalive.interval);
+      checkNonNegative(ctx, [...keepalive, "probes"], tcp.tcpKeepalive.probes, "probes");
     }
   }
 }
