@@ -78,16 +78,6 @@ export const registerValidateCommand: CommandRegistrar = (program, io) => {
       ),
   )
     .option("-n, --namespace <name>", "namespace for resources that name none")
-    .option(
-      "--failure-threshold <severity>",
-      "lowest severity that fails the run (Info, Warning, Error)",
-      "Error",
-    )
-    .option(
-      "--output-threshold <severity>",
-      "lowest severity printed (Info, Warning, Error)",
-      "Info",
-    )
     .action((paths: string[], flags: CheckFlags) => run(paths, flags, false, io));
 };
 
@@ -104,15 +94,5 @@ export const registerAnalyzeCommand: CommandRegistrar = (program, io) => {
     )
     .option("-A, --all-namespaces", "report every namespace (the default for files)")
     .option("-R, --recursive", "read directories recursively (always on)")
-    .option(
-      "--failure-threshold <severity>",
-      "lowest severity that fails the run (Info, Warning, Error)",
-      "Error",
-    )
-    .option(
-      "--output-threshold <severity>",
-      "lowest severity printed (Info, Warning, Error)",
-      "Info",
-    )
     .action((paths: string[], flags: CheckFlags) => run(paths, flags, true, io));
 };
