@@ -103,3 +103,30 @@ describe("the crema binary", () => {
     expect(stdout).toContain("CREMA_SCHEMA_ENUM");
   });
 });
+
+describe("crema analyze", () => {
+  const fixture = "testdata/cli/analyze/dangling-references.yaml";
+
+  it("exits 79 when it finds errors, 0 when the threshold is above them", async () => {
+    expect((await runCli(["analyze", fixture])).code).toBe(79);
+    const relaxed = await runCli([
+      "analyze",
+      "--failure-threshold",
+      "Error",
+      "--output-threshold",
+      "Error",
+      "examples/coffee-shop",
+    ]);
+    expect(relaxed.code).toBe(0);
+  });
+
+  it("-n narrows the report to one namespace; -A reports all", async () => {
+    const all = JSON.parse(
+      (await runCli(["analyze", "-A", "-o", "json", fixture])).stdout,
+    ) as Array<{ resource?: { namespace?: string } }>;
+    expect(all.some((d) => d.resource?.namespace === "shop")).toBe(true);
+    const narrowed = await runCli(["analyze", "-n", "elsewhere", "-o", "json", fixture]);
+    expect(narrowed.code).toBe(0);
+    expect(JSON.parse(narrowed.stdout)).toEqual([]);
+  });
+});
