@@ -25,6 +25,29 @@ const catalogue = {
     solve: "Report it with the command you ran and the input that caused it.",
   },
 
+  // echo: the test workload
+  CREMA_ECHO_INVALID_OPTION: {
+    title: "Invalid echo option",
+    meaning:
+      "A flag or environment variable of `crema echo` has a value it cannot use (a port, a label, a duration, an identity field, or TLS files given without their pair).",
+    solve:
+      "Fix the value named in the message; `crema echo --help` lists every flag and its environment variable.",
+  },
+  CREMA_ECHO_TLS_CONFIG: {
+    title: "Unusable TLS files",
+    meaning:
+      "The certificate, key or CA file given to `crema echo` cannot be read or is not valid PEM, or the key does not match the certificate.",
+    solve:
+      "Pass readable PEM files: a certificate with its matching private key, and optionally a CA bundle for client certificates.",
+  },
+  CREMA_ECHO_LISTEN_FAILED: {
+    title: "Cannot listen",
+    meaning:
+      "`crema echo` could not bind one of its ports: it is in use, or the address is not local, or the port needs privileges.",
+    solve:
+      "Choose another port (0 picks a free one) or stop the process holding it; ports below 1024 need privileges.",
+  },
+
   // config: reading and decoding input
   CREMA_CONFIG_READ_FAILED: {
     title: "Cannot read input",
@@ -302,7 +325,8 @@ const catalogue = {
   },
   IST0130: {
     title: "VirtualServiceUnreachableRule",
-    meaning: "A VirtualService rule can never be used because an earlier rule already matches every request.",
+    meaning:
+      "A VirtualService rule can never be used because an earlier rule already matches every request.",
     solve: "Move the rule above the catch-all rule, or narrow the earlier rule's match.",
   },
   IST0131: {

@@ -2,11 +2,16 @@
 import { Command, CommanderError } from "commander";
 import { describeError } from "../base/errors.ts";
 import { registerAnalyzeCommand, registerValidateCommand } from "./commands/config-commands.ts";
+import { registerEchoCommand } from "./commands/echo.ts";
 import { type CliIo, processIo } from "./io.ts";
 
 export type CommandRegistrar = (program: Command, io: CliIo) => void;
 
-const registrars: readonly CommandRegistrar[] = [registerValidateCommand, registerAnalyzeCommand];
+const registrars: readonly CommandRegistrar[] = [
+  registerValidateCommand,
+  registerAnalyzeCommand,
+  registerEchoCommand,
+];
 
 export function buildProgram(
   io: CliIo,
