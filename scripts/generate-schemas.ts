@@ -187,6 +187,9 @@ for (const kind of ISTIO_KINDS) {
   const name = kind.split("/").at(-1)!;
   kinds[kind] = rootOf(join(istioRoot, `${kind}.d.ts`), `I${name}`);
 }
+// IstioOperator's CRD preserves unknown fields under spec; its published type omits spec.
+const operator = nodes[kinds["install.istio.io/v1alpha1/IstioOperator"]!]!;
+if (operator.t === "object") operator.p.spec = [intern({ t: "any" }), 0];
 for (const [kind, path] of Object.entries(K8S_KINDS)) {
   const name = kind.split("/").at(-1)!;
   kinds[kind] = rootOf(join(k8sRoot, `${path}.d.ts`), `I${name}`);

@@ -155,7 +155,7 @@ function walk(
         if (required && (value[key] === undefined || value[key] === null)) {
           out.push({
             code: "CREMA_SCHEMA_REQUIRED",
-            path,
+            path: [...path, key],
             target: "value",
             message: `missing required field ${JSON.stringify(key)}`,
           });
