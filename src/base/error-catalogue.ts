@@ -48,6 +48,18 @@ const catalogue = {
       "Choose another port (0 picks a free one) or stop the process holding it; ports below 1024 need privileges.",
   },
 
+  // xds: the protocol between control plane and proxies
+  CREMA_XDS_INVALID_RESOURCE: {
+    title: "Invalid xDS resource",
+    meaning: "A resource could not be converted to or from its Envoy protobuf type: an unknown field, a value of the wrong type, or a malformed duration.",
+    solve: "The message names the field. For resources crema generates this is a bug; for resources from an EnvoyFilter, fix the patch.",
+  },
+  CREMA_XDS_UNKNOWN_TYPE: {
+    title: "Unknown xDS type",
+    meaning: "A type URL names a protobuf message crema does not know.",
+    solve: "Use one of the Envoy v3 types crema supports (listed in docs/xds.md).",
+  },
+
   // config: reading and decoding input
   CREMA_CONFIG_READ_FAILED: {
     title: "Cannot read input",

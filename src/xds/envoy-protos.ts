@@ -1,0 +1,78 @@
+// Loads Envoy's v3 API (the .proto files shipped inside @grpc/grpc-js-xds under deps/) into one
+// protobufjs Root, with field names kept as written in the protos (snake_case, as Envoy's own
+// YAML and config dumps use). Loaded once per process: the Root is immutable after loading.
+import { accessSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import protobuf from "protobufjs";
+
+const require = createRequire(import.meta.url);
+
+/** Every proto crema encodes or decodes; their imports come along. */
+export const ENVOY_PROTO_FILES = [
+  "envoy/service/discovery/v3/ads.proto",
+  "envoy/service/discovery/v3/discovery.proto",
+  "envoy/config/listener/v3/listener.proto",
+  "envoy/config/route/v3/route.proto",
+  "envoy/config/cluster/v3/cluster.proto",
+  "envoy/config/endpoint/v3/endpoint.proto",
+  "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
+  "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto",
+  "envoy/extensions/filters/network/rbac/v3/rbac.proto",
+  "envoy/extensions/filters/http/router/v3/router.proto",
+  "envoy/extensions/filters/http/fault/v3/fault.proto",
+  "envoy/extensions/filters/http/cors/v3/cors.proto",
+  "envoy/extensions/filters/http/rbac/v3/rbac.proto",
+  "envoy/extensions/filters/http/jwt_authn/v3/config.proto",
+  "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto",
+  "envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto",
+  "envoy/extensions/filters/listener/original_dst/v3/original_dst.proto",
+  "envoy/extensions/transport_sockets/tls/v3/tls.proto",
+  "envoy/extensions/transport_sockets/tls/v3/secret.proto",
+  "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
+  "envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash.proto",
+  "envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto",
+  "envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto",
+  "envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto",
+  "envoy/extensions/load_balancing_policies/random/v3/random.proto",
+  "envoy/extensions/clusters/aggregate/v3/cluster.proto",
+  "envoy/service/status/v3/csds.proto",
+  "envoy/admin/v3/config_dump.proto",
+];
+
+function includeDirs(): string[] {
+  const xdsRoot = dirname(require.resolve("@grpc/grpc-js-xds/package.json"));
+  const protobufRoot = dirname(require.resolve("protobufjs/package.json"));
+  const deps = ["envoy-api", "googleapis", "protoc-gen-validate", "xds", "cncf-xds"].map((d) =>
+    join(xdsRoot, "deps", d),
+  );
+  return [...deps, protobufRoot];
+}
+
+let loaded: protobuf.Root | undefined;
+
+export function envoyProtos(): protobuf.Root {
+  if (loaded) return loaded;
+  const dirs = includeDirs();
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => {
+    for (const dir of dirs) {
+      const candidate = join(dir, target);
+      try {
+        accessSync(candidate);
+        return candidate;
+      } catch {
+        // try the next include directory
+      }
+    }
+    return target;
+  };
+  root.loadSync(ENVOY_PROTO_FILES, { keepCase: true });
+  root.resolveAll();
+  loaded = root;
+  return root;
+}
+
+export function messageType(fullName: string): protobuf.Type {
+  return envoyProtos().lookupType(fullName);
+}
