@@ -51,8 +51,10 @@ const catalogue = {
   // xds: the protocol between control plane and proxies
   CREMA_XDS_INVALID_RESOURCE: {
     title: "Invalid xDS resource",
-    meaning: "A resource could not be converted to or from its Envoy protobuf type: an unknown field, a value of the wrong type, or a malformed duration.",
-    solve: "The message names the field. For resources crema generates this is a bug; for resources from an EnvoyFilter, fix the patch.",
+    meaning:
+      "A resource could not be converted to or from its Envoy protobuf type: an unknown field, a value of the wrong type, or a malformed duration.",
+    solve:
+      "The message names the field. For resources crema generates this is a bug; for resources from an EnvoyFilter, fix the patch.",
   },
   CREMA_XDS_UNKNOWN_TYPE: {
     title: "Unknown xDS type",

@@ -56,7 +56,16 @@ describe("proto3 JSON mapping", () => {
       address: { socket_address: { address: "0.0.0.0", port_value: 9080 } },
       metadata: listener.metadata,
     });
-    const hcm = (decoded.filter_chains as any)[0].filters[0].typed_config;
+    type Hcm = {
+      "@type": string;
+      stream_idle_timeout: string;
+      common_http_protocol_options: { idle_timeout: string };
+      rds: { config_source: { resource_api_version: string } };
+    };
+    const chains = decoded.filter_chains as unknown as Array<{
+      filters: Array<{ typed_config: Hcm }>;
+    }>;
+    const hcm = chains[0]!.filters[0]!.typed_config;
     expect(hcm["@type"]).toContain("HttpConnectionManager");
     expect(hcm.stream_idle_timeout).toBe("0s");
     expect(hcm.common_http_protocol_options.idle_timeout).toBe("3600.500s".replace(/0+s$/, "s"));
