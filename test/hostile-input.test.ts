@@ -3,9 +3,9 @@
 // messages — and never an exception or an internal error.
 import { describe, expect, it } from "vitest";
 import { isErrorCode } from "../src/base/error-catalogue.ts";
-import { renderDiagnostics } from "../src/cli/format-diagnostics.ts";
 import { analyzeResources } from "../src/config/analysis/index.ts";
 import type { Diagnostic } from "../src/config/diagnostic.ts";
+import { renderDiagnostics } from "../src/config/format-diagnostics.ts";
 import { decodeSource } from "../src/config/source-file.ts";
 import { validateSources } from "../src/config/validate.ts";
 

@@ -7,9 +7,9 @@ import {
   SEVERITY_RANK,
   type Severity,
 } from "../config/diagnostic.ts";
+import { type OutputFormat, renderDiagnostics, summarize } from "../config/format-diagnostics.ts";
 import { readSources } from "../config/source-file.ts";
 import { validateSources } from "../config/validate.ts";
-import { type OutputFormat, renderDiagnostics, summarize } from "./format-diagnostics.ts";
 import type { CliIo } from "./io.ts";
 
 /** Exit codes of `crema validate` and `crema analyze` (documented in docs/cli.md). */

@@ -2,8 +2,8 @@
 // cross-resource analysis of `istioctl analyze`).
 import { type Command, Option } from "commander";
 import type { Severity } from "../../config/diagnostic.ts";
+import { OUTPUT_FORMATS, type OutputFormat } from "../../config/format-diagnostics.ts";
 import { EXIT, parseSeverity, runConfigCheck } from "../config-check.ts";
-import { OUTPUT_FORMATS, type OutputFormat } from "../format-diagnostics.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
 

@@ -1,7 +1,7 @@
 // Renders diagnostics for people (compiler-style, with the offending line and a caret) and
 // for machines (JSON or YAML).
 import { stringify } from "yaml";
-import { type Diagnostic, formatResourceRef } from "../config/diagnostic.ts";
+import { type Diagnostic, formatResourceRef } from "./diagnostic.ts";
 
 export type OutputFormat = "text" | "json" | "yaml";
 
