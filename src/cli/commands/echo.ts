@@ -1,7 +1,7 @@
 // `crema echo`: runs the mesh's test workload (HTTP/1.1, h2c or TLS, gRPC, WebSocket, TCP echo).
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { createLogger, type Logger } from "../../base/logger.ts";
+import { createLogger } from "../../base/logger.ts";
 import {
   type EchoOptions,
   type EchoServer,
@@ -13,6 +13,7 @@ import {
 } from "../../echo/index.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
+import { shutdownSignals } from "../signals.ts";
 
 interface EchoFlags {
   host?: string;
@@ -107,35 +108,6 @@ export async function runEcho(
   } finally {
     cut.removeEventListener("abort", onCut);
   }
-}
-
-/** SIGTERM or SIGINT asks for a drain; a second one asks to cut connections at once. */
-function shutdownSignals(logger: Logger): {
-  shutdown: AbortSignal;
-  cut: AbortSignal;
-  dispose(): void;
-} {
-  const shutdown = new AbortController();
-  const cut = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (shutdown.signal.aborted) {
-      logger.warn({ signal }, "second signal: closing connections now");
-      cut.abort();
-      return;
-    }
-    logger.info({ signal }, "shutting down");
-    shutdown.abort();
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  return {
-    shutdown: shutdown.signal,
-    cut: cut.signal,
-    dispose() {
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
-    },
-  };
 }
 
 export const registerEchoCommand: CommandRegistrar = (program: Command, io: CliIo) => {
