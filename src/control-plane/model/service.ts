@@ -102,3 +102,23 @@ export function isHttpProtocol(protocol: Protocol): boolean {
     protocol === "HTTP_PROXY"
   );
 }
+
+const PROTOCOL_NAMES: ReadonlyMap<string, Protocol> = new Map<string, Protocol>([
+  ["http", "HTTP"],
+  ["http2", "HTTP2"],
+  ["http_proxy", "HTTP_PROXY"],
+  ["grpc", "GRPC"],
+  ["grpc-web", "GRPC-Web"],
+  ["https", "HTTPS"],
+  ["tls", "TLS"],
+  ["tcp", "TCP"],
+  ["udp", "UDP"],
+  ["mongo", "MONGO"],
+  ["redis", "REDIS"],
+  ["mysql", "MYSQL"],
+]);
+
+/** Istio's `protocol.Parse`: a protocol written out (ServiceEntry, Gateway, Sidecar ports), any case. */
+export function parseProtocol(value: string | undefined): Protocol {
+  return PROTOCOL_NAMES.get((value ?? "").toLowerCase()) ?? "UNSUPPORTED";
+}
