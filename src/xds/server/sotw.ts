@@ -1,0 +1,78 @@
+// State-of-the-world ADS (StreamAggregatedResources): every response carries the full subscribed set.
+import type { DiscoveryRequest, DiscoveryResponse } from "../discovery-messages.ts";
+import { shortTypeName } from "../type-urls.ts";
+import { Connection, type TypeState } from "./connection.ts";
+import { byteSize, hashSet } from "./encoding.ts";
+import type { Subscription } from "./subscription.ts";
+
+interface SotwState extends TypeState {
+  /** Subscription key and content hash of the last response: unchanged both → nothing to send. */
+  sentKey?: string;
+  sentHash?: string;
+}
+
+/**
+ * Per request: a `response_nonce` other than the last one sent for the type is stale and
+ * ignored (the client's next request carries its full names again). A current nonce is an ACK,
+ * or a NACK with error_detail; either way the request's names become the subscription. A
+ * response goes out when the subscription or the content changed, or to answer the first
+ * request for a type (and a request without nonce, which re-asks for everything).
+ */
+export class SotwConnection extends Connection<DiscoveryRequest, DiscoveryResponse, SotwState> {
+  readonly protocol = "sotw";
+
+  protected newState(typeUrl: string, subscription: Subscription): SotwState {
+    return { typeUrl, subscription };
+  }
+
+  handle(request: DiscoveryRequest): void {
+    const { state } = this.stateFor(request.type_url);
+    const nonce = request.response_nonce;
+    const sentNonce = state.lastSent?.nonce;
+    let force = sentNonce === undefined; // the first request for this type is always answered
+    if (sentNonce !== undefined) {
+      if (nonce === sentNonce) this.recordAnswer(state, request.error_detail);
+      // No nonce on a running stream: the client re-asks for everything.
+      else if (nonce === "") force = true;
+      else {
+        this.log.debug(
+          { typeUrl: state.typeUrl, nonce, current: sentNonce },
+          `stale ${shortTypeName(state.typeUrl)} request ignored`,
+        );
+        return;
+      }
+    }
+    state.subscription.replace(request.resource_names);
+    this.sync(state.typeUrl, force);
+  }
+
+  protected syncType(state: SotwState, force: boolean): void {
+    const subscription = state.subscription;
+    if (subscription.empty) {
+      // Nothing wanted: no response; a later subscription is compared against this.
+      state.sentKey = subscription.key();
+      return;
+    }
+    const set = this.resourcesOf(state);
+    const selected = this.ctx.encoder.select(state.typeUrl, set, subscription);
+    const key = subscription.key();
+    const hash = hashSet(selected);
+    if (!force && state.sentKey === key && state.sentHash === hash) return;
+    state.sentKey = key;
+    state.sentHash = hash;
+    const nonce = this.ctx.nextNonce();
+    const response: DiscoveryResponse = {
+      version_info: set.version,
+      resources: selected.map((r) => r.any),
+      type_url: state.typeUrl,
+      nonce,
+    };
+    this.send(state, response, {
+      version: set.version,
+      nonce,
+      resources: selected.length,
+      removed: 0,
+      bytes: byteSize(selected),
+    });
+  }
+}
