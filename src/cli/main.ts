@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { describeError } from "../base/errors.ts";
 import { registerAnalyzeCommand, registerValidateCommand } from "./commands/config-commands.ts";
+import { registerControlPlaneCommand } from "./commands/control-plane.ts";
 import { registerEchoCommand } from "./commands/echo.ts";
 import { type CliIo, processIo } from "./io.ts";
 
@@ -10,6 +11,7 @@ export type CommandRegistrar = (program: Command, io: CliIo) => void;
 const registrars: readonly CommandRegistrar[] = [
   registerValidateCommand,
   registerAnalyzeCommand,
+  registerControlPlaneCommand,
   registerEchoCommand,
 ];
 

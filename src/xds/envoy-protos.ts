@@ -36,6 +36,8 @@ export const ENVOY_PROTO_FILES = [
   "envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto",
   "envoy/extensions/load_balancing_policies/random/v3/random.proto",
   "envoy/extensions/clusters/aggregate/v3/cluster.proto",
+  "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto",
+  "envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto",
   "envoy/service/status/v3/csds.proto",
   "envoy/admin/v3/config_dump.proto",
 ];

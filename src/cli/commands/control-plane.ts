@@ -1,0 +1,82 @@
+// `crema control-plane`: istiod's job — serves xDS built from Istio YAML files, watched.
+import { createLogger } from "../../base/logger.ts";
+import { startControlPlane } from "../../control-plane/control-plane.ts";
+import type { OutboundTrafficPolicyMode } from "../../control-plane/model/mesh-config.ts";
+import { translateProxy } from "../../control-plane/translate/translate-proxy.ts";
+import type { CliIo } from "../io.ts";
+import type { CommandRegistrar } from "../main.ts";
+import { shutdownSignals } from "../signals.ts";
+
+interface ControlPlaneFlags {
+  config: string[];
+  xdsAddress: string;
+  httpAddress: string;
+  namespace?: string;
+  rootNamespace?: string;
+  outboundTrafficPolicy?: string;
+  watch: boolean;
+  logLevel?: string;
+}
+
+export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo) => {
+  program
+    .command("control-plane")
+    .description(
+      "Run the control plane: serve Envoy xDS built from Istio configuration files, pushed live as they change",
+    )
+    .requiredOption(
+      "--config <path...>",
+      "YAML/JSON files or directories (read recursively and watched)",
+    )
+    .option("--xds-address <host:port>", "plaintext gRPC xDS address (ADS)", "127.0.0.1:15010")
+    .option(
+      "--http-address <host:port>",
+      "debug endpoints, readiness and metrics",
+      "127.0.0.1:15014",
+    )
+    .option("-n, --namespace <name>", "namespace for resources that name none", "default")
+    .option("--root-namespace <name>", "namespace whose config applies mesh-wide", "istio-system")
+    .option("--outbound-traffic-policy <mode>", "ALLOW_ANY or REGISTRY_ONLY", "ALLOW_ANY")
+    .option("--no-watch", "do not watch the configuration paths")
+    .option("--log-level <level>", "debug, info, warn, error (env CREMA_LOG_LEVEL)")
+    .action(async (flags: ControlPlaneFlags) => {
+      const logger = createLogger({
+        name: "control-plane",
+        level: flags.logLevel ?? io.env.CREMA_LOG_LEVEL ?? "info",
+        destination: { write: (line: string) => io.stderr(line) },
+      });
+      const mode = flags.outboundTrafficPolicy?.toUpperCase();
+      if (mode !== "ALLOW_ANY" && mode !== "REGISTRY_ONLY") {
+        io.stderr("crema: --outbound-traffic-policy is ALLOW_ANY or REGISTRY_ONLY\n");
+        io.exit(2);
+        return;
+      }
+      const signals = shutdownSignals(logger);
+      try {
+        const controlPlane = await startControlPlane({
+          configPaths: flags.config,
+          xdsAddress: flags.xdsAddress,
+          httpAddress: flags.httpAddress,
+          defaultNamespace: flags.namespace ?? "default",
+          meshConfig: {
+            rootNamespace: flags.rootNamespace ?? "istio-system",
+            outboundTrafficPolicy: mode as OutboundTrafficPolicyMode,
+          },
+          watch: flags.watch,
+          translate: translateProxy,
+          logger,
+        });
+        io.stdout(
+          `control-plane ready xds=${controlPlane.xdsAddress} http=${controlPlane.httpUrl}\n`,
+        );
+        if (!signals.shutdown.aborted) {
+          await new Promise<void>((done) =>
+            signals.shutdown.addEventListener("abort", () => done(), { once: true }),
+          );
+        }
+        await controlPlane.close();
+      } finally {
+        signals.dispose();
+      }
+    });
+};

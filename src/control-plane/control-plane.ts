@@ -1,0 +1,193 @@
+// The control plane (istiod's job), composed: configuration store → snapshot → per-proxy
+// translation → ADS server, with Istio's push debounce, and the debug/metrics HTTP server.
+import * as grpc from "@grpc/grpc-js";
+import { type Clock, systemClock } from "../base/clock.ts";
+import type { Logger } from "../base/logger.ts";
+import { resourceRef } from "../config/resource.ts";
+import { AdsServer } from "../xds/server/index.ts";
+import { shortTypeName } from "../xds/type-urls.ts";
+import { type ConfigStore, createConfigStore } from "./config-store.ts";
+import {
+  type DebugHandler,
+  type DebugServer,
+  splitHostPort,
+  startDebugServer,
+} from "./debug-server.ts";
+import { createDiscoverySource, type Translate } from "./discovery-source.ts";
+import { createControlPlaneMetrics } from "./metrics.ts";
+import { buildSnapshot } from "./model/build-snapshot.ts";
+import { DEFAULT_MESH_CONFIG, type MeshConfig } from "./model/mesh-config.ts";
+import type { MeshSnapshot } from "./model/snapshot.ts";
+import { createPushDebouncer } from "./push-debouncer.ts";
+
+export interface ControlPlaneOptions {
+  configPaths: readonly string[];
+  /** Plain-text xDS (Istio: 15010). Port 0 picks a free port. */
+  xdsAddress: string;
+  /** Debug and metrics (Istio: 15014). */
+  httpAddress: string;
+  meshConfig?: Partial<MeshConfig>;
+  defaultNamespace?: string;
+  watch?: boolean;
+  translate: Translate;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export interface ControlPlane {
+  xdsAddress: string;
+  httpUrl: string;
+  store: ConfigStore;
+  snapshot(): MeshSnapshot;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock();
+  const meshConfig = { ...DEFAULT_MESH_CONFIG, ...options.meshConfig };
+  const metrics = createControlPlaneMetrics();
+  const store = await createConfigStore({
+    paths: options.configPaths,
+    logger,
+    clock,
+    ...(options.defaultNamespace ? { defaultNamespace: options.defaultNamespace } : {}),
+    ...(options.watch === undefined ? {} : { watch: options.watch }),
+  });
+  let snapshot = buildSnapshot(store.current().resources, meshConfig);
+  let changedAt = clock.now();
+  let ready = false;
+
+  const source = createDiscoverySource({
+    snapshot: () => snapshot,
+    translate: options.translate,
+    logger,
+    onInternalError: () => metrics.internalErrors.inc(),
+  });
+  const ads = new AdsServer(source, {
+    logger,
+    clock,
+    onEvent: (event) => {
+      if (event.kind === "push")
+        metrics.pushes.inc({ type: shortTypeName(event.typeUrl).toLowerCase() });
+      else if (event.kind === "nack") {
+        metrics.rejects.inc({ type: shortTypeName(event.typeUrl).toLowerCase() });
+        logger.warn(
+          { proxy: event.nodeId, type: shortTypeName(event.typeUrl), reason: event.message },
+          "proxy rejected config (NACK)",
+        );
+      } else if (event.kind === "ack" && event.version === snapshot.version) {
+        metrics.convergence.observe((clock.now() - changedAt) / 1000);
+      } else if (event.kind === "connect" || event.kind === "disconnect") {
+        metrics.connected.set({ version: "crema" }, source.proxies().length);
+      }
+    },
+  });
+
+  const debouncer = createPushDebouncer(clock, (reasons) => {
+    const start = clock.now();
+    changedAt = burstStart ?? start;
+    burstStart = undefined;
+    snapshot = buildSnapshot(store.current().resources, meshConfig);
+    ads.push();
+    metrics.pushTime.observe({ type: "all" }, (clock.now() - start) / 1000);
+    logger.info({ version: snapshot.version, reasons: reasons.length }, "pushed configuration");
+  });
+  // Convergence is measured from the first change of a burst to each proxy's ACK.
+  let burstStart: number | undefined;
+  const offChange = store.onChange((_state, changed) => {
+    burstStart ??= clock.now();
+    debouncer.change(changed.join(","));
+  });
+
+  const grpcServer = new grpc.Server();
+  ads.bind(grpcServer);
+  const { host, port } = splitHostPort(options.xdsAddress);
+  const boundPort = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync(
+      `${host.includes(":") ? `[${host}]` : host}:${port}`,
+      grpc.ServerCredentials.createInsecure(),
+      (error, bound) => (error ? reject(error) : resolve(bound)),
+    ),
+  );
+
+  const handlers: DebugHandler[] = [
+    {
+      path: "/debug/syncz",
+      description:
+        "Each connected proxy: per xDS type, the version and nonce sent and ACKed, and the last NACK with its reason.",
+      handle: () => ads.connections(),
+    },
+    {
+      path: "/debug/configz",
+      description: "The configuration currently served: every accepted resource.",
+      handle: () =>
+        store
+          .current()
+          .resources.map((r) => ({ ...resourceRef(r), apiVersion: r.apiVersion, spec: r.spec })),
+    },
+    {
+      path: "/debug/config_dump",
+      description:
+        "What a connected proxy gets (?proxyID=<node id, or pod.namespace>): listeners, routes, clusters, endpoints.",
+      handle: (query) => {
+        const wanted = query.get("proxyID") ?? "";
+        const entry = source
+          .proxies()
+          .find(
+            ({ proxy }) => proxy.id === wanted || `${proxy.podName}.${proxy.namespace}` === wanted,
+          );
+        if (!entry) return undefined;
+        const resources = source.resourcesFor(entry.proxy);
+        return {
+          proxy: entry.proxy.id,
+          version: snapshot.version,
+          listeners: [...resources.listeners.values()],
+          routes: [...resources.routes.values()],
+          clusters: [...resources.clusters.values()],
+          endpoints: [...resources.endpoints.values()],
+        };
+      },
+    },
+    {
+      path: "/debug/registryz",
+      description: "The service registry: every service with its ports and endpoints.",
+      handle: () =>
+        snapshot.services.map((service) => ({
+          ...service,
+          endpoints: service.ports.flatMap((p) =>
+            snapshot.endpointsOf(service.hostname, p.port, service.namespace),
+          ),
+        })),
+    },
+  ];
+  const debug: DebugServer = await startDebugServer({
+    address: options.httpAddress,
+    handlers,
+    metrics: metrics.registry,
+    ready: () => ready,
+    logger,
+  });
+  ready = true;
+  const xdsAddress = `${host.includes(":") ? `[${host}]` : host}:${boundPort}`;
+  logger.info(
+    { xds: xdsAddress, http: debug.url, version: snapshot.version },
+    "control plane ready",
+  );
+
+  return {
+    xdsAddress,
+    httpUrl: debug.url,
+    store,
+    snapshot: () => snapshot,
+    async close() {
+      ready = false;
+      offChange();
+      debouncer.stop();
+      store.close();
+      await ads.close();
+      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      await debug.close();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+// Connects the ADS engine to the mesh: each connected proxy is decoded from its xDS node, and
+// its resources are the translation of the current snapshot for it — computed once per
+// snapshot version and proxy, then served for every type.
+import type { Logger } from "../base/logger.ts";
+import type { JsonObject } from "../xds/proto-json.ts";
+import type { ConnectResult, ResourceSource, XdsResourceSet } from "../xds/server/types.ts";
+import { TYPE_URL } from "../xds/type-urls.ts";
+import { decodeProxyNode, type ProxyNode } from "./model/proxy.ts";
+import type { MeshSnapshot } from "./model/snapshot.ts";
+import type { ProxyResources } from "./translate/proxy-resources.ts";
+
+export type Translate = (snapshot: MeshSnapshot, proxy: ProxyNode) => ProxyResources;
+
+export interface ConnectedProxy {
+  connectionId: string;
+  proxy: ProxyNode;
+}
+
+export interface DiscoverySource extends ResourceSource {
+  proxies(): readonly ConnectedProxy[];
+  /** The resources a proxy gets from the current snapshot (for /debug/config_dump). */
+  resourcesFor(proxy: ProxyNode): ProxyResources;
+}
+
+const EMPTY = new Map<string, JsonObject>();
+
+export function createDiscoverySource(options: {
+  snapshot: () => MeshSnapshot;
+  translate: Translate;
+  logger: Logger;
+  onInternalError?: (error: unknown) => void;
+}): DiscoverySource {
+  const connected = new Map<string, ConnectedProxy>();
+  // One translation per (snapshot version, proxy key); older versions are dropped.
+  let cacheVersion = "";
+  const cache = new Map<string, ProxyResources>();
+
+  const translateFor = (key: string, proxy: ProxyNode): ProxyResources => {
+    const snapshot = options.snapshot();
+    if (snapshot.version !== cacheVersion) {
+      cache.clear();
+      cacheVersion = snapshot.version;
+    }
+    let resources = cache.get(key);
+    if (!resources) {
+      try {
+        resources = options.translate(snapshot, proxy);
+      } catch (error) {
+        options.logger.error(
+          { err: error, proxy: proxy.id },
+          "translation failed; the proxy keeps its last config",
+        );
+        options.onInternalError?.(error);
+        throw error;
+      }
+      cache.set(key, resources);
+    }
+    return resources;
+  };
+
+  const pick = (resources: ProxyResources, typeUrl: string): ReadonlyMap<string, JsonObject> => {
+    switch (typeUrl) {
+      case TYPE_URL.listener:
+        return resources.listeners;
+      case TYPE_URL.routeConfiguration:
+        return resources.routes;
+      case TYPE_URL.cluster:
+        return resources.clusters;
+      case TYPE_URL.clusterLoadAssignment:
+        return resources.endpoints;
+      default:
+        return EMPTY;
+    }
+  };
+
+  return {
+    connect(node, connectionId): ConnectResult {
+      const decoded = decodeProxyNode(node);
+      if (!decoded.ok) return { ok: false, reason: decoded.reason };
+      connected.set(connectionId, { connectionId, proxy: decoded.proxy });
+      return { ok: true, key: connectionId };
+    },
+    resources(key, typeUrl): XdsResourceSet {
+      const entry = connected.get(key);
+      if (!entry) return { version: "", resources: EMPTY };
+      return {
+        version: options.snapshot().version,
+        resources: pick(translateFor(key, entry.proxy), typeUrl),
+      };
+    },
+    disconnect(connectionId) {
+      connected.delete(connectionId);
+      cache.delete(connectionId);
+    },
+    proxies: () => [...connected.values()],
+    resourcesFor: (proxy) => options.translate(options.snapshot(), proxy),
+  };
+}

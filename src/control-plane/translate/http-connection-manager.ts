@@ -1,0 +1,197 @@
+// The HTTP connection manager as Istio's buildHTTPConnectionManager writes it: codec, stat prefix,
+// path normalisation, remote address, upgrades, timeouts, RDS over ADS or an inline route config,
+// proxy headers per listener class, and the HTTP filter chain in Istio's order.
+import type { JsonObject } from "../../xds/proto-json.ts";
+import type { MeshConfig } from "../model/mesh-config.ts";
+import type { ProxyNode } from "../model/proxy.ts";
+import type { Protocol } from "../model/service.ts";
+import { compact, typed } from "./listener-common.ts";
+
+export const HCM_FILTER_NAME = "envoy.filters.network.http_connection_manager";
+export const HCM_TYPE =
+  "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+
+/** Istio's ListenerClass: decides proxy headers and which policy filters apply. */
+export type ListenerClass = "sidecar-outbound" | "sidecar-inbound" | "gateway";
+
+export interface HcmContext {
+  meshConfig: MeshConfig;
+  proxy: ProxyNode;
+}
+
+export interface HcmOptions {
+  class: ListenerClass;
+  statPrefix: string;
+  /** Route configuration fetched over RDS (ADS); else `routeConfig` is inlined. */
+  rds?: string;
+  routeConfig?: JsonObject;
+  useRemoteAddress: boolean;
+  /** Port protocol: HTTP2/gRPC inbound chains get http2_protocol_options. */
+  protocol?: Protocol;
+  /** Replaces the default Http1ProtocolOptions (gateways send `{}`; the local HTTP proxy allows absolute URLs). */
+  httpProtocolOptions?: JsonObject;
+  http2ProtocolOptions?: JsonObject;
+  /** Upgrade types beyond websocket (the local runtime's HTTP proxy adds CONNECT). */
+  extraUpgrades?: readonly string[];
+}
+
+function httpFilter(name: string, messageName: string, fields: JsonObject = {}): JsonObject {
+  return { name, typed_config: typed(messageName, fields) };
+}
+
+export const FAULT_FILTER = httpFilter(
+  "envoy.filters.http.fault",
+  "envoy.extensions.filters.http.fault.v3.HTTPFault",
+);
+export const CORS_FILTER = httpFilter(
+  "envoy.filters.http.cors",
+  "envoy.extensions.filters.http.cors.v3.Cors",
+);
+export const ROUTER_FILTER = httpFilter(
+  "envoy.filters.http.router",
+  "envoy.extensions.filters.http.router.v3.Router",
+);
+
+// ---- Seams: policy filters that later issues fill in (each returns [] until then). ----
+
+/** SEAM (security): metadata exchange / peer metadata filter, first in Istio's chain. */
+export function metadataExchangeFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
+  return [];
+}
+/** SEAM (security): ext_authz for CUSTOM AuthorizationPolicies (`envoy.filters.http.ext_authz`). */
+export function customAuthzFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
+  return [];
+}
+/** SEAM (security): RequestAuthentication → `envoy.filters.http.jwt_authn` (+ istio_authn). */
+export function authnFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
+  return [];
+}
+/** SEAM (security): AuthorizationPolicy → `envoy.filters.http.rbac` (DENY before ALLOW). */
+export function authzFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
+  return [];
+}
+/** SEAM (telemetry): the stats filter (Istio puts it after fault and cors, before the router). */
+export function statsFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
+  return [];
+}
+/** SEAM (telemetry): HCM access logs from Telemetry / meshConfig.accessLogFile. */
+export function accessLogs(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
+  return [];
+}
+/**
+ * SEAM: Istio sends `request_id_extension` with UuidRequestIdConfig{use_request_id_for_trace_sampling:
+ * true}. Envoy's default is the same UUID extension, and envoy/extensions/request_id/uuid/v3 is not
+ * yet in ENVOY_PROTO_FILES, so nothing is sent until that proto is loaded.
+ */
+export function requestIdExtension(_ctx: HcmContext): JsonObject | undefined {
+  return undefined;
+}
+
+/** The HTTP filters in Istio's order: mx, ext_authz, jwt, rbac, fault, cors, stats, router. */
+export function httpFilters(ctx: HcmContext, cls: ListenerClass): JsonObject[] {
+  return [
+    ...metadataExchangeFilters(ctx, cls),
+    ...customAuthzFilters(ctx, cls),
+    ...authnFilters(ctx, cls),
+    ...authzFilters(ctx, cls),
+    FAULT_FILTER,
+    CORS_FILTER,
+    ...statsFilters(ctx, cls),
+    ROUTER_FILTER,
+  ];
+}
+
+/** meshConfig.pathNormalization → HCM fields (Istio listener_builder.go). */
+export function pathNormalization(mesh: MeshConfig): JsonObject {
+  switch (mesh.pathNormalization) {
+    case "NONE":
+      return { normalize_path: false, path_with_escaped_slashes_action: "KEEP_UNCHANGED" };
+    case "MERGE_SLASHES":
+      return {
+        normalize_path: true,
+        merge_slashes: true,
+        path_with_escaped_slashes_action: "KEEP_UNCHANGED",
+      };
+    case "DECODE_AND_MERGE_SLASHES":
+      return {
+        normalize_path: true,
+        merge_slashes: true,
+        path_with_escaped_slashes_action: "UNESCAPE_AND_FORWARD",
+      };
+    default:
+      return { normalize_path: true, path_with_escaped_slashes_action: "KEEP_UNCHANGED" };
+  }
+}
+
+/** RDS over the ADS stream, as Istio configures every RDS route (initial fetch timeout 0s). */
+export function adsRds(routeConfigName: string): JsonObject {
+  return {
+    config_source: { ads: {}, initial_fetch_timeout: "0s", resource_api_version: "V3" },
+    route_config_name: routeConfigName,
+  };
+}
+
+/** Idle timeout of downstream connections: proxy metadata IDLE_TIMEOUT, else Envoy's 1 h. */
+export function idleTimeout(proxy: ProxyNode): string {
+  const raw = proxy.metadata.IDLE_TIMEOUT;
+  return typeof raw === "string" && /^\d+(\.\d+)?s$/.test(raw) ? raw : "3600s";
+}
+
+/** Proxy headers by class (Istio GetProxyHeaders; gateways use gatewayTopology defaults). */
+function proxyHeaders(cls: ListenerClass): JsonObject {
+  switch (cls) {
+    case "sidecar-outbound":
+      // Istio leaves the server name unset outbound (Envoy then says "envoy").
+      return {};
+    case "sidecar-inbound":
+      return {
+        server_name: "istio-envoy",
+        forward_client_cert_details: "APPEND_FORWARD",
+        set_current_client_cert_details: { subject: true, dns: true, uri: true },
+      };
+    case "gateway":
+      return {
+        server_name: "istio-envoy",
+        forward_client_cert_details: "SANITIZE_SET",
+        set_current_client_cert_details: { subject: true, cert: true, dns: true, uri: true },
+      };
+  }
+}
+
+/** The HttpConnectionManager typed config (with "@type"). */
+export function buildHttpConnectionManager(ctx: HcmContext, options: HcmOptions): JsonObject {
+  const upgrades = ["websocket", ...(options.extraUpgrades ?? [])];
+  const http2 =
+    options.http2ProtocolOptions ??
+    (options.class === "sidecar-inbound" && options.protocol && isHttp2(options.protocol)
+      ? {}
+      : undefined);
+  const logs = accessLogs(ctx, options.class);
+  return typed(
+    HCM_TYPE,
+    compact({
+      stat_prefix: options.statPrefix,
+      rds: options.rds !== undefined ? adsRds(options.rds) : undefined,
+      route_config: options.rds === undefined ? (options.routeConfig ?? {}) : undefined,
+      http_filters: httpFilters(ctx, options.class),
+      ...pathNormalization(ctx.meshConfig),
+      use_remote_address: options.useRemoteAddress,
+      upgrade_configs: upgrades.map((upgrade_type) => ({ upgrade_type })),
+      common_http_protocol_options: { idle_timeout: idleTimeout(ctx.proxy) },
+      http_protocol_options: options.httpProtocolOptions,
+      http2_protocol_options: http2,
+      stream_idle_timeout: "0s",
+      access_log: logs.length ? logs : undefined,
+      request_id_extension: requestIdExtension(ctx),
+      ...proxyHeaders(options.class),
+    }),
+  );
+}
+
+function isHttp2(protocol: Protocol): boolean {
+  return protocol === "HTTP2" || protocol === "GRPC" || protocol === "GRPC-Web";
+}
+
+export function hcmFilter(hcm: JsonObject): JsonObject {
+  return { name: HCM_FILTER_NAME, typed_config: hcm };
+}

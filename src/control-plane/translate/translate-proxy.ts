@@ -1,0 +1,230 @@
+// translateProxy: everything one proxy receives (LDS, RDS, CDS, EDS), computed from the snapshot
+// seen through the proxy's Sidecar scope. Sidecars get Istio's outbound/virtual/inbound listeners
+// (plus the local runtime's bound ones), gateways their server listeners, proxyless gRPC clients
+// API listeners; clusters, routes and endpoints come from the cluster and route translators.
+import type { Resource } from "../../config/resource.ts";
+import type { JsonObject } from "../../xds/proto-json.ts";
+import type { ProxyNode } from "../model/proxy.ts";
+import { protocolOf } from "../model/service.ts";
+import type { MeshSnapshot } from "../model/snapshot.ts";
+import { buildOutboundClusters } from "./clusters.ts";
+import { buildEndpoints } from "./endpoints.ts";
+import { buildInboundClusters } from "./inbound-clusters.ts";
+import type { ListenerContext, TranslateMode } from "./listener-common.ts";
+import { buildGatewayListeners, mergeServers } from "./listeners-gateway.ts";
+import { buildSidecarInboundListeners } from "./listeners-inbound.ts";
+import {
+  buildLocalHttpProxyListener,
+  buildSidecarOutboundListeners,
+  buildVirtualOutboundListener,
+} from "./listeners-outbound.ts";
+import { buildProxylessListeners } from "./listeners-proxyless.ts";
+import { type ProxyResources, sortedByName } from "./proxy-resources.ts";
+import { buildProxylessClusters } from "./proxyless-clusters.ts";
+import { buildLocalOutboundRouteConfig, buildSidecarRouteConfigs } from "./route-configs.ts";
+import {
+  buildGatewayRouteConfigs,
+  gatewayServerRouteName,
+  type GatewayServer as RoutedServer,
+} from "./routes-gateway.ts";
+import { type SidecarScope, scopeFor } from "./sidecar-scope.ts";
+
+/*
+ * Local runtime contract (DESIGN §3), for the proxy:
+ * - Apps reach their sidecar through HTTP_PROXY at `<podIP>:15001`: the bound `virtualOutbound`
+ *   listener. Its HCM accepts absolute-form requests (`allow_absolute_url`) and CONNECT (HTTP/1.1
+ *   `upgrade_configs` CONNECT, HTTP/2 `allow_connect`) and routes both by RDS "15001".
+ * - What Envoy expresses: in "15001", CONNECT to TCP/TLS/unknown ports matches `connect_matcher`
+ *   routes with `upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}]` — the tunnel is
+ *   relayed as TCP to the service's cluster, or to PassthroughCluster / a 502 per the outbound
+ *   traffic policy.
+ * - What it cannot: terminating a CONNECT to an HTTP port and running the inner HTTP stream through
+ *   the same HCM (Envoy would need an internal listener). The crema proxy does this itself: a
+ *   CONNECT whose authority matches a non-CONNECT virtual host of "15001" is answered 200, and
+ *   every request read from the tunnel goes through the same HCM with `:authority` = the CONNECT
+ *   target, as if it had arrived in absolute form.
+ * - The `0.0.0.0_<port>` / `<vip>_<port>` listeners keep Istio's `bind_to_port: false` shape; the
+ *   proxy may use them as `use_original_dst` would, with the CONNECT target as original destination.
+ * - Inbound: `<podIP>_<port>` listeners bind the pod's address and carry the same chains as
+ *   virtualInbound; `inbound|<port>||` clusters send to `appAddress` (never the pod IP, which the
+ *   sidecar holds). `virtualInbound` binds `<podIP>:15006` so sidecars on one host do not collide.
+ */
+export interface TranslateOptions {
+  /**
+   * "local": crema's local runtime (DESIGN §3) — no iptables, so the sidecar also gets bound
+   * listeners: the HTTP proxy `virtualOutbound` on `<podIP>:15001` and `<podIP>_<port>` inbound;
+   * gateways bind `meshConfig.ingressGatewayPorts`. Default: proxy metadata CREMA_LOCAL_RUNTIME.
+   */
+  mode?: TranslateMode;
+  /** Where the application listens for inbound traffic (default: metadata CREMA_APP_ADDRESS). */
+  appAddress?: string;
+  /** Proxyless gRPC: the listener names of the client's LDS subscription, for Istio's exact names. */
+  listenerNames?: readonly string[];
+}
+
+export function translateMode(proxy: ProxyNode, options: TranslateOptions = {}): TranslateMode {
+  if (options.mode) return options.mode;
+  const flag = proxy.metadata.CREMA_LOCAL_RUNTIME;
+  return flag === "true" || flag === true ? "local" : "standard";
+}
+
+/**
+ * The snapshot as `proxy` sees it: `servicesVisibleFrom(proxy.namespace)` returns the Sidecar
+ * scope's services, mesh VirtualServices are those the scope imports, and the outbound traffic
+ * policy is the Sidecar's override. Translators given this view need no Sidecar logic of their own.
+ */
+export function scopedSnapshot(
+  snapshot: MeshSnapshot,
+  proxy: ProxyNode,
+  scope: SidecarScope,
+): MeshSnapshot {
+  const imported = new Set(scope.virtualServices);
+  const meshBound = (gateways: unknown) =>
+    !Array.isArray(gateways) || gateways.length === 0 || gateways.includes("mesh");
+  // Delegates (no hosts) stay, their roots decide; gateway-only VirtualServices are not scoped.
+  const isDelegate = (vs: Resource) => !Array.isArray(vs.spec.hosts) || vs.spec.hosts.length === 0;
+  const virtualServices = scope.sidecar
+    ? snapshot.config.virtualServices.filter(
+        (vs) => imported.has(vs) || !meshBound(vs.spec.gateways) || isDelegate(vs),
+      )
+    : snapshot.config.virtualServices;
+  return {
+    version: snapshot.version,
+    meshConfig: { ...snapshot.meshConfig, outboundTrafficPolicy: scope.outboundTrafficPolicy.mode },
+    config: { ...snapshot.config, virtualServices },
+    services: snapshot.services,
+    workloads: snapshot.workloads,
+    namespaces: snapshot.namespaces,
+    servicesVisibleFrom: (namespace) =>
+      namespace === proxy.namespace ? scope.services : snapshot.servicesVisibleFrom(namespace),
+    serviceFor: (hostname, namespace) => snapshot.serviceFor(hostname, namespace),
+    endpointsOf: (hostname, port, namespace) => snapshot.endpointsOf(hostname, port, namespace),
+    workloadsMatching: (selector, namespace) => snapshot.workloadsMatching(selector, namespace),
+    resolveHost: (host, namespace) => snapshot.resolveHost(host, namespace),
+  };
+}
+
+function listenersFor(ctx: ListenerContext, options: TranslateOptions): JsonObject[] {
+  switch (ctx.proxy.kind) {
+    case "router":
+      return buildGatewayListeners(ctx);
+    case "proxyless":
+      return buildProxylessListeners(ctx, options.listenerNames);
+    default:
+      return [
+        ...buildSidecarOutboundListeners(ctx),
+        ctx.mode === "local" ? buildLocalHttpProxyListener(ctx) : buildVirtualOutboundListener(ctx),
+        ...buildSidecarInboundListeners(ctx),
+      ];
+  }
+}
+
+/** gRPC reads `outbound|P||host`: the sidecar's virtual hosts for port P (Istio grpcgen/rds.go). */
+function proxylessRoutes(
+  view: MeshSnapshot,
+  proxy: ProxyNode,
+  listeners: readonly JsonObject[],
+): JsonObject[] {
+  const byPort = buildSidecarRouteConfigs(view, proxy);
+  const out: JsonObject[] = [];
+  const seen = new Set<string>();
+  for (const listener of listeners) {
+    const hcm = (listener.api_listener as JsonObject | undefined)?.api_listener as
+      | JsonObject
+      | undefined;
+    const name = (hcm?.rds as JsonObject | undefined)?.route_config_name;
+    const port = (listener.address as JsonObject).socket_address as JsonObject;
+    if (typeof name !== "string" || seen.has(name)) continue;
+    seen.add(name);
+    const virtualHosts = (byPort.get(String(port.port_value))?.virtual_hosts ?? []) as JsonObject[];
+    // The catch-all hosts lead to Passthrough/BlackHole clusters gRPC does not have.
+    const kept = virtualHosts.filter((vh) => vh.name !== "allow_any" && vh.name !== "block_all");
+    out.push({ name, virtual_hosts: kept });
+  }
+  return out;
+}
+
+/** The servers left after Istio's per-port merge, in the shape the gateway route builder takes. */
+function routedServers(ctx: ListenerContext): RoutedServer[] {
+  return [...mergeServers(ctx).values()].flat().map((s) => ({
+    gateway: s.gateway,
+    gatewayName: s.gatewayName,
+    server: s.server,
+    port: s.port,
+    protocol: protocolOf({ name: s.protocol }),
+    routeName: gatewayServerRouteName(s.gateway, s.server),
+  }));
+}
+
+function routesFor(
+  ctx: ListenerContext,
+  listeners: readonly JsonObject[],
+): Array<[string, JsonObject]> {
+  const { snapshot, proxy } = ctx;
+  switch (proxy.kind) {
+    case "router":
+      return [...buildGatewayRouteConfigs(snapshot, proxy, routedServers(ctx))];
+    case "proxyless":
+      return proxylessRoutes(snapshot, proxy, listeners).map((r) => [String(r.name), r]);
+    default: {
+      const routes: Array<[string, JsonObject]> = [...buildSidecarRouteConfigs(snapshot, proxy)];
+      if (ctx.mode === "local") {
+        const local = buildLocalOutboundRouteConfig(snapshot, proxy);
+        routes.push([String(local.name), local]);
+      }
+      return routes;
+    }
+  }
+}
+
+function clustersFor(ctx: ListenerContext, options: TranslateOptions): Map<string, JsonObject> {
+  const { snapshot, proxy } = ctx;
+  if (proxy.kind === "proxyless") return buildProxylessClusters(snapshot, proxy);
+  const clusters = new Map(buildOutboundClusters(snapshot, proxy));
+  if (proxy.kind === "sidecar") {
+    const metadataApp = proxy.metadata.CREMA_APP_ADDRESS;
+    const appAddress =
+      options.appAddress ?? (typeof metadataApp === "string" ? metadataApp : undefined);
+    const inbound = buildInboundClusters(
+      snapshot,
+      proxy,
+      undefined,
+      appAddress ? { appAddress } : {},
+    );
+    for (const [name, cluster] of inbound) if (!clusters.has(name)) clusters.set(name, cluster);
+  }
+  return clusters;
+}
+
+function byName(resources: Iterable<JsonObject>): Map<string, JsonObject> {
+  const out = new Map<string, JsonObject>();
+  for (const resource of resources) {
+    const name = String(resource.name);
+    if (!out.has(name)) out.set(name, resource);
+  }
+  return sortedByName(out);
+}
+
+/** Every resource `proxy` receives, each map sorted by name. */
+export function translateProxy(
+  snapshot: MeshSnapshot,
+  proxy: ProxyNode,
+  options: TranslateOptions = {},
+): ProxyResources {
+  const scope = scopeFor(snapshot, proxy);
+  const view = scopedSnapshot(snapshot, proxy, scope);
+  const ctx: ListenerContext = {
+    snapshot: view,
+    proxy,
+    scope,
+    mode: translateMode(proxy, options),
+  };
+  const listeners = listenersFor(ctx, options);
+  const clusters = clustersFor(ctx, options);
+  return {
+    listeners: byName(listeners),
+    routes: sortedByName(routesFor(ctx, listeners)),
+    clusters: sortedByName(clusters),
+    endpoints: buildEndpoints(view, proxy, clusters),
+  };
+}
