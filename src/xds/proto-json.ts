@@ -24,6 +24,19 @@ const WRAPPERS = new Set([
 
 const DURATION = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
 
+// protobufjs computes `fullName` by walking the parent chain on every access; it is read for
+// every message converted, so it is cached per type.
+const fullNames = new WeakMap<protobuf.ReflectionObject, string>();
+
+function fullNameOf(type: protobuf.ReflectionObject): string {
+  let name = fullNames.get(type);
+  if (name === undefined) {
+    name = type.fullName;
+    fullNames.set(type, name);
+  }
+  return name;
+}
+
 function fail(path: string, message: string): never {
   throw new CremaError("CREMA_XDS_INVALID_RESOURCE", `${path || "(root)"}: ${message}`);
 }
@@ -62,7 +75,7 @@ export function messageToJson(type: protobuf.Type, message: protobuf.Message): J
 // ---- JSON → protobufjs object form ----
 
 function toProtobufObject(type: protobuf.Type, value: unknown, path: string): unknown {
-  const name = type.fullName;
+  const name = fullNameOf(type);
   if (name === ".google.protobuf.Duration") return durationIn(value, path);
   if (WRAPPERS.has(name)) return { value };
   if (name === ".google.protobuf.Struct") return structIn(value, path);
@@ -138,7 +151,7 @@ function anyIn(anyType: protobuf.Type, value: unknown, path: string): unknown {
   if (!inner) fail(path, `unknown type ${url}`);
   const { "@type": _ignored, ...fields } = value;
   const wellKnownValue =
-    inner.fullName.startsWith(".google.protobuf.") &&
+    fullNameOf(inner).startsWith(".google.protobuf.") &&
     "value" in fields &&
     Object.keys(fields).length === 1;
   const innerObject = toProtobufObject(inner, wellKnownValue ? fields.value : fields, path);
@@ -164,7 +177,7 @@ function snakeCase(key: string): string {
 // ---- protobufjs object form → JSON ----
 
 function fromProtobufObject(type: protobuf.Type, object: unknown, path: string): Json {
-  const name = type.fullName;
+  const name = fullNameOf(type);
   const obj = (object ?? {}) as Record<string, unknown>;
   if (name === ".google.protobuf.Duration") return durationOut(obj);
   if (WRAPPERS.has(name)) return (obj.value ?? defaultWrapper(name)) as Json;
@@ -238,7 +251,7 @@ function anyOut(anyType: protobuf.Type, obj: Record<string, unknown>, path: stri
     inner.toObject(inner.decode(bytes), { enums: String, longs: String, bytes: String }),
     path,
   );
-  return isObject(decoded) && !inner.fullName.startsWith(".google.protobuf.")
+  return isObject(decoded) && !fullNameOf(inner).startsWith(".google.protobuf.")
     ? { "@type": url, ...(decoded as JsonObject) }
     : { "@type": url, value: decoded };
 }
