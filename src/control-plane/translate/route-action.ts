@@ -27,6 +27,11 @@ export interface RouteContext {
   proxy: ProxyNode;
   /** The port the listener (sidecar) or Gateway server accepts on. */
   listenPort: number;
+  /**
+   * The port clients actually connect to, when it is not `listenPort` (a local-runtime gateway
+   * binding a remapped port): what a redirect's `derivePort: FROM_REQUEST_PORT` names.
+   */
+  requestPort?: number;
   /** "mesh" on sidecars; `namespace/name` of the Gateway on routers. */
   gateways: ReadonlySet<string>;
   /** The Gateway server terminates TLS (scheme of port redirects). */

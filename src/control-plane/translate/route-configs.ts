@@ -13,7 +13,7 @@ import type { ProxyNode } from "../model/proxy.ts";
 import { isHttpProtocol } from "../model/service.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
 import { buildConnectVirtualHosts, connectRoute } from "./route-connect.ts";
-import { domainName } from "./route-domains.ts";
+import { domainName, hasPort } from "./route-domains.ts";
 import { type VirtualServiceView, viewOf } from "./route-virtual-services.ts";
 import { type EgressListenerScope, type SidecarScope, scopeFor } from "./sidecar-scope.ts";
 import { buildSidecarVirtualHosts, isHttpOrSniffed } from "./virtual-hosts.ts";
@@ -182,7 +182,7 @@ export function buildLocalOutboundRouteConfig(
   for (const port of outboundHttpPorts(scope)) {
     for (const vhost of portVirtualHosts(snapshot, proxy, scope, port) ?? []) {
       const domains = (vhost.domains as string[]).filter(
-        (d) => (port === 80 || d.includes(":")) && !taken.has(d.toLowerCase()),
+        (d) => (port === 80 || hasPort(d)) && !taken.has(d.toLowerCase()),
       );
       if (domains.length === 0) continue;
       for (const d of domains) taken.add(d.toLowerCase());

@@ -6,7 +6,7 @@ import type { JsonObject } from "../../xds/proto-json.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import { isHttpProtocol, type Service } from "../model/service.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
-import { domainName, serviceDomains } from "./route-domains.ts";
+import { domainName, hasPort, serviceDomains } from "./route-domains.ts";
 import { type VirtualServiceView, virtualServiceForHost } from "./route-virtual-services.ts";
 import { buildTcpRoutes } from "./routes-tcp.ts";
 
@@ -85,7 +85,7 @@ export function buildConnectVirtualHosts(
       );
       out.push({
         name: domainName(service.hostname, port.port),
-        domains: domains.filter((d) => d.includes(":")),
+        domains: domains.filter(hasPort),
         routes: [connectRoute(action)],
         include_request_attempt_count: true,
       });

@@ -15,6 +15,11 @@ export function domainName(host: string, port: number): string {
   return `${ipv6Compliant(host)}:${port}`;
 }
 
+/** Whether a domain (as `domainName` or `ipv6Compliant` write it) carries a `:port`. */
+export function hasPort(domain: string): boolean {
+  return /^(\[[^\]]*\]|[^:[\]]*):\d+$/.test(domain);
+}
+
 function withPort(host: string, port: number | undefined): string[] {
   return port === undefined ? [ipv6Compliant(host)] : [ipv6Compliant(host), domainName(host, port)];
 }

@@ -27,6 +27,8 @@ export interface GatewayServer {
   protocol: Protocol;
   /** The RDS name of its HTTP connection manager; "" for servers without one (TCP, TLS passthrough). */
   routeName: string;
+  /** The port the gateway binds for it, when not `port` (the local runtime's remapping). */
+  bindPort?: number;
 }
 
 function isPassthrough(server: Obj): boolean {
@@ -111,7 +113,7 @@ function buildRouteConfig(
 ): JsonObject {
   const vhosts = new Map<string, GatewayVirtualHost>();
   const routeCache = new Map<string, JsonObject[]>();
-  for (const { gateway, gatewayName, server, port } of servers) {
+  for (const { gateway, gatewayName, server, port, bindPort } of servers) {
     const redirect = isObj(server.tls) && server.tls.httpsRedirect === true;
     const parsedHosts = strings(server.hosts).map((h) => parseServerHost(h, gateway.namespace));
     for (const vs of virtualServicesForGateway(snapshot, proxy.namespace, gatewayName)) {
@@ -127,6 +129,7 @@ function buildRouteConfig(
           snapshot,
           proxy,
           listenPort: port,
+          ...(bindPort !== undefined && bindPort !== port ? { requestPort: bindPort } : {}),
           gateways: new Set([gatewayName]),
           isTls: isObj(server.tls),
           lookupService: lookupServiceFor(snapshot, proxy, vs),

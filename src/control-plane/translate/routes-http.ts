@@ -59,7 +59,8 @@ export function translateRoute(
   const operations = translateHeaderOperations(rule.headers);
   appendHeaderOperations(out, operations);
   if (isObj(rule.redirect)) {
-    const redirect = translateRedirect(rule.redirect, ctx.listenPort, ctx.isTls);
+    const port = ctx.requestPort ?? ctx.listenPort;
+    const redirect = translateRedirect(rule.redirect, port, ctx.isTls);
     if (!redirect) return undefined;
     out.redirect = redirect;
   } else if (isObj(rule.directResponse)) {

@@ -11,7 +11,7 @@ import { buildOutboundClusters } from "./clusters.ts";
 import { buildEndpoints } from "./endpoints.ts";
 import { buildInboundClusters } from "./inbound-clusters.ts";
 import type { ListenerContext, TranslateMode } from "./listener-common.ts";
-import { buildGatewayListeners, mergeServers } from "./listeners-gateway.ts";
+import { buildGatewayListeners, gatewayBindPort, mergeServers } from "./listeners-gateway.ts";
 import { buildSidecarInboundListeners } from "./listeners-inbound.ts";
 import {
   buildLocalHttpProxyListener,
@@ -153,6 +153,7 @@ function routedServers(ctx: ListenerContext): RoutedServer[] {
     port: s.port,
     protocol: protocolOf({ name: s.protocol }),
     routeName: gatewayServerRouteName(s.gateway, s.server),
+    bindPort: gatewayBindPort(ctx, s.port),
   }));
 }
 
