@@ -27,6 +27,7 @@ interface TestProxy {
   mode?: TranslateMode;
   appAddress?: string;
   listenerNames?: string[];
+  locality?: { region?: string; zone?: string; subzone?: string };
 }
 
 interface TestCase {
@@ -71,6 +72,15 @@ function proxyOf(p: TestProxy): ProxyNode {
       ...(type === "proxyless" ? { GENERATOR: "grpc" } : {}),
       ...(p.metadata as JsonObject | undefined),
     },
+    ...(p.locality
+      ? {
+          locality: {
+            region: p.locality.region ?? "",
+            zone: p.locality.zone ?? "",
+            sub_zone: p.locality.subzone ?? "",
+          },
+        }
+      : {}),
   });
   if (!decoded.ok) throw new Error(decoded.reason);
   return decoded.proxy;
