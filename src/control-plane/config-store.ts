@@ -72,9 +72,11 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     return out;
   };
 
-  const commit = (before: Map<string, Resource>): string[] => {
+  /** Publishes the effective config if it changed; `touched` limits the comparison to those keys. */
+  const commit = (before: Map<string, Resource>, touched?: Iterable<string>): string[] => {
     const after = effective();
-    const changed = [...new Set([...before.keys(), ...after.keys()])]
+    const candidates = touched ? new Set(touched) : new Set([...before.keys(), ...after.keys()]);
+    const changed = [...candidates]
       .filter(
         (key) => JSON.stringify(before.get(key)?.body) !== JSON.stringify(after.get(key)?.body),
       )
@@ -127,12 +129,12 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
       const { files, resources, diagnostics } = validateText(text, source);
       if (hasErrors(diagnostics)) return outcome(false, diagnostics, files, []);
       const before = effective();
-      for (const resource of resources) {
-        const key = resourceKey(resource);
-        applied.set(key, resource);
-        deleted.delete(key);
-      }
-      return outcome(true, diagnostics, files, commit(before));
+      const keys = resources.map(resourceKey);
+      resources.forEach((resource, i) => {
+        applied.set(keys[i]!, resource);
+        deleted.delete(keys[i]!);
+      });
+      return outcome(true, diagnostics, files, commit(before, keys));
     },
     delete(text, source = "<delete>") {
       const { files, resources, diagnostics } = validateText(text, source);
@@ -144,12 +146,12 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
       );
       if (blocking.length > 0) return outcome(false, blocking, files, []);
       const before = effective();
-      for (const resource of resources) {
-        const key = resourceKey(resource);
+      const keys = resources.map(resourceKey);
+      for (const key of keys) {
         applied.delete(key);
         if (fileResources.has(key)) deleted.add(key);
       }
-      return outcome(true, [], files, commit(before));
+      return outcome(true, [], files, commit(before, keys));
     },
     onChange(listener) {
       changeListeners.add(listener);

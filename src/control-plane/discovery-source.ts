@@ -34,6 +34,9 @@ export function createDiscoverySource(options: {
   // One translation per (snapshot version, proxy key); older versions are dropped.
   let cacheVersion = "";
   const cache = new Map<string, ProxyResources>();
+  // The last translation each connection was served: unchanged resources keep their previous
+  // object, so the ADS engine's per-object encoding cache recognises them without re-encoding.
+  const previous = new Map<string, ProxyResources>();
 
   const translateFor = (key: string, proxy: ProxyNode): ProxyResources => {
     const snapshot = options.snapshot();
@@ -53,6 +56,9 @@ export function createDiscoverySource(options: {
         options.onInternalError?.(error);
         throw error;
       }
+      const before = previous.get(key);
+      if (before) resources = reuseUnchanged(before, resources);
+      previous.set(key, resources);
       cache.set(key, resources);
     }
     return resources;
@@ -91,8 +97,27 @@ export function createDiscoverySource(options: {
     disconnect(connectionId) {
       connected.delete(connectionId);
       cache.delete(connectionId);
+      previous.delete(connectionId);
     },
     proxies: () => [...connected.values()],
     resourcesFor: (proxy) => options.translate(options.snapshot(), proxy),
+  };
+}
+
+/** Keeps the previous object for every resource whose content did not change (compared as JSON text). */
+export function reuseUnchanged(before: ProxyResources, after: ProxyResources): ProxyResources {
+  const reuse = (old: ReadonlyMap<string, JsonObject>, next: ReadonlyMap<string, JsonObject>) => {
+    const out = new Map<string, JsonObject>();
+    for (const [name, resource] of next) {
+      const prior = old.get(name);
+      out.set(name, prior && JSON.stringify(prior) === JSON.stringify(resource) ? prior : resource);
+    }
+    return out;
+  };
+  return {
+    listeners: reuse(before.listeners, after.listeners),
+    routes: reuse(before.routes, after.routes),
+    clusters: reuse(before.clusters, after.clusters),
+    endpoints: reuse(before.endpoints, after.endpoints),
   };
 }
