@@ -3,7 +3,6 @@
 // `portLevelSettings` entry replaces the top-level policy outright (no inheritance), and a subset's
 // policy then overrides connectionPool / outlierDetection / loadBalancer / tls one field at a time
 // (all four when the subset has a matching port-level entry), plus tunnel and proxyProtocol.
-import { formatDuration, parseDuration } from "../../base/duration.ts";
 import type { EffectiveDestinationRule, Obj } from "./destination-rules.ts";
 
 export interface TrafficPolicy {
@@ -36,19 +35,7 @@ export function numberAt(obj: Obj | undefined, key: string): number | undefined 
   return undefined;
 }
 
-/** An Istio duration ("30s", "1h", "100ms") as a protobuf JSON duration ("30s", "0.100s"). */
-export function protoDuration(value: unknown): string | undefined {
-  if (typeof value !== "string") return undefined;
-  const parsed = parseDuration(value);
-  return parsed.ok ? formatDuration(parsed.ms) : undefined;
-}
-
-/** Whole seconds of an Istio duration (Istio truncates keepalive time/interval to seconds). */
-export function durationSeconds(value: unknown): number | undefined {
-  if (typeof value !== "string") return undefined;
-  const parsed = parseDuration(value);
-  return parsed.ok ? Math.trunc(parsed.ms / 1000) : undefined;
-}
+export { durationJson as protoDuration, durationSeconds } from "./route-values.ts";
 
 function pick(source: Obj, fields: readonly string[]): TrafficPolicy {
   const out: Record<string, Obj> = {};
