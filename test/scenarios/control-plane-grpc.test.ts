@@ -321,6 +321,48 @@ describe("crema control-plane with grpc-js-xds clients", () => {
     }
   });
 
+  it("serves incremental (delta) xDS to a proxy that asks for it", async () => {
+    const delta = new XdsClient({
+      serverAddress: controlPlane.xdsAddress,
+      node: {
+        id: "sidecar~127.0.31.102~delta.default~default.svc.cluster.local",
+        metadata: { NAMESPACE: "default" },
+      },
+      protocol: "delta",
+      logger: silentLogger(),
+    });
+    const clusters = new Map<string, unknown>();
+    const updated = new Promise<void>((resolve) =>
+      delta.events.on("update", (typeUrl) => typeUrl === TYPE_URL.cluster && resolve()),
+    );
+    delta.watch(TYPE_URL.cluster, {
+      apply: (update) => {
+        for (const [name, resource] of update.added) clusters.set(name, resource);
+        return { errors: [] };
+      },
+    });
+    delta.start();
+    try {
+      await updated;
+      expect([...clusters.keys()]).toEqual(
+        expect.arrayContaining([
+          `outbound|7070|v1|${HOST}`,
+          `outbound|7070|v2|${HOST}`,
+          "PassthroughCluster",
+        ]),
+      );
+      const syncz = (await (await fetch(`${controlPlane.httpUrl}/debug/syncz`)).json()) as Array<{
+        nodeId: string;
+        protocol: string;
+        types: Array<{ typeUrl: string; lastAck?: unknown }>;
+      }>;
+      const entry = syncz.find((c) => c.nodeId.includes("delta.default"));
+      expect(entry?.protocol).toBe("delta");
+    } finally {
+      await delta.close();
+    }
+  });
+
   it("rejects an invalid change on disk and keeps serving the last good config", async () => {
     const rejected = controlPlane.waitForLog("rejected");
     writeFileSync(
