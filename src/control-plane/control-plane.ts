@@ -6,6 +6,7 @@ import type { Logger } from "../base/logger.ts";
 import { resourceRef } from "../config/resource.ts";
 import { AdsServer } from "../xds/server/index.ts";
 import { shortTypeName } from "../xds/type-urls.ts";
+import { configApiHandlers } from "./config-api.ts";
 import { type ConfigStore, createConfigStore } from "./config-store.ts";
 import {
   type DebugHandler,
@@ -112,6 +113,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   );
 
   const handlers: DebugHandler[] = [
+    ...configApiHandlers(store),
     {
       path: "/debug/syncz",
       description:

@@ -8,8 +8,33 @@ import type { Logger } from "../base/logger.ts";
 export interface DebugHandler {
   path: string;
   description: string;
+  /** GET (default) for read-only endpoints; POST for the configuration API. */
+  method?: "GET" | "POST";
   /** Returns the JSON body, or undefined for 404 (e.g. an unknown proxy). */
-  handle(query: URLSearchParams): unknown | Promise<unknown>;
+  handle(query: URLSearchParams, body: string): unknown | Promise<unknown>;
+  /** The HTTP status for a result (default 200). */
+  status?(result: unknown): number;
+}
+
+/** Request bodies (configuration given to POST endpoints) are capped like config files. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        resolve(undefined);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
 }
 
 export interface DebugServerOptions {
@@ -49,7 +74,13 @@ export async function startDebugServer(options: DebugServerOptions): Promise<Deb
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (req.method !== "GET" && req.method !== "HEAD")
+    const handler = byPath.get(url.pathname);
+    const method = handler?.method ?? "GET";
+    const allowed =
+      method === "GET" ? req.method === "GET" || req.method === "HEAD" : req.method === method;
+    if (handler && !allowed)
+      return send(res, 405, JSON.stringify({ error: `use ${method} for ${url.pathname}` }));
+    if (!handler && req.method !== "GET" && req.method !== "HEAD")
       return send(res, 405, '{"error":"only GET"}');
     if (url.pathname === "/ready")
       return options.ready()
@@ -58,21 +89,24 @@ export async function startDebugServer(options: DebugServerOptions): Promise<Deb
     if (url.pathname === "/metrics" || url.pathname === "/stats/prometheus") {
       return send(res, 200, await options.metrics.metrics(), options.metrics.contentType);
     }
-    const handler = byPath.get(url.pathname);
     if (!handler)
       return send(
         res,
         404,
         JSON.stringify({ error: `no endpoint ${url.pathname}; see /debug/list` }),
       );
-    const body = await handler.handle(url.searchParams);
+    const requestBody = method === "POST" ? await readBody(req) : "";
+    if (requestBody === undefined)
+      return send(res, 413, JSON.stringify({ error: `body over ${MAX_BODY_BYTES} bytes` }));
+    const body = await handler.handle(url.searchParams, requestBody);
     if (body === undefined)
       return send(
         res,
         404,
         JSON.stringify({ error: "not found", query: Object.fromEntries(url.searchParams) }),
       );
-    send(res, 200, `${JSON.stringify(body, null, 2)}\n`);
+    const status = handler.status?.(body) ?? 200;
+    send(res, status, `${JSON.stringify(body, null, 2)}\n`);
   };
 
   const server: Server = createServer((req, res) => {
