@@ -1,6 +1,7 @@
 // Connects the ADS engine to the mesh: each connected proxy is decoded from its xDS node, and
 // its resources are the translation of the current snapshot for it — computed once per
-// snapshot version and proxy, then served for every type.
+// snapshot version and proxy, then served for every type; proxies that differ only in what the
+// outbound translators do not read share that part (translate/shared-proxy.ts).
 import type { Logger } from "../base/logger.ts";
 import type { JsonObject } from "../xds/proto-json.ts";
 import type { ConnectResult, ResourceSource, XdsResourceSet } from "../xds/server/types.ts";
@@ -8,8 +9,14 @@ import { TYPE_URL } from "../xds/type-urls.ts";
 import { decodeProxyNode, type ProxyNode } from "./model/proxy.ts";
 import type { MeshSnapshot } from "./model/snapshot.ts";
 import type { ProxyResources } from "./translate/proxy-resources.ts";
+import type { SharedTranslationCache } from "./translate/shared-proxy.ts";
 
-export type Translate = (snapshot: MeshSnapshot, proxy: ProxyNode) => ProxyResources;
+/** `options.sharedCache` is cleared whenever the snapshot version changes. */
+export type Translate = (
+  snapshot: MeshSnapshot,
+  proxy: ProxyNode,
+  options?: { sharedCache?: SharedTranslationCache },
+) => ProxyResources;
 
 export interface ConnectedProxy {
   connectionId: string;
@@ -34,6 +41,8 @@ export function createDiscoverySource(options: {
   // One translation per (snapshot version, proxy key); older versions are dropped.
   let cacheVersion = "";
   const cache = new Map<string, ProxyResources>();
+  // Translations shared between proxies, for the same snapshot version as `cache`.
+  const sharedCache: SharedTranslationCache = new Map();
   // The last translation each connection was served: unchanged resources keep their previous
   // object, so the ADS engine's per-object encoding cache recognises them without re-encoding.
   const previous = new Map<string, ProxyResources>();
@@ -42,12 +51,13 @@ export function createDiscoverySource(options: {
     const snapshot = options.snapshot();
     if (snapshot.version !== cacheVersion) {
       cache.clear();
+      sharedCache.clear();
       cacheVersion = snapshot.version;
     }
     let resources = cache.get(key);
     if (!resources) {
       try {
-        resources = options.translate(snapshot, proxy);
+        resources = options.translate(snapshot, proxy, { sharedCache });
       } catch (error) {
         options.logger.error(
           { err: error, proxy: proxy.id },

@@ -27,6 +27,12 @@ import {
   gatewayServerRouteName,
   type GatewayServer as RoutedServer,
 } from "./routes-gateway.ts";
+import {
+  type SharedTranslation,
+  type SharedTranslationCache,
+  sharedKey,
+  sharedProxyOf,
+} from "./shared-proxy.ts";
 import { type SidecarScope, scopeFor } from "./sidecar-scope.ts";
 
 /*
@@ -60,6 +66,8 @@ export interface TranslateOptions {
   appAddress?: string;
   /** Proxyless gRPC: the listener names of the client's LDS subscription, for Istio's exact names. */
   listenerNames?: readonly string[];
+  /** Shared translations for one snapshot version, reused across proxies (see shared-proxy.ts). */
+  sharedCache?: SharedTranslationCache;
 }
 
 export function translateMode(proxy: ProxyNode, options: TranslateOptions = {}): TranslateMode {
@@ -104,19 +112,32 @@ export function scopedSnapshot(
   };
 }
 
-function listenersFor(ctx: ListenerContext, options: TranslateOptions): JsonObject[] {
+/**
+ * Listeners that do not depend on the proxy's IPs: all but inbound and local bound ones. Proxyless
+ * listeners (and so their routes) are per proxy: which ports it serves comes from its IPs.
+ */
+function sharedListeners(ctx: ListenerContext): JsonObject[] {
   switch (ctx.proxy.kind) {
     case "router":
       return buildGatewayListeners(ctx);
     case "proxyless":
-      return buildProxylessListeners(ctx, options.listenerNames);
+      return [];
     default:
       return [
         ...buildSidecarOutboundListeners(ctx),
-        ctx.mode === "local" ? buildLocalHttpProxyListener(ctx) : buildVirtualOutboundListener(ctx),
-        ...buildSidecarInboundListeners(ctx),
+        ...(ctx.mode === "local" ? [] : [buildVirtualOutboundListener(ctx)]),
       ];
   }
+}
+
+/** IP-bound listeners: a sidecar's local HTTP proxy and inbound ones, a proxyless client's all. */
+function localListeners(ctx: ListenerContext, options: TranslateOptions): JsonObject[] {
+  if (ctx.proxy.kind === "proxyless") return buildProxylessListeners(ctx, options.listenerNames);
+  if (ctx.proxy.kind !== "sidecar") return [];
+  return [
+    ...(ctx.mode === "local" ? [buildLocalHttpProxyListener(ctx)] : []),
+    ...buildSidecarInboundListeners(ctx),
+  ];
 }
 
 /** gRPC reads `outbound|P||host`: the sidecar's virtual hosts for port P (Istio grpcgen/rds.go). */
@@ -157,16 +178,13 @@ function routedServers(ctx: ListenerContext): RoutedServer[] {
   }));
 }
 
-function routesFor(
-  ctx: ListenerContext,
-  listeners: readonly JsonObject[],
-): Array<[string, JsonObject]> {
+function routesFor(ctx: ListenerContext): Array<[string, JsonObject]> {
   const { snapshot, proxy } = ctx;
   switch (proxy.kind) {
     case "router":
       return [...buildGatewayRouteConfigs(snapshot, proxy, routedServers(ctx))];
     case "proxyless":
-      return proxylessRoutes(snapshot, proxy, listeners).map((r) => [String(r.name), r]);
+      return []; // per proxy: see localRoutes
     default: {
       const routes: Array<[string, JsonObject]> = [...buildSidecarRouteConfigs(snapshot, proxy)];
       if (ctx.mode === "local") {
@@ -178,23 +196,27 @@ function routesFor(
   }
 }
 
-function clustersFor(ctx: ListenerContext, options: TranslateOptions): Map<string, JsonObject> {
+function localRoutes(
+  ctx: ListenerContext,
+  listeners: readonly JsonObject[],
+): Array<[string, JsonObject]> {
+  if (ctx.proxy.kind !== "proxyless") return [];
+  return proxylessRoutes(ctx.snapshot, ctx.proxy, listeners).map((r) => [String(r.name), r]);
+}
+
+function sharedClusters(ctx: ListenerContext): Map<string, JsonObject> {
   const { snapshot, proxy } = ctx;
   if (proxy.kind === "proxyless") return buildProxylessClusters(snapshot, proxy);
-  const clusters = new Map(buildOutboundClusters(snapshot, proxy));
-  if (proxy.kind === "sidecar") {
-    const metadataApp = proxy.metadata.CREMA_APP_ADDRESS;
-    const appAddress =
-      options.appAddress ?? (typeof metadataApp === "string" ? metadataApp : undefined);
-    const inbound = buildInboundClusters(
-      snapshot,
-      proxy,
-      undefined,
-      appAddress ? { appAddress } : {},
-    );
-    for (const [name, cluster] of inbound) if (!clusters.has(name)) clusters.set(name, cluster);
-  }
-  return clusters;
+  return new Map(buildOutboundClusters(snapshot, proxy));
+}
+
+function localClusters(ctx: ListenerContext, options: TranslateOptions): Map<string, JsonObject> {
+  const { snapshot, proxy } = ctx;
+  if (proxy.kind !== "sidecar") return new Map();
+  const metadataApp = proxy.metadata.CREMA_APP_ADDRESS;
+  const appAddress =
+    options.appAddress ?? (typeof metadataApp === "string" ? metadataApp : undefined);
+  return buildInboundClusters(snapshot, proxy, undefined, appAddress ? { appAddress } : {});
 }
 
 function byName(resources: Iterable<JsonObject>): Map<string, JsonObject> {
@@ -206,26 +228,77 @@ function byName(resources: Iterable<JsonObject>): Map<string, JsonObject> {
   return sortedByName(out);
 }
 
-/** Every resource `proxy` receives, each map sorted by name. */
+/**
+ * The resources that depend only on `sharedProxyOf(proxy)`: listeners, routes, clusters and
+ * endpoints (inbound clusters are never EDS, so endpoints come from these clusters alone).
+ */
+function translateShared(
+  snapshot: MeshSnapshot,
+  proxy: ProxyNode,
+  mode: TranslateMode,
+): SharedTranslation {
+  const scope = scopeFor(snapshot, proxy);
+  const view = scopedSnapshot(snapshot, proxy, scope);
+  const ctx: ListenerContext = { snapshot: view, proxy, scope, mode };
+  const listeners = sharedListeners(ctx);
+  const clusters = sharedClusters(ctx);
+  const resources = {
+    listeners: byName(listeners),
+    routes: sortedByName(routesFor(ctx)),
+    clusters: sortedByName(clusters),
+    endpoints: buildEndpoints(view, proxy, clusters),
+  };
+  return { resources, scope };
+}
+
+/** Adds `extra` entries whose names `shared` does not have (the shared, outbound ones win). */
+function merged(
+  shared: ReadonlyMap<string, JsonObject>,
+  extra: Iterable<[string, JsonObject]>,
+): ReadonlyMap<string, JsonObject> {
+  const out = new Map(shared);
+  let added = false;
+  for (const [name, resource] of extra) {
+    if (out.has(name)) continue;
+    out.set(name, resource);
+    added = true;
+  }
+  return added ? sortedByName(out) : shared;
+}
+
+/**
+ * Every resource `proxy` receives, each map sorted by name. With `options.sharedCache`, the
+ * IP-independent part is shared by every proxy with the same `sharedKey` (same snapshot).
+ */
 export function translateProxy(
   snapshot: MeshSnapshot,
   proxy: ProxyNode,
   options: TranslateOptions = {},
 ): ProxyResources {
-  const scope = scopeFor(snapshot, proxy);
-  const view = scopedSnapshot(snapshot, proxy, scope);
+  const mode = translateMode(proxy, options);
+  const reduced = sharedProxyOf(snapshot, proxy);
+  const key = sharedKey(reduced, mode);
+  let shared = options.sharedCache?.get(key);
+  if (!shared) {
+    shared = translateShared(snapshot, reduced, mode);
+    options.sharedCache?.set(key, shared);
+  }
+  // The scope reads only kind, namespace and labels, all part of the key.
+  const { scope, resources } = shared;
   const ctx: ListenerContext = {
-    snapshot: view,
+    snapshot: scopedSnapshot(snapshot, proxy, scope),
     proxy,
     scope,
-    mode: translateMode(proxy, options),
+    mode,
   };
-  const listeners = listenersFor(ctx, options);
-  const clusters = clustersFor(ctx, options);
+  const listeners = localListeners(ctx, options);
   return {
-    listeners: byName(listeners),
-    routes: sortedByName(routesFor(ctx, listeners)),
-    clusters: sortedByName(clusters),
-    endpoints: buildEndpoints(view, proxy, clusters),
+    listeners: merged(
+      resources.listeners,
+      listeners.map((l) => [String(l.name), l]),
+    ),
+    routes: merged(resources.routes, localRoutes(ctx, listeners)),
+    clusters: merged(resources.clusters, localClusters(ctx, options)),
+    endpoints: resources.endpoints,
   };
 }
