@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 // Entry point: runs the TypeScript sources directly where they exist and Node can strip types
-// (a checkout), otherwise the compiled CLI in dist/ (an installed package).
+// (a checkout), otherwise the compiled CLI in dist/ (an installed package or `npm run build`).
 import { existsSync } from "node:fs";
 
 const source = new URL("../src/cli/main.ts", import.meta.url);
 const built = new URL("../dist/cli/main.js", import.meta.url);
-const entry = existsSync(source) && process.features.typescript ? source : built;
-const { main } = await import(entry.href);
+const runSource = existsSync(source) && process.features.typescript;
+if (!runSource && !existsSync(built)) {
+  process.stderr.write(
+    `crema: this Node (${process.version}) cannot run TypeScript sources; use 'npx crema' (which runs on the pinned Node 24), Node 22.18 or newer, or run 'npm run build' first\n`,
+  );
+  process.exit(2);
+}
+const { main } = await import((runSource ? source : built).href);
 process.exitCode = await main(process.argv.slice(2));
