@@ -140,7 +140,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             ({ proxy }) => proxy.id === wanted || `${proxy.podName}.${proxy.namespace}` === wanted,
           );
         if (!entry) return undefined;
-        const resources = source.resourcesFor(entry.proxy);
+        const resources = source.resourcesFor(entry.proxy, entry.listenerNames);
         return {
           proxy: entry.proxy.id,
           version: snapshot.version,

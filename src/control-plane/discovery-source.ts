@@ -4,7 +4,12 @@
 // outbound translators do not read share that part (translate/shared-proxy.ts).
 import type { Logger } from "../base/logger.ts";
 import type { JsonObject } from "../xds/proto-json.ts";
-import type { ConnectResult, ResourceSource, XdsResourceSet } from "../xds/server/types.ts";
+import type {
+  ConnectResult,
+  ResourceSource,
+  SubscriptionView,
+  XdsResourceSet,
+} from "../xds/server/types.ts";
 import { TYPE_URL } from "../xds/type-urls.ts";
 import { decodeProxyNode, type ProxyNode } from "./model/proxy.ts";
 import type { MeshSnapshot } from "./model/snapshot.ts";
@@ -15,18 +20,24 @@ import type { SharedTranslationCache } from "./translate/shared-proxy.ts";
 export type Translate = (
   snapshot: MeshSnapshot,
   proxy: ProxyNode,
-  options?: { sharedCache?: SharedTranslationCache },
+  options?: { sharedCache?: SharedTranslationCache; listenerNames?: readonly string[] },
 ) => ProxyResources;
 
 export interface ConnectedProxy {
   connectionId: string;
   proxy: ProxyNode;
+  /**
+   * Proxyless gRPC clients: the listener names of their LDS subscription (`echo:7070`,
+   * `echo.default.svc.cluster.local:7070`…), translated as asked; undefined until the first LDS
+   * request, or for a wildcard one.
+   */
+  listenerNames?: readonly string[];
 }
 
 export interface DiscoverySource extends ResourceSource {
   proxies(): readonly ConnectedProxy[];
   /** The resources a proxy gets from the current snapshot (for /debug/config_dump). */
-  resourcesFor(proxy: ProxyNode): ProxyResources;
+  resourcesFor(proxy: ProxyNode, listenerNames?: readonly string[]): ProxyResources;
 }
 
 const EMPTY = new Map<string, JsonObject>();
@@ -38,26 +49,33 @@ export function createDiscoverySource(options: {
   onInternalError?: (error: unknown) => void;
 }): DiscoverySource {
   const connected = new Map<string, ConnectedProxy>();
-  // One translation per (snapshot version, proxy key); older versions are dropped.
+  // One translation per (snapshot version, proxy key, requested listener names); older versions
+  // are dropped, and a connection keeps only the translation for its latest names.
   let cacheVersion = "";
-  const cache = new Map<string, ProxyResources>();
+  const cache = new Map<string, { names: string; resources: ProxyResources }>();
   // Translations shared between proxies, for the same snapshot version as `cache`.
   const sharedCache: SharedTranslationCache = new Map();
   // The last translation each connection was served: unchanged resources keep their previous
   // object, so the ADS engine's per-object encoding cache recognises them without re-encoding.
   const previous = new Map<string, ProxyResources>();
 
-  const translateFor = (key: string, proxy: ProxyNode): ProxyResources => {
+  const translateFor = (key: string, entry: ConnectedProxy): ProxyResources => {
+    const { proxy, listenerNames } = entry;
+    const names = listenerNames ? JSON.stringify(listenerNames) : "";
     const snapshot = options.snapshot();
     if (snapshot.version !== cacheVersion) {
       cache.clear();
       sharedCache.clear();
       cacheVersion = snapshot.version;
     }
-    let resources = cache.get(key);
+    const cached = cache.get(key);
+    let resources = cached?.names === names ? cached.resources : undefined;
     if (!resources) {
       try {
-        resources = options.translate(snapshot, proxy, { sharedCache });
+        resources = options.translate(snapshot, proxy, {
+          sharedCache,
+          ...(listenerNames ? { listenerNames } : {}),
+        });
       } catch (error) {
         options.logger.error(
           { err: error, proxy: proxy.id },
@@ -69,7 +87,7 @@ export function createDiscoverySource(options: {
       const before = previous.get(key);
       if (before) resources = reuseUnchanged(before, resources);
       previous.set(key, resources);
-      cache.set(key, resources);
+      cache.set(key, { names, resources });
     }
     return resources;
   };
@@ -96,12 +114,15 @@ export function createDiscoverySource(options: {
       connected.set(connectionId, { connectionId, proxy: decoded.proxy });
       return { ok: true, key: connectionId };
     },
-    resources(key, typeUrl): XdsResourceSet {
+    resources(key, typeUrl, subscription): XdsResourceSet {
       const entry = connected.get(key);
       if (!entry) return { version: "", resources: EMPTY };
+      if (typeUrl === TYPE_URL.listener && entry.proxy.kind === "proxyless") {
+        entry.listenerNames = requestedNames(subscription);
+      }
       return {
         version: options.snapshot().version,
-        resources: pick(translateFor(key, entry.proxy), typeUrl),
+        resources: pick(translateFor(key, entry), typeUrl),
       };
     },
     disconnect(connectionId) {
@@ -110,8 +131,15 @@ export function createDiscoverySource(options: {
       previous.delete(connectionId);
     },
     proxies: () => [...connected.values()],
-    resourcesFor: (proxy) => options.translate(options.snapshot(), proxy),
+    resourcesFor: (proxy, listenerNames) =>
+      options.translate(options.snapshot(), proxy, listenerNames ? { listenerNames } : {}),
   };
+}
+
+/** The names of a non-wildcard subscription, sorted (a stable cache key); undefined for wildcard. */
+function requestedNames(subscription: SubscriptionView | undefined): string[] | undefined {
+  if (!subscription || subscription.wildcard) return undefined;
+  return [...subscription.names].sort();
 }
 
 /** Keeps the previous object for every resource whose content did not change (compared as JSON text). */

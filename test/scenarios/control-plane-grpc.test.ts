@@ -18,6 +18,8 @@ import {
 const SERVICE = loadEchoService();
 const HOST = "echo.default.svc.cluster.local";
 const TARGET = `xds:///${HOST}:7070`;
+/** A short name: its listener exists only because the control plane serves the names asked for. */
+const SHORT_TARGET = "xds:///echo.default:7070";
 
 type Behaviour = "ok" | "unavailable" | "slow";
 
@@ -135,19 +137,22 @@ spec:
 
 let controlPlane: ControlPlaneProcess;
 let configDir: string;
-let client: grpc.Client &
+type EchoClient = grpc.Client &
   Record<string, grpc.MethodDefinition<unknown, unknown> & ((...args: unknown[]) => unknown)>;
+let client: EchoClient;
+let shortClient: EchoClient | undefined;
 const backends: Backend[] = [];
 
 function call(
   metadata: Record<string, string> = {},
   deadlineMs = 10_000,
+  via: EchoClient = client,
 ): Promise<{ pod?: string; code: grpc.status }> {
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
   return new Promise((resolve) => {
     (
-      client.Echo as unknown as (
+      via.Echo as unknown as (
         r: unknown,
         m: grpc.Metadata,
         o: grpc.CallOptions,
@@ -244,6 +249,7 @@ spec:
 
 afterAll(async () => {
   client?.close();
+  shortClient?.close();
   await controlPlane?.stop();
   for (const backend of backends) backend.server.forceShutdown();
   delete process.env.GRPC_XDS_BOOTSTRAP_CONFIG;
@@ -284,6 +290,23 @@ describe("crema control-plane with grpc-js-xds clients", () => {
 
   it("applies the route timeout", async () => {
     expect(await call({ "x-test": "slow" })).toEqual({ code: grpc.status.DEADLINE_EXCEEDED });
+  });
+
+  it("serves a second channel's short-name target (xds:///echo.default:7070) by that name", async () => {
+    // Same process, same xDS client: its LDS subscription now holds both names.
+    const Client = grpc.makeGenericClientConstructor(SERVICE, "EchoService");
+    shortClient = new Client(SHORT_TARGET, grpc.credentials.createInsecure()) as EchoClient;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => call({ "end-user": "jason" }, 10_000, shortClient)),
+    );
+    expect(results.map((r) => r.pod ?? grpc.status[r.code])).toEqual(Array(20).fill("echo-v2"));
+    // The first channel keeps working with its FQDN listener.
+    expect(await countPods(20, { "end-user": "jason" })).toEqual({ "echo-v2": 20 });
+    // The client gets exactly the listeners it asked for (not every short form of the host).
+    const dump = (await (
+      await fetch(`${controlPlane.httpUrl}/debug/config_dump?proxyID=client.default`)
+    ).json()) as { listeners: Array<{ name: string }> };
+    expect(dump.listeners.map((l) => l.name).sort()).toEqual([`${HOST}:7070`, "echo.default:7070"]);
   });
 
   it("shows a proxy's NACK with its reason in /debug/syncz", async () => {

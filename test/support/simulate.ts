@@ -29,6 +29,8 @@ export interface Call {
   /** Headers of the upstream response, to which the route's response mutations apply. */
   responseHeaders?: Record<string, string>;
   sni?: string;
+  /** ALPN a TLS client offers (read by tls_inspector). */
+  alpn?: readonly string[];
   protocol?: "http" | "tcp" | "tls";
 }
 
@@ -145,10 +147,11 @@ function sniMatch(names: unknown[], sni: string): number {
 function matchFilterChain(listener: Obj, call: Call) {
   const address = call.address ?? UNKNOWN_ADDRESS;
   const tls = call.protocol === "tls" && listenerFilterOn(listener, TLS_INSPECTOR, call.port);
-  const alpn =
-    (call.protocol ?? "http") === "http" && listenerFilterOn(listener, HTTP_INSPECTOR, call.port)
-      ? "http/1.1"
-      : "";
+  const alpn: readonly string[] = tls
+    ? (call.alpn ?? [])
+    : (call.protocol ?? "http") === "http" && listenerFilterOn(listener, HTTP_INSPECTOR, call.port)
+      ? ["http/1.1"]
+      : [""];
   const criteria: Array<[string, (m: Obj) => number]> = [
     ["destination_port", (m) => (Number(m.destination_port) === call.port ? 0 : -1)],
     ["prefix_ranges", (m) => prefixMatch(list(m.prefix_ranges), address)],
@@ -156,7 +159,8 @@ function matchFilterChain(listener: Obj, call: Call) {
     ["transport_protocol", (m) => (m.transport_protocol === (tls ? "tls" : "raw_buffer") ? 0 : -1)],
     [
       "application_protocols",
-      (m) => ((m.application_protocols as unknown[]).includes(alpn) ? 0 : -1),
+      (m) =>
+        (m.application_protocols as unknown[]).some((p) => alpn.includes(String(p))) ? 0 : -1,
     ],
   ];
   let chains = list(listener.filter_chains).map((chain, i) => ({ chain, i }));
@@ -260,7 +264,8 @@ function routeHttp(routeConfig: Obj, call: Call, random: RandomSource, out: Simu
  * configuration is compiled per call and released before returning. Simplifications: listener
  * filters are read only for TLS/HTTP inspection (tls_inspector → "tls" transport for TLS calls,
  * http_inspector → ALPN "http/1.1" for plaintext HTTP, honouring destination-port
- * `filter_disabled`); source criteria, ALPN from TLS and transport sockets (mTLS) are not modelled;
+ * `filter_disabled`; a TLS call's ALPN is `call.alpn`); source criteria and transport sockets
+ * (mTLS) are not modelled;
  * a tcp_proxy's weighted pick mirrors Envoy's; the HCM's filters (fault, CORS, RBAC…) do not run.
  */
 export function simulate(

@@ -21,6 +21,8 @@ export interface PolicyContext {
   subset: string;
   direction: "inbound" | "outbound";
   sendUnhealthyEndpoints?: boolean;
+  /** Istio's SniDnatClusterMode: the gateway relays TLS as is, so no upstream TLS. */
+  sniDnat?: boolean;
 }
 
 /** HTTP/2 for http2/grpc ports; sniffed ports on sidecars follow the downstream protocol. */
@@ -54,15 +56,17 @@ export function applyTrafficPolicy(
       client: localityClientOf(ctx.proxy),
       sendUnhealthyEndpoints: ctx.sendUnhealthyEndpoints,
     });
-    const tls = buildUpstreamTls({
-      snapshot: ctx.snapshot,
-      proxy: ctx.proxy,
-      service: ctx.service,
-      port: ctx.port,
-      tls: policy?.tls,
-      subset: ctx.subset,
-      istioMtlsSni: istioMtlsSni(ctx.port.port, ctx.subset, ctx.service.hostname),
-    });
+    const tls = ctx.sniDnat
+      ? undefined
+      : buildUpstreamTls({
+          snapshot: ctx.snapshot,
+          proxy: ctx.proxy,
+          service: ctx.service,
+          port: ctx.port,
+          tls: policy?.tls,
+          subset: ctx.subset,
+          istioMtlsSni: istioMtlsSni(ctx.port.port, ctx.subset, ctx.service.hostname),
+        });
     if (tls?.transport_socket) cluster.transport_socket = tls.transport_socket;
     if (tls?.transport_socket_matches) {
       cluster.transport_socket_matches = tls.transport_socket_matches;

@@ -33,6 +33,7 @@ import { defaultCircuitBreakerThresholds, meshConnectTimeout } from "./connectio
 import { destinationRuleFor, type EffectiveDestinationRule } from "./destination-rules.ts";
 import { localityGroups, serviceEndpoints } from "./endpoints.ts";
 import { sortedByName } from "./proxy-resources.ts";
+import { istioMtlsSni } from "./upstream-tls.ts";
 
 export type DiscoveryType = "EDS" | "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "ORIGINAL_DST";
 
@@ -92,7 +93,11 @@ interface ClusterSpec {
   labels: Readonly<Record<string, string>>;
   policy: TrafficPolicy | undefined;
   dr: EffectiveDestinationRule | undefined;
+  sniDnat: boolean;
 }
+
+/** Istio's ClusterMode: usual outbound clusters, or the gateway's SNI-DNAT ones (AUTO_PASSTHROUGH). */
+export type ClusterMode = "outbound" | "sni-dnat";
 
 function buildCluster(ctx: BuildContext, spec: ClusterSpec): ClusterDraft | undefined {
   const { proxy } = ctx;
@@ -136,6 +141,7 @@ function buildCluster(ctx: BuildContext, spec: ClusterSpec): ClusterDraft | unde
     subset: spec.subset,
     direction: "outbound",
     sendUnhealthyEndpoints: ctx.options.sendUnhealthyEndpoints,
+    sniDnat: spec.sniDnat,
   });
   if (cluster.type === "EDS") cluster.eds_cluster_config = edsClusterConfig(spec.name);
   return draft;
@@ -147,18 +153,35 @@ export function buildServicePortClusters(
   service: Service,
   port: ServicePort,
   dr: EffectiveDestinationRule | undefined,
+  mode: ClusterMode = "outbound",
 ): JsonObject[] {
   const host = service.hostname;
+  const sniDnat = mode === "sni-dnat";
+  // SNI-DNAT clusters are named by the SNI they serve: outbound_.<port>_.<subset>_.<host>.
+  const nameOf = (subset: string) =>
+    sniDnat
+      ? istioMtlsSni(port.port, subset, host)
+      : buildClusterName({ direction: "outbound", port: port.port, subset, host });
   const type = discoveryTypeOf(service, ctx.proxy);
   const out: JsonObject[] = [];
-  const name = buildClusterName({ direction: "outbound", port: port.port, subset: "", host });
+  const name = nameOf("");
   const policy = portLevelPolicy(dr?.trafficPolicy, port.port).policy;
-  const main = buildCluster(ctx, { name, type, service, port, subset: "", labels: {}, policy, dr });
+  const main = buildCluster(ctx, {
+    name,
+    type,
+    service,
+    port,
+    subset: "",
+    labels: {},
+    policy,
+    dr,
+    sniDnat,
+  });
   if (main) {
     if (service.location === "MESH_EXTERNAL") istioMetadata(main.cluster).external = true;
     if (dr?.sources[0]) {
       setConfigMetadata(main.cluster, dr.sources[0]);
-      setAlpnOverrideMetadata(main.cluster, policy?.tls?.mode);
+      if (!sniDnat) setAlpnOverrideMetadata(main.cluster, policy?.tls?.mode);
     }
     out.push(finishCluster(main));
   }
@@ -169,7 +192,7 @@ export function buildServicePortClusters(
     const passthrough = own?.simple === "PASSTHROUGH";
     const subsetPolicy = effectiveTrafficPolicy(dr, port.port, subsetName);
     const draft = buildCluster(ctx, {
-      name: buildClusterName({ direction: "outbound", port: port.port, subset: subsetName, host }),
+      name: nameOf(subsetName),
       type: passthrough ? "ORIGINAL_DST" : type,
       service,
       port,
@@ -177,11 +200,12 @@ export function buildServicePortClusters(
       labels: subsetLabels(subset),
       policy: subsetPolicy,
       dr,
+      sniDnat,
     });
     if (!draft) continue;
     if (dr?.sources[0]) setConfigMetadata(draft.cluster, dr.sources[0]);
     istioMetadata(draft.cluster).subset = subsetName;
-    setAlpnOverrideMetadata(draft.cluster, subsetPolicy?.tls?.mode);
+    if (!sniDnat) setAlpnOverrideMetadata(draft.cluster, subsetPolicy?.tls?.mode);
     out.push(finishCluster(draft));
   }
   return out;

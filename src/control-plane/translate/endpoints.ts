@@ -127,6 +127,9 @@ export function serviceEndpoints(
     .filter((e) => selectorMatches(labels, e.labels));
 }
 
+/** istiod's DNS SRV subset key, the name of SNI-DNAT clusters: `outbound_.<port>_.<subset>_.<host>`. */
+const SNI_DNAT_NAME = /^outbound_\.(\d+)_\.([^_]*)_\.(.+)$/;
+
 function emptyAssignment(name: string): JsonObject {
   return { cluster_name: name };
 }
@@ -138,7 +141,10 @@ export function buildClusterLoadAssignment(
   clusterName: string,
   options: EndpointOptions = {},
 ): JsonObject {
-  const parsed = parseClusterName(clusterName);
+  const sniDnat = SNI_DNAT_NAME.exec(clusterName);
+  const parsed = sniDnat
+    ? { direction: "outbound", port: Number(sniDnat[1]), subset: sniDnat[2]!, host: sniDnat[3]! }
+    : parseClusterName(clusterName);
   if (parsed?.direction !== "outbound") return emptyAssignment(clusterName);
   const service = snapshot.serviceFor(parsed.host, proxy.namespace);
   const port = service?.ports.find((p) => p.port === parsed.port);
@@ -146,8 +152,10 @@ export function buildClusterLoadAssignment(
   const dr = destinationRuleFor(snapshot, proxy, service.hostname);
   const labels = subsetLabels(subsetNamed(dr, parsed.subset));
   // EDS carries IP endpoints only (hostnames of DNS ServiceEntries are not valid here).
+  // SNI-DNAT clusters (AUTO_PASSTHROUGH) keep only endpoints with Istio mTLS, as istiod's
+  // EndpointsWithMTLSFilter: the gateway cannot check that the relayed TLS is mTLS itself.
   const endpoints = serviceEndpoints(snapshot, service, port, labels).filter(
-    (e) => isIP(e.address) !== 0,
+    (e) => isIP(e.address) !== 0 && (!sniDnat || e.tlsMode === "istio"),
   );
   const groups = localityGroups({
     endpoints,

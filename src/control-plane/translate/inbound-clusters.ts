@@ -13,7 +13,7 @@ import { type ClusterDraft, finishCluster } from "./cluster-draft.ts";
 import { setConfigMetadata, setServicesMetadata } from "./cluster-metadata.ts";
 import { portLevelPolicy } from "./cluster-traffic-policy.ts";
 import { buildPassthroughCluster } from "./clusters.ts";
-import { destinationRuleFor } from "./destination-rules.ts";
+import { destinationRuleFor, type Obj } from "./destination-rules.ts";
 import { sortedByName } from "./proxy-resources.ts";
 
 /** One service port the proxy's workload serves, and the port the workload listens on. */
@@ -32,6 +32,8 @@ export interface InboundOptions {
    * for IPv6-only proxies). null binds nothing (useful where that address cannot be bound).
    */
   passthroughBindAddress?: string | null;
+  /** The Sidecar's inbound connection pool for a port (Istio's InboundConnectionPoolForPort). */
+  inboundConnectionPool?: (port: number) => Obj | undefined;
 }
 
 /** The service ports whose endpoints are this proxy's IPs (istiod's ServiceTargets). */
@@ -66,50 +68,84 @@ function isLoopback(address: string): boolean {
   return address === "127.0.0.1" || address === "::1";
 }
 
-function buildInboundCluster(
+/** Where an inbound cluster sends: a socket or pipe address, or nowhere (ORIGINAL_DST). */
+export type InboundEndpoint =
+  | { kind: "socket"; address: string; port: number }
+  | { kind: "pipe"; path: string }
+  | { kind: "original_dst" };
+
+/** One inbound cluster to build: Istio's buildInboundCluster(clusterPort, bind, instances). */
+export interface InboundClusterSpec {
+  clusterPort: number;
+  endpoint: InboundEndpoint;
+  /** The service targets on the port; the first shapes the cluster. */
+  targets: readonly InboundTarget[];
+  /** False for Istio's placeholder service of a Sidecar ingress port (no telemetry metadata). */
+  telemetry: boolean;
+  /** Sidecar `ingress[].connectionPool` / `inboundConnectionPool`: replaces the DR's pool. */
+  connectionPool?: Obj;
+}
+
+/** Istio keeps ORIGINAL_DST inbound clusters' hosts forever (max protobuf Duration seconds). */
+const NO_CLEANUP = "315576000000s";
+
+function endpointAddress(endpoint: InboundEndpoint): JsonObject | undefined {
+  if (endpoint.kind === "pipe") return { pipe: { path: endpoint.path } };
+  if (endpoint.kind === "socket") {
+    return { socket_address: { address: endpoint.address, port_value: endpoint.port } };
+  }
+  return undefined;
+}
+
+export function buildInboundCluster(
   snapshot: MeshSnapshot,
   proxy: ProxyNode,
-  targetPort: number,
-  targets: readonly InboundTarget[],
+  spec: InboundClusterSpec,
   options: InboundOptions,
 ): JsonObject {
-  const primary = targets[0]!;
-  const appAddress = options.appAddress ?? "127.0.0.1";
-  const name = buildClusterName({ direction: "inbound", port: targetPort, subset: "", host: "" });
-  const cluster: JsonObject = {
-    name,
-    type: "STATIC",
-    common_lb_config: {},
-    alt_stat_name: `${name};`,
-    load_assignment: {
-      cluster_name: name,
-      endpoints: [
-        {
-          lb_endpoints: [
-            {
-              endpoint: {
-                address: { socket_address: { address: appAddress, port_value: targetPort } },
-              },
-            },
-          ],
+  const primary = spec.targets[0]!;
+  const name = buildClusterName({
+    direction: "inbound",
+    port: spec.clusterPort,
+    subset: "",
+    host: "",
+  });
+  const address = endpointAddress(spec.endpoint);
+  const cluster: JsonObject = address
+    ? {
+        name,
+        type: "STATIC",
+        common_lb_config: {},
+        alt_stat_name: `${name};`,
+        load_assignment: {
+          cluster_name: name,
+          endpoints: [{ lb_endpoints: [{ endpoint: { address } }] }],
         },
-      ],
-    },
-  };
+      }
+    : {
+        name,
+        type: "ORIGINAL_DST",
+        common_lb_config: {},
+        alt_stat_name: `${name};`,
+        cleanup_interval: NO_CLEANUP,
+      };
   const draft: ClusterDraft = { cluster };
   setUpstreamProtocol(draft, primary.port, proxy);
-  setServicesMetadata(
-    cluster,
-    targets.filter((t) => t.port.port === primary.port.port).map((t) => t.service),
-  );
+  if (spec.telemetry) {
+    setServicesMetadata(
+      cluster,
+      spec.targets.filter((t) => t.port.port === primary.port.port).map((t) => t.service),
+    );
+  }
   // Circuit breakers set for clients should hold on the server side too: the DR's connectionPool.
   const dr = destinationRuleFor(
     snapshot,
     { namespace: proxy.namespace, labels: {} },
     primary.service.hostname,
   );
-  const policy = portLevelPolicy(dr?.trafficPolicy, primary.port.port).policy;
+  let policy = portLevelPolicy(dr?.trafficPolicy, primary.port.port).policy;
   if (dr?.trafficPolicy && dr.sources[0]) setConfigMetadata(cluster, dr.sources[0]);
+  if (spec.connectionPool) policy = { ...policy, connectionPool: spec.connectionPool };
   applyTrafficPolicy(draft, policy, {
     snapshot,
     proxy,
@@ -122,7 +158,8 @@ function buildInboundCluster(
     options.passthroughBindAddress === undefined
       ? defaultBindAddress(proxy)
       : options.passthroughBindAddress;
-  if (!isLoopback(appAddress) && bind) cluster.upstream_bind_config = bindConfig(bind);
+  const loopback = spec.endpoint.kind === "socket" && isLoopback(spec.endpoint.address);
+  if (!loopback && bind) cluster.upstream_bind_config = bindConfig(bind);
   return finishCluster(draft);
 }
 
@@ -160,8 +197,17 @@ export function buildInboundClusters(
     byPort.set(target.targetPort, [...(byPort.get(target.targetPort) ?? []), target]);
   }
   const out: Array<[string, JsonObject]> = [];
+  const appAddress = options.appAddress ?? "127.0.0.1";
   for (const [targetPort, list] of byPort) {
-    const cluster = buildInboundCluster(snapshot, proxy, targetPort, list, options);
+    const endpoint: InboundEndpoint = { kind: "socket", address: appAddress, port: targetPort };
+    const spec = { clusterPort: targetPort, endpoint, targets: list, telemetry: true };
+    const pool = options.inboundConnectionPool?.(targetPort);
+    const cluster = buildInboundCluster(
+      snapshot,
+      proxy,
+      { ...spec, ...(pool ? { connectionPool: pool } : {}) },
+      options,
+    );
     out.push([String(cluster.name), cluster]);
   }
   const passthrough = buildInboundPassthroughCluster(snapshot, proxy, options);

@@ -42,7 +42,8 @@ export interface MatchOption {
 }
 
 const MTLS_HTTP_ALPNS = ["istio-http/1.0", "istio-http/1.1", "istio-h2"];
-const ALL_ISTIO_ALPNS = ["istio", "istio-peer-exchange", ...MTLS_HTTP_ALPNS];
+/** Every ALPN an Istio mTLS client offers (Istio's allIstioMtlsALPNs). */
+export const ALL_ISTIO_ALPNS = ["istio", "istio-peer-exchange", ...MTLS_HTTP_ALPNS];
 
 /** Istio's getFilterChainMatchOptions (filterchain_options.go), by mTLS mode and listener protocol. */
 export function matchOptions(mode: MtlsMode, protocol: Protocol): MatchOption[] {

@@ -1,12 +1,14 @@
 // Gateway (router) listeners as Istio's gateway.go builds them: servers of every Gateway selecting
 // the proxy merged by port; plaintext HTTP → one HCM with RDS `http.<port>`; HTTPS → a chain per
 // server matched by SNI (TLS context is a seam); TLS PASSTHROUGH → SNI chains from VirtualService
-// `tls` routes; TCP → tcp_proxy from `tcp` routes.
+// `tls` routes; AUTO_PASSTHROUGH → SNI-DNAT chains (gateway-auto-passthrough.ts); TCP → tcp_proxy
+// from `tcp` routes.
 import { hostsOverlap, parseServerHost } from "../../config/analysis/hosts.ts";
 import { selectorMatches, stringList, stringMap } from "../../config/analysis/labels.ts";
 import type { Resource } from "../../config/resource.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import { isHttpProtocol, protocolOf } from "../model/service.ts";
+import { autoPassthroughChains } from "./gateway-auto-passthrough.ts";
 import { buildHttpConnectionManager, hcmFilter } from "./http-connection-manager.ts";
 import {
   type ChainOptions,
@@ -89,6 +91,13 @@ export function mergeServers(ctx: ListenerContext): Map<number, GatewayServer[]>
   return byPort;
 }
 
+/** Istio's MergedGateway.ContainsAutoPassthroughGateways: the gateway needs SNI-DNAT clusters. */
+export function hasAutoPassthroughServer(ctx: ListenerContext): boolean {
+  return [...mergeServers(ctx).values()].some((servers) =>
+    servers.some((s) => s.tlsMode === "AUTO_PASSTHROUGH"),
+  );
+}
+
 /** Istio's gatewayRDSRouteName (shared with the gateway route builder). */
 export function gatewayRouteName(server: GatewayServer): string {
   return gatewayServerRouteName(server.gateway, server.server);
@@ -163,7 +172,13 @@ function tcpChains(
   server: GatewayServer,
   sniSeen: Set<string>,
 ): ChainOptions[] {
-  if (server.tlsMode === "AUTO_PASSTHROUGH") return []; // needs SNI-DNAT clusters: not yet supported
+  if (server.tlsMode === "AUTO_PASSTHROUGH") {
+    // Envoy rejects duplicate SNI matches: a service two such servers cover gets one chain.
+    const chains = autoPassthroughChains(ctx, sniHostsOf(server));
+    const fresh = chains.filter((c) => !c.sniHosts?.some((h) => sniSeen.has(h)));
+    for (const c of fresh) for (const h of c.sniHosts ?? []) sniSeen.add(h);
+    return fresh;
+  }
   const l4 = { ...ctx, gateways: new Set([server.gatewayName]) };
   const views = virtualServicesForServer(ctx, server);
   if (server.tlsMode === "PASSTHROUGH") {

@@ -41,6 +41,8 @@ export interface IngressListenerScope {
   bind?: string;
   captureMode?: string;
   defaultEndpoint?: string;
+  /** The listener's own `connectionPool` (ConnectionPoolSettings). */
+  connectionPool?: Obj;
 }
 
 export interface EgressProxy {
@@ -200,6 +202,7 @@ function parseIngress(value: unknown): IngressListenerScope | undefined {
     ...(typeof value.defaultEndpoint === "string"
       ? { defaultEndpoint: value.defaultEndpoint }
       : {}),
+    ...(isObj(value.connectionPool) ? { connectionPool: value.connectionPool } : {}),
   };
 }
 

@@ -128,6 +128,16 @@ export function singleDestinationFilters(ctx: L4Context, cluster: string): JsonO
   return [tcpProxyFilter({ statPrefix: cluster, cluster, ...policy })];
 }
 
+/** The same for a cluster whose name does not carry its host (SNI-DNAT clusters). */
+export function destinationFilters(
+  ctx: L4Context,
+  cluster: string,
+  host: string,
+  subset: string,
+): JsonObject[] {
+  return [tcpProxyFilter({ statPrefix: cluster, cluster, ...tcpPolicy(ctx, host, subset) })];
+}
+
 /** Istio's buildOutboundNetworkFilters for one L4 rule: one cluster, or weighted ones named after the VS. */
 export function l4RouteFilters(ctx: L4Context, route: L4Route): JsonObject[] {
   const first = route.clusters[0];

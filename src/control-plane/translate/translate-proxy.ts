@@ -7,9 +7,7 @@ import type { JsonObject } from "../../xds/proto-json.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import { protocolOf } from "../model/service.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
-import { buildOutboundClusters } from "./clusters.ts";
 import { buildEndpoints } from "./endpoints.ts";
-import { buildInboundClusters } from "./inbound-clusters.ts";
 import type { ListenerContext, TranslateMode } from "./listener-common.ts";
 import { buildGatewayListeners, gatewayBindPort, mergeServers } from "./listeners-gateway.ts";
 import { buildSidecarInboundListeners } from "./listeners-inbound.ts";
@@ -19,8 +17,8 @@ import {
   buildVirtualOutboundListener,
 } from "./listeners-outbound.ts";
 import { buildProxylessListeners } from "./listeners-proxyless.ts";
+import { localClusters, sharedClusters } from "./proxy-clusters.ts";
 import { type ProxyResources, sortedByName } from "./proxy-resources.ts";
-import { buildProxylessClusters } from "./proxyless-clusters.ts";
 import { buildLocalOutboundRouteConfig, buildSidecarRouteConfigs } from "./route-configs.ts";
 import {
   buildGatewayRouteConfigs,
@@ -204,21 +202,6 @@ function localRoutes(
   return proxylessRoutes(ctx.snapshot, ctx.proxy, listeners).map((r) => [String(r.name), r]);
 }
 
-function sharedClusters(ctx: ListenerContext): Map<string, JsonObject> {
-  const { snapshot, proxy } = ctx;
-  if (proxy.kind === "proxyless") return buildProxylessClusters(snapshot, proxy);
-  return new Map(buildOutboundClusters(snapshot, proxy));
-}
-
-function localClusters(ctx: ListenerContext, options: TranslateOptions): Map<string, JsonObject> {
-  const { snapshot, proxy } = ctx;
-  if (proxy.kind !== "sidecar") return new Map();
-  const metadataApp = proxy.metadata.CREMA_APP_ADDRESS;
-  const appAddress =
-    options.appAddress ?? (typeof metadataApp === "string" ? metadataApp : undefined);
-  return buildInboundClusters(snapshot, proxy, undefined, appAddress ? { appAddress } : {});
-}
-
 function byName(resources: Iterable<JsonObject>): Map<string, JsonObject> {
   const out = new Map<string, JsonObject>();
   for (const resource of resources) {
@@ -298,7 +281,7 @@ export function translateProxy(
       listeners.map((l) => [String(l.name), l]),
     ),
     routes: merged(resources.routes, localRoutes(ctx, listeners)),
-    clusters: merged(resources.clusters, localClusters(ctx, options)),
+    clusters: merged(resources.clusters, localClusters(ctx, options.appAddress)),
     endpoints: resources.endpoints,
   };
 }
