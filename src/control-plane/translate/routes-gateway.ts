@@ -122,7 +122,8 @@ function buildRouteConfig(
         .map((h) => h.host);
       const hosts = intersect(serverHosts, vs.hosts);
       if (hosts.length === 0) continue;
-      const key = `${gatewayName}|${vs.namespace}/${vs.name}`;
+      // The key is everything the routes depend on: TLS changes redirect schemes, ports change port matches.
+      const key = `${gatewayName}|${vs.namespace}/${vs.name}|${port}|${bindPort ?? port}|${isObj(server.tls)}`;
       let routes = routeCache.get(key);
       if (!routes) {
         const ctx: RouteContext = {
