@@ -1,5 +1,5 @@
 // A decoded configuration resource: its identity, its body, and where it came from.
-import type { FieldPath, ResourceRef, SourcePosition } from "./diagnostic.ts";
+import type { ResourceRef } from "./diagnostic.ts";
 import type { Locator } from "./yaml-documents.ts";
 
 export interface ResourceSource {
@@ -34,12 +34,4 @@ export function resourceRef(resource: Resource): ResourceRef {
 /** `Kind/namespace/name`, unique per resource in one snapshot of config. */
 export function resourceKey(resource: Pick<Resource, "kind" | "namespace" | "name">): string {
   return `${resource.kind}/${resource.namespace}/${resource.name}`;
-}
-
-export function locateIn(
-  resource: Resource,
-  path: FieldPath,
-  target: "key" | "value" = "value",
-): SourcePosition | undefined {
-  return resource.source?.locate(path, target);
 }

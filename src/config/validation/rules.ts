@@ -1,5 +1,5 @@
-// Field-level rules shared by the kind validators: durations, ports, hosts, regexes,
-// addresses, percentages, selectors. Each takes the context, the path and the value, reports
+// Field-level rules shared by the kind validators: durations, ports, ranges, regexes,
+// addresses, selectors, exportTo. Each takes the context, the path and the value, reports
 // what is wrong, and returns whether the value is valid.
 import { isIP } from "node:net";
 import { RE2 } from "re2-wasm";
@@ -112,12 +112,6 @@ export function checkRange(
   return true;
 }
 
-/** A `Percent` ({value: double}) must be within 0–100. */
-export function checkPercent(ctx: ValidationContext, path: FieldPath, value: unknown): boolean {
-  if (!isObj(value)) return true;
-  return checkRange(ctx, [...path, "value"], value.value, 0, 100, "percentage");
-}
-
 export function checkRegex(ctx: ValidationContext, path: FieldPath, value: unknown): boolean {
   if (typeof value !== "string") return true;
   try {
@@ -132,50 +126,6 @@ export function checkRegex(ctx: ValidationContext, path: FieldPath, value: unkno
     );
     return false;
   }
-}
-
-const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
-
-/**
- * Istio's host rules: `*`, a leading-wildcard `*.suffix`, or a DNS name whose labels are
- * letters, digits and '-' (each 1–63 characters, total ≤ 255). `allowWildcard` false rejects `*`.
- */
-export function hostProblem(host: string, { allowWildcard = true } = {}): string | undefined {
-  if (host === "") return "host must not be empty";
-  if (host === "*") return allowWildcard ? undefined : "a bare '*' is not allowed here";
-  if (host.length > 255) return "host names are at most 255 characters";
-  let name = host;
-  if (name.startsWith("*")) {
-    if (!allowWildcard) return "wildcards are not allowed here";
-    if (!name.startsWith("*.")) {
-      name = name.slice(1);
-      if (name === "") return undefined;
-    } else {
-      name = name.slice(2);
-    }
-  }
-  if (name.includes("*")) return "a wildcard '*' may only stand at the start of the host";
-  const labels = name.endsWith(".") ? name.slice(0, -1).split(".") : name.split(".");
-  for (const label of labels) {
-    if (!DNS_LABEL.test(label))
-      return `${JSON.stringify(label)} is not a valid DNS label (letters, digits and '-', 1–63 characters)`;
-  }
-  return undefined;
-}
-
-export function checkHost(
-  ctx: ValidationContext,
-  path: FieldPath,
-  value: unknown,
-  options: { allowWildcard?: boolean } = {},
-): boolean {
-  if (typeof value !== "string") return true;
-  const problem = hostProblem(value, options);
-  if (problem) {
-    ctx.error(path, "CREMA_VALIDATION_HOST", `invalid host ${JSON.stringify(value)}: ${problem}`);
-    return false;
-  }
-  return true;
 }
 
 export function isIpAddress(value: string): boolean {

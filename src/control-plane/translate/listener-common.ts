@@ -10,7 +10,6 @@ export const WILDCARD_IPV4 = "0.0.0.0";
 export const OUTBOUND_CAPTURE_PORT = 15001;
 export const INBOUND_CAPTURE_PORT = 15006;
 
-export const LISTENER_TYPE = "type.googleapis.com/envoy.config.listener.v3.Listener";
 export const PASSTHROUGH_FILTER_CHAIN = "PassthroughFilterChain";
 export const VIRTUAL_OUTBOUND_BLACKHOLE_CHAIN = "virtualOutbound-blackhole";
 export const VIRTUAL_OUTBOUND_CATCHALL_TCP_CHAIN = "virtualOutbound-catchall-tcp";

@@ -25,6 +25,7 @@ import {
   VIRTUAL_OUTBOUND_CATCHALL_TCP_CHAIN,
   WILDCARD_IPV4,
 } from "./listener-common.ts";
+import { LOCAL_OUTBOUND_ROUTE_CONFIG } from "./route-configs.ts";
 import type { EgressListenerScope } from "./sidecar-scope.ts";
 import {
   blackholeFilters,
@@ -267,8 +268,6 @@ export function buildVirtualOutboundListener(ctx: ListenerContext): JsonObject {
 }
 
 /** Route configuration the local runtime's HTTP proxy listener uses (built by the routes code). */
-export const LOCAL_OUTBOUND_ROUTE = String(OUTBOUND_CAPTURE_PORT);
-
 /**
  * The local runtime's `virtualOutbound`: a real listener on `<podIP>:15001` that apps reach through
  * HTTP_PROXY (DESIGN §3). One HCM takes absolute-form requests (`allow_absolute_url`) and CONNECT
@@ -282,7 +281,7 @@ export function buildLocalHttpProxyListener(ctx: ListenerContext): JsonObject {
     {
       class: "sidecar-outbound",
       statPrefix: `outbound_${ip}_${OUTBOUND_CAPTURE_PORT};`,
-      rds: LOCAL_OUTBOUND_ROUTE,
+      rds: LOCAL_OUTBOUND_ROUTE_CONFIG,
       useRemoteAddress: false,
       httpProtocolOptions: { allow_absolute_url: true },
       http2ProtocolOptions: { allow_connect: true },

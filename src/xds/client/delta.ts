@@ -19,15 +19,8 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
   readonly #subscribed = new Map<string, Set<string>>();
 
   receive(response: DeltaDiscoveryResponse): void {
-    const state = this.ctx.types.get(response.type_url);
-    if (!state) {
-      this.ctx.logger.warn(
-        { typeUrl: response.type_url, nonce: response.nonce },
-        "xDS response for a type not watched: ignored",
-      );
-      return;
-    }
-    state.nonce = response.nonce;
+    const state = this.watchedType(response.type_url, response.nonce);
+    if (!state) return;
     const version = response.system_version_info;
     const entries = response.resources.filter((r) => r.resource);
     if (entries.length < response.resources.length)

@@ -18,16 +18,8 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
   readonly #sentNames = new Map<string, string>();
 
   receive(response: DiscoveryResponse): void {
-    const state = this.ctx.types.get(response.type_url);
-    if (!state) {
-      // As Envoy does: a response nobody subscribed to is ignored, not answered.
-      this.ctx.logger.warn(
-        { typeUrl: response.type_url, nonce: response.nonce },
-        "xDS response for a type not watched: ignored",
-      );
-      return;
-    }
-    state.nonce = response.nonce;
+    const state = this.watchedType(response.type_url, response.nonce);
+    if (!state) return;
     const version = response.version_info;
     const decoded = decodeResources(
       state.typeUrl,

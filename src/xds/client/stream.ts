@@ -77,6 +77,20 @@ export abstract class AdsStream<Req extends RequestLike, Res> {
   /** A request carrying the type's subscription change, or nothing if there is none. */
   protected abstract changeRequest(state: TypeState): Req | undefined;
 
+  /**
+   * The state of the type a response is for, with its nonce recorded; undefined (logged) when
+   * nobody watches that type — as Envoy does, such a response is ignored, not answered.
+   */
+  protected watchedType(typeUrl: string, nonce: string): TypeState | undefined {
+    const state = this.ctx.types.get(typeUrl);
+    if (!state) {
+      this.ctx.logger.warn({ typeUrl, nonce }, "xDS response for a type not watched: ignored");
+      return undefined;
+    }
+    state.nonce = nonce;
+    return state;
+  }
+
   protected send(state: TypeState, request: Req): void {
     // Every request carries the type's latest subscription, so a pending change is covered.
     this.#dirty.delete(state.typeUrl);
