@@ -48,6 +48,15 @@ const catalogue = {
       "Choose another port (0 picks a free one) or stop the process holding it; ports below 1024 need privileges.",
   },
 
+  // proxy: the data plane
+  CREMA_PROXY_INVALID_FLAG: {
+    title: "Invalid proxy flag",
+    meaning:
+      "A flag or Istio-style environment variable of `crema proxy` is missing or has a value it cannot use (the pod name, namespace or IP, a label, metadata, an address, a duration or the proxy type).",
+    solve:
+      "Fix the value named in the message; `crema proxy --help` lists every flag and the environment variable it overrides.",
+  },
+
   // xds: the protocol between control plane and proxies
   CREMA_XDS_INVALID_RESOURCE: {
     title: "Invalid xDS resource",

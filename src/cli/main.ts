@@ -4,6 +4,7 @@ import { describeError } from "../base/errors.ts";
 import { registerAnalyzeCommand, registerValidateCommand } from "./commands/config-commands.ts";
 import { registerControlPlaneCommand } from "./commands/control-plane.ts";
 import { registerEchoCommand } from "./commands/echo.ts";
+import { registerProxyCommand } from "./commands/proxy.ts";
 import { type CliIo, processIo } from "./io.ts";
 
 export type CommandRegistrar = (program: Command, io: CliIo) => void;
@@ -13,6 +14,7 @@ const registrars: readonly CommandRegistrar[] = [
   registerAnalyzeCommand,
   registerControlPlaneCommand,
   registerEchoCommand,
+  registerProxyCommand,
 ];
 
 export function buildProgram(

@@ -155,15 +155,21 @@ export function upstreamResetBody(
 }
 
 /** The router's 503 for an upstream reset/connect failure, with its flag (UF, UC, LR, UR, UO …). */
-export function upstreamResetReply(
+export function upstreamResetReplyInput(
   reason: StreamResetReason,
-  options: { grpc: boolean; retried?: boolean; transportFailureReason?: string },
-): LocalReply {
-  return localReply({
+  options: { retried?: boolean; transportFailureReason?: string } = {},
+): Omit<LocalReplyInput, "grpc"> {
+  return {
     status: 503,
     flag: resetReasonFlag(reason),
     details: `upstream_reset_before_response_started{${resetReasonText(reason).replaceAll(" ", "_")}}`,
     body: upstreamResetBody(reason, options),
-    grpc: options.grpc,
-  });
+  };
+}
+
+export function upstreamResetReply(
+  reason: StreamResetReason,
+  options: { grpc: boolean; retried?: boolean; transportFailureReason?: string },
+): LocalReply {
+  return localReply({ ...upstreamResetReplyInput(reason, options), grpc: options.grpc });
 }

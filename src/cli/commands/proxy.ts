@@ -1,0 +1,295 @@
+// `crema proxy`: Envoy's job with pilot-agent's front — the node from Istio-style environment
+// and flags, then the proxy, serving until SIGTERM/SIGINT drains it.
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import type { Command } from "commander";
+import { parseDuration } from "../../base/duration.ts";
+import { CremaError, describeError, isCremaError } from "../../base/errors.ts";
+import { createLogger, type Logger } from "../../base/logger.ts";
+import { buildProxyNode } from "../../proxy/bootstrap/node-identity.ts";
+import { type ProxyOptions, type RunningProxy, startProxy } from "../../proxy/proxy.ts";
+import type { CliIo } from "../io.ts";
+import type { CommandRegistrar } from "../main.ts";
+import { shutdownSignals } from "../signals.ts";
+
+export interface ProxyFlags {
+  xdsAddress?: string;
+  type?: string;
+  podName?: string;
+  namespace?: string;
+  ip?: string;
+  serviceAccount?: string;
+  label?: string[];
+  meta?: string[];
+  appAddress?: string;
+  localRuntime?: boolean;
+  xdsProtocol?: string;
+  adminAddress?: string;
+  readinessAddress?: string;
+  sourceAddress?: string;
+  concurrency?: string;
+  drainTime?: string;
+  logLevel?: string;
+}
+
+const ADMIN_PORT = 15000;
+const READINESS_PORT = 15021;
+const DEFAULT_CONCURRENCY = 2;
+const DEFAULT_DRAIN_TIME = "5s";
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+const collect = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  value,
+];
+
+function invalid(message: string): CremaError {
+  return new CremaError("CREMA_PROXY_INVALID_FLAG", message);
+}
+
+/** `host:port` or `[v6]:port`; port 0 lets the system pick unless `anyPort` is false. */
+export function parseHostPort(
+  text: string,
+  what: string,
+  anyPort = true,
+): { host: string; port: number } {
+  const match = text.trim().match(/^(?:\[([^\]]+)\]|([^\s:[\]]+)):(\d{1,5})$/);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535 || (!anyPort && port === 0)) {
+    throw invalid(
+      `${what} must be HOST:PORT with a port from ${anyPort ? 0 : 1} to 65535, got '${text}'`,
+    );
+  }
+  return { host: match[1] ?? match[2]!, port };
+}
+
+function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function parseConcurrency(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) {
+    throw invalid(`--concurrency must be a whole number of workers, 1 or more, got '${text}'`);
+  }
+  return Number(text);
+}
+
+function parseDrainTime(text: string): number {
+  const parsed = parseDuration(text.trim());
+  if (!parsed.ok || parsed.ms < 0 || !Number.isFinite(parsed.ms)) {
+    throw invalid(`--drain-time must be a duration such as '5s' or '500ms', got '${text}'`);
+  }
+  return parsed.ms;
+}
+
+/** Pod IPs of the local runtime are 127.x loopback addresses other than 127.0.0.1 (DESIGN §3). */
+function isLocalRuntimePodIp(ip: string): boolean {
+  return isIP(ip) === 4 && ip.startsWith("127.") && ip !== "127.0.0.1";
+}
+
+/** The log level flag or CREMA_LOG_LEVEL, checked (pino throws on an unknown one). */
+export function proxyLogLevel(flags: ProxyFlags, io: CliIo): string {
+  const level = flags.logLevel ?? io.env.CREMA_LOG_LEVEL ?? "info";
+  if (!LOG_LEVELS.includes(level)) {
+    throw invalid(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got '${level}'`);
+  }
+  return level;
+}
+
+/** crema's version from package.json (three levels up from src/cli/commands and dist/cli/commands). */
+function cremaVersion(): string | undefined {
+  try {
+    const text = readFileSync(new URL("../../../package.json", import.meta.url), "utf8");
+    const version = (JSON.parse(text) as { version?: unknown }).version;
+    return typeof version === "string" ? version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves flags over the environment into ProxyOptions; throws CREMA_PROXY_INVALID_FLAG. */
+export function proxyOptionsFromFlags(
+  flags: ProxyFlags,
+  io: CliIo,
+  logger: Logger,
+  version = cremaVersion(),
+): ProxyOptions {
+  const xdsText = flags.xdsAddress ?? io.env.XDS_ADDRESS;
+  if (xdsText === undefined || xdsText.trim() === "") {
+    throw invalid("--xds-address (or XDS_ADDRESS) is required: the control plane's HOST:PORT");
+  }
+  const xds = parseHostPort(xdsText, "--xds-address", false);
+  const protocol = flags.xdsProtocol ?? "sotw";
+  if (protocol !== "sotw" && protocol !== "delta") {
+    throw invalid(`--xds-protocol must be sotw or delta, got '${protocol}'`);
+  }
+  const identity = buildProxyNode({
+    env: io.env,
+    version,
+    flags: {
+      ...(flags.type !== undefined ? { type: flags.type } : {}),
+      ...(flags.podName !== undefined ? { podName: flags.podName } : {}),
+      ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+      ...(flags.ip !== undefined ? { ip: flags.ip } : {}),
+      ...(flags.serviceAccount !== undefined ? { serviceAccount: flags.serviceAccount } : {}),
+      ...(flags.appAddress !== undefined ? { appAddress: flags.appAddress } : {}),
+      labels: flags.label ?? [],
+      meta: flags.meta ?? [],
+      localRuntime: flags.localRuntime === true,
+    },
+  });
+  // In the local runtime every pod's proxy has an admin server, so each binds its own pod IP.
+  const adminAddress = flags.adminAddress
+    ? parseHostPort(flags.adminAddress, "--admin-address")
+    : { host: flags.localRuntime ? identity.ip : "127.0.0.1", port: ADMIN_PORT };
+  const readinessAddress = flags.readinessAddress
+    ? parseHostPort(flags.readinessAddress, "--readiness-address")
+    : { host: identity.ip, port: READINESS_PORT };
+  const sourceAddress =
+    flags.sourceAddress ?? (isLocalRuntimePodIp(identity.ip) ? identity.ip : undefined);
+  if (sourceAddress !== undefined && isIP(sourceAddress) === 0) {
+    throw invalid(`--source-address '${sourceAddress}' is not an IP address`);
+  }
+  return {
+    xdsAddress: formatHostPort(xds.host, xds.port),
+    node: identity.node,
+    type: identity.type,
+    xdsProtocol: protocol,
+    adminAddress,
+    readinessAddress,
+    ...(sourceAddress !== undefined ? { sourceAddress } : {}),
+    concurrency:
+      flags.concurrency !== undefined ? parseConcurrency(flags.concurrency) : DEFAULT_CONCURRENCY,
+    drainTimeMs: parseDrainTime(flags.drainTime ?? DEFAULT_DRAIN_TIME),
+    logger,
+  };
+}
+
+/** `proxy started admin=URL readiness=URL node=ID`, printed once the admin server listens. */
+export function startedLine(running: RunningProxy, nodeId: string): string {
+  const readiness = running.readinessUrl ? ` readiness=${running.readinessUrl}` : "";
+  return `proxy started admin=${running.adminUrl}${readiness} node=${nodeId}\n`;
+}
+
+export interface ProxyRun {
+  /** Asks for a drain: close() and return. */
+  shutdown: AbortSignal;
+  /** Asks to stop at once, without waiting for the drain. */
+  cut: AbortSignal;
+  /** Ends the process now (the CLI exits; tests record it). */
+  exitNow: () => void;
+  start?: (options: ProxyOptions) => Promise<RunningProxy>;
+}
+
+/** Starts the proxy, reports it started and ready, and closes it when `shutdown` fires. */
+export async function runProxy(options: ProxyOptions, io: CliIo, run: ProxyRun): Promise<void> {
+  const onCut = () => run.exitNow();
+  run.cut.addEventListener("abort", onCut, { once: true });
+  try {
+    const running = await (run.start ?? startProxy)(options);
+    io.stdout(startedLine(running, String(options.node.id)));
+    running.ready.then(
+      () => {
+        if (!run.shutdown.aborted) io.stdout("proxy ready\n");
+      },
+      (error: unknown) => {
+        if (!run.shutdown.aborted) options.logger.warn({ err: error }, "proxy never became ready");
+      },
+    );
+    if (!run.shutdown.aborted) {
+      await new Promise<void>((done) =>
+        run.shutdown.addEventListener("abort", () => done(), { once: true }),
+      );
+    }
+    await running.close();
+  } finally {
+    run.cut.removeEventListener("abort", onCut);
+  }
+}
+
+export const registerProxyCommand: CommandRegistrar = (program: Command, io: CliIo) => {
+  program
+    .command("proxy")
+    .description(
+      "Run the proxy (Envoy's job, started as pilot-agent starts it): take configuration from the control plane over xDS and carry the pod's traffic",
+    )
+    .option(
+      "--xds-address <host:port>",
+      "the control plane's xDS (ADS) address; required (env XDS_ADDRESS)",
+    )
+    .option("--type <type>", "sidecar or router (a gateway); default sidecar")
+    .option("--pod-name <name>", "pod name (env POD_NAME); required")
+    .option("--namespace <name>", "pod namespace (env POD_NAMESPACE); required")
+    .option("--ip <address>", "pod IP (env INSTANCE_IP); required")
+    .option(
+      "--service-account <name>",
+      "pod service account (env SERVICE_ACCOUNT; default 'default')",
+    )
+    .option(
+      "--label <key=value>",
+      "pod label; repeatable, over env ISTIO_METAJSON_LABELS per key",
+      collect,
+    )
+    .option(
+      "--meta <key=value>",
+      "node metadata, as env ISTIO_META_<key>=<value>; repeatable",
+      collect,
+    )
+    .option(
+      "--app-address <ip>",
+      "where the app listens for inbound traffic in the local runtime (metadata CREMA_APP_ADDRESS)",
+    )
+    .option(
+      "--local-runtime",
+      "run as a proxy of crema's local runtime (metadata CREMA_LOCAL_RUNTIME)",
+    )
+    .option("--xds-protocol <protocol>", "sotw or delta; default sotw")
+    .option(
+      "--admin-address <host:port>",
+      "admin server; default 127.0.0.1:15000, or <ip>:15000 with --local-runtime",
+    )
+    .option(
+      "--readiness-address <host:port>",
+      "readiness server (/healthz/ready); default <ip>:15021",
+    )
+    .option(
+      "--source-address <ip>",
+      "source address of upstream connections; default the pod IP when it is a 127.x address other than 127.0.0.1",
+    )
+    .option("--concurrency <n>", "worker threads; default 2")
+    .option(
+      "--drain-time <duration>",
+      "how long draining listeners keep serving on shutdown, e.g. 5s; default 5s",
+    )
+    .option(
+      "--log-level <level>",
+      "log level on stderr: debug, info, warn, error (env CREMA_LOG_LEVEL)",
+    )
+    .action(async (flags: ProxyFlags) => {
+      let options: ProxyOptions;
+      try {
+        const logger = createLogger({
+          name: "proxy",
+          level: proxyLogLevel(flags, io),
+          destination: { write: (line: string) => io.stderr(line) },
+        });
+        options = proxyOptionsFromFlags(flags, io, logger);
+      } catch (error) {
+        if (!isCremaError(error)) throw error;
+        // A bad flag is a usage error, as commander's own are.
+        io.stderr(`crema: ${describeError(error)}\n`);
+        io.exit(2);
+        return;
+      }
+      const signals = shutdownSignals(options.logger);
+      try {
+        await runProxy(options, io, {
+          shutdown: signals.shutdown,
+          cut: signals.cut,
+          exitNow: () => process.exit(0),
+        });
+      } finally {
+        signals.dispose();
+      }
+    });
+};

@@ -1,0 +1,27 @@
+// The router's view of the downstream stream, whatever the codec (HTTP/1.1 or HTTP/2): send the
+// response head, body and trailers, answer locally, or reset.
+import type { LocalReplyInput } from "../http/local-reply.ts";
+import type { ResponseFlag } from "../http/response-flags.ts";
+import type { MutableHeaders } from "../routing/types.ts";
+import type { WireHeaders } from "./upstream-types.ts";
+
+export type LocalReplyRequest = Omit<LocalReplyInput, "grpc" | "headRequest">;
+
+export interface Downstream {
+  readonly protocol: "http1" | "http2";
+  /** Whether the response head went out (a failure after that can only reset). */
+  readonly headersSent: boolean;
+  /** The downstream went away (reset or closed) before the response finished. */
+  readonly closed: boolean;
+  writeHead(status: number, headers: MutableHeaders): void;
+  write(chunk: Uint8Array): boolean;
+  onDrain(listener: () => void): void;
+  end(trailers?: WireHeaders): void;
+  /** Answers with a local reply (the one place replies are built is local-reply.ts). */
+  sendLocalReply(reply: LocalReplyRequest): void;
+  /** Resets the stream (HTTP/2 RST_STREAM, HTTP/1.1 connection close). */
+  reset(): void;
+  onClose(listener: () => void): void;
+  /** Response flags for the access log and metrics. */
+  readonly flags: ResponseFlag[];
+}

@@ -1,0 +1,103 @@
+// Downstream over node's HTTP/1.1 and HTTP/2 compatibility objects: the response head gets the
+// HCM's server header, local replies come from local-reply.ts, resets close the stream.
+import type { ServerResponse } from "node:http";
+import { constants, type Http2ServerResponse } from "node:http2";
+import { localReply } from "../http/local-reply.ts";
+import type { ResponseFlag } from "../http/response-flags.ts";
+import type { HcmConfig } from "../listener/types.ts";
+import type { MutableHeaders } from "../routing/types.ts";
+import type { Downstream, LocalReplyRequest } from "./downstream.ts";
+import { wireHeaders } from "./headers.ts";
+import type { WireHeaders } from "./upstream-types.ts";
+
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
+export function applyServerHeader(config: HcmConfig, headers: MutableHeaders): void {
+  switch (config.serverHeaderTransformation) {
+    case "OVERWRITE":
+      headers.server = config.serverName;
+      break;
+    case "APPEND_IF_ABSENT":
+      if (headers.server === undefined) headers.server = config.serverName;
+      break;
+    default:
+      break;
+  }
+}
+
+export class NodeDownstream implements Downstream {
+  readonly protocol: "http1" | "http2";
+  readonly flags: ResponseFlag[] = [];
+  private readonly res: NodeResponse;
+  private readonly config: HcmConfig;
+  private readonly grpc: boolean;
+  private readonly head: boolean;
+  /** Status sent, for access logs and stats. */
+  status = 0;
+
+  constructor(
+    res: NodeResponse,
+    config: HcmConfig,
+    options: { http2: boolean; grpc: boolean; head: boolean },
+  ) {
+    this.res = res;
+    this.config = config;
+    this.protocol = options.http2 ? "http2" : "http1";
+    this.grpc = options.grpc;
+    this.head = options.head;
+  }
+
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  get closed(): boolean {
+    return this.res.destroyed || (this.res.writableEnded === false && this.res.socket === null);
+  }
+
+  writeHead(status: number, headers: MutableHeaders): void {
+    applyServerHeader(this.config, headers);
+    this.status = status;
+    const res = this.res as ServerResponse;
+    res.writeHead(status, wireHeaders(headers));
+  }
+
+  write(chunk: Uint8Array): boolean {
+    return (this.res as ServerResponse).write(chunk);
+  }
+
+  onDrain(listener: () => void): void {
+    this.res.once("drain", listener);
+  }
+
+  end(trailers?: WireHeaders): void {
+    if (trailers && Object.keys(trailers).length > 0) this.res.addTrailers(trailers);
+    (this.res as ServerResponse).end();
+  }
+
+  sendLocalReply(input: LocalReplyRequest): void {
+    if (input.flag) this.flags.push(input.flag);
+    if (this.res.headersSent) {
+      this.reset();
+      return;
+    }
+    const reply = localReply({ ...input, grpc: this.grpc, headRequest: this.head });
+    this.writeHead(reply.status, reply.headers);
+    (this.res as ServerResponse).end(reply.body);
+  }
+
+  reset(): void {
+    const res = this.res;
+    if ("stream" in res) {
+      if (!res.stream.destroyed) res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    res.destroy();
+  }
+
+  onClose(listener: () => void): void {
+    this.res.once("close", () => {
+      if (!this.res.writableFinished) listener();
+    });
+  }
+}

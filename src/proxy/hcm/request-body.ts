@@ -1,0 +1,104 @@
+// The downstream request body as the router uses it: streamed to the current upstream attempt
+// (and to mirrors) with back-pressure, and kept in memory up to the buffer limit so a retry can
+// replay it — past the limit, retries are off (as in Envoy).
+import type { Readable } from "node:stream";
+
+export interface BodySink {
+  write(chunk: Uint8Array): boolean;
+  end(): void;
+  onDrain(listener: () => void): void;
+}
+
+export class RequestBody {
+  private readonly source: Readable | undefined;
+  private readonly limitBytes: number;
+  private readonly chunks: Uint8Array[] = [];
+  private bufferedBytes = 0;
+  private overflowed = false;
+  private ended: boolean;
+  private readonly sinks = new Set<BodySink>();
+  /** Mirrors get the same bytes but never slow the request down (no back-pressure). */
+  private readonly mirrors = new Set<BodySink>();
+  private paused = false;
+
+  /** `source` undefined: the request has no body. */
+  constructor(source: Readable | undefined, limitBytes: number) {
+    this.source = source;
+    this.limitBytes = limitBytes;
+    this.ended = source === undefined;
+    if (!source) return;
+    source.on("data", (chunk: Uint8Array) => this.onData(chunk));
+    source.on("end", () => {
+      this.ended = true;
+      for (const sink of this.sinks) sink.end();
+      for (const mirror of this.mirrors) mirror.end();
+      this.mirrors.clear();
+    });
+    // A downstream reset surfaces through the response side; swallow it here.
+    source.on("error", () => {});
+    // Nothing flows until an attempt is attached (a fault delay or a pick may come first).
+    source.pause();
+  }
+
+  /** Whether every byte so far is still held (a retry can replay it). */
+  get replayable(): boolean {
+    return !this.overflowed;
+  }
+
+  get complete(): boolean {
+    return this.ended;
+  }
+
+  /** Replays what is buffered into `sink`, then streams the rest to it. */
+  attach(sink: BodySink): void {
+    for (const chunk of this.chunks) sink.write(chunk);
+    if (this.ended) {
+      sink.end();
+      return;
+    }
+    this.sinks.add(sink);
+    if (!this.paused) this.source?.resume();
+  }
+
+  /** Stops streaming to `sink`; with no sink left the body waits (between retries). */
+  detach(sink: BodySink): void {
+    this.sinks.delete(sink);
+    if (this.sinks.size === 0) {
+      this.paused = false;
+      this.source?.pause();
+    }
+  }
+
+  attachMirror(sink: BodySink): void {
+    for (const chunk of this.chunks) sink.write(chunk);
+    if (this.ended) sink.end();
+    else this.mirrors.add(sink);
+  }
+
+  detachMirror(sink: BodySink): void {
+    this.mirrors.delete(sink);
+  }
+
+  private onData(chunk: Uint8Array): void {
+    for (const mirror of this.mirrors) mirror.write(chunk);
+    if (!this.overflowed) {
+      this.bufferedBytes += chunk.byteLength;
+      if (this.bufferedBytes > this.limitBytes) {
+        this.overflowed = true;
+        this.chunks.length = 0;
+      } else this.chunks.push(chunk);
+    }
+    for (const sink of this.sinks) {
+      if (!sink.write(chunk) && !this.paused) {
+        this.paused = true;
+        this.source?.pause();
+        sink.onDrain(() => this.resume());
+      }
+    }
+  }
+
+  private resume(): void {
+    this.paused = false;
+    if (this.sinks.size > 0) this.source?.resume();
+  }
+}

@@ -1,0 +1,549 @@
+// The router filter (envoy.filters.http.router): picks a host of the route's cluster, opens the
+// upstream stream through the connection pools, enforces the global and per-try timeouts, retries
+// under the route's retry policy with back-off and previous-host avoidance, sends request mirrors,
+// feeds outlier detection, load balancer and circuit breakers, and streams the response back.
+import {
+  LOCAL_REPLY_BODY,
+  RESPONSE_CODE_DETAILS,
+  upstreamResetReplyInput,
+} from "../http/local-reply.ts";
+import type { StreamResetReason } from "../http/reset-reason.ts";
+import {
+  createRetryState,
+  RETRY_REQUEST_HEADERS,
+  type RetryResetKind,
+  type RetryState,
+} from "../http/retry-state.ts";
+import { mirrorSampled } from "../routing/select-route.ts";
+import type {
+  ForwardAction,
+  MirrorPolicy,
+  MutableHeaders,
+  RouteRequest,
+} from "../routing/types.ts";
+import {
+  type ClusterStats,
+  clusterStats,
+  countStatusClass,
+  type StatsStore,
+} from "../stats/stats-store.ts";
+import type { Cluster, ClusterManager } from "../upstream/cluster-manager.ts";
+import { createHost, type Host } from "../upstream/lb/host-set.ts";
+import type { Downstream } from "./downstream.ts";
+import { requestHash } from "./hash-policy.ts";
+import { firstValue, forwardableResponseHeaders, wireHeaders } from "./headers.ts";
+import type { BodySink, RequestBody } from "./request-body.ts";
+import { requestTimeoutMs } from "./timeouts.ts";
+import type {
+  UpstreamAttempt,
+  UpstreamPools,
+  UpstreamResponse,
+  UpstreamTarget,
+} from "./upstream-types.ts";
+
+export interface RouterDeps {
+  clusters: ClusterManager;
+  pools: UpstreamPools;
+  stats: StatsStore;
+  random: () => number;
+  /** Source address for upstream connections unless the cluster binds its own. */
+  sourceAddress?: string;
+}
+
+export interface RouterRequest {
+  action: ForwardAction;
+  clusterName: string | undefined;
+  /** What routing saw (headers for retry_on headers, hash policies, source IP). */
+  routeRequest: RouteRequest;
+  method: string;
+  /** The upstream :authority (host rewrites applied). */
+  authority: string;
+  /** The upstream :path (rewrites applied). */
+  path: string;
+  scheme: string;
+  /** Headers to forward (HCM and route mutations applied). */
+  headers: MutableHeaders;
+  grpc: boolean;
+  body: RequestBody;
+  downstream: Downstream;
+  /** Virtual host's include_request_attempt_count. */
+  includeAttemptCount: boolean;
+  /** The route's response header mutations, applied to upstream responses. */
+  mutateResponseHeaders(headers: MutableHeaders): void;
+}
+
+function resetKind(reason: StreamResetReason): RetryResetKind {
+  switch (reason) {
+    case "local_connection_failure":
+    case "remote_connection_failure":
+    case "connection_timeout":
+      return "connect-failure";
+    case "remote_refused_stream_reset":
+    case "local_refused_stream_reset":
+      return "refused-stream";
+    case "overflow":
+      return "overflow";
+    default:
+      return "reset";
+  }
+}
+
+function targetFor(
+  cluster: Cluster,
+  host: Host,
+  downstreamProtocol: "http1" | "http2",
+  sourceAddress: string | undefined,
+): UpstreamTarget {
+  const config = cluster.config;
+  const protocol =
+    config.protocol === "downstream"
+      ? downstreamProtocol
+      : config.protocol === "http2"
+        ? "http2"
+        : "http1";
+  const bind = config.upstreamBindAddress?.address ?? sourceAddress;
+  return {
+    address: host.address,
+    port: host.port,
+    protocol,
+    connectTimeoutMs: config.connectTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    ...(bind ? { sourceAddress: bind } : {}),
+  };
+}
+
+const originalDstHosts = new Map<string, Host>();
+
+function originalDstHost(address: string, port: number): Host {
+  const key = `${address}:${port}`;
+  let host = originalDstHosts.get(key);
+  if (!host) {
+    host = createHost({ address, port });
+    // Bounded: a proxy with a long life sees many destinations.
+    if (originalDstHosts.size >= 10_000) originalDstHosts.clear();
+    originalDstHosts.set(key, host);
+  }
+  return host;
+}
+
+/** "host", "host:port", "[v6]:port" → address and port. */
+export function splitAuthority(
+  authority: string,
+  defaultPort: number,
+): { address: string; port: number } | undefined {
+  let address = authority;
+  let port = defaultPort;
+  if (authority.startsWith("[")) {
+    const end = authority.indexOf("]");
+    if (end < 0) return undefined;
+    address = authority.slice(1, end);
+    const rest = authority.slice(end + 1);
+    if (rest.startsWith(":")) port = Number(rest.slice(1));
+  } else {
+    const colon = authority.lastIndexOf(":");
+    if (colon >= 0) {
+      address = authority.slice(0, colon);
+      port = Number(authority.slice(colon + 1));
+    }
+  }
+  if (address === "" || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return { address, port };
+}
+
+/** Envoy appends "-shadow" to the host part of a mirrored request's authority. */
+export function shadowAuthority(authority: string): string {
+  const colon = authority.lastIndexOf(":");
+  if (colon > 0 && !authority.endsWith("]") && /^\d+$/.test(authority.slice(colon + 1))) {
+    return `${authority.slice(0, colon)}-shadow${authority.slice(colon)}`;
+  }
+  return `${authority}-shadow`;
+}
+
+class RouterStream {
+  private readonly deps: RouterDeps;
+  private readonly req: RouterRequest;
+  private readonly cluster: Cluster;
+  private readonly stats: ClusterStats;
+  private readonly retry: RetryState;
+  private readonly hash: bigint | undefined;
+  private readonly attempted = new Set<Host>();
+  private attempt: UpstreamAttempt | undefined;
+  private sink: BodySink | undefined;
+  private host: Host | undefined;
+  private globalTimer: NodeJS.Timeout | undefined;
+  private perTryTimer: NodeJS.Timeout | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private releaseRequest: (() => void) | undefined;
+  private finished = false;
+  private retried = false;
+  private attemptCount = 0;
+  private attemptStart = 0;
+
+  constructor(deps: RouterDeps, req: RouterRequest, cluster: Cluster) {
+    this.deps = deps;
+    this.req = req;
+    this.cluster = cluster;
+    this.stats = clusterStats(deps.stats, cluster.config.name);
+    this.retry = createRetryState(req.action.retryPolicy, req.routeRequest, {
+      random: deps.random,
+      breakerAllowsRetry: () => {
+        const release = cluster.circuitBreakers.tryAcquire("retries");
+        if (!release) return false;
+        // A retry holds its slot only while it is being scheduled and sent.
+        setImmediate(release);
+        return true;
+      },
+    });
+    this.hash = requestHash(req.action.hashPolicies, req.routeRequest);
+    for (const name of RETRY_REQUEST_HEADERS) delete req.headers[name];
+  }
+
+  start(): void {
+    const { req } = this;
+    const release = this.cluster.circuitBreakers.tryAcquire("requests");
+    if (!release) {
+      this.stats.upstreamRqPendingOverflow.inc();
+      this.fail(upstreamResetReplyInput("overflow"));
+      return;
+    }
+    this.releaseRequest = release;
+    const timeout = requestTimeoutMs(req.action, req.headers, req.grpc);
+    if (timeout > 0) {
+      req.headers["x-envoy-expected-rq-timeout-ms"] = String(
+        Math.min(timeout, this.retry.perTryTimeoutMs ?? timeout),
+      );
+      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), timeout);
+    }
+    req.downstream.onClose(() => {
+      if (this.finished) return;
+      req.downstream.flags.push("DC");
+      this.cleanup();
+      this.attempt?.abort();
+    });
+    this.sendMirrors();
+    this.startAttempt();
+  }
+
+  private pickHost(): Host | undefined {
+    const cluster = this.cluster;
+    if (cluster.config.lbPolicy === "CLUSTER_PROVIDED") return this.originalDestination();
+    const excluded = this.retried && this.attempted.size > 0 ? this.attempted : undefined;
+    const context = {
+      ...(this.hash !== undefined ? { hash: this.hash } : {}),
+      ...(excluded ? { excluded } : {}),
+      hostSelectionRetryMaxAttempts: this.retry.hostSelectionMaxAttempts,
+    };
+    if (!cluster.hostSet) return undefined;
+    return cluster.lb?.pick(context);
+  }
+
+  /**
+   * ORIGINAL_DST (PassthroughCluster): the request's own destination — the configured header, else
+   * the authority (the local runtime has no iptables, so the target is what the client asked for).
+   */
+  private originalDestination(): Host | undefined {
+    const header = this.cluster.config.originalDstHeader;
+    const value = header ? firstValue(this.req.headers[header]) : this.req.routeRequest.authority;
+    if (!value) return undefined;
+    const target = splitAuthority(value, this.req.scheme === "https" ? 443 : 80);
+    return target ? originalDstHost(target.address, target.port) : undefined;
+  }
+
+  private startAttempt(): void {
+    const { req, cluster } = this;
+    if (this.finished) return;
+    const host = this.pickHost();
+    if (!host) {
+      this.fail({
+        status: 503,
+        flag: "UH",
+        details: RESPONSE_CODE_DETAILS.noHealthyUpstream,
+        body: LOCAL_REPLY_BODY.noHealthyUpstream,
+      });
+      return;
+    }
+    this.host = host;
+    this.attempted.add(host);
+    this.retry.onHostAttempted(`${host.address}:${host.port}`);
+    this.attemptCount++;
+    this.attemptStart = performance.now();
+    this.stats.upstreamRqTotal.inc();
+    this.stats.upstreamRqActive.inc();
+    cluster.lb?.onRequestStart(host);
+    const headers = wireHeaders(req.headers);
+    if (req.includeAttemptCount) headers["x-envoy-attempt-count"] = String(this.attemptCount);
+    const target = targetFor(cluster, host, req.downstream.protocol, this.deps.sourceAddress);
+    let ended = false;
+    const endAttempt = (): void => {
+      if (ended) return;
+      ended = true;
+      this.stats.upstreamRqActive.dec();
+      cluster.lb?.onRequestEnd(host);
+    };
+    const attempt = this.deps.pools.start(
+      target,
+      { method: req.method, path: req.path, authority: req.authority, scheme: req.scheme, headers },
+      {
+        onResponse: (response) => {
+          if (this.attempt !== attempt) {
+            response.body.resume();
+            return;
+          }
+          this.onResponse(response, host, endAttempt);
+        },
+        onReset: (reason, transportFailureReason) => {
+          endAttempt();
+          if (this.attempt !== attempt) return;
+          this.onReset(reason, host, transportFailureReason);
+        },
+      },
+    );
+    this.attempt = attempt;
+    this.sink = attempt;
+    req.body.attach(attempt);
+    const perTry = this.retry.perTryTimeoutMs;
+    if (perTry !== undefined && perTry > 0) {
+      this.perTryTimer = setTimeout(() => {
+        this.perTryTimer = undefined;
+        endAttempt();
+        this.onPerTryTimeout(host);
+      }, perTry);
+    }
+  }
+
+  private detachAttempt(): void {
+    if (this.sink) this.req.body.detach(this.sink);
+    this.sink = undefined;
+    if (this.perTryTimer) clearTimeout(this.perTryTimer);
+    this.perTryTimer = undefined;
+  }
+
+  private onResponse(response: UpstreamResponse, host: Host, endAttempt: () => void): void {
+    const { req } = this;
+    if (this.perTryTimer) clearTimeout(this.perTryTimer);
+    this.perTryTimer = undefined;
+    this.cluster.outlierDetector?.onResult(host, { status: response.status });
+    countStatusClass(this.stats, response.status);
+    const canRetry = req.body.replayable && !req.downstream.headersSent;
+    if (canRetry) {
+      const decision = this.retry.onResponse({
+        status: response.status,
+        headers: response.headers,
+      });
+      if (decision !== "return") {
+        response.body.resume();
+        response.body.on("end", endAttempt);
+        response.body.on("error", endAttempt);
+        this.scheduleRetry(decision.retryAfterMs);
+        return;
+      }
+    }
+    if (this.retry.flag) req.downstream.flags.push(this.retry.flag);
+    this.streamResponse(response, endAttempt);
+  }
+
+  private streamResponse(response: UpstreamResponse, endAttempt: () => void): void {
+    const { req } = this;
+    const downstream = req.downstream;
+    const headers = forwardableResponseHeaders(response.headers);
+    headers["x-envoy-upstream-service-time"] = String(
+      Math.round(performance.now() - this.attemptStart),
+    );
+    req.mutateResponseHeaders(headers);
+    downstream.writeHead(response.status, headers);
+    const body = response.body;
+    const onDrain = (): void => {
+      body.resume();
+    };
+    body.on("data", (chunk: Uint8Array) => {
+      if (!downstream.write(chunk)) {
+        body.pause();
+        downstream.onDrain(onDrain);
+      }
+    });
+    body.once("end", () => {
+      endAttempt();
+      this.complete();
+      downstream.end(response.trailers());
+    });
+    body.once("error", () => {
+      endAttempt();
+      if (this.finished) return;
+      downstream.flags.push("UR");
+      this.complete();
+      downstream.reset();
+    });
+    body.once("close", () => {
+      if (!this.finished && !body.readableEnded) {
+        endAttempt();
+        downstream.flags.push("UR");
+        this.complete();
+        downstream.reset();
+      }
+    });
+  }
+
+  private onReset(reason: StreamResetReason, host: Host, transportFailureReason?: string): void {
+    if (this.finished) return;
+    this.detachAttempt();
+    const kind = resetKind(reason);
+    const connectFailure = kind === "connect-failure";
+    if (connectFailure) {
+      this.stats.upstreamCxConnectFail.inc();
+      if (reason === "connection_timeout") this.stats.upstreamCxConnectTimeout.inc();
+    }
+    this.cluster.outlierDetector?.onResult(host, {
+      localOriginFailure: connectFailure ? "connect" : "reset",
+    });
+    if (this.req.body.replayable) {
+      const decision = this.retry.onReset(kind, { requestStarted: !connectFailure });
+      if (decision !== "fail") {
+        this.scheduleRetry(decision.retryAfterMs);
+        return;
+      }
+    }
+    if (this.retry.flag) this.req.downstream.flags.push(this.retry.flag);
+    this.fail(
+      upstreamResetReplyInput(reason, {
+        retried: this.retried,
+        ...(transportFailureReason ? { transportFailureReason } : {}),
+      }),
+    );
+  }
+
+  private onPerTryTimeout(host: Host): void {
+    if (this.finished) return;
+    const attempt = this.attempt;
+    this.attempt = undefined;
+    this.detachAttempt();
+    attempt?.abort();
+    this.stats.upstreamRqTimeout.inc();
+    this.cluster.outlierDetector?.onResult(host, { localOriginFailure: "timeout" });
+    if (this.req.body.replayable) {
+      const decision = this.retry.onReset("timeout-per-try");
+      if (decision !== "fail") {
+        this.scheduleRetry(decision.retryAfterMs);
+        return;
+      }
+    }
+    this.timeoutReply();
+  }
+
+  private onGlobalTimeout(): void {
+    this.globalTimer = undefined;
+    if (this.finished) return;
+    this.stats.upstreamRqTimeout.inc();
+    const attempt = this.attempt;
+    this.attempt = undefined;
+    this.detachAttempt();
+    attempt?.abort();
+    if (this.host)
+      this.cluster.outlierDetector?.onResult(this.host, { localOriginFailure: "timeout" });
+    if (this.req.downstream.headersSent) {
+      this.req.downstream.flags.push("UT");
+      this.complete();
+      this.req.downstream.reset();
+      return;
+    }
+    this.timeoutReply();
+  }
+
+  private timeoutReply(): void {
+    this.fail({
+      status: 504,
+      flag: "UT",
+      details: RESPONSE_CODE_DETAILS.upstreamTimeout,
+      body: LOCAL_REPLY_BODY.upstreamTimeout,
+    });
+  }
+
+  private scheduleRetry(delayMs: number): void {
+    this.detachAttempt();
+    this.attempt = undefined;
+    this.retried = true;
+    this.stats.upstreamRqRetry.inc();
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = undefined;
+      this.startAttempt();
+    }, delayMs);
+  }
+
+  private fail(reply: Parameters<Downstream["sendLocalReply"]>[0]): void {
+    if (this.finished) return;
+    this.complete();
+    this.req.downstream.sendLocalReply(reply);
+  }
+
+  private complete(): void {
+    this.finished = true;
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    this.finished = true;
+    if (this.globalTimer) clearTimeout(this.globalTimer);
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.globalTimer = undefined;
+    this.backoffTimer = undefined;
+    this.detachAttempt();
+    this.releaseRequest?.();
+    this.releaseRequest = undefined;
+  }
+
+  private sendMirrors(): void {
+    const policies = this.req.action.requestMirrorPolicies;
+    for (const policy of policies) {
+      if (!mirrorSampled(policy, this.deps.random)) continue;
+      sendMirror(this.deps, this.req, policy);
+    }
+  }
+}
+
+/** Fire-and-forget copy of the request to the mirror cluster; its response is discarded. */
+function sendMirror(deps: RouterDeps, req: RouterRequest, policy: MirrorPolicy): void {
+  const name = policy.cluster;
+  if (!name) return;
+  const cluster = deps.clusters.cluster(name);
+  const host = cluster?.hostSet ? cluster.lb?.pick() : undefined;
+  if (!cluster || !host) return;
+  const authority = policy.disableShadowHostSuffixAppend
+    ? req.authority
+    : shadowAuthority(req.authority);
+  const headers = wireHeaders(req.headers);
+  const target = targetFor(cluster, host, req.downstream.protocol, deps.sourceAddress);
+  const stats = clusterStats(deps.stats, name);
+  stats.upstreamRqTotal.inc();
+  let attempt: UpstreamAttempt | undefined;
+  const done = (): void => {
+    if (attempt) req.body.detachMirror(attempt);
+  };
+  attempt = deps.pools.start(
+    target,
+    { method: req.method, path: req.path, authority, scheme: req.scheme, headers },
+    {
+      onResponse: (response) => {
+        countStatusClass(stats, response.status);
+        response.body.resume();
+        response.body.on("error", () => {});
+        done();
+      },
+      onReset: done,
+    },
+  );
+  req.body.attachMirror(attempt);
+}
+
+/** Routes one request whose route action forwards to a cluster. */
+export function routeToCluster(deps: RouterDeps, req: RouterRequest): void {
+  const name = req.clusterName;
+  const cluster = name ? deps.clusters.cluster(name) : undefined;
+  if (!cluster) {
+    req.downstream.sendLocalReply({
+      status: req.action.clusterNotFoundResponseCode,
+      flag: "NC",
+      details: RESPONSE_CODE_DETAILS.clusterNotFound,
+    });
+    return;
+  }
+  new RouterStream(deps, req, cluster).start();
+}

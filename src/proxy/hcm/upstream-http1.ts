@@ -1,0 +1,131 @@
+// HTTP/1.1 upstream connections: one keep-alive pool (node:http Agent) per host and source
+// address; connect timeout and failure classification as Envoy's HTTP/1 connection pool reports
+// them (UF before the connection, UC when it closes before the response head).
+import { Agent, type ClientRequest, request } from "node:http";
+import { DialError, dialFailure } from "../upstream/dial.ts";
+import type {
+  AttemptCallbacks,
+  UpstreamAttempt,
+  UpstreamRequestHead,
+  UpstreamTarget,
+  WireHeaders,
+} from "./upstream-types.ts";
+
+/** Free keep-alive sockets are closed before a typical server's own 5 s keep-alive timeout. */
+const FREE_SOCKET_TIMEOUT_MS = 4_000;
+
+export function createHttp1Agent(target: UpstreamTarget): Agent {
+  return new Agent({
+    keepAlive: true,
+    maxSockets: Number.POSITIVE_INFINITY,
+    maxFreeSockets: 1024,
+    scheduling: "lifo",
+    timeout:
+      target.idleTimeoutMs > 0
+        ? Math.min(target.idleTimeoutMs, FREE_SOCKET_TIMEOUT_MS)
+        : FREE_SOCKET_TIMEOUT_MS,
+    ...(target.sourceAddress ? { localAddress: target.sourceAddress } : {}),
+  });
+}
+
+class Http1Attempt implements UpstreamAttempt {
+  private readonly req: ClientRequest;
+  private settled = false;
+  private connectTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    agent: Agent,
+    target: UpstreamTarget,
+    head: UpstreamRequestHead,
+    callbacks: AttemptCallbacks,
+  ) {
+    const headers: WireHeaders = { host: head.authority, ...head.headers };
+    this.req = request({
+      agent,
+      host: target.address,
+      port: target.port,
+      method: head.method,
+      path: head.path,
+      headers,
+      setHost: false,
+    });
+    const req = this.req;
+    let connected = false;
+    const fail = (error: DialError | NodeJS.ErrnoException): void => {
+      if (this.settled) return;
+      this.settled = true;
+      this.clearTimer();
+      if (error instanceof DialError) callbacks.onReset(error.reason, error.transportFailureReason);
+      else if (!connected) {
+        const dial = dialFailure(error);
+        callbacks.onReset(dial.reason, dial.transportFailureReason);
+      } else callbacks.onReset("connection_termination");
+    };
+    req.on("socket", (socket) => {
+      if (!socket.connecting) {
+        connected = true;
+        callbacks.onConnected?.();
+        return;
+      }
+      if (target.connectTimeoutMs > 0) {
+        this.connectTimer = setTimeout(() => {
+          fail(new DialError("connection_timeout", "connect timeout"));
+          req.destroy();
+        }, target.connectTimeoutMs);
+      }
+      socket.once("connect", () => {
+        connected = true;
+        this.clearTimer();
+        callbacks.onConnected?.();
+      });
+    });
+    req.on("error", fail);
+    req.on("response", (res) => {
+      if (this.settled) {
+        res.resume();
+        return;
+      }
+      this.settled = true;
+      callbacks.onResponse({
+        status: res.statusCode ?? 502,
+        headers: res.headers as WireHeaders,
+        body: res,
+        trailers: () =>
+          Object.keys(res.trailers).length > 0 ? (res.trailers as WireHeaders) : undefined,
+      });
+    });
+  }
+
+  private clearTimer(): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+
+  write(chunk: Uint8Array): boolean {
+    return this.req.write(chunk);
+  }
+
+  end(trailers?: WireHeaders): void {
+    if (trailers) this.req.addTrailers(trailers);
+    this.req.end();
+  }
+
+  onDrain(listener: () => void): void {
+    this.req.once("drain", listener);
+  }
+
+  abort(): void {
+    this.settled = true;
+    this.clearTimer();
+    this.req.destroy();
+  }
+}
+
+export function startHttp1Attempt(
+  agent: Agent,
+  target: UpstreamTarget,
+  head: UpstreamRequestHead,
+  callbacks: AttemptCallbacks,
+): UpstreamAttempt {
+  return new Http1Attempt(agent, target, head, callbacks);
+}

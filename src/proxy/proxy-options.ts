@@ -1,0 +1,44 @@
+// What `crema proxy` is started with (flags and Istio-style environment, resolved by the CLI) and
+// what a running proxy exposes to its caller.
+import type { Clock } from "../base/clock.ts";
+import type { Logger } from "../base/logger.ts";
+import type { JsonObject } from "../xds/proto-json.ts";
+
+export type ProxyType = "sidecar" | "router";
+
+export interface ProxyOptions {
+  /** gRPC target of the control plane's ADS server ("host:port"). */
+  xdsAddress: string;
+  /** Envoy's Node message as proto3 JSON: id `type~ip~pod.ns~ns.svc.cluster.local`, cluster,
+   * metadata (NAME, NAMESPACE, LABELS, INSTANCE_IPS, SERVICE_ACCOUNT …), locality. */
+  node: JsonObject;
+  type: ProxyType;
+  /** xDS flavour (default "sotw"). */
+  xdsProtocol?: "sotw" | "delta";
+  /** Admin server (Envoy's 15000), default 127.0.0.1:15000; port 0 picks one. */
+  adminAddress?: { host: string; port: number };
+  /** Readiness/health server (the agent's 15021 `/healthz/ready`); port 0 picks one; absent = none. */
+  readinessAddress?: { host: string; port: number };
+  /** Source address of every upstream connection the proxy opens (the pod IP in the local
+   * runtime), unless a cluster's upstream_bind_config says otherwise. */
+  sourceAddress?: string;
+  /** Worker count (Envoy's --concurrency); default 2. */
+  concurrency?: number;
+  /** Time a draining listener keeps serving before it closes (Envoy's --drain-time-s), ms. */
+  drainTimeMs?: number;
+  logger: Logger;
+  clock?: Clock;
+  /** What `/quitquitquit` does (default: SIGTERM to this process, which the CLI drains on). */
+  onQuit?: () => void;
+}
+
+export interface RunningProxy {
+  /** The admin server's bound address. */
+  readonly adminUrl: string;
+  /** The readiness server's bound address, when one was asked for. */
+  readonly readinessUrl: string | undefined;
+  /** Resolves once the first full configuration is applied (every listener and cluster warm). */
+  readonly ready: Promise<void>;
+  /** Drains listeners, closes connections and the xDS stream. */
+  close(): Promise<void>;
+}

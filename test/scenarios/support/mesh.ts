@@ -1,0 +1,183 @@
+// A small mesh for scenario tests: the real `crema control-plane` process watching a config
+// directory, real `crema proxy` processes, and real echo servers, all on one loopback subnet that
+// the test file owns (127.<subnet>.x.y), so test files run in parallel without colliding.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { silentLogger } from "../../../src/base/logger.ts";
+import { type EchoServer, startEchoServer } from "../../../src/echo/index.ts";
+import { type ControlPlaneProcess, startControlPlaneProcess } from "./control-plane-process.ts";
+
+/**
+ * Subnets in use by scenario test files (one each): keep them unique.
+ * 31 proxy-http, 32 proxy-resilience, 33 proxy-protocols, 34 proxy-tcp, 35 proxy-config.
+ */
+export type Subnet = number;
+
+export interface ProxyProcess {
+  pod: string;
+  ip: string;
+  adminUrl: string;
+  logs(): string;
+  stop(): Promise<number | null>;
+}
+
+export interface EchoPod {
+  pod: string;
+  ip: string;
+  port: number;
+  server: EchoServer;
+}
+
+export interface Mesh {
+  controlPlane: ControlPlaneProcess;
+  /** `127.<subnet>.<host>.<n>`. */
+  ip(host: number, n?: number): string;
+  /** Writes (or replaces) one config file; the control plane picks it up and pushes. */
+  apply(file: string, yaml: string): void;
+  remove(file: string): void;
+  startEcho(options: {
+    pod: string;
+    ip: string;
+    port?: number;
+    version?: string;
+    grpcPort?: number;
+    tcpPort?: number;
+  }): Promise<EchoPod>;
+  startProxy(options: {
+    pod: string;
+    ip: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    type?: "sidecar" | "router";
+    appAddress?: string;
+    extraArgs?: string[];
+  }): Promise<ProxyProcess>;
+  stop(): Promise<void>;
+}
+
+/** YAML for a Pod the control plane's registry sees as ready. */
+export function podYaml(options: {
+  name: string;
+  ip: string;
+  labels: Record<string, string>;
+  ports?: number[];
+  namespace?: string;
+}): string {
+  const labels = Object.entries(options.labels)
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+    .join(", ");
+  const ports = (options.ports ?? []).map((p) => `{containerPort: ${p}}`).join(", ");
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: ${options.name}, namespace: ${options.namespace ?? "default"}, labels: {${labels}}}
+spec:
+  containers: [{name: app, ports: [${ports}]}]
+status:
+  podIP: ${options.ip}
+  conditions: [{type: Ready, status: "True"}]
+`;
+}
+
+function startProxyProcess(
+  xdsAddress: string,
+  options: Parameters<Mesh["startProxy"]>[0],
+): Promise<ProxyProcess> {
+  const args = [
+    "bin/crema.js",
+    "proxy",
+    "--xds-address",
+    xdsAddress,
+    "--type",
+    options.type ?? "sidecar",
+    "--pod-name",
+    options.pod,
+    "--namespace",
+    options.namespace ?? "default",
+    "--ip",
+    options.ip,
+    "--local-runtime",
+    "--drain-time",
+    "1s",
+    ...Object.entries(options.labels ?? {}).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
+    ...(options.appAddress ? ["--app-address", options.appAddress] : []),
+    ...(options.extraArgs ?? []),
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, CREMA_LOG_LEVEL: "info" },
+  });
+  let tail = "";
+  createInterface({ input: child.stderr! }).on("line", (line) => {
+    tail = `${tail}${line}\n`.slice(-20_000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+  return new Promise((resolve, reject) => {
+    let adminUrl = "";
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const admin = /admin=(\S+)/.exec(line);
+      if (line.startsWith("proxy started") && admin) adminUrl = admin[1]!;
+      if (line === "proxy ready") {
+        resolve({
+          pod: options.pod,
+          ip: options.ip,
+          adminUrl,
+          logs: () => tail,
+          async stop() {
+            if (child.exitCode === null) child.kill("SIGTERM");
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((code) =>
+      reject(new Error(`proxy ${options.pod} exited with ${code} before ready:\n${tail}`)),
+    );
+  });
+}
+
+export async function startMesh(subnet: Subnet, initialYaml: string): Promise<Mesh> {
+  const dir = mkdtempSync(join(tmpdir(), "crema-mesh-"));
+  writeFileSync(join(dir, "00-initial.yaml"), initialYaml);
+  const controlPlane = await startControlPlaneProcess(["--config", dir]);
+  const echoes: EchoPod[] = [];
+  const proxies: ProxyProcess[] = [];
+  return {
+    controlPlane,
+    ip: (host, n = 1) => `127.${subnet}.${host}.${n}`,
+    apply(file, yaml) {
+      writeFileSync(join(dir, file), yaml);
+    },
+    remove(file) {
+      rmSync(join(dir, file), { force: true });
+    },
+    async startEcho(options) {
+      const server = await startEchoServer({
+        host: options.ip,
+        port: options.port ?? 8080,
+        pod: options.pod,
+        namespace: "default",
+        version: options.version ?? "v1",
+        logger: silentLogger(),
+        ...(options.grpcPort ? { grpcPort: options.grpcPort } : {}),
+        ...(options.tcpPort ? { tcpPort: options.tcpPort } : {}),
+      });
+      const pod = { pod: options.pod, ip: options.ip, port: options.port ?? 8080, server };
+      echoes.push(pod);
+      return pod;
+    },
+    async startProxy(options) {
+      const proxy = await startProxyProcess(controlPlane.xdsAddress, options);
+      proxies.push(proxy);
+      return proxy;
+    },
+    async stop() {
+      await Promise.all(proxies.map((p) => p.stop()));
+      await Promise.all(echoes.map((e) => e.server.stop({ drainTimeoutMs: 0 } as never)));
+      await controlPlane.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
