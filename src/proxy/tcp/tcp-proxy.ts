@@ -1,22 +1,323 @@
-// TEMPORARY STUB (replaced by the TCP proxy implementation).
+// Envoy's envoy.filters.network.tcp_proxy for one downstream connection: pick the cluster and a
+// host, connect (retrying up to max_connect_attempts), then relay bytes both ways until both sides
+// have closed, either resets, or the idle / max-duration timer fires.
 import type { Socket } from "node:net";
+import type { ResponseFlag } from "../http/response-flags.ts";
 import type { TcpProxyConfig } from "../listener/types.ts";
-import type { StatsStore } from "../stats/stats-store.ts";
-import type { ClusterManager } from "../upstream/cluster-manager.ts";
+import { type ClusterStats, clusterStats, StatsStore } from "../stats/stats-store.ts";
+import type { Cluster, ClusterManager } from "../upstream/cluster-manager.ts";
+import { DialError, dial } from "../upstream/dial.ts";
+import { createHost, type Host, hostAddress } from "../upstream/lb/host-set.ts";
+import { type Relay, relay } from "./relay.ts";
+import { type TcpProxyStats, tcpProxyStats } from "./tcp-proxy-stats.ts";
 
 export interface TcpProxyDeps {
   clusters: ClusterManager;
   stats?: StatsStore;
+  /** Default source address for upstream connections (cluster.upstreamBindAddress wins). */
   sourceAddress?: string;
+  /** Weighted cluster pick, default Math.random. */
   random?: () => number;
 }
 
+export interface TcpProxyResult {
+  flags: ResponseFlag[];
+  cluster?: string;
+  upstreamHost?: string;
+  /** Bytes read from the downstream (%BYTES_RECEIVED%). */
+  bytesReceived: number;
+  /** Bytes written to the downstream (%BYTES_SENT%). */
+  bytesSent: number;
+  durationMs: number;
+}
+
+export interface TcpProxySession {
+  /** Resolves once, when the session is over; never rejects. */
+  readonly done: Promise<TcpProxyResult>;
+  /** Ends the session now, destroying both connections. */
+  close(): void;
+}
+
+export interface TcpProxyOptions {
+  /** Where the downstream meant to go (ORIGINAL_DST clusters connect there). */
+  originalDestination?: { address: string; port: number };
+}
+
+/** The cluster for a new connection: the only one, or a weighted pick (Envoy: random % total). */
+export function selectTcpCluster(
+  cluster: TcpProxyConfig["cluster"],
+  random: () => number,
+): string | undefined {
+  if (cluster.kind === "cluster") return cluster.name;
+  const value = Math.floor(random() * cluster.totalWeight);
+  let cumulative = 0;
+  for (const entry of cluster.clusters) {
+    cumulative += entry.weight;
+    if (value < cumulative) return entry.name;
+  }
+  return cluster.clusters.at(-1)?.name;
+}
+
+const ignore = (): void => {};
+
+/** Proxies `downstream` per `config`; the session owns the socket from here on. */
 export function startTcpProxy(
   downstream: Socket,
-  _config: TcpProxyConfig,
-  _deps: TcpProxyDeps,
-  _options?: { originalDestination?: { address: string; port: number } },
-): { close(): void } {
-  downstream.destroy();
-  return { close() {} };
+  config: TcpProxyConfig,
+  deps: TcpProxyDeps,
+  options: TcpProxyOptions = {},
+): TcpProxySession {
+  const session = new Session(downstream, config, deps, options);
+  void session.run();
+  return session;
+}
+
+/** A connection attempt's host and what must be given back when its connection ends. */
+interface Lease {
+  host: Host;
+  cluster: Cluster;
+  stats: ClusterStats;
+  release(): void;
+}
+
+class Session implements TcpProxySession {
+  readonly done: Promise<TcpProxyResult>;
+  private resolveDone: (result: TcpProxyResult) => void = ignore;
+  private readonly downstream: Socket;
+  private readonly config: TcpProxyConfig;
+  private readonly deps: TcpProxyDeps;
+  private readonly options: TcpProxyOptions;
+  private readonly stats: TcpProxyStats;
+  private readonly store: StatsStore;
+  private readonly startedAt = Date.now();
+  private readonly flags: ResponseFlag[] = [];
+  private clusterName: string | undefined;
+  private upstreamHost: string | undefined;
+  private bytesReceived = 0;
+  private bytesSent = 0;
+  /** Downstream bytes read while connecting, written upstream first. */
+  private readonly early: Buffer[] = [];
+  private upstream: Socket | undefined;
+  private lease: Lease | undefined;
+  private relay: Relay | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private durationTimer: NodeJS.Timeout | undefined;
+  private over = false;
+
+  constructor(
+    downstream: Socket,
+    config: TcpProxyConfig,
+    deps: TcpProxyDeps,
+    options: TcpProxyOptions,
+  ) {
+    this.downstream = downstream;
+    this.config = config;
+    this.deps = deps;
+    this.options = options;
+    this.store = deps.stats ?? new StatsStore();
+    this.stats = tcpProxyStats(this.store, config.statPrefix);
+    this.stats.downstreamCxTotal.inc();
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+    // A peer reset must never surface as an unhandled 'error'; the relay reacts to it.
+    downstream.on("error", ignore);
+    downstream.allowHalfOpen = true;
+    // Envoy keeps the downstream read-disabled until the upstream is up. Whoever handed the socket
+    // over may still resume it, so every early chunk is kept and the socket paused again.
+    downstream.pause();
+    downstream.on("data", this.onEarlyData);
+    downstream.once("close", this.onEarlyClose);
+    const maxDuration = config.maxDownstreamConnectionDurationMs;
+    if (maxDuration !== undefined && maxDuration > 0) {
+      this.durationTimer = setTimeout(() => {
+        this.stats.maxDownstreamConnectionDuration.inc();
+        this.end("DT");
+      }, maxDuration);
+      this.durationTimer.unref();
+    }
+    if (downstream.destroyed) this.end();
+  }
+
+  close(): void {
+    this.end();
+  }
+
+  async run(): Promise<void> {
+    const maxAttempts = Math.max(1, this.config.maxConnectAttempts);
+    for (let attempt = 1; !this.over; attempt++) {
+      // Like Envoy, every attempt picks its route (a weighted cluster) again.
+      const lease = this.acquire();
+      if (!lease) return;
+      const upstream = await this.connect(lease);
+      if (upstream) {
+        this.onConnected(upstream, lease);
+        return;
+      }
+      lease.release();
+      if (attempt >= maxAttempts) {
+        this.end("UF");
+        return;
+      }
+    }
+  }
+
+  /** A cluster, host and `connections` slot for one attempt; ends the session without one. */
+  private acquire(): Lease | undefined {
+    const name = selectTcpCluster(this.config.cluster, this.deps.random ?? Math.random);
+    const cluster = name === undefined ? undefined : this.deps.clusters.cluster(name);
+    if (name === undefined || !cluster) {
+      this.stats.downstreamCxNoRoute.inc();
+      this.end("NC");
+      return undefined;
+    }
+    this.clusterName = name;
+    const host = this.pickHost(name, cluster);
+    if (!host) {
+      this.end("UH");
+      return undefined;
+    }
+    const releaseSlot = cluster.circuitBreakers.tryAcquire("connections");
+    if (!releaseSlot) {
+      this.end("UO");
+      return undefined;
+    }
+    this.upstreamHost = hostAddress(host);
+    cluster.lb?.onRequestStart(host);
+    let released = false;
+    return {
+      host,
+      cluster,
+      stats: clusterStats(this.store, name),
+      release: () => {
+        if (released) return;
+        released = true;
+        releaseSlot();
+        cluster.lb?.onRequestEnd(host);
+      },
+    };
+  }
+
+  /** ORIGINAL_DST (e.g. PassthroughCluster) connects where the downstream meant to go. */
+  private pickHost(name: string, cluster: Cluster): Host | undefined {
+    if (
+      cluster.config.discovery === "ORIGINAL_DST" ||
+      cluster.config.lbPolicy === "CLUSTER_PROVIDED"
+    ) {
+      const target = this.options.originalDestination;
+      return target ? createHost({ address: target.address, port: target.port }) : undefined;
+    }
+    const picked = this.deps.clusters.pick(name);
+    return "host" in picked ? picked.host : undefined;
+  }
+
+  /** One dial; records its outcome with the cluster's stats and outlier detector. */
+  private async connect(lease: Lease): Promise<Socket | undefined> {
+    const { host, cluster, stats } = lease;
+    const bind = cluster.config.upstreamBindAddress?.address ?? this.deps.sourceAddress;
+    stats.upstreamCxTotal.inc();
+    try {
+      const upstream = await dial({
+        address: host.address,
+        port: host.port,
+        connectTimeoutMs: cluster.config.connectTimeoutMs,
+        ...(bind ? { localAddress: bind } : {}),
+      });
+      upstream.on("error", ignore);
+      cluster.outlierDetector?.onResult(host, { localOriginSuccess: "final" });
+      return upstream;
+    } catch (err) {
+      const timeout = err instanceof DialError && err.reason === "connection_timeout";
+      stats.upstreamCxConnectFail.inc();
+      if (timeout) stats.upstreamCxConnectTimeout.inc();
+      cluster.outlierDetector?.onResult(host, {
+        localOriginFailure: timeout ? "timeout" : "connect",
+      });
+      // Kept even when a retry then connects, as Envoy's stream info does.
+      if (!this.flags.includes("UF")) this.flags.push("UF");
+      return undefined;
+    }
+  }
+
+  private onConnected(upstream: Socket, lease: Lease): void {
+    if (this.over) {
+      upstream.destroy();
+      lease.release();
+      return;
+    }
+    this.upstream = upstream;
+    this.lease = lease;
+    lease.stats.upstreamCxActive.inc();
+    this.downstream.removeListener("data", this.onEarlyData);
+    this.downstream.removeListener("close", this.onEarlyClose);
+    const { stats } = lease;
+    const backlog = this.early.splice(0);
+    for (const chunk of backlog) stats.upstreamCxTxBytesTotal.inc(chunk.length);
+    const activity = (): void => {
+      this.idleTimer?.refresh();
+    };
+    this.relay = relay(
+      this.downstream,
+      upstream,
+      {
+        onDownstreamData: (bytes) => {
+          this.bytesReceived += bytes;
+          this.stats.downstreamCxRxBytesTotal.inc(bytes);
+          stats.upstreamCxTxBytesTotal.inc(bytes);
+          activity();
+        },
+        onUpstreamData: (bytes) => {
+          this.bytesSent += bytes;
+          this.stats.downstreamCxTxBytesTotal.inc(bytes);
+          stats.upstreamCxRxBytesTotal.inc(bytes);
+          activity();
+        },
+      },
+      backlog,
+    );
+    if (this.config.idleTimeoutMs > 0) {
+      this.idleTimer = setTimeout(() => {
+        this.stats.idleTimeout.inc();
+        this.end();
+      }, this.config.idleTimeoutMs);
+      this.idleTimer.unref();
+    }
+    void this.relay.done.then(() => this.end());
+  }
+
+  private readonly onEarlyData = (chunk: Buffer): void => {
+    this.early.push(chunk);
+    this.bytesReceived += chunk.length;
+    this.stats.downstreamCxRxBytesTotal.inc(chunk.length);
+    this.downstream.pause();
+  };
+
+  private readonly onEarlyClose = (): void => {
+    this.end();
+  };
+
+  /** Ends the session once: destroys both connections, gives back the lease, resolves `done`. */
+  private end(flag?: ResponseFlag): void {
+    if (this.over) return;
+    this.over = true;
+    if (flag && !this.flags.includes(flag)) this.flags.push(flag);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.durationTimer) clearTimeout(this.durationTimer);
+    this.relay?.destroy();
+    this.downstream.destroy();
+    this.upstream?.destroy();
+    if (this.lease) {
+      this.lease.stats.upstreamCxActive.dec();
+      this.lease.stats.upstreamCxDestroy.inc();
+      this.lease.release();
+    }
+    this.resolveDone({
+      flags: this.flags,
+      ...(this.clusterName !== undefined ? { cluster: this.clusterName } : {}),
+      ...(this.upstreamHost !== undefined ? { upstreamHost: this.upstreamHost } : {}),
+      bytesReceived: this.bytesReceived,
+      bytesSent: this.bytesSent,
+      durationMs: Date.now() - this.startedAt,
+    });
+  }
 }
