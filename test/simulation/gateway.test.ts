@@ -198,7 +198,12 @@ describe("gateway in the local runtime", () => {
       mode: "local",
       meshConfig: { ingressGatewayPorts: { 8081: 9081 } },
     });
-    expectCall(local, { ...call, port: 9081 }, { redirect: "http://admin.example.com:9081/new" });
+    // Locally the gateway binds its own pod IP, which is where the runtime forwards host ports.
+    expectCall(
+      local,
+      { ...call, address: "10.0.1.1", port: 9081 },
+      { redirect: "http://admin.example.com:9081/new" },
+    );
   });
 
   it("binds the remapped port and routes as on the server port", () => {
@@ -208,7 +213,7 @@ describe("gateway in the local runtime", () => {
     });
     expectCall(
       mesh,
-      { port: 8080, host: "shop.example.com", path: "/cart" },
+      { address: "10.0.1.1", port: 8080, host: "shop.example.com", path: "/cart" },
       {
         listener: "0.0.0.0_8080",
         routeConfig: "http.80",

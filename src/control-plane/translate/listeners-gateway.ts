@@ -15,6 +15,7 @@ import {
   compact,
   filterChain,
   type ListenerContext,
+  proxyIp,
   socketAddress,
   TLS_INSPECTOR,
   WILDCARD_IPV4,
@@ -232,7 +233,11 @@ export function buildGatewayListeners(ctx: ListenerContext): JsonObject[] {
     listeners.push(
       compact({
         name: `${WILDCARD_IPV4}_${bindPort}`,
-        address: socketAddress(WILDCARD_IPV4, bindPort),
+        // Locally every pod owns a loopback address; the runtime forwards the host port to it.
+        address: socketAddress(
+          ctx.mode === "local" ? proxyIp(ctx.proxy.ips) : WILDCARD_IPV4,
+          bindPort,
+        ),
         filter_chains: chains.map((c) => filterChain(c)),
         listener_filters: needTls ? [TLS_INSPECTOR] : undefined,
         listener_filters_timeout: "0s",

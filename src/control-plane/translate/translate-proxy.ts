@@ -117,7 +117,8 @@ export function scopedSnapshot(
 function sharedListeners(ctx: ListenerContext): JsonObject[] {
   switch (ctx.proxy.kind) {
     case "router":
-      return buildGatewayListeners(ctx);
+      // Locally a gateway binds its own pod IP, so its listeners are per proxy.
+      return ctx.mode === "local" ? [] : buildGatewayListeners(ctx);
     case "proxyless":
       return [];
     default:
@@ -128,10 +129,13 @@ function sharedListeners(ctx: ListenerContext): JsonObject[] {
   }
 }
 
-/** IP-bound listeners: a sidecar's local HTTP proxy and inbound ones, a proxyless client's all. */
+/**
+ * IP-bound listeners: a sidecar's local HTTP proxy and inbound ones, a proxyless client's all, a
+ * local gateway's all.
+ */
 function localListeners(ctx: ListenerContext, options: TranslateOptions): JsonObject[] {
   if (ctx.proxy.kind === "proxyless") return buildProxylessListeners(ctx, options.listenerNames);
-  if (ctx.proxy.kind !== "sidecar") return [];
+  if (ctx.proxy.kind === "router") return ctx.mode === "local" ? buildGatewayListeners(ctx) : [];
   return [
     ...(ctx.mode === "local" ? [buildLocalHttpProxyListener(ctx)] : []),
     ...buildSidecarInboundListeners(ctx),
