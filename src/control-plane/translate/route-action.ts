@@ -69,6 +69,8 @@ function mirrorPolicy(ctx: RouteContext, destination: Obj, fraction: JsonObject)
     cluster: destinationCluster(destination, service, ctx.listenPort),
     runtime_fraction: { default_value: fraction },
     trace_sampled: false,
+    // Istio ≥ 1.28 (DISABLE_SHADOW_HOST_SUFFIX, on by default): mirrors keep the original Host.
+    disable_shadow_host_suffix_append: true,
   };
 }
 

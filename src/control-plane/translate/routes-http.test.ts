@@ -185,11 +185,13 @@ describe("buildHttpRoutes: destinations", () => {
           cluster: "outbound|8080||ratings.default.svc.cluster.local",
           runtime_fraction: { default_value: { numerator: 125000, denominator: "MILLION" } },
           trace_sampled: false,
+          disable_shadow_host_suffix_append: true,
         },
         {
           cluster: `outbound|9080|v9|${R}`,
           runtime_fraction: { default_value: { numerator: 100, denominator: "HUNDRED" } },
           trace_sampled: false,
+          disable_shadow_host_suffix_append: true,
         },
       ],
     });
