@@ -1,10 +1,12 @@
 // `npm run bench`: runs every benchmark and prints one table per area (and `--json FILE` for
 // machines). Every figure stands next to a baseline measured in the same run.
-// `npm run bench -- --only config,routes` runs a subset (config, routes, lb, control-plane).
+// `npm run bench -- --only config,routes` runs a subset (config, routes, lb, control-plane, proxy);
+// `--quick` shortens the proxy benchmark to a smoke run.
 import { writeFileSync } from "node:fs";
 import { benchConfigValidation } from "./config-validation.ts";
 import { benchControlPlane } from "./control-plane.ts";
 import { benchLoadBalancers } from "./load-balancers.ts";
+import { benchProxy } from "./proxy.ts";
 import { benchRouteMatch } from "./route-match.ts";
 
 const argument = (flag: string) => {
@@ -12,7 +14,7 @@ const argument = (flag: string) => {
   return at >= 0 ? process.argv[at + 1] : undefined;
 };
 const jsonFile = argument("--json");
-const only = new Set((argument("--only") ?? "config,routes,lb,control-plane").split(","));
+const only = new Set((argument("--only") ?? "config,routes,lb,control-plane,proxy").split(","));
 
 function table(title: string, header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -21,6 +23,7 @@ function table(title: string, header: string[], rows: string[][]): void {
     console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  "));
 }
 
+const quick = process.argv.includes("--quick");
 const results: Record<string, unknown> = {};
 
 if (only.has("config")) {
@@ -97,6 +100,29 @@ if (only.has("control-plane")) {
         "-",
       ],
     ],
+  );
+}
+
+if (only.has("proxy")) {
+  const options = quick
+    ? { rounds: 1, durationSeconds: 2, connections: 16 }
+    : { rounds: 5, durationSeconds: 5, connections: 16 };
+  const rows = await benchProxy(options);
+  results.proxy = { options, rows };
+  const range = (s: { median: number; min: number; max: number }, digits: number) =>
+    `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+  table(
+    `proxy: wrk, ${options.connections} connections, ${options.durationSeconds} s × ${options.rounds} rounds, 1 KiB responses (median, min–max)`,
+    ["path", "requests/s", "vs direct", "p50 ms", "p99 ms", "CPU s / 1k req", "proxy RSS MB"],
+    rows.map((r) => [
+      r.name,
+      range(r.requestsPerSecond, 0),
+      `${r.throughputVsDirect.toFixed(2)}×`,
+      range(r.p50Ms, 2),
+      range(r.p99Ms, 2),
+      r.proxyCpuSecondsPer1k === undefined ? "-" : r.proxyCpuSecondsPer1k.toFixed(3),
+      r.proxyRssMb === undefined ? "-" : r.proxyRssMb.toFixed(0),
+    ]),
   );
 }
 

@@ -12,13 +12,16 @@ import { type ControlPlaneProcess, startControlPlaneProcess } from "./control-pl
 
 /**
  * Subnets in use by scenario test files (one each): keep them unique.
- * 31 proxy-http, 32 proxy-resilience, 33 proxy-protocols, 34 proxy-tcp, 35 proxy-config.
+ * 31 proxy-http, 32 proxy-resilience, 33 proxy-protocols, 34 proxy-tcp, 35 proxy-config,
+ * 36 proxy-hostile-input.
  */
 export type Subnet = number;
 
 export interface ProxyProcess {
   pod: string;
   ip: string;
+  /** The proxy's process id (benchmarks read its CPU time and RSS from /proc). */
+  pid: number;
   adminUrl: string;
   logs(): string;
   stop(): Promise<number | null>;
@@ -81,7 +84,8 @@ status:
 `;
 }
 
-function startProxyProcess(
+/** A `crema proxy` process against any xDS server (startMesh's proxies use its control plane). */
+export function startProxyProcess(
   xdsAddress: string,
   options: Parameters<Mesh["startProxy"]>[0],
 ): Promise<ProxyProcess> {
@@ -123,6 +127,7 @@ function startProxyProcess(
         resolve({
           pod: options.pod,
           ip: options.ip,
+          pid: child.pid ?? 0,
           adminUrl,
           logs: () => tail,
           async stop() {

@@ -1,0 +1,269 @@
+// The proxy against a direct connection, in one run: wrk drives a 1 KiB node:http backend
+// directly, through one crema sidecar (its outbound listener, single hop), and through a pair of
+// sidecars (outbound → inbound, plaintext), each driven by the real control plane. Scenarios
+// alternate over several rounds; medians and min–max are reported with each proxy's CPU and RSS.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { request } from "node:http";
+import { createInterface } from "node:readline";
+import { podYaml, startMesh } from "../test/scenarios/support/mesh.ts";
+
+const SUBNET = 40;
+const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
+const CLIENT_IP = ip(9);
+const PLAIN_BACKEND_IP = ip(1);
+const PAIRED_POD_IP = ip(2);
+const PAIRED_APP_IP = ip(2, 2);
+
+export interface ProxyBenchOptions {
+  rounds: number;
+  durationSeconds: number;
+  connections: number;
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface ProxyBenchRow {
+  name: string;
+  requestsPerSecond: Spread;
+  p50Ms: Spread;
+  p99Ms: Spread;
+  /** Median requests/s relative to the direct connection's. */
+  throughputVsDirect: number;
+  /** Median p50 minus the direct connection's median p50. */
+  addedP50Ms: number;
+  /** CPU seconds all proxies on the path spent per 1,000 requests (median). */
+  proxyCpuSecondsPer1k?: number;
+  /** Largest RSS of a proxy on the path after the scenario (median), MB. */
+  proxyRssMb?: number;
+}
+
+interface Scenario {
+  name: string;
+  url: string;
+  host?: string;
+  proxies: number[];
+}
+
+interface WrkResult {
+  requestsPerSecond: number;
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const CONFIG = `apiVersion: v1
+kind: Namespace
+metadata: {name: default, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: plain, namespace: default}
+spec:
+  selector: {app: plain}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: paired, namespace: default}
+spec:
+  selector: {app: paired}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+${podYaml({ name: "plain-1", ip: PLAIN_BACKEND_IP, labels: { app: "plain" }, ports: [8080] })}---
+${podYaml({ name: "paired-1", ip: PAIRED_POD_IP, labels: { app: "paired" }, ports: [8080] })}---
+${podYaml({ name: "client", ip: CLIENT_IP, labels: { app: "client" } })}`;
+
+function requireWrk(): void {
+  const probe = spawnSync("wrk", ["--version"], { encoding: "utf8" });
+  if (probe.error)
+    throw new Error("the proxy benchmark needs wrk on the PATH (Debian: apt-get install wrk)");
+}
+
+function startBackend(host: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["bench/support/http-backend.ts", host, "8080"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (line.startsWith("backend listening")) resolve(child);
+    });
+    child.once("exit", (code) => reject(new Error(`backend on ${host} exited with ${code}`)));
+  });
+}
+
+/** One request as wrk will send it; the benchmark refuses to measure a path that fails. */
+function probe(scenario: Scenario): Promise<void> {
+  const url = new URL(scenario.url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        headers: scenario.host ? { host: scenario.host } : {},
+      },
+      (res) => {
+        res.resume();
+        res.once("end", () =>
+          res.statusCode === 200
+            ? resolve()
+            : reject(new Error(`${scenario.name}: probe answered ${res.statusCode}`)),
+        );
+      },
+    );
+    req.once("error", reject);
+    req.end();
+  });
+}
+
+function parseMs(value: string): number {
+  const match = /^([\d.]+)(us|ms|s|m)$/.exec(value);
+  if (!match) return Number.NaN;
+  const n = Number(match[1]);
+  const unit = match[2];
+  return unit === "us" ? n / 1000 : unit === "ms" ? n : unit === "s" ? n * 1000 : n * 60_000;
+}
+
+export function parseWrkOutput(output: string): WrkResult {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(output);
+  const total = /(\d+) requests in/.exec(output);
+  const p50 = /^\s+50%\s+(\S+)/m.exec(output);
+  const p99 = /^\s+99%\s+(\S+)/m.exec(output);
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(output);
+  if (!rps || !total || !p50 || !p99) throw new Error(`unreadable wrk output:\n${output}`);
+  if (errors) throw new Error(`wrk saw ${errors[1]} failed responses:\n${output}`);
+  return {
+    requestsPerSecond: Number(rps[1]),
+    requests: Number(total[1]),
+    p50Ms: parseMs(p50[1]!),
+    p99Ms: parseMs(p99[1]!),
+  };
+}
+
+function runWrk(scenario: Scenario, options: ProxyBenchOptions): Promise<WrkResult> {
+  const args = [
+    "-t1",
+    `-c${options.connections}`,
+    `-d${options.durationSeconds}s`,
+    "--latency",
+    ...(scenario.host ? ["-H", `Host: ${scenario.host}`] : []),
+    scenario.url,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      if (code !== 0) reject(new Error(`wrk exited with ${code}:\n${output}`));
+      else {
+        try {
+          resolve(parseWrkOutput(output));
+        } catch (error) {
+          reject(error);
+        }
+      }
+    });
+  });
+}
+
+/** utime + stime of a process, in seconds (Linux /proc; 100 ticks per second). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status);
+  return kb ? Number(kb[1]) / 1024 : Number.NaN;
+}
+
+function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return { median, min: sorted[0]!, max: sorted.at(-1)! };
+}
+
+export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBenchRow[]> {
+  requireWrk();
+  const backends = await Promise.all([startBackend(PLAIN_BACKEND_IP), startBackend(PAIRED_APP_IP)]);
+  const mesh = await startMesh(SUBNET, CONFIG);
+  try {
+    const client = await mesh.startProxy({
+      pod: "client",
+      ip: CLIENT_IP,
+      labels: { app: "client" },
+    });
+    const paired = await mesh.startProxy({
+      pod: "paired-1",
+      ip: PAIRED_POD_IP,
+      labels: { app: "paired" },
+      appAddress: PAIRED_APP_IP,
+    });
+    const outbound = `http://${CLIENT_IP}:15001/`;
+    const scenarios: Scenario[] = [
+      { name: "direct (baseline)", url: `http://${PLAIN_BACKEND_IP}:8080/`, proxies: [] },
+      { name: "one sidecar (outbound only)", url: outbound, host: "plain", proxies: [client.pid] },
+      {
+        name: "sidecar pair (outbound → inbound)",
+        url: outbound,
+        host: "paired",
+        proxies: [client.pid, paired.pid],
+      },
+    ];
+    for (const scenario of scenarios) await probe(scenario);
+    const samples = new Map<string, { wrk: WrkResult; cpuPer1k: number; rss: number }[]>();
+    for (let round = 0; round < options.rounds; round++) {
+      for (const scenario of scenarios) {
+        const cpuBefore = scenario.proxies.map(cpuSeconds);
+        const wrk = await runWrk(scenario, options);
+        const cpu = scenario.proxies.reduce(
+          (sum, pid, i) => sum + cpuSeconds(pid) - cpuBefore[i]!,
+          0,
+        );
+        const rss = Math.max(0, ...scenario.proxies.map(rssMb));
+        const list = samples.get(scenario.name) ?? [];
+        list.push({ wrk, cpuPer1k: (cpu / wrk.requests) * 1000, rss });
+        samples.set(scenario.name, list);
+      }
+    }
+    const direct = samples.get(scenarios[0]!.name)!;
+    const directRps = spread(direct.map((s) => s.wrk.requestsPerSecond)).median;
+    const directP50 = spread(direct.map((s) => s.wrk.p50Ms)).median;
+    return scenarios.map((scenario) => {
+      const list = samples.get(scenario.name)!;
+      const requestsPerSecond = spread(list.map((s) => s.wrk.requestsPerSecond));
+      const p50Ms = spread(list.map((s) => s.wrk.p50Ms));
+      return {
+        name: scenario.name,
+        requestsPerSecond,
+        p50Ms,
+        p99Ms: spread(list.map((s) => s.wrk.p99Ms)),
+        throughputVsDirect: requestsPerSecond.median / directRps,
+        addedP50Ms: p50Ms.median - directP50,
+        ...(scenario.proxies.length
+          ? {
+              proxyCpuSecondsPer1k: spread(list.map((s) => s.cpuPer1k)).median,
+              proxyRssMb: spread(list.map((s) => s.rss)).median,
+            }
+          : {}),
+      };
+    });
+  } finally {
+    await mesh.stop();
+    for (const backend of backends) backend.kill("SIGTERM");
+  }
+}

@@ -1,0 +1,53 @@
+// Smoke test of the proxy benchmark: every path produces numbers (their values are the
+// benchmark's business, not a test's). Needs wrk, which .ci/run installs.
+import { describe, expect, it } from "vitest";
+import { benchProxy, parseWrkOutput } from "../bench/proxy.ts";
+
+const WRK_OUTPUT = `Running 2s test @ http://127.0.0.1:8080/
+  1 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   710.45us    1.20ms  18.51ms   96.10%
+    Req/Sec    24.01k     1.93k   26.48k    80.00%
+  Latency Distribution
+     50%  452.00us
+     75%  599.00us
+     90%    0.93ms
+     99%    1.20s
+  47800 requests in 2.00s, 53.37MB read
+Requests/sec:  23885.12
+Transfer/sec:     26.67MB
+`;
+
+describe("proxy benchmark", () => {
+  it("reads wrk's throughput and latency percentiles with their units", () => {
+    expect(parseWrkOutput(WRK_OUTPUT)).toEqual({
+      requestsPerSecond: 23885.12,
+      requests: 47800,
+      p50Ms: 0.452,
+      p99Ms: 1200,
+    });
+  });
+
+  it("refuses a run in which responses failed", () => {
+    const failed = WRK_OUTPUT.replace(
+      "Requests/sec",
+      "  Non-2xx or 3xx responses: 12\nRequests/sec",
+    );
+    expect(() => parseWrkOutput(failed)).toThrow(/12 failed responses/);
+  });
+
+  it("measures direct, one sidecar and a sidecar pair in one run", async () => {
+    const rows = await benchProxy({ rounds: 1, durationSeconds: 1, connections: 4 });
+    expect(rows.map((r) => r.name)).toEqual([
+      "direct (baseline)",
+      "one sidecar (outbound only)",
+      "sidecar pair (outbound → inbound)",
+    ]);
+    for (const row of rows) {
+      expect(row.requestsPerSecond.median).toBeGreaterThan(0);
+      expect(Number.isFinite(row.p99Ms.median)).toBe(true);
+    }
+    expect(rows[1]!.proxyCpuSecondsPer1k).toBeGreaterThan(0);
+    expect(rows[2]!.proxyRssMb).toBeGreaterThan(0);
+  }, 60_000);
+});
