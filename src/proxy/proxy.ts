@@ -16,6 +16,7 @@ import { RouteStore } from "./runtime/route-store.ts";
 import { StatsStore } from "./stats/stats-store.ts";
 import { startTcpProxy } from "./tcp/tcp-proxy.ts";
 import { ClusterManager } from "./upstream/cluster-manager.ts";
+import { DnsRefresher } from "./upstream/dns-refresher.ts";
 
 export type { ProxyOptions, RunningProxy } from "./proxy-options.ts";
 
@@ -44,9 +45,19 @@ export function assembleProxy(
     logger,
     clock,
   });
+  // Late-bound: a resolution reaches the cluster manager and may complete the first warm-up.
+  const dns = new DnsRefresher({
+    clock,
+    isCurrent: (config) => clusters.cluster(config.name)?.config === config,
+    onResolved: (name, assignment) => {
+      clusters.setResolvedEndpoints(name, assignment);
+      checkReady();
+    },
+  });
   const clusters = new ClusterManager({
     clock,
     onEdsNames: (names) => client.setResourceNames(TYPE_URL.clusterLoadAssignment, new Set(names)),
+    resolveDns: dns.resolveDns,
   });
   const routes = new RouteStore();
   const pools = new ConnectionPools();
@@ -131,6 +142,7 @@ export function assembleProxy(
         listeners.close();
         await client.close();
         clusters.close();
+        dns.close();
         routes.close();
         pools.close();
       })();

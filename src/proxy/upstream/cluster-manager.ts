@@ -16,11 +16,14 @@ import type { RandomSource } from "./lb/random-source.ts";
 import { OutlierDetector } from "./outlier-detector.ts";
 
 /**
- * DNS seam for STRICT_DNS/LOGICAL_DNS clusters: the inline assignment → the endpoints to use.
- * The default keeps hostnames as addresses (unresolved); a resolver finishing later calls
- * ClusterManager.setResolvedEndpoints.
+ * DNS seam for STRICT_DNS/LOGICAL_DNS clusters: the inline assignment → the endpoints to use, or
+ * undefined while the first resolution runs (the cluster warms). The default keeps hostnames as
+ * addresses (unresolved); a resolver finishing later calls ClusterManager.setResolvedEndpoints.
  */
-export type ResolveDns = (cluster: ClusterConfig, assignment: LoadAssignment) => LoadAssignment;
+export type ResolveDns = (
+  cluster: ClusterConfig,
+  assignment: LoadAssignment,
+) => LoadAssignment | undefined;
 
 export interface ClusterManagerOptions {
   /** Drives the outlier detectors' interval timers. */
