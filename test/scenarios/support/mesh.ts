@@ -35,7 +35,12 @@ export interface EchoPod {
 }
 
 export interface Mesh {
-  controlPlane: ControlPlaneProcess;
+  /** The running control plane (replaced by restartControlPlane). */
+  readonly controlPlane: ControlPlaneProcess;
+  /** Stops the control plane (proxies keep their last config); start() brings it back. */
+  stopControlPlane(): Promise<void>;
+  /** Starts it again with the same arguments — at the same address when one was fixed. */
+  startControlPlane(): Promise<void>;
   /** `127.<subnet>.<host>.<n>`. */
   ip(host: number, n?: number): string;
   /** Writes (or replaces) one config file; the control plane picks it up and pushes. */
@@ -143,14 +148,34 @@ export function startProxyProcess(
   });
 }
 
-export async function startMesh(subnet: Subnet, initialYaml: string): Promise<Mesh> {
+export async function startMesh(
+  subnet: Subnet,
+  initialYaml: string,
+  options: { xdsAddress?: string } = {},
+): Promise<Mesh> {
   const dir = mkdtempSync(join(tmpdir(), "crema-mesh-"));
   writeFileSync(join(dir, "00-initial.yaml"), initialYaml);
-  const controlPlane = await startControlPlaneProcess(["--config", dir]);
+  const args = [
+    "--config",
+    dir,
+    ...(options.xdsAddress ? ["--xds-address", options.xdsAddress] : []),
+  ];
+  let controlPlane = await startControlPlaneProcess(args);
+  let running = true;
   const echoes: EchoPod[] = [];
   const proxies: ProxyProcess[] = [];
   return {
-    controlPlane,
+    get controlPlane() {
+      return controlPlane;
+    },
+    async stopControlPlane() {
+      running = false;
+      await controlPlane.stop();
+    },
+    async startControlPlane() {
+      controlPlane = await startControlPlaneProcess(args);
+      running = true;
+    },
     ip: (host, n = 1) => `127.${subnet}.${host}.${n}`,
     apply(file, yaml) {
       writeFileSync(join(dir, file), yaml);
@@ -181,7 +206,7 @@ export async function startMesh(subnet: Subnet, initialYaml: string): Promise<Me
     async stop() {
       await Promise.all(proxies.map((p) => p.stop()));
       await Promise.all(echoes.map((e) => e.server.stop({ drainTimeoutMs: 0 } as never)));
-      await controlPlane.stop();
+      if (running) await controlPlane.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,111 @@
+// A sidecar whose control plane goes away keeps serving its last good config, reconnects with
+// back-off when the control plane returns, and takes the config that changed meanwhile — over
+// state-of-the-world and delta xDS alike.
+import { request } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Mesh, podYaml, startMesh } from "./support/mesh.ts";
+
+const SUBNET = 37;
+const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
+const XDS_ADDRESS = `${ip(100)}:15010`;
+
+const routeTo = (subset: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: echo, namespace: default}
+spec:
+  hosts: [echo]
+  http:
+  - route: [{destination: {host: echo, subset: ${subset}}}]
+`;
+
+const CONFIG = `apiVersion: v1
+kind: Namespace
+metadata: {name: default, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: default}
+spec:
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+${podYaml({ name: "echo-v1", ip: ip(1), labels: { app: "echo", version: "v1" }, ports: [8080] })}---
+${podYaml({ name: "echo-v2", ip: ip(2), labels: { app: "echo", version: "v2" }, ports: [8080] })}---
+${podYaml({ name: "sotw", ip: ip(8), labels: { app: "sotw" } })}---
+${podYaml({ name: "delta", ip: ip(9), labels: { app: "delta" } })}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: echo, namespace: default}
+spec:
+  host: echo
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+`;
+
+let mesh: Mesh;
+
+/** The pod that answered a request for http://echo/ through the sidecar at `sidecarIp`. */
+function podBehind(sidecarIp: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: sidecarIp, port: 15001, path: "http://echo/" }, (res) => {
+      res.resume();
+      res.once("end", () =>
+        res.statusCode === 200
+          ? resolve(String(res.headers["x-crema-pod"]))
+          : reject(new Error(`status ${res.statusCode}`)),
+      );
+    });
+    req.once("error", reject);
+    req.end();
+  });
+}
+
+/** Asks until the answer is `pod`; each miss waits for the next tick of a bounded poll. */
+async function eventuallyServedBy(sidecarIp: string, pod: string): Promise<void> {
+  let last = "";
+  for (let attempt = 0; attempt < 400; attempt++) {
+    last = await podBehind(sidecarIp);
+    if (last === pod) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`still served by ${last}, expected ${pod}`);
+}
+
+beforeAll(async () => {
+  mesh = await startMesh(SUBNET, `${CONFIG}---\n${routeTo("v1")}`, { xdsAddress: XDS_ADDRESS });
+  await mesh.startEcho({ pod: "echo-v1", ip: ip(1), version: "v1" });
+  await mesh.startEcho({ pod: "echo-v2", ip: ip(2), version: "v2" });
+  await mesh.startProxy({ pod: "sotw", ip: ip(8), labels: { app: "sotw" } });
+  await mesh.startProxy({
+    pod: "delta",
+    ip: ip(9),
+    labels: { app: "delta" },
+    extraArgs: ["--xds-protocol", "delta"],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await mesh?.stop();
+});
+
+describe("losing the control plane", () => {
+  it("keeps serving the last good config, then resumes with what changed meanwhile", async () => {
+    expect(mesh.controlPlane.xdsAddress).toBe(XDS_ADDRESS);
+    for (const sidecar of [ip(8), ip(9)]) await eventuallyServedBy(sidecar, "echo-v1");
+
+    await mesh.stopControlPlane();
+    for (let i = 0; i < 20; i++) {
+      expect(await podBehind(ip(8))).toBe("echo-v1");
+      expect(await podBehind(ip(9))).toBe("echo-v1");
+    }
+
+    mesh.apply("00-initial.yaml", `${CONFIG}---\n${routeTo("v2")}`);
+    await mesh.startControlPlane();
+    for (const sidecar of [ip(8), ip(9)]) await eventuallyServedBy(sidecar, "echo-v2");
+    for (let i = 0; i < 10; i++) {
+      expect(await podBehind(ip(8))).toBe("echo-v2");
+      expect(await podBehind(ip(9))).toBe("echo-v2");
+    }
+  }, 60_000);
+});
