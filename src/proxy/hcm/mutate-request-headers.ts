@@ -85,15 +85,17 @@ export function mutateRequestHeaders(
       headers["x-forwarded-for"] = existing ? `${existing},${input.remoteIp}` : input.remoteIp;
     }
     headers["x-forwarded-proto"] = input.scheme;
-    internal = isInternalAddress(clientIp);
+    // Envoy: internal only when the request came with no x-forwarded-for at all.
+    internal = entries.length === 0 && isInternalAddress(clientIp);
     if (!internal) {
       for (const name of INTERNAL_ONLY) delete headers[name];
       headers["x-envoy-external-address"] = clientIp;
     } else headers["x-envoy-internal"] = "true";
   } else {
-    // Behind another proxy: trust what it says.
+    // Behind another proxy: trust what it says; internal when XFF names exactly one internal
+    // address (Envoy's rule), and the peer is the client when there is no XFF.
     const entries = xffEntries(headers);
-    internal = entries.length === 0 ? isInternalAddress(input.remoteIp) : false;
+    internal = entries.length === 1 && isInternalAddress(entries[0]!);
     if (entries.length > 0) clientIp = entries[entries.length - 1] ?? clientIp;
     if (headers["x-forwarded-proto"] === undefined) headers["x-forwarded-proto"] = input.scheme;
   }
