@@ -72,13 +72,13 @@ export function assembleProxy(
       random,
       logger,
       ...(sourceAddress ? { sourceAddress } : {}),
-      relayTcp: (socket, clusterName, target) => {
+      relayTcp: (socket, clusterName, target, idleTimeoutMs) => {
         startTcpProxy(
           socket as Socket,
           {
             statPrefix: "connect",
             cluster: { kind: "cluster", name: clusterName },
-            idleTimeoutMs: 3_600_000,
+            idleTimeoutMs: idleTimeoutMs ?? 3_600_000,
             maxConnectAttempts: 1,
           },
           tcpDeps,
@@ -92,6 +92,7 @@ export function assembleProxy(
     onRdsNames: (names) => client.setResourceNames(TYPE_URL.routeConfiguration, names),
     drainTimeMs: options.drainTimeMs ?? DEFAULT_DRAIN_TIME_MS,
     logger,
+    onBound: () => checkReady(),
   });
   const recorder = new ResourceRecorder();
   client.watch(TYPE_URL.cluster, recorder.wrap(TYPE_URL.cluster, clusters.cdsHandler()));

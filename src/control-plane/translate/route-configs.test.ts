@@ -169,6 +169,42 @@ describe("buildLocalOutboundRouteConfig (15001)", () => {
     );
   });
 
+  it("TLS services: tls rules whose sniHosts name the service; the tcp idleTimeout as the route's", () => {
+    const yaml =
+      serviceYaml("secure", "default", ["tls:443"]) +
+      serviceYaml("other", "default", ["https:443"]) +
+      `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: secure, namespace: default}
+spec:
+  hosts: [secure, other]
+  tls:
+  - match: [{port: 443, sniHosts: [elsewhere.example]}]
+    route: [{destination: {host: secure, subset: v1}}]
+  - match: [{port: 443, sniHosts: [secure.default.svc.cluster.local]}]
+    route: [{destination: {host: secure, subset: v2}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: secure, namespace: default}
+spec:
+  host: secure
+  trafficPolicy: {connectionPool: {tcp: {idleTimeout: 90s}}}
+---
+`;
+    const local = buildLocalOutboundRouteConfig(snapshotFromYaml(yaml), testProxy());
+    const route = (name: string) => (vhost(local, name)!.routes as Obj[])[0]!.route as Obj;
+    expect(route("secure.default.svc.cluster.local:443")).toMatchObject({
+      cluster: "outbound|443|v2|secure.default.svc.cluster.local",
+      idle_timeout: "90s",
+    });
+    // No rule names `other`: its own cluster, and no idle timeout (the proxy's 1 h default).
+    expect(route("other.default.svc.cluster.local:443").cluster).toBe(
+      "outbound|443||other.default.svc.cluster.local",
+    );
+    expect(route("other.default.svc.cluster.local:443").idle_timeout).toBeUndefined();
+  });
+
   it("the catch-all passes CONNECT and plain requests through (ALLOW_ANY) or refuses them", () => {
     const last = (config.virtual_hosts as JsonObject[]).at(-1)!;
     expect(last.name).toBe("allow_any");

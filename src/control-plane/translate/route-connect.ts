@@ -4,11 +4,12 @@
 import { buildClusterName } from "../../api/istio-names.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import type { ProxyNode } from "../model/proxy.ts";
-import { isHttpProtocol, type Service } from "../model/service.ts";
+import { isHttpProtocol, type Service, type ServicePort } from "../model/service.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
 import { domainName, hasPort, serviceDomains } from "./route-domains.ts";
 import { type VirtualServiceView, virtualServiceForHost } from "./route-virtual-services.ts";
-import { buildTcpRoutes } from "./routes-tcp.ts";
+import { buildTcpRoutes, buildTlsRoutes, type L4Route } from "./routes-tcp.ts";
+import { l4IdleTimeout } from "./tcp-proxy.ts";
 
 /** A route matching CONNECT requests and tunnelling them (as TCP) with `action`'s cluster. */
 export function connectRoute(action: JsonObject, name?: string): JsonObject {
@@ -24,32 +25,58 @@ export function connectRoute(action: JsonObject, name?: string): JsonObject {
   };
 }
 
+/** Whether an SNI match names the service: the client is taken to send the name it CONNECTs to. */
+function sniNamesService(sniHost: string, names: readonly string[]): boolean {
+  if (sniHost === "*") return true;
+  if (sniHost.startsWith("*.")) return names.some((n) => n.endsWith(sniHost.slice(1)));
+  return names.includes(sniHost);
+}
+
 function tunnelAction(
   snapshot: MeshSnapshot,
   proxy: ProxyNode,
   service: Service,
-  port: number,
+  port: ServicePort,
   candidates: readonly VirtualServiceView[],
 ): JsonObject {
   const vs = virtualServiceForHost(candidates, service.hostname);
+  const ctx = { snapshot, proxy };
   // A CONNECT names a host, not an address: rules limited to destination subnets cannot apply.
-  const rule = vs
-    ? buildTcpRoutes(vs, port, { snapshot, proxy }).find(
-        (r) => r.match.destinationSubnets.length === 0,
-      )
-    : undefined;
-  if (!rule) {
-    return {
-      cluster: buildClusterName({
+  const applies = (r: L4Route) => r.match.destinationSubnets.length === 0;
+  // The tunnel's SNI is not visible to the route, so `tls` rules (tried before `tcp` ones on TLS
+  // ports, as Istio orders the filter chains) match when their sniHosts name the service.
+  const names = serviceDomains(
+    service,
+    undefined,
+    proxy.namespace,
+    snapshot.meshConfig.domainSuffix,
+  ).domains;
+  const tlsRule =
+    vs && (port.protocol === "TLS" || port.protocol === "HTTPS")
+      ? buildTlsRoutes(vs, port.port, ctx).find(
+          (r) => applies(r) && r.match.sniHosts.some((h) => sniNamesService(h, names)),
+        )
+      : undefined;
+  const rule = tlsRule ?? (vs ? buildTcpRoutes(vs, port.port, ctx).find(applies) : undefined);
+  const clusters = rule?.clusters ?? [
+    {
+      name: buildClusterName({
         direction: "outbound",
-        port,
+        port: port.port,
         subset: "",
         host: service.hostname,
       }),
-    };
-  }
-  if (rule.clusters.length === 1) return { cluster: rule.clusters[0]!.name };
-  return { weighted_clusters: { clusters: rule.clusters.map((c) => ({ ...c })) } };
+      weight: 1,
+    },
+  ];
+  // The DestinationRule's connectionPool.tcp.idleTimeout, as the tcp_proxy would carry it.
+  const idle = l4IdleTimeout(ctx, clusters);
+  const action: JsonObject =
+    clusters.length === 1
+      ? { cluster: clusters[0]!.name }
+      : { weighted_clusters: { clusters: clusters.map((c) => ({ ...c })) } };
+  if (idle) action.idle_timeout = idle;
+  return action;
 }
 
 /**
@@ -76,13 +103,7 @@ export function buildConnectVirtualHosts(
         proxy.namespace,
         snapshot.meshConfig.domainSuffix,
       );
-      const action = tunnelAction(
-        snapshot,
-        proxy,
-        service,
-        port.port,
-        virtualServicesFor(port.port),
-      );
+      const action = tunnelAction(snapshot, proxy, service, port, virtualServicesFor(port.port));
       out.push({
         name: domainName(service.hostname, port.port),
         domains: domains.filter(hasPort),

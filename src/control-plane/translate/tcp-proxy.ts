@@ -99,7 +99,11 @@ export function blackholeFilters(): JsonObject[] {
 }
 
 /** Idle timeout, max connection duration and source-IP hashing from the DestinationRule. */
-function tcpPolicy(ctx: L4Context, host: string, subset: string): Partial<TcpProxyOptions> {
+function tcpPolicy(
+  ctx: Pick<L4Context, "snapshot" | "proxy">,
+  host: string,
+  subset: string,
+): Partial<TcpProxyOptions> {
   const rule = destinationRuleFor(ctx.snapshot, ctx.proxy, host);
   const tcp = (policy: unknown) =>
     isObj(policy) && isObj(policy.connectionPool) && isObj(policy.connectionPool.tcp)
@@ -119,6 +123,15 @@ function tcpPolicy(ctx: L4Context, host: string, subset: string): Partial<TcpPro
   if (max) options.maxDownstreamConnectionDuration = max;
   if (isObj(consistent) && consistent.useSourceIp === true) options.hashBySourceIp = true;
   return options;
+}
+
+/** The idle timeout a tcp_proxy to `clusters` gets (from the first one's DestinationRule). */
+export function l4IdleTimeout(
+  ctx: Pick<L4Context, "snapshot" | "proxy">,
+  clusters: readonly { name: string }[],
+): string | undefined {
+  const parsed = clusters[0] ? parseClusterName(clusters[0].name) : undefined;
+  return parsed ? tcpPolicy(ctx, parsed.host, parsed.subset).idleTimeout : undefined;
 }
 
 /** Istio's buildOutboundNetworkFiltersWithSingleDestination. */

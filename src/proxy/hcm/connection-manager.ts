@@ -38,6 +38,7 @@ import { NodeDownstream } from "./node-downstream.ts";
 import { writeRawLocalReply } from "./raw-reply.ts";
 import { RequestBody } from "./request-body.ts";
 import { type RouterDeps, routeToCluster, splitAuthority } from "./router.ts";
+import { sniffTunnelPreface } from "./tunnel-preface.ts";
 import { proxyUpgrade } from "./upgrade.ts";
 
 const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
@@ -46,7 +47,13 @@ export interface HcmDeps extends RouterDeps {
   /** The current RDS route table of that name (undefined until it arrives). */
   routeConfig(name: string): CompiledRouteConfig | undefined;
   /** Relays a CONNECT tunnel as TCP to a cluster (original destination: the CONNECT target). */
-  relayTcp(socket: Duplex, clusterName: string, target: { address: string; port: number }): void;
+  relayTcp(
+    socket: Duplex,
+    clusterName: string,
+    target: { address: string; port: number },
+    /** The CONNECT route's idle_timeout (the tunnel's TCP idle timeout); default 1 h. */
+    idleTimeoutMs?: number,
+  ): void;
   logger: Logger;
 }
 
@@ -68,6 +75,10 @@ export class HttpConnectionManager {
   private readonly inlineRoutes: CompiledRouteConfig | undefined;
   private readonly connections = new Map<Socket, ConnectionState>();
   private readonly sessions = new Set<Http2Session>();
+  /** HTTP/2 requests see a proxy of the socket, so their connection is found by session. */
+  private readonly sessionStates = new WeakMap<Http2Session, ConnectionState>();
+  /** The connection being handed to the HTTP/2 server ("session" is emitted synchronously). */
+  private pendingSessionState: ConnectionState | undefined;
   private draining = false;
 
   constructor(config: HcmConfig, deps: HcmDeps) {
@@ -107,6 +118,7 @@ export class HttpConnectionManager {
     this.http2.on("request", (req, res) => this.onRequest(req, res, true));
     this.http2.on("session", (session) => {
       this.sessions.add(session);
+      if (this.pendingSessionState) this.sessionStates.set(session, this.pendingSessionState);
       session.once("close", () => this.sessions.delete(session));
       session.on("error", () => {});
       if (this.draining) session.close();
@@ -117,13 +129,27 @@ export class HttpConnectionManager {
 
   /** Serves one accepted connection; `http2` when the preface (or codec_type) says so. */
   handle(socket: Socket, info: ConnectionInfo, http2: boolean): void {
-    const state: ConnectionState = { info, activeRequests: 0 };
+    socket.on("error", () => {});
+    this.serve(socket, { info, activeRequests: 0 }, http2);
+  }
+
+  private serve(socket: Socket, state: ConnectionState, http2: boolean): void {
     this.connections.set(socket, state);
     socket.once("close", () => this.connections.delete(socket));
-    socket.on("error", () => {});
     const useHttp2 =
       this.config.codecType === "HTTP2" || (this.config.codecType !== "HTTP1" && http2);
-    (useHttp2 ? this.http2 : this.http1).emit("connection", socket);
+    if (useHttp2) {
+      this.pendingSessionState = state;
+      try {
+        this.http2.emit("connection", socket);
+      } finally {
+        this.pendingSessionState = undefined;
+      }
+      // No resume: the session reads the socket natively and takes the bytes already buffered
+      // on the next tick; a flowing socket would hand them to no one.
+      return;
+    }
+    this.http1.emit("connection", socket);
     socket.resume();
   }
 
@@ -156,6 +182,7 @@ export class HttpConnectionManager {
   }
 
   private connectionOf(req: AnyRequest): ConnectionState | undefined {
+    if ("stream" in req) return this.sessionStates.get(req.stream.session as Http2Session);
     const socket = (req as IncomingMessage).socket as Socket | undefined;
     if (!socket) return undefined;
     return (
@@ -175,7 +202,8 @@ export class HttpConnectionManager {
     const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
     writeRawLocalReply(socket, this.config, {
       status: tooLarge ? 431 : 400,
-      body: tooLarge ? "" : "Bad Request",
+      // Envoy's HTTP/1 codec answers protocol errors with the status text as the body.
+      body: tooLarge ? "Request Header Fields Too Large" : "Bad Request",
       details: "codec_error",
       flag: "DPE",
     });
@@ -338,11 +366,21 @@ export class HttpConnectionManager {
     grpc: boolean,
   ): void {
     const action = selection.action;
+    const ctx = { downstreamRemoteAddress: route.sourceIp ?? "", requestHeaders: headers };
+    // Envoy's router finalizes a direct response's headers too (response_headers_to_add and
+    // _to_remove of route, virtual host and route configuration), redirects included.
+    const directHeaders = (initial: MutableHeaders): Record<string, string | string[]> => {
+      applyResponseHeaderMutations(selection, initial, { ...ctx, responseHeaders: initial });
+      const out: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(initial))
+        if (value !== undefined) out[name] = value;
+      return out;
+    };
     if (action.kind === "redirect") {
       downstream.sendLocalReply({
         status: action.responseCode,
         details: "direct_response",
-        headers: { location: selection.redirectUrl ?? "/" },
+        headers: directHeaders({ location: selection.redirectUrl ?? "/" }),
       });
       return;
     }
@@ -353,10 +391,14 @@ export class HttpConnectionManager {
           : typeof action.body === "string"
             ? action.body
             : Buffer.from(action.body).toString();
-      downstream.sendLocalReply({ status: action.status, details: "direct_response", body });
+      downstream.sendLocalReply({
+        status: action.status,
+        details: "direct_response",
+        body,
+        headers: directHeaders({}),
+      });
       return;
     }
-    const ctx = { downstreamRemoteAddress: route.sourceIp ?? "", requestHeaders: headers };
     applyRequestHeaderMutations(selection, headers, ctx);
     let path = route.path;
     if (selection.pathAfterRewrite !== undefined && selection.pathAfterRewrite !== path) {
@@ -471,7 +513,7 @@ export class HttpConnectionManager {
       if (action.kind === "route" && selection.clusterName) {
         established();
         const target = splitAuthority(authority, 443);
-        if (target) this.deps.relayTcp(socket, selection.clusterName, target);
+        if (target) this.deps.relayTcp(socket, selection.clusterName, target, action.idleTimeoutMs);
         else socket.destroy();
         return;
       }
@@ -508,9 +550,7 @@ export class HttpConnectionManager {
       sourcePort: socket.remotePort ?? 0,
     };
     const tunnel: ConnectionState = { info, tunnelAuthority: authority, activeRequests: 0 };
-    this.connections.set(socket, tunnel);
-    socket.once("close", () => this.connections.delete(socket));
-    this.http1.emit("connection", socket);
-    socket.resume();
+    // gRPC and other HTTP/2 clients speak h2c with prior knowledge inside the tunnel.
+    sniffTunnelPreface(socket, (h2c) => this.serve(socket, tunnel, h2c));
   }
 }

@@ -82,8 +82,20 @@ export class NodeDownstream implements Downstream {
       return;
     }
     const reply = localReply({ ...input, grpc: this.grpc, headRequest: this.head });
+    const res = this.res;
+    if (this.grpc && "stream" in res && !res.stream.destroyed) {
+      // Trailers-only: gRPC clients read grpc-status from a HEADERS frame only when it ends the
+      // stream; writeHead + end would send an empty DATA frame after it ("no gRPC status").
+      applyServerHeader(this.config, reply.headers);
+      this.status = reply.status;
+      res.stream.respond(
+        { ...wireHeaders(reply.headers), [constants.HTTP2_HEADER_STATUS]: reply.status },
+        { endStream: true },
+      );
+      return;
+    }
     this.writeHead(reply.status, reply.headers);
-    (this.res as ServerResponse).end(reply.body);
+    (res as ServerResponse).end(reply.body);
   }
 
   reset(): void {

@@ -109,6 +109,11 @@ function targetFor(
     connectTimeoutMs: config.connectTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
     ...(bind ? { sourceAddress: bind } : {}),
+    limits: {
+      cluster: config.name,
+      breakers: cluster.circuitBreakers,
+      maxRequestsPerConnection: config.maxRequestsPerConnection,
+    },
   };
 }
 
@@ -392,9 +397,15 @@ class RouterStream {
       this.stats.upstreamCxConnectFail.inc();
       if (reason === "connection_timeout") this.stats.upstreamCxConnectTimeout.inc();
     }
-    this.cluster.outlierDetector?.onResult(host, {
-      localOriginFailure: connectFailure ? "connect" : "reset",
-    });
+    if (kind === "overflow") {
+      // The pool refused a pending request; it says nothing about the host, so outlier
+      // detection does not hear of it (Envoy's router, envoyproxy/envoy#25487).
+      this.stats.upstreamRqPendingOverflow.inc();
+    } else {
+      this.cluster.outlierDetector?.onResult(host, {
+        localOriginFailure: connectFailure ? "connect" : "reset",
+      });
+    }
     if (this.req.body.replayable) {
       const decision = this.retry.onReset(kind, { requestStarted: !connectFailure });
       if (decision !== "fail") {

@@ -1,7 +1,7 @@
-// HTTP/1.1 upstream connections: one keep-alive pool (node:http Agent) per host and source
-// address; connect timeout and failure classification as Envoy's HTTP/1 connection pool reports
-// them (UF before the connection, UC when it closes before the response head).
-import { Agent, type ClientRequest, request } from "node:http";
+// One HTTP/1.1 upstream stream on a pool's keep-alive node:http Agent (http1-pool.ts admits it);
+// connect timeout and failure classification as Envoy's HTTP/1 connection pool reports them (UF
+// before the connection, UC when it closes before the response head).
+import { type Agent, type ClientRequest, request } from "node:http";
 import { DialError, dialFailure } from "../upstream/dial.ts";
 import type {
   AttemptCallbacks,
@@ -10,23 +10,6 @@ import type {
   UpstreamTarget,
   WireHeaders,
 } from "./upstream-types.ts";
-
-/** Free keep-alive sockets are closed before a typical server's own 5 s keep-alive timeout. */
-const FREE_SOCKET_TIMEOUT_MS = 4_000;
-
-export function createHttp1Agent(target: UpstreamTarget): Agent {
-  return new Agent({
-    keepAlive: true,
-    maxSockets: Number.POSITIVE_INFINITY,
-    maxFreeSockets: 1024,
-    scheduling: "lifo",
-    timeout:
-      target.idleTimeoutMs > 0
-        ? Math.min(target.idleTimeoutMs, FREE_SOCKET_TIMEOUT_MS)
-        : FREE_SOCKET_TIMEOUT_MS,
-    ...(target.sourceAddress ? { localAddress: target.sourceAddress } : {}),
-  });
-}
 
 class Http1Attempt implements UpstreamAttempt {
   private readonly req: ClientRequest;

@@ -1,7 +1,6 @@
-// The proxy's upstream connection pools, keyed by host, protocol and source address: HTTP/1.1
-// keep-alive pools and multiplexed HTTP/2 sessions.
-import type { Agent } from "node:http";
-import { createHttp1Agent, startHttp1Attempt } from "./upstream-http1.ts";
+// The proxy's upstream connection pools, keyed by cluster, host, protocol and source address:
+// HTTP/1.1 keep-alive pools and multiplexed HTTP/2 sessions.
+import { Http1Pool } from "./http1-pool.ts";
 import { Http2Connection, startHttp2Attempt } from "./upstream-http2.ts";
 import type {
   AttemptCallbacks,
@@ -12,11 +11,12 @@ import type {
 } from "./upstream-types.ts";
 
 function poolKey(target: UpstreamTarget): string {
-  return `${target.protocol}|${target.address}|${target.port}|${target.sourceAddress ?? ""}`;
+  // Per cluster, as Envoy's pools are: each enforces its own cluster's limits.
+  return `${target.protocol}|${target.address}|${target.port}|${target.sourceAddress ?? ""}|${target.limits?.cluster ?? ""}`;
 }
 
 export class ConnectionPools implements UpstreamPools {
-  private readonly http1 = new Map<string, Agent>();
+  private readonly http1 = new Map<string, Http1Pool>();
   private readonly http2 = new Map<string, Http2Connection>();
 
   start(
@@ -33,16 +33,16 @@ export class ConnectionPools implements UpstreamPools {
       }
       return startHttp2Attempt(connection, head, callbacks);
     }
-    let agent = this.http1.get(key);
-    if (!agent) {
-      agent = createHttp1Agent(target);
-      this.http1.set(key, agent);
+    let pool = this.http1.get(key);
+    if (!pool) {
+      pool = new Http1Pool(target);
+      this.http1.set(key, pool);
     }
-    return startHttp1Attempt(agent, target, head, callbacks);
+    return pool.start(target, head, callbacks);
   }
 
   close(): void {
-    for (const agent of this.http1.values()) agent.destroy();
+    for (const pool of this.http1.values()) pool.close();
     for (const connection of this.http2.values()) connection.close();
     this.http1.clear();
     this.http2.clear();

@@ -2,8 +2,19 @@
 // upstream stream) to one host, get the response head, body and trailers back, or a reset reason.
 import type { Readable } from "node:stream";
 import type { StreamResetReason } from "../http/reset-reason.ts";
+import type { CircuitBreakers } from "../upstream/circuit-breakers.ts";
 
 export type UpstreamHttpProtocol = "http1" | "http2";
+
+/** The cluster's limits a pool enforces (read on every stream: CDS may change them). */
+export interface PoolLimits {
+  /** The cluster: pools are per cluster and host, as Envoy's are. */
+  readonly cluster: string;
+  /** Shared by every pool of the cluster (and its TCP proxies): connections, pending requests. */
+  readonly breakers: CircuitBreakers;
+  /** common_http_protocol_options.max_requests_per_connection; 0 = unlimited. */
+  readonly maxRequestsPerConnection: number;
+}
 
 /** Where an attempt goes: the pool key. */
 export interface UpstreamTarget {
@@ -15,6 +26,8 @@ export interface UpstreamTarget {
   sourceAddress?: string;
   /** Idle pooled connections close after this long (cluster common_http_protocol_options). */
   idleTimeoutMs: number;
+  /** The cluster's connection and pending-request limits (HTTP/1.1); absent = unlimited. */
+  limits?: PoolLimits;
 }
 
 /** Header values as they go on the wire (lowercase names). */

@@ -135,6 +135,15 @@ describe("upstream reset replies", () => {
     expect(upstreamResetReply("remote_reset", { grpc: false }).flag).toBe("UR");
     expect(upstreamResetReply("connection_timeout", { grpc: false }).flag).toBe("UF");
   });
+
+  it("marks a circuit-breaker overflow with x-envoy-overloaded, and only that", () => {
+    expect(upstreamResetReply("overflow", { grpc: false }).headers["x-envoy-overloaded"]).toBe(
+      "true",
+    );
+    expect(
+      upstreamResetReply("connection_termination", { grpc: false }).headers["x-envoy-overloaded"],
+    ).toBeUndefined();
+  });
 });
 
 describe("response flags", () => {

@@ -45,15 +45,16 @@ export interface LocalReplyInput {
   grpc: boolean;
   /** Overrides the grpc-status derived from `status` (e.g. a fault filter's grpc_status). */
   grpcStatus?: number;
-  /** Extra response headers (lowercase names), e.g. `location` or `x-envoy-ratelimited`. */
-  headers?: Readonly<Record<string, string>>;
+  /** Extra response headers (lowercase names), e.g. `location` or `x-envoy-ratelimited`; a
+   * direct response's `response_headers_to_add` may repeat a name. */
+  headers?: Readonly<Record<string, string | string[]>>;
   /** HEAD requests get the headers a GET would, without the body. */
   headRequest?: boolean;
 }
 
 export interface LocalReply {
   status: number;
-  headers: Record<string, string>;
+  headers: Record<string, string | string[]>;
   body: string;
   /** Always absent: a gRPC local reply is trailers-only (its status travels in the headers). */
   trailers?: Record<string, string>;
@@ -164,6 +165,8 @@ export function upstreamResetReplyInput(
     flag: resetReasonFlag(reason),
     details: `upstream_reset_before_response_started{${resetReasonText(reason).replaceAll(" ", "_")}}`,
     body: upstreamResetBody(reason, options),
+    // Envoy's router marks a circuit-breaker overflow so clients can tell it from a host failure.
+    ...(reason === "overflow" ? { headers: { "x-envoy-overloaded": "true" } } : {}),
   };
 }
 

@@ -27,7 +27,12 @@ export interface ListenerManagerOptions {
   /** How long a draining listener or filter chain keeps serving before its connections close. */
   drainTimeMs: number;
   logger: Logger;
+  /** A listener's socket finished binding (or failed to): readiness may have changed. */
+  onBound?: () => void;
 }
+
+/** Listener sockets whose listen() has not settled; the state follows a socket a new config adopts. */
+const bindingServers = new WeakSet<Server>();
 
 class ActiveListener {
   config: ListenerConfig;
@@ -49,14 +54,27 @@ class ActiveListener {
     if (!this.config.bindToPort || !address) return;
     const server = createServer({ pauseOnConnect: true, noDelay: true });
     server.on("connection", (socket) => this.onConnection(socket));
+    // listen() completes asynchronously; the proxy is ready only once its listeners accept.
+    bindingServers.add(server);
+    const settled = (): void => {
+      if (!bindingServers.delete(server)) return;
+      this.manager.options.onBound?.();
+    };
     server.on("error", (err) => {
       logger.error({ listener: this.config.name, err: err.message }, "listener failed to bind");
+      settled();
     });
     server.listen({ host: address.address, port: address.port }, () => {
       const bound = server.address();
       if (bound && typeof bound === "object") this.boundAddress = `${bound.address}:${bound.port}`;
+      settled();
     });
     this.server = server;
+  }
+
+  /** listen() was called and has neither succeeded nor failed yet (an adopted socket too). */
+  get binding(): boolean {
+    return this.server !== undefined && bindingServers.has(this.server);
   }
 
   /** Takes over an updated config on the same socket; old chains drain. */
@@ -167,9 +185,11 @@ export class ListenerManager {
     return { apply: (update) => this.apply(update) };
   }
 
-  /** No listener is waiting for its route tables. */
+  /** No listener is waiting for its route tables or for its socket to bind. */
   ready(): boolean {
-    return this.warming.size === 0;
+    if (this.warming.size > 0) return false;
+    for (const listener of this.active.values()) if (listener.binding) return false;
+    return true;
   }
 
   statuses(): ListenerStatus[] {
