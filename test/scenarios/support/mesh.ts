@@ -13,7 +13,7 @@ import { type ControlPlaneProcess, startControlPlaneProcess } from "./control-pl
 /**
  * Subnets in use by scenario test files (one each): keep them unique.
  * 31 proxy-http, 32 proxy-resilience, 33 proxy-protocols, 34 proxy-tcp, 35 proxy-config,
- * 36 proxy-hostile-input.
+ * 36 proxy-hostile-input, 37 proxy-control-plane-loss; 40 is the proxy benchmark's (bench/proxy.ts).
  */
 export type Subnet = number;
 
