@@ -25,6 +25,7 @@ import {
   applyRequestHeaderMutations,
   applyResponseHeaderMutations,
   decodeRouteConfiguration,
+  directResponseHeaders,
   type RouteMatchResult,
   releaseRouteConfiguration,
   selectRoute,
@@ -64,6 +65,19 @@ interface ConnectionState {
   activeRequests: number;
 }
 
+/**
+ * Node's HTTP/1 headersTimeout for an HCM. Envoy disables request_headers_timeout by default, but
+ * node has no "off" for it, so it falls back to request_timeout (or node's 60 s). Node's
+ * createServer throws when headersTimeout exceeds a non-zero requestTimeout, so it is capped.
+ */
+export function http1HeadersTimeoutMs(config: {
+  requestTimeoutMs: number;
+  requestHeadersTimeoutMs: number;
+}): number {
+  const wanted = config.requestHeadersTimeoutMs || config.requestTimeoutMs || 60_000;
+  return config.requestTimeoutMs > 0 ? Math.min(wanted, config.requestTimeoutMs) : wanted;
+}
+
 type AnyRequest = IncomingMessage | Http2ServerRequest;
 type AnyResponse = ServerResponse | Http2ServerResponse;
 
@@ -92,12 +106,20 @@ export class HttpConnectionManager {
       maxHeaderSize: config.maxRequestHeadersKb * 1024,
       joinDuplicateHeaders: true,
       requestTimeout: config.requestTimeoutMs,
-      headersTimeout: config.requestHeadersTimeoutMs || 60_000,
+      headersTimeout: http1HeadersTimeoutMs(config),
       keepAliveTimeout: config.idleTimeoutMs,
-      connectionsCheckingInterval: 30_000,
+      // Node enforces both timeouts only when it checks its connections: a short request_timeout
+      // needs checks often enough to fire near its deadline, not 30 s late.
+      connectionsCheckingInterval: Math.min(
+        30_000,
+        Math.max(100, Math.floor(http1HeadersTimeoutMs(config) / 2)),
+      ),
     });
     this.http1.maxHeadersCount = config.maxHeadersCount + 1;
     this.http1.timeout = 0;
+    // The server never listens (it is fed accepted sockets), and node starts the connection
+    // checks that enforce request_timeout and the headers timeout only on "listening".
+    this.http1.emit("listening");
     this.http1.on("request", (req, res) => this.onRequest(req, res, false));
     this.http1.on("checkContinue", (req, res) => {
       // Envoy answers 100-continue itself and does not forward the expectation.
@@ -164,6 +186,8 @@ export class HttpConnectionManager {
 
   close(): void {
     this.draining = true;
+    // Stops the connection checks "listening" started (the socket itself was never bound).
+    this.http1.close();
     for (const session of this.sessions) session.destroy();
     for (const socket of this.connections.keys()) socket.destroy();
     this.connections.clear();
@@ -197,6 +221,15 @@ export class HttpConnectionManager {
       (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
     ) {
       socket.destroy();
+      return;
+    }
+    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+      // request_timeout (or the headers timeout) expired: Envoy answers 408, not a codec error.
+      writeRawLocalReply(socket, this.config, {
+        status: 408,
+        body: LOCAL_REPLY_BODY.requestTimeout,
+        details: "request_overall_timeout",
+      });
       return;
     }
     const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
@@ -367,20 +400,11 @@ export class HttpConnectionManager {
   ): void {
     const action = selection.action;
     const ctx = { downstreamRemoteAddress: route.sourceIp ?? "", requestHeaders: headers };
-    // Envoy's router finalizes a direct response's headers too (response_headers_to_add and
-    // _to_remove of route, virtual host and route configuration), redirects included.
-    const directHeaders = (initial: MutableHeaders): Record<string, string | string[]> => {
-      applyResponseHeaderMutations(selection, initial, { ...ctx, responseHeaders: initial });
-      const out: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(initial))
-        if (value !== undefined) out[name] = value;
-      return out;
-    };
     if (action.kind === "redirect") {
       downstream.sendLocalReply({
         status: action.responseCode,
         details: "direct_response",
-        headers: directHeaders({ location: selection.redirectUrl ?? "/" }),
+        headers: directResponseHeaders(selection, { location: selection.redirectUrl ?? "/" }, ctx),
       });
       return;
     }
@@ -395,7 +419,7 @@ export class HttpConnectionManager {
         status: action.status,
         details: "direct_response",
         body,
-        headers: directHeaders({}),
+        headers: directResponseHeaders(selection, {}, ctx),
       });
       return;
     }

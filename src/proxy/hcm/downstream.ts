@@ -13,7 +13,8 @@ export interface Downstream {
   readonly headersSent: boolean;
   /** The downstream went away (reset or closed) before the response finished. */
   readonly closed: boolean;
-  writeHead(status: number, headers: MutableHeaders): void;
+  /** `endStream`: the head is the whole response (HTTP/2 HEADERS with END_STREAM). */
+  writeHead(status: number, headers: MutableHeaders, endStream?: boolean): void;
   write(chunk: Uint8Array): boolean;
   onDrain(listener: () => void): void;
   end(trailers?: WireHeaders): void;

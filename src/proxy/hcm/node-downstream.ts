@@ -55,11 +55,30 @@ export class NodeDownstream implements Downstream {
     return this.res.destroyed || (this.res.writableEnded === false && this.res.socket === null);
   }
 
-  writeHead(status: number, headers: MutableHeaders): void {
+  writeHead(status: number, headers: MutableHeaders, endStream = false): void {
+    if (endStream && this.respondEndStream(status, headers)) return;
     applyServerHeader(this.config, headers);
     this.status = status;
     const res = this.res as ServerResponse;
     res.writeHead(status, wireHeaders(headers));
+    if (endStream) res.end();
+  }
+
+  /**
+   * HTTP/2: one HEADERS frame with END_STREAM. gRPC clients read grpc-status from a HEADERS frame
+   * only when it ends the stream (trailers-only); writeHead + end would send an empty DATA frame
+   * after it ("no gRPC status"). False when the downstream is HTTP/1.1 or its stream is gone.
+   */
+  private respondEndStream(status: number, headers: MutableHeaders): boolean {
+    const res = this.res;
+    if (!("stream" in res) || res.stream.destroyed) return false;
+    applyServerHeader(this.config, headers);
+    this.status = status;
+    res.stream.respond(
+      { ...wireHeaders(headers), [constants.HTTP2_HEADER_STATUS]: status },
+      { endStream: true },
+    );
+    return true;
   }
 
   write(chunk: Uint8Array): boolean {
@@ -82,20 +101,10 @@ export class NodeDownstream implements Downstream {
       return;
     }
     const reply = localReply({ ...input, grpc: this.grpc, headRequest: this.head });
-    const res = this.res;
-    if (this.grpc && "stream" in res && !res.stream.destroyed) {
-      // Trailers-only: gRPC clients read grpc-status from a HEADERS frame only when it ends the
-      // stream; writeHead + end would send an empty DATA frame after it ("no gRPC status").
-      applyServerHeader(this.config, reply.headers);
-      this.status = reply.status;
-      res.stream.respond(
-        { ...wireHeaders(reply.headers), [constants.HTTP2_HEADER_STATUS]: reply.status },
-        { endStream: true },
-      );
-      return;
-    }
+    // A gRPC local reply is trailers-only: its status travels in the one HEADERS frame.
+    if (this.grpc && this.respondEndStream(reply.status, reply.headers)) return;
     this.writeHead(reply.status, reply.headers);
-    (res as ServerResponse).end(reply.body);
+    (this.res as ServerResponse).end(reply.body);
   }
 
   reset(): void {

@@ -2,6 +2,8 @@
 // upstream stream through the connection pools, enforces the global and per-try timeouts, retries
 // under the route's retry policy with back-off and previous-host avoidance, sends request mirrors,
 // feeds outlier detection, load balancer and circuit breakers, and streams the response back.
+import { setTimeoutMs } from "../../base/timer.ts";
+import { grpcStatusOf, grpcToHttpStatus } from "../http/grpc-to-http.ts";
 import {
   LOCAL_REPLY_BODY,
   RESPONSE_CODE_DETAILS,
@@ -173,6 +175,8 @@ class RouterStream {
   private readonly hash: bigint | undefined;
   private readonly attempted = new Set<Host>();
   private attempt: UpstreamAttempt | undefined;
+  /** The current attempt's end bookkeeping (active requests, LB); idempotent. */
+  private endAttempt: (() => void) | undefined;
   private sink: BodySink | undefined;
   private host: Host | undefined;
   private globalTimer: NodeJS.Timeout | undefined;
@@ -217,13 +221,13 @@ class RouterStream {
       req.headers["x-envoy-expected-rq-timeout-ms"] = String(
         Math.min(timeout, this.retry.perTryTimeoutMs ?? timeout),
       );
-      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), timeout);
+      this.globalTimer = setTimeoutMs(() => this.onGlobalTimeout(), timeout);
     }
     req.downstream.onClose(() => {
       if (this.finished) return;
       req.downstream.flags.push("DC");
       this.cleanup();
-      this.attempt?.abort();
+      this.abortAttempt();
     });
     this.sendMirrors();
     this.startAttempt();
@@ -304,16 +308,24 @@ class RouterStream {
       },
     );
     this.attempt = attempt;
+    this.endAttempt = endAttempt;
     this.sink = attempt;
     req.body.attach(attempt);
-    const perTry = this.retry.perTryTimeoutMs;
-    if (perTry !== undefined && perTry > 0) {
-      this.perTryTimer = setTimeout(() => {
-        this.perTryTimer = undefined;
-        endAttempt();
-        this.onPerTryTimeout(host);
-      }, perTry);
-    }
+    this.perTryTimer = setTimeoutMs(() => {
+      this.perTryTimer = undefined;
+      endAttempt();
+      this.onPerTryTimeout(host);
+    }, this.retry.perTryTimeoutMs);
+  }
+
+  /** Resets the current attempt and ends its bookkeeping: an aborted attempt gets no callback. */
+  private abortAttempt(): void {
+    const attempt = this.attempt;
+    const end = this.endAttempt;
+    this.attempt = undefined;
+    this.endAttempt = undefined;
+    attempt?.abort();
+    end?.();
   }
 
   private detachAttempt(): void {
@@ -327,7 +339,15 @@ class RouterStream {
     const { req } = this;
     if (this.perTryTimer) clearTimeout(this.perTryTimer);
     this.perTryTimer = undefined;
-    this.cluster.outlierDetector?.onResult(host, { status: response.status });
+    if (response.status < 100 || response.status > 599) {
+      // Envoy's codec client rejects a response head without a valid status: an upstream protocol
+      // error (reset, retried under retry_on reset, else 502 UPE), never a head to forward.
+      response.body.on("error", () => {});
+      this.abortAttempt();
+      this.onReset("protocol_error", host);
+      return;
+    }
+    this.reportOutlierStatus(response, host);
     countStatusClass(this.stats, response.status);
     const canRetry = req.body.replayable && !req.downstream.headersSent;
     if (canRetry) {
@@ -347,6 +367,36 @@ class RouterStream {
     this.streamResponse(response, endAttempt);
   }
 
+  /**
+   * Outlier detection hears a gRPC response by the grpc-status of its head mapped to HTTP (a
+   * trailers-only UNAVAILABLE counts as a 503), as Envoy's router reports it in onUpstreamHeaders;
+   * a status carried in the trailers reaches only the host's success stats there, never outlier
+   * detection.
+   */
+  private reportOutlierStatus(response: UpstreamResponse, host: Host): void {
+    const grpcStatus = this.req.grpc ? grpcStatusOf(response.headers) : undefined;
+    this.cluster.outlierDetector?.onResult(host, {
+      status: grpcStatus === undefined ? response.status : grpcToHttpStatus(grpcStatus),
+    });
+  }
+
+  /**
+   * Runs a write to the downstream; a throw (a head or trailer node's codec refuses) resets the
+   * downstream stream instead of escaping into an upstream event handler and ending the process.
+   */
+  private downstreamWrite(write: () => void): boolean {
+    try {
+      write();
+      return true;
+    } catch {
+      const downstream = this.req.downstream;
+      downstream.flags.push("UPE");
+      this.complete();
+      downstream.reset();
+      return false;
+    }
+  }
+
   private streamResponse(response: UpstreamResponse, endAttempt: () => void): void {
     const { req } = this;
     const downstream = req.downstream;
@@ -355,8 +405,23 @@ class RouterStream {
       Math.round(performance.now() - this.attemptStart),
     );
     req.mutateResponseHeaders(headers);
-    downstream.writeHead(response.status, headers);
     const body = response.body;
+    if (response.endStream) {
+      // A head that ends the stream (gRPC trailers-only, an empty response) is forwarded as one:
+      // headers then an empty body would lose grpc-status for gRPC clients.
+      body.on("error", () => {});
+      body.resume();
+      endAttempt();
+      this.complete();
+      this.downstreamWrite(() => downstream.writeHead(response.status, headers, true));
+      return;
+    }
+    if (!this.downstreamWrite(() => downstream.writeHead(response.status, headers))) {
+      body.on("error", () => {});
+      this.abortAttempt();
+      endAttempt();
+      return;
+    }
     const onDrain = (): void => {
       body.resume();
     };
@@ -369,7 +434,7 @@ class RouterStream {
     body.once("end", () => {
       endAttempt();
       this.complete();
-      downstream.end(response.trailers());
+      this.downstreamWrite(() => downstream.end(response.trailers()));
     });
     body.once("error", () => {
       endAttempt();
@@ -414,20 +479,18 @@ class RouterStream {
       }
     }
     if (this.retry.flag) this.req.downstream.flags.push(this.retry.flag);
-    this.fail(
-      upstreamResetReplyInput(reason, {
-        retried: this.retried,
-        ...(transportFailureReason ? { transportFailureReason } : {}),
-      }),
-    );
+    const reply = upstreamResetReplyInput(reason, {
+      retried: this.retried,
+      ...(transportFailureReason ? { transportFailureReason } : {}),
+    });
+    // Envoy's router answers an upstream protocol error with 502, any other reset with 503.
+    this.fail(reason === "protocol_error" ? { ...reply, status: 502 } : reply);
   }
 
   private onPerTryTimeout(host: Host): void {
     if (this.finished) return;
-    const attempt = this.attempt;
-    this.attempt = undefined;
     this.detachAttempt();
-    attempt?.abort();
+    this.abortAttempt();
     this.stats.upstreamRqTimeout.inc();
     this.cluster.outlierDetector?.onResult(host, { localOriginFailure: "timeout" });
     if (this.req.body.replayable) {
@@ -444,10 +507,8 @@ class RouterStream {
     this.globalTimer = undefined;
     if (this.finished) return;
     this.stats.upstreamRqTimeout.inc();
-    const attempt = this.attempt;
-    this.attempt = undefined;
     this.detachAttempt();
-    attempt?.abort();
+    this.abortAttempt();
     if (this.host)
       this.cluster.outlierDetector?.onResult(this.host, { localOriginFailure: "timeout" });
     if (this.req.downstream.headersSent) {
@@ -470,7 +531,9 @@ class RouterStream {
 
   private scheduleRetry(delayMs: number): void {
     this.detachAttempt();
+    // The previous attempt ends on its own (reset, timeout, or its drained body).
     this.attempt = undefined;
+    this.endAttempt = undefined;
     this.retried = true;
     this.stats.upstreamRqRetry.inc();
     this.backoffTimer = setTimeout(() => {

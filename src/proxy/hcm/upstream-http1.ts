@@ -2,6 +2,7 @@
 // connect timeout and failure classification as Envoy's HTTP/1 connection pool reports them (UF
 // before the connection, UC when it closes before the response head).
 import { type Agent, type ClientRequest, request } from "node:http";
+import { setTimeoutMs } from "../../base/timer.ts";
 import { DialError, dialFailure } from "../upstream/dial.ts";
 import type {
   AttemptCallbacks,
@@ -50,12 +51,10 @@ class Http1Attempt implements UpstreamAttempt {
         callbacks.onConnected?.();
         return;
       }
-      if (target.connectTimeoutMs > 0) {
-        this.connectTimer = setTimeout(() => {
-          fail(new DialError("connection_timeout", "connect timeout"));
-          req.destroy();
-        }, target.connectTimeoutMs);
-      }
+      this.connectTimer = setTimeoutMs(() => {
+        fail(new DialError("connection_timeout", "connect timeout"));
+        req.destroy();
+      }, target.connectTimeoutMs);
       socket.once("connect", () => {
         connected = true;
         this.clearTimer();

@@ -3,6 +3,7 @@
 // Envoy's HTTP/2 connection pool reports them.
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
 import { connect as netConnect } from "node:net";
+import { armsTimer, setTimeoutMs } from "../../base/timer.ts";
 import { DialError, dialFailure } from "../upstream/dial.ts";
 import type {
   AttemptCallbacks,
@@ -40,13 +41,10 @@ export class Http2Connection {
     });
     const state: SessionState = { session, connected: false };
     this.state = state;
-    let timer: NodeJS.Timeout | undefined;
-    if (target.connectTimeoutMs > 0) {
-      timer = setTimeout(() => {
-        state.failure = new DialError("connection_timeout", "connect timeout");
-        session.destroy();
-      }, target.connectTimeoutMs);
-    }
+    const timer = setTimeoutMs(() => {
+      state.failure = new DialError("connection_timeout", "connect timeout");
+      session.destroy();
+    }, target.connectTimeoutMs);
     session.once("connect", () => {
       if (timer) clearTimeout(timer);
       state.connected = true;
@@ -62,7 +60,8 @@ export class Http2Connection {
     session.on("goaway", () => {
       if (this.state === state) this.state = undefined;
     });
-    if (target.idleTimeoutMs > 0) session.setTimeout(target.idleTimeoutMs, () => session.close());
+    if (armsTimer(target.idleTimeoutMs))
+      session.setTimeout(target.idleTimeoutMs, () => session.close());
     return state;
   }
 
@@ -113,7 +112,7 @@ class Http2Attempt implements UpstreamAttempt {
     };
     stream.on("error", fail);
     stream.on("close", fail);
-    stream.on("response", (h) => {
+    stream.on("response", (h, flags: number) => {
       if (this.settled) return;
       this.settled = true;
       const status = Number(h[constants.HTTP2_HEADER_STATUS] ?? 502);
@@ -122,6 +121,8 @@ class Http2Attempt implements UpstreamAttempt {
         headers: stripPseudo(h as WireHeaders),
         body: stream,
         trailers: () => trailers,
+        // The frame's flags: a client stream's endAfterHeaders is still false at 'response'.
+        endStream: (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0,
       });
     });
   }

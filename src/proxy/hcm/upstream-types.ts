@@ -51,6 +51,8 @@ export interface UpstreamResponse {
   body: Readable;
   /** The response trailers, once `body` has ended (undefined when none). */
   trailers(): WireHeaders | undefined;
+  /** The head ended the stream (HTTP/2 HEADERS with END_STREAM: gRPC trailers-only, no body). */
+  endStream?: boolean;
 }
 
 export interface AttemptCallbacks {

@@ -1,4 +1,5 @@
-// Header mutations: append actions, Envoy's evaluation order across levels, formatter variables.
+// Header mutations: append actions, Envoy's evaluation order across levels, formatter variables,
+// direct responses.
 import { describe, expect, it } from "vitest";
 import { decodeRouteConfiguration } from "./decode-route-config.ts";
 import { applyHeaderMutation, parseHeaderFormat } from "./header-mutation.ts";
@@ -6,6 +7,7 @@ import type { RouteMatchResult } from "./select-route.ts";
 import {
   applyRequestHeaderMutations,
   applyResponseHeaderMutations,
+  directResponseHeaders,
   selectRoute,
 } from "./select-route.ts";
 import { compileRoutes, fixedRandom, request, singleHost } from "./testing.ts";
@@ -186,5 +188,53 @@ describe("formatter variables", () => {
 
   it.each(["100%", "%FOO", "%lower%", "a % b"])("rejects the malformed value %j", (value) => {
     expect(typeof parseHeaderFormat(value)).toBe("string");
+  });
+});
+
+describe("direct responses and redirects", () => {
+  it("get the response header mutations of route, virtual host and route configuration", () => {
+    const config = compileRoutes({
+      name: "test",
+      response_headers_to_add: [option("x-config", "rc")],
+      virtual_hosts: [
+        {
+          name: "vh",
+          domains: ["*"],
+          response_headers_to_add: [option("x-vhost", "vh")],
+          response_headers_to_remove: ["x-gone"],
+          routes: [
+            {
+              match: { prefix: "/old" },
+              redirect: { path_redirect: "/new" },
+              response_headers_to_add: [option("x-route", "redirect")],
+            },
+            {
+              match: { prefix: "/" },
+              direct_response: { status: 418 },
+              response_headers_to_add: [option("x-route", "%DOWNSTREAM_REMOTE_ADDRESS%")],
+            },
+          ],
+        },
+      ],
+    });
+    const redirect = selectRoute(config, request({ path: "/old" }), fixedRandom(0));
+    if (redirect.noRoute) throw new Error("no route");
+    expect(
+      directResponseHeaders(redirect, { location: "http://example.com/new", "x-gone": "1" }),
+    ).toEqual({
+      location: "http://example.com/new",
+      "x-route": "redirect",
+      "x-vhost": "vh",
+      "x-config": "rc",
+    });
+    const direct = selectRoute(config, request({ path: "/teapot" }), fixedRandom(0));
+    if (direct.noRoute) throw new Error("no route");
+    expect(directResponseHeaders(direct, {}, { downstreamRemoteAddress: "10.0.0.1:5000" })).toEqual(
+      {
+        "x-route": "10.0.0.1:5000",
+        "x-vhost": "vh",
+        "x-config": "rc",
+      },
+    );
   });
 });

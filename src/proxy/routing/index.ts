@@ -21,6 +21,7 @@ export { fractionHit, queryParameter } from "./route-match.ts";
 export {
   applyRequestHeaderMutations,
   applyResponseHeaderMutations,
+  directResponseHeaders,
   filterDisabled,
   mirrorSampled,
   mostSpecificPerFilterConfig,

@@ -140,6 +140,23 @@ export function applyResponseHeaderMutations(
 }
 
 /**
+ * The headers of a direct response or redirect, on top of its own (`location`): Envoy's router
+ * finalizes them like an upstream response's (response_headers_to_add and _to_remove of route,
+ * virtual host and route configuration).
+ */
+export function directResponseHeaders(
+  selection: RouteMatchResult,
+  own: MutableHeaders,
+  ctx?: HeaderFormatContext,
+): Record<string, string | string[]> {
+  const headers: MutableHeaders = { ...own };
+  applyResponseHeaderMutations(selection, headers, { ...ctx, responseHeaders: headers });
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = value;
+  return out;
+}
+
+/**
  * A filter's per-route configs, least specific first: route configuration, virtual host, route,
  * weighted cluster (Envoy's perFilterConfigs; a filter merging them applies them in this order).
  */

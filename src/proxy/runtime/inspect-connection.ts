@@ -58,7 +58,13 @@ function peek(
 export async function inspectConnection(
   socket: Socket,
   listener: ListenerConfig,
-  options: { sniffH2c: boolean },
+  options: {
+    /**
+     * Whether the connection, as known before reading anything, still needs its first bytes to
+     * tell HTTP/2 prior knowledge from HTTP/1 (asked only when no listener filter reads them).
+     */
+    sniffH2c: (info: ConnectionInfo) => boolean;
+  },
 ): Promise<Inspection> {
   const info: ConnectionInfo = {
     destinationIp: stripMapped(socket.localAddress),
@@ -70,7 +76,9 @@ export async function inspectConnection(
   };
   const tls = needsTlsInspector(listener, info.destinationPort);
   const http = needsHttpInspector(listener, info.destinationPort);
-  if (!tls && !http && !options.sniffH2c) return { info, h2c: false };
+  // With no listener filter the bytes cannot change the chain, so a chain that does not care
+  // about them (tcp_proxy: server-first protocols such as MySQL or SMTP) gets the socket at once.
+  if (!tls && !http && !options.sniffH2c(info)) return { info, h2c: false };
   const timeout = listener.listenerFiltersTimeoutMs;
   const bytes = await peek(
     socket,

@@ -1,4 +1,5 @@
-// ListenerManager readiness: a listener counts as ready only once its socket accepts connections.
+// ListenerManager: a listener counts as ready only once its socket accepts connections; closing it
+// closes every connection, those still waiting for their first bytes included.
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../base/clock.ts";
@@ -78,5 +79,40 @@ describe("ListenerManager readiness", () => {
       socket.once("error", reject);
     });
     socket.destroy();
+  });
+});
+
+describe("ListenerManager close", () => {
+  it("closes connections still waiting for their first bytes", async () => {
+    let bound!: () => void;
+    const wasBound = new Promise<void>((resolve) => {
+      bound = resolve;
+    });
+    const m = manager(() => bound());
+    // No inspection timeout (Istio's protocol detection default): only close() ends the wait. A
+    // listener filter makes the listener wait for the client's bytes (a bare tcp_proxy would not).
+    const json = {
+      ...tcpListener(0),
+      listener_filters: [{ name: "envoy.filters.listener.tls_inspector" }],
+      listener_filters_timeout: "0s",
+    };
+    m.handler().apply({
+      added: new Map([["tcp", json]]),
+      removed: [],
+      full: true,
+      version: "1",
+      versions: new Map([["tcp", "1"]]),
+    });
+    await wasBound;
+    const address = m.statuses()[0]!.boundAddress!;
+    const port = Number(address.slice(address.lastIndexOf(":") + 1));
+    // Connected, silent: the listener is still inspecting it, no filter chain owns it.
+    const silent = connect(port, "127.0.0.1");
+    silent.on("error", () => {});
+    await new Promise((resolve) => silent.once("connect", resolve));
+    const closed = new Promise((resolve) => silent.once("close", resolve));
+    m.close();
+    await closed;
+    expect(silent.destroyed).toBe(true);
   });
 });

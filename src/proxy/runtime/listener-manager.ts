@@ -8,7 +8,12 @@ import type { ApplyResult, ResourceUpdate, TypeHandler } from "../../xds/client/
 import { type HcmDeps, HttpConnectionManager } from "../hcm/connection-manager.ts";
 import { decodeListener } from "../listener/decode-listener.ts";
 import { selectFilterChain } from "../listener/index.ts";
-import type { FilterChain, ListenerConfig, TcpProxyConfig } from "../listener/types.ts";
+import type {
+  ConnectionInfo,
+  FilterChain,
+  ListenerConfig,
+  TcpProxyConfig,
+} from "../listener/types.ts";
 import { inspectConnection } from "./inspect-connection.ts";
 import type { RouteStore } from "./route-store.ts";
 
@@ -31,8 +36,19 @@ export interface ListenerManagerOptions {
   onBound?: () => void;
 }
 
+/** Only an HCM whose codec is AUTO needs the client's first bytes (the HTTP/2 preface). */
+function needsH2cSniff(chain: FilterChain | undefined): boolean {
+  const filter = chain?.filters[0];
+  return filter?.kind === "http_connection_manager" && filter.config.codecType === "AUTO";
+}
+
 /** Listener sockets whose listen() has not settled; the state follows a socket a new config adopts. */
 const bindingServers = new WeakSet<Server>();
+/** How often, and how far apart, a bind that found its address still in use is retried. */
+const BIND_RETRIES = 20;
+const BIND_RETRY_DELAY_MS = 50;
+/** The listener a socket's events belong to: an updated config adopts the socket, even mid-bind. */
+const serverOwners = new WeakMap<Server, ActiveListener>();
 
 class ActiveListener {
   config: ListenerConfig;
@@ -41,7 +57,11 @@ class ActiveListener {
   private server: Server | undefined;
   private hcms = new Map<FilterChain, HttpConnectionManager>();
   private readonly tcpSessions = new Set<{ close(): void }>();
+  /** Connections whose first bytes are still awaited: no filter chain owns them yet. */
+  private readonly inspecting = new Set<Socket>();
   boundAddress: string | undefined;
+  /** listen() failed for good: the listener accepts nothing, so the proxy is not ready. */
+  bindFailed = false;
 
   constructor(manager: ListenerManager, config: ListenerConfig, json: string) {
     this.manager = manager;
@@ -60,16 +80,38 @@ class ActiveListener {
       if (!bindingServers.delete(server)) return;
       this.manager.options.onBound?.();
     };
-    server.on("error", (err) => {
-      logger.error({ listener: this.config.name, err: err.message }, "listener failed to bind");
+    const listen = (): void => {
+      server.listen({ host: address.address, port: address.port });
+    };
+    let retries = 0;
+    server.on("error", (err: NodeJS.ErrnoException) => {
+      // A listener replacing one on the same address binds while the old socket is still being
+      // released (closing a handle completes on a later tick), so EADDRINUSE is retried a while.
+      if (err.code === "EADDRINUSE" && retries < BIND_RETRIES && bindingServers.has(server)) {
+        retries++;
+        setTimeout(() => {
+          if (bindingServers.has(server)) listen();
+        }, BIND_RETRY_DELAY_MS).unref();
+        return;
+      }
+      const owner = serverOwners.get(server) ?? this;
+      if (!bindingServers.has(server)) {
+        logger.error({ listener: owner.config.name, err: err.message }, "listener socket error");
+        return;
+      }
+      owner.bindFailed = true;
+      logger.error({ listener: owner.config.name, err: err.message }, "listener failed to bind");
       settled();
     });
-    server.listen({ host: address.address, port: address.port }, () => {
+    server.once("listening", () => {
       const bound = server.address();
-      if (bound && typeof bound === "object") this.boundAddress = `${bound.address}:${bound.port}`;
+      const owner = serverOwners.get(server) ?? this;
+      if (bound && typeof bound === "object") owner.boundAddress = `${bound.address}:${bound.port}`;
       settled();
     });
     this.server = server;
+    serverOwners.set(server, this);
+    listen();
   }
 
   /** listen() was called and has neither succeeded nor failed yet (an adopted socket too). */
@@ -81,6 +123,7 @@ class ActiveListener {
   adopt(next: ActiveListener): void {
     next.server = this.server;
     next.boundAddress = this.boundAddress;
+    if (this.server) serverOwners.set(this.server, next);
     this.server?.removeAllListeners("connection");
     next.server?.on("connection", (socket) => next.onConnection(socket));
     this.server = undefined;
@@ -101,31 +144,54 @@ class ActiveListener {
 
   private onConnection(socket: Socket): void {
     socket.on("error", () => {});
-    const chainsNeedH2Sniff = true;
-    inspectConnection(socket, this.config, { sniffH2c: chainsNeedH2Sniff }).then(
+    this.inspecting.add(socket);
+    inspectConnection(socket, this.config, {
+      // Only an HCM with codec AUTO decides HTTP/1 vs HTTP/2 from the client's first bytes; any
+      // other chain is handed the socket at once (server-first protocols must not wait).
+      sniffH2c: (info) => needsH2cSniff(selectFilterChain(this.config, info)),
+    }).then(
       ({ info, h2c }) => {
+        this.inspecting.delete(socket);
         if (socket.destroyed) return;
-        const chain = selectFilterChain(this.config, info);
-        const filter = chain?.filters[0];
-        if (!chain || !filter || chain.transportSocket) {
-          // No chain (Envoy closes), or one needing TLS termination the proxy cannot do yet.
+        // Whatever a config makes the chain's setup throw must cost this connection, not the
+        // process (this runs in a promise: a throw would be an unhandled rejection).
+        try {
+          this.dispatch(socket, info, h2c);
+        } catch (err) {
+          this.manager.options.logger.error(
+            { listener: this.config.name, err: err instanceof Error ? err.message : String(err) },
+            "connection setup failed",
+          );
           socket.destroy();
-          return;
         }
-        if (filter.kind === "http_connection_manager") {
-          this.hcmFor(chain, filter.config).handle(socket, info, h2c);
-          return;
-        }
-        const session = this.manager.options.startTcpProxy(socket, filter.config, {
-          address: info.destinationIp,
-          port: info.destinationPort,
-        });
-        this.tcpSessions.add(session);
-        socket.once("close", () => this.tcpSessions.delete(session));
-        socket.resume();
       },
-      () => socket.destroy(),
+      () => {
+        this.inspecting.delete(socket);
+        socket.destroy();
+      },
     );
+  }
+
+  /** Hands an inspected connection to its filter chain's network filter. */
+  private dispatch(socket: Socket, info: ConnectionInfo, h2c: boolean): void {
+    const chain = selectFilterChain(this.config, info);
+    const filter = chain?.filters[0];
+    if (!chain || !filter || chain.transportSocket) {
+      // No chain (Envoy closes), or one needing TLS termination the proxy cannot do yet.
+      socket.destroy();
+      return;
+    }
+    if (filter.kind === "http_connection_manager") {
+      this.hcmFor(chain, filter.config).handle(socket, info, h2c);
+      return;
+    }
+    const session = this.manager.options.startTcpProxy(socket, filter.config, {
+      address: info.destinationIp,
+      port: info.destinationPort,
+    });
+    this.tcpSessions.add(session);
+    socket.once("close", () => this.tcpSessions.delete(session));
+    socket.resume();
   }
 
   routeNames(): string[] {
@@ -142,6 +208,9 @@ class ActiveListener {
   }
 
   drainThenClose(): void {
+    // Envoy stops accepting on a drained listener at once (its address may be taken by a
+    // replacement); only the connections it already has keep draining.
+    this.stopAccepting();
     for (const hcm of this.hcms.values()) hcm.drain();
     const timer = setTimeout(() => this.close(), this.manager.options.drainTimeMs);
     timer.unref();
@@ -151,13 +220,23 @@ class ActiveListener {
     for (const hcm of this.hcms.values()) hcm.drain();
   }
 
-  close(): void {
-    this.server?.close();
+  private stopAccepting(): void {
+    if (!this.server) return;
+    bindingServers.delete(this.server);
+    this.server.close();
     this.server = undefined;
+  }
+
+  close(): void {
+    this.stopAccepting();
     for (const hcm of this.hcms.values()) hcm.close();
     this.hcms.clear();
     for (const session of this.tcpSessions) session.close();
     this.tcpSessions.clear();
+    // A client that connected but never spoke would otherwise outlive the listener (and keep a
+    // shutting-down proxy's process alive); Envoy closes every connection of a removed listener.
+    for (const socket of this.inspecting) socket.destroy();
+    this.inspecting.clear();
   }
 }
 
@@ -188,7 +267,8 @@ export class ListenerManager {
   /** No listener is waiting for its route tables or for its socket to bind. */
   ready(): boolean {
     if (this.warming.size > 0) return false;
-    for (const listener of this.active.values()) if (listener.binding) return false;
+    for (const listener of this.active.values())
+      if (listener.binding || listener.bindFailed) return false;
     return true;
   }
 
@@ -265,7 +345,8 @@ export class ListenerManager {
         old &&
         JSON.stringify(old.config.address) === JSON.stringify(listener.config.address) &&
         old.config.bindToPort === listener.config.bindToPort;
-      if (old && sameAddress) old.adopt(listener);
+      // A socket that never bound cannot be adopted: the new config tries binding afresh.
+      if (old && sameAddress && !old.bindFailed) old.adopt(listener);
       else {
         old?.drainThenClose();
         listener.bind(this.options.logger);

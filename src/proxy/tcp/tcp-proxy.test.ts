@@ -374,6 +374,33 @@ describe("startTcpProxy", () => {
     await closed;
   });
 
+  it("arms no timer for an idle timeout or max duration beyond Node's limit (it would fire at 1 ms)", async () => {
+    const stats = new StatsStore();
+    // Echoes late enough that a timer clamped to 1 ms would have ended the session first.
+    const slowEcho = await listen(
+      createServer((socket) =>
+        socket.on("data", (chunk) => setTimeout(() => socket.write(chunk), 30)),
+      ),
+    );
+    const clusters = clusterManager({ echo: staticCluster("echo", [slowEcho]) });
+    const thirtyDays = 2_592_000_000;
+    const proxy = await tcpProxy(
+      tcpConfig("echo", {
+        idleTimeoutMs: thirtyDays,
+        maxDownstreamConnectionDurationMs: thirtyDays,
+      }),
+      { clusters, stats },
+    );
+    const downstream = await client(proxy.port);
+    downstream.write("still here");
+    await readUntil(downstream, "still here");
+    const session = await proxy.nextSession();
+    downstream.destroy();
+    expect((await session.done).flags).toEqual([]);
+    expect(tcpProxyStats(stats, "test").idleTimeout.value).toBe(0);
+    expect(tcpProxyStats(stats, "test").maxDownstreamConnectionDuration.value).toBe(0);
+  });
+
   it("forwards a half-close: the upstream still answers after the client ends its write", async () => {
     const upstreamPort = await listen(
       createServer({ allowHalfOpen: true }, (socket) => {

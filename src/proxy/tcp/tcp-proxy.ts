@@ -2,6 +2,7 @@
 // host, connect (retrying up to max_connect_attempts), then relay bytes both ways until both sides
 // have closed, either resets, or the idle / max-duration timer fires.
 import type { Socket } from "node:net";
+import { setTimeoutMs } from "../../base/timer.ts";
 import type { ResponseFlag } from "../http/response-flags.ts";
 import type { TcpProxyConfig } from "../listener/types.ts";
 import { type ClusterStats, clusterStats, StatsStore } from "../stats/stats-store.ts";
@@ -129,13 +130,11 @@ class Session implements TcpProxySession {
     downstream.on("data", this.onEarlyData);
     downstream.once("close", this.onEarlyClose);
     const maxDuration = config.maxDownstreamConnectionDurationMs;
-    if (maxDuration !== undefined && maxDuration > 0) {
-      this.durationTimer = setTimeout(() => {
-        this.stats.maxDownstreamConnectionDuration.inc();
-        this.end("DT");
-      }, maxDuration);
-      this.durationTimer.unref();
-    }
+    this.durationTimer = setTimeoutMs(() => {
+      this.stats.maxDownstreamConnectionDuration.inc();
+      this.end("DT");
+    }, maxDuration);
+    this.durationTimer?.unref();
     if (downstream.destroyed) this.end();
   }
 
@@ -275,13 +274,11 @@ class Session implements TcpProxySession {
       },
       backlog,
     );
-    if (this.config.idleTimeoutMs > 0) {
-      this.idleTimer = setTimeout(() => {
-        this.stats.idleTimeout.inc();
-        this.end();
-      }, this.config.idleTimeoutMs);
-      this.idleTimer.unref();
-    }
+    this.idleTimer = setTimeoutMs(() => {
+      this.stats.idleTimeout.inc();
+      this.end();
+    }, this.config.idleTimeoutMs);
+    this.idleTimer?.unref();
     void this.relay.done.then(() => this.end());
   }
 
