@@ -20,6 +20,7 @@ export class RequestBody {
   /** Mirrors get the same bytes but never slow the request down (no back-pressure). */
   private readonly mirrors = new Set<BodySink>();
   private paused = false;
+  private discarding = false;
 
   /** `source` undefined: the request has no body. */
   constructor(source: Readable | undefined, limitBytes: number) {
@@ -79,8 +80,24 @@ export class RequestBody {
     this.mirrors.delete(sink);
   }
 
+  /**
+   * The exchange ended before the request body did (the upstream answered early, or a local
+   * reply): read and drop the rest, as node does with an unread body, so a keep-alive HTTP/1.1
+   * connection reaches its next request instead of stalling on a paused body. Mirrors still get it.
+   */
+  discard(): void {
+    if (this.ended || this.discarding || !this.source) return;
+    this.discarding = true;
+    this.sinks.clear();
+    this.chunks.length = 0;
+    this.overflowed = true;
+    this.paused = false;
+    this.source.resume();
+  }
+
   private onData(chunk: Uint8Array): void {
     for (const mirror of this.mirrors) mirror.write(chunk);
+    if (this.discarding) return;
     if (!this.overflowed) {
       this.bufferedBytes += chunk.byteLength;
       if (this.bufferedBytes > this.limitBytes) {

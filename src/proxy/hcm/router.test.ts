@@ -4,7 +4,12 @@
 // statuses in outlier detection.
 import { createServer as createHttpServer, type IncomingMessage, request } from "node:http";
 import { createServer as createHttp2Server, connect as http2Connect } from "node:http2";
-import { type AddressInfo, createServer as createNetServer, type Server } from "node:net";
+import {
+  type AddressInfo,
+  connect as createNetConnection,
+  createServer as createNetServer,
+  type Server,
+} from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../base/clock.ts";
 import { silentLogger } from "../../base/logger.ts";
@@ -328,5 +333,40 @@ describe("router: timeouts beyond Node's timer limit", () => {
     const response = await fetch(`http://127.0.0.1:${proxy.port}/`);
     expect(response.status).toBe(200);
     expect(await response.text()).toBe("ok");
+  });
+});
+
+describe("router: a response that ends before the request body", () => {
+  it("keeps the HTTP/1.1 connection serving its next request", async () => {
+    // The upstream answers without reading the upload, as a server rejecting it would.
+    const upstream = createHttpServer((req, res) => res.end(`early ${req.url}`));
+    const proxy = await proxyTo(await listen(upstream));
+    const client = createNetConnection(proxy.port, "127.0.0.1");
+    cleanups.push(() => client.destroy());
+    client.on("error", () => {});
+    const upload = "x".repeat(200_000);
+    let received = "";
+    const responses = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = (): void => {
+          if ((received.match(/HTTP\/1\.1 200/g) ?? []).length >= n) {
+            client.off("data", onData);
+            resolve();
+          }
+        };
+        const onData = (chunk: Buffer): void => {
+          received += chunk.toString();
+          check();
+        };
+        client.on("data", onData);
+        check();
+      });
+    client.write(
+      `POST /first HTTP/1.1\r\nhost: x\r\ncontent-length: ${upload.length + 3}\r\n\r\nabc`,
+    );
+    await responses(1);
+    client.write(`${upload}GET /second HTTP/1.1\r\nhost: x\r\n\r\n`);
+    await responses(2);
+    expect(received).toContain("early /second");
   });
 });

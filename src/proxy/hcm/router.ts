@@ -551,6 +551,7 @@ class RouterStream {
   private complete(): void {
     this.finished = true;
     this.cleanup();
+    this.req.body.discard();
   }
 
   private cleanup(): void {
