@@ -370,3 +370,38 @@ describe("router: a response that ends before the request body", () => {
     expect(received).toContain("early /second");
   });
 });
+
+describe("router: the retries circuit breaker", () => {
+  it("holds a retry's slot until the retried attempt ends (max_retries 1: a second retry overflows)", async () => {
+    const held: Array<() => void> = [];
+    const seen = new Map<string, number>();
+    const upstream = createHttpServer((req, res) => {
+      const count = (seen.get(req.url ?? "") ?? 0) + 1;
+      seen.set(req.url ?? "", count);
+      if (count === 1) {
+        res.statusCode = 503;
+        res.end("first attempt fails");
+      } else held.push(() => res.end("retried"));
+    });
+    cleanups.push(() => {
+      for (const finish of held) finish();
+    });
+    const proxy = await proxyTo(await listen(upstream), {
+      route: {
+        match: { prefix: "/" },
+        route: { cluster: "up", retry_policy: { retry_on: "5xx", num_retries: 1 } },
+      },
+      cluster: { circuit_breakers: { thresholds: [{ max_retries: 1 }] } },
+    });
+    const first = fetch(`http://127.0.0.1:${proxy.port}/a`);
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // The first request's retry is in flight and holds the only retry slot.
+    const second = await fetch(`http://127.0.0.1:${proxy.port}/b`);
+    expect(second.status).toBe(503);
+    expect(await second.text()).toBe("first attempt fails");
+    held.shift()!();
+    const answer = await first;
+    expect(answer.status).toBe(200);
+    expect(await answer.text()).toBe("retried");
+  });
+});

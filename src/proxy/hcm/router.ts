@@ -183,6 +183,7 @@ class RouterStream {
   private perTryTimer: NodeJS.Timeout | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
   private releaseRequest: (() => void) | undefined;
+  private releaseRetry: (() => void) | undefined;
   private finished = false;
   private retried = false;
   private attemptCount = 0;
@@ -196,10 +197,12 @@ class RouterStream {
     this.retry = createRetryState(req.action.retryPolicy, req.routeRequest, {
       random: deps.random,
       breakerAllowsRetry: () => {
+        // Envoy holds a retry's slot from its retry decision through the back-off and the retried
+        // attempt, until the next decision or the end of the request.
+        this.releaseRetrySlot();
         const release = cluster.circuitBreakers.tryAcquire("retries");
         if (!release) return false;
-        // A retry holds its slot only while it is being scheduled and sent.
-        setImmediate(release);
+        this.releaseRetry = release;
         return true;
       },
     });
@@ -563,6 +566,12 @@ class RouterStream {
     this.detachAttempt();
     this.releaseRequest?.();
     this.releaseRequest = undefined;
+    this.releaseRetrySlot();
+  }
+
+  private releaseRetrySlot(): void {
+    this.releaseRetry?.();
+    this.releaseRetry = undefined;
   }
 
   private sendMirrors(): void {
