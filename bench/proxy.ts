@@ -6,7 +6,12 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { createInterface } from "node:readline";
-import { podYaml, startMesh } from "../test/scenarios/support/mesh.ts";
+import {
+  INJECTED_NAMESPACE_YAML,
+  podYaml,
+  serviceYaml,
+  startMesh,
+} from "../test/scenarios/support/mesh.ts";
 
 const SUBNET = 40;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -56,24 +61,9 @@ interface WrkResult {
   p99Ms: number;
 }
 
-const CONFIG = `apiVersion: v1
-kind: Namespace
-metadata: {name: default, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: plain, namespace: default}
-spec:
-  selector: {app: plain}
-  ports: [{name: http, port: 80, targetPort: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: paired, namespace: default}
-spec:
-  selector: {app: paired}
-  ports: [{name: http, port: 80, targetPort: 8080}]
----
+const CONFIG = `${INJECTED_NAMESPACE_YAML}---
+${serviceYaml("plain")}---
+${serviceYaml("paired")}---
 ${podYaml({ name: "plain-1", ip: PLAIN_BACKEND_IP, labels: { app: "plain" }, ports: [8080] })}---
 ${podYaml({ name: "paired-1", ip: PAIRED_POD_IP, labels: { app: "paired" }, ports: [8080] })}---
 ${podYaml({ name: "client", ip: CLIENT_IP, labels: { app: "client" } })}`;

@@ -14,11 +14,14 @@ import { AdsServer } from "../../src/xds/server/index.ts";
 import { EventLog, FakeSource, LDS, RDS } from "../../src/xds/server/test-support.ts";
 import { TYPE_URL } from "../../src/xds/type-urls.ts";
 import {
+  INJECTED_NAMESPACE_YAML,
   type Mesh,
   type ProxyProcess,
   podYaml,
+  serviceYaml,
   startMesh,
   startProxyProcess,
+  subsetsYaml,
 } from "./support/mesh.ts";
 
 const SUBNET = 35;
@@ -293,17 +296,8 @@ describe("config churn under load", () => {
   let mesh: Mesh;
 
   const BASE = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: default, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: default}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 80, targetPort: 8080}]
----
+${INJECTED_NAMESPACE_YAML}---
+${serviceYaml("echo")}---
 ${podYaml({ name: "echo-v1", ip: ip(11), labels: { app: "echo", version: "v1" }, ports: [8080] })}---
 ${podYaml({ name: "echo-v2", ip: ip(12), labels: { app: "echo", version: "v2" }, ports: [8080] })}---
 ${podYaml({ name: "sleep", ip: sidecarIp, labels: { app: "sleep" }, ports: [7070] })}`;
@@ -318,15 +312,7 @@ ${podYaml({ name: "sleep", ip: sidecarIp, labels: { app: "sleep" }, ports: [7070
     const extras = step % 4 >= 2;
     const [w1, w2] = step % 2 === 0 ? [80, 20] : [20, 80];
     const yaml = `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: echo, namespace: default}
-spec:
-  host: echo
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
-${extras ? "  - {name: v3, labels: {version: v3}}\n" : ""}---
+${subsetsYaml("echo")}${extras ? "  - {name: v3, labels: {version: v3}}\n" : ""}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: echo, namespace: default}
@@ -340,20 +326,8 @@ spec:
 ${
   extras
     ? `---
-apiVersion: v1
-kind: Service
-metadata: {name: sleep, namespace: default}
-spec:
-  selector: {app: sleep}
-  ports: [{name: http, port: 7070, targetPort: 7070}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo-alias, namespace: default}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 81, targetPort: 8080}]
-`
+${serviceYaml("sleep", { ports: [{ name: "http", port: 7070, targetPort: 7070 }] })}---
+${serviceYaml("echo-alias", { selector: "echo", ports: [{ name: "http", port: 81, targetPort: 8080 }] })}`
     : ""
 }`;
     return { yaml, extras };

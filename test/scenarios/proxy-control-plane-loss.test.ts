@@ -3,7 +3,14 @@
 // state-of-the-world and delta xDS alike.
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Mesh, podYaml, startMesh } from "./support/mesh.ts";
+import {
+  INJECTED_NAMESPACE_YAML,
+  type Mesh,
+  podYaml,
+  serviceYaml,
+  startMesh,
+  subsetsYaml,
+} from "./support/mesh.ts";
 
 const SUBNET = 37;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -18,30 +25,13 @@ spec:
   - route: [{destination: {host: echo, subset: ${subset}}}]
 `;
 
-const CONFIG = `apiVersion: v1
-kind: Namespace
-metadata: {name: default, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: default}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 80, targetPort: 8080}]
----
+const CONFIG = `${INJECTED_NAMESPACE_YAML}---
+${serviceYaml("echo")}---
 ${podYaml({ name: "echo-v1", ip: ip(1), labels: { app: "echo", version: "v1" }, ports: [8080] })}---
 ${podYaml({ name: "echo-v2", ip: ip(2), labels: { app: "echo", version: "v2" }, ports: [8080] })}---
 ${podYaml({ name: "sotw", ip: ip(8), labels: { app: "sotw" } })}---
 ${podYaml({ name: "delta", ip: ip(9), labels: { app: "delta" } })}---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: echo, namespace: default}
-spec:
-  host: echo
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
-`;
+${subsetsYaml("echo")}`;
 
 let mesh: Mesh;
 

@@ -4,7 +4,14 @@
 import { constants as h2, connect as http2Connect } from "node:http2";
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Mesh, type ProxyProcess, podYaml, startMesh } from "./support/mesh.ts";
+import {
+  INJECTED_NAMESPACE_YAML,
+  type Mesh,
+  type ProxyProcess,
+  podYaml,
+  serviceYaml,
+  startMesh,
+} from "./support/mesh.ts";
 
 const SUBNET = 36;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -13,17 +20,8 @@ let client: ProxyProcess;
 let server: ProxyProcess;
 
 const CONFIG = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: default, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: default}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 80, targetPort: 8080}]
----
+${INJECTED_NAMESPACE_YAML}---
+${serviceYaml("echo")}---
 ${podYaml({ name: "echo-1", ip: ip(1), labels: { app: "echo" }, ports: [8080] })}---
 ${podYaml({ name: "sleep", ip: ip(9), labels: { app: "sleep" } })}`;
 

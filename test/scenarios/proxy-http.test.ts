@@ -4,7 +4,14 @@
 import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Mesh, podYaml, startMesh } from "./support/mesh.ts";
+import {
+  INJECTED_NAMESPACE_YAML,
+  type Mesh,
+  podYaml,
+  serviceYaml,
+  startMesh,
+  subsetsYaml,
+} from "./support/mesh.ts";
 
 const SUBNET = 31;
 let mesh: Mesh;
@@ -39,37 +46,14 @@ function podOf(reply: Reply): string {
 }
 
 const CONFIG = (ip: (h: number) => string) => `
-apiVersion: v1
-kind: Namespace
-metadata: {name: default, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: default}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 80, targetPort: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: mirror, namespace: default}
-spec:
-  selector: {app: mirror}
-  ports: [{name: http, port: 80, targetPort: 8080}]
----
+${INJECTED_NAMESPACE_YAML}---
+${serviceYaml("echo")}---
+${serviceYaml("mirror")}---
 ${podYaml({ name: "echo-v1", ip: ip(1), labels: { app: "echo", version: "v1" }, ports: [8080] })}---
 ${podYaml({ name: "echo-v2", ip: ip(2), labels: { app: "echo", version: "v2" }, ports: [8080] })}---
 ${podYaml({ name: "mirror-1", ip: ip(3), labels: { app: "mirror" }, ports: [8080] })}---
 ${podYaml({ name: "sleep", ip: ip(9), labels: { app: "sleep" } })}---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: echo, namespace: default}
-spec:
-  host: echo
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
----
+${subsetsYaml("echo")}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: echo, namespace: default}

@@ -16,7 +16,14 @@ import {
   type EchoStreamRequestMessage,
   loadEchoService,
 } from "../../src/echo/index.ts";
-import { type Mesh, podYaml, startMesh } from "./support/mesh.ts";
+import {
+  INJECTED_NAMESPACE_YAML,
+  type Mesh,
+  podYaml,
+  serviceYaml,
+  startMesh,
+  subsetsYaml,
+} from "./support/mesh.ts";
 
 const SUBNET = 33;
 const ip = (h: number) => `127.${SUBNET}.${h}.1`;
@@ -37,46 +44,20 @@ interface EchoClient extends grpc.Client {
 }
 
 const CONFIG = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: default, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: default}
-spec:
-  selector: {app: echo}
-  ports:
-  - {name: http, port: 80, targetPort: 8080}
-  - {name: http2, port: 8081, targetPort: 8080}
-  - {name: grpc, port: 9090, targetPort: 9090}
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo-upgraded, namespace: default}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 80, targetPort: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo-rpc, namespace: default}
-spec:
-  selector: {app: echo}
-  ports: [{name: rpc, port: 7070, targetPort: 9090, appProtocol: grpc}]
----
+${INJECTED_NAMESPACE_YAML}---
+${serviceYaml("echo", {
+  ports: [
+    { name: "http", port: 80, targetPort: 8080 },
+    { name: "http2", port: 8081, targetPort: 8080 },
+    { name: "grpc", port: 9090, targetPort: 9090 },
+  ],
+})}---
+${serviceYaml("echo-upgraded", { selector: "echo" })}---
+${serviceYaml("echo-rpc", { selector: "echo", ports: [{ name: "rpc", port: 7070, targetPort: 9090, appProtocol: "grpc" }] })}---
 ${podYaml({ name: "echo-v1", ip: ip(1), labels: { app: "echo", version: "v1" }, ports: [8080, 9090] })}---
 ${podYaml({ name: "echo-v2", ip: ip(2), labels: { app: "echo", version: "v2" }, ports: [8080, 9090] })}---
 ${podYaml({ name: "sleep", ip: SIDECAR, labels: { app: "sleep" } })}---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: echo, namespace: default}
-spec:
-  host: echo
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
----
+${subsetsYaml("echo")}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: echo-upgraded, namespace: default}

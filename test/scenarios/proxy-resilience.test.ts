@@ -3,7 +3,15 @@
 // fault abort and delay ratios, consistent-hash stickiness and locality failover.
 import { createServer, request, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EchoPod, type Mesh, type ProxyProcess, podYaml, startMesh } from "./support/mesh.ts";
+import {
+  type EchoPod,
+  INJECTED_NAMESPACE_YAML,
+  type Mesh,
+  type ProxyProcess,
+  podYaml,
+  serviceYaml,
+  startMesh,
+} from "./support/mesh.ts";
 
 const SUBNET = 32;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -120,14 +128,7 @@ async function eventually(
 }
 
 function service(name: string): string {
-  return `apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: default}
-spec:
-  selector: {app: ${name}}
-  ports: [{name: http, port: 80, targetPort: 8080}]
----
-`;
+  return `${serviceYaml(name)}---\n`;
 }
 
 function pod(name: string, address: string, app: string, extra: Record<string, string> = {}) {
@@ -140,10 +141,7 @@ const zone = (region: string, zoneName: string) => ({
 });
 
 const CONFIG = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: default, labels: {istio-injection: enabled}}
----
+${INJECTED_NAMESPACE_YAML}---
 ${["slow", "flaky", "od", "cb", "faulty", "sticky", "geo"].map(service).join("")}
 ${pod("slow-1", ip(1), "slow")}
 ${pod("flaky-good", ip(2), "flaky")}

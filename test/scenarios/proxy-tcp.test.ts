@@ -12,7 +12,14 @@ import { connect as tlsConnect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/base/logger.ts";
 import { type EchoServer, startEchoServer } from "../../src/echo/index.ts";
-import { type Mesh, podYaml, startMesh } from "./support/mesh.ts";
+import {
+  INJECTED_NAMESPACE_YAML,
+  type Mesh,
+  podYaml,
+  serviceYaml,
+  startMesh,
+  subsetsYaml,
+} from "./support/mesh.ts";
 
 const SUBNET = 34;
 const ip = (h: number, n = 1) => `127.${SUBNET}.${h}.${n}`;
@@ -25,42 +32,15 @@ const idServers: Server[] = [];
 const tlsEchoes: EchoServer[] = [];
 
 const CONFIG = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: default, labels: {istio-injection: enabled}}
----
+${INJECTED_NAMESPACE_YAML}---
 apiVersion: v1
 kind: Namespace
 metadata: {name: istio-system}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: tcp-echo, namespace: default}
-spec:
-  selector: {app: tcp-echo}
-  ports: [{name: tcp, port: 9000, targetPort: 9000}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: idle-echo, namespace: default}
-spec:
-  selector: {app: tcp-echo}
-  ports: [{name: tcp-idle, port: 9100, targetPort: 9000}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: who, namespace: default}
-spec:
-  selector: {app: who}
-  ports: [{name: db, port: 5432, targetPort: 5432, appProtocol: tcp}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: secure, namespace: default}
-spec:
-  selector: {app: secure}
-  ports: [{name: tls, port: 443, targetPort: 8443}]
----
+${serviceYaml("tcp-echo", { ports: [{ name: "tcp", port: 9000, targetPort: 9000 }] })}---
+${serviceYaml("idle-echo", { selector: "tcp-echo", ports: [{ name: "tcp-idle", port: 9100, targetPort: 9000 }] })}---
+${serviceYaml("who", { ports: [{ name: "db", port: 5432, targetPort: 5432, appProtocol: "tcp" }] })}---
+${serviceYaml("secure", { ports: [{ name: "tls", port: 443, targetPort: 8443 }] })}---
 ${podYaml({ name: "tcp-echo-1", ip: ip(1), labels: { app: "tcp-echo" }, ports: [9000] })}---
 ${podYaml({ name: "who-v1", ip: ip(3), labels: { app: "who", version: "v1" }, ports: [5432] })}---
 ${podYaml({ name: "who-v2", ip: ip(4), labels: { app: "who", version: "v2" }, ports: [5432] })}---
@@ -68,15 +48,7 @@ ${podYaml({ name: "secure-v1", ip: ip(5), labels: { app: "secure", version: "v1"
 ${podYaml({ name: "secure-v2", ip: ip(6), labels: { app: "secure", version: "v2" }, ports: [8443] })}---
 ${podYaml({ name: "sleep", ip: SIDECAR, labels: { app: "sleep" } })}---
 ${podYaml({ name: "istio-ingressgateway-1", ip: GATEWAY, labels: { istio: "ingressgateway" }, namespace: "istio-system" })}---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: who, namespace: default}
-spec:
-  host: who
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
----
+${subsetsYaml("who")}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: who, namespace: default}
@@ -96,15 +68,7 @@ spec:
   trafficPolicy:
     connectionPool: {tcp: {idleTimeout: 300ms}}
 ---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: secure, namespace: default}
-spec:
-  host: secure
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
----
+${subsetsYaml("secure")}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: secure-mesh, namespace: default}

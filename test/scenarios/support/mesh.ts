@@ -66,6 +66,53 @@ export interface Mesh {
   stop(): Promise<void>;
 }
 
+/** The `default` namespace with sidecar injection on: every scenario's starting point. */
+export const INJECTED_NAMESPACE_YAML = `apiVersion: v1
+kind: Namespace
+metadata: {name: default, labels: {istio-injection: enabled}}
+`;
+
+export interface ServicePort {
+  name: string;
+  port: number;
+  targetPort: number;
+  appProtocol?: string;
+}
+
+/** YAML for a Service in `default` selecting `app: <selector>` (its name unless given). */
+export function serviceYaml(
+  name: string,
+  options: { selector?: string; ports?: ServicePort[] } = {},
+): string {
+  const ports = (options.ports ?? [{ name: "http", port: 80, targetPort: 8080 }])
+    .map(
+      (p) =>
+        `  - {name: ${p.name}, port: ${p.port}, targetPort: ${p.targetPort}${p.appProtocol ? `, appProtocol: ${p.appProtocol}` : ""}}`,
+    )
+    .join("\n");
+  return `apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: default}
+spec:
+  selector: {app: ${options.selector ?? name}}
+  ports:
+${ports}
+`;
+}
+
+/** YAML for a DestinationRule in `default` on `host` with one subset per `version` label. */
+export function subsetsYaml(host: string, versions: readonly string[] = ["v1", "v2"]): string {
+  const subsets = versions.map((v) => `  - {name: ${v}, labels: {version: ${v}}}`).join("\n");
+  return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ${host}, namespace: default}
+spec:
+  host: ${host}
+  subsets:
+${subsets}
+`;
+}
+
 /** YAML for a Pod the control plane's registry sees as ready. */
 export function podYaml(options: {
   name: string;
