@@ -1,13 +1,13 @@
 // gRPC, WebSocket and HTTP/2 through a real `crema proxy` sidecar driven by the real control plane:
 // clients reach it the way the local runtime's apps do (HTTP_PROXY → CONNECT or absolute form).
-import { Agent, request as httpRequest } from "node:http";
+import { Agent } from "node:http";
 import {
   type ClientHttp2Session,
   constants as h2,
   connect as http2Connect,
   type IncomingHttpHeaders,
 } from "node:http2";
-import { connect, type Socket } from "node:net";
+import { connect } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -17,6 +17,7 @@ import {
   loadEchoService,
 } from "../../src/echo/index.ts";
 import {
+  connectTunnel,
   INJECTED_NAMESPACE_YAML,
   type Mesh,
   podYaml,
@@ -297,35 +298,11 @@ describe("WebSocket through a sidecar", () => {
   });
 
   it("upgrades inside a CONNECT tunnel to the sidecar", async () => {
-    const tunnel = await connectTunnel("echo:80");
+    const tunnel = await connectTunnel(SIDECAR, "echo:80");
     const ws = new WebSocket("ws://echo/ws", { createConnection: () => tunnel } as never);
     await echoBothWays(ws);
   });
 });
-
-/** `CONNECT authority` to the sidecar's 15001; resolves with the socket once it answers 200. */
-function connectTunnel(authority: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host: SIDECAR,
-      port: 15001,
-      method: "CONNECT",
-      path: authority,
-      headers: { host: authority },
-    });
-    req.once("connect", (res, socket, head) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        reject(new Error(`CONNECT answered ${res.statusCode}`));
-        return;
-      }
-      if (head.length > 0) socket.unshift(head);
-      resolve(socket);
-    });
-    req.once("error", reject);
-    req.end();
-  });
-}
 
 interface H2Reply {
   status: number;
@@ -360,7 +337,7 @@ function h2Request(
 
 describe("HTTP/2 end to end", () => {
   async function session(authority: string, viaConnect: boolean): Promise<ClientHttp2Session> {
-    const socket = viaConnect ? await connectTunnel(authority) : connect(15001, SIDECAR);
+    const socket = viaConnect ? await connectTunnel(SIDECAR, authority) : connect(15001, SIDECAR);
     const s = http2Connect(`http://${authority}`, { createConnection: () => socket });
     s.on("error", () => {});
     return s;

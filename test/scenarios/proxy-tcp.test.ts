@@ -4,7 +4,6 @@
 import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/base/logger.ts";
 import { type EchoServer, startEchoServer } from "../../src/echo/index.ts";
 import {
+  connectTunnel,
   INJECTED_NAMESPACE_YAML,
   type Mesh,
   podYaml,
@@ -171,30 +171,6 @@ afterAll(async () => {
   if (certDir) rmSync(certDir, { recursive: true, force: true });
 });
 
-/** What an app behind HTTP_PROXY does for a non-HTTP destination: `CONNECT host:port`. */
-function tunnel(authority: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host: SIDECAR,
-      port: 15001,
-      method: "CONNECT",
-      path: authority,
-      headers: { host: authority },
-    });
-    req.once("connect", (res, socket, head) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        reject(new Error(`CONNECT ${authority} answered ${res.statusCode}`));
-        return;
-      }
-      if (head.length > 0) socket.unshift(head);
-      resolve(socket);
-    });
-    req.once("error", reject);
-    req.end();
-  });
-}
-
 /** Reads from `socket` until `predicate(received)` holds or the socket ends. */
 async function readUntil(socket: Socket, predicate: (s: string) => boolean): Promise<string> {
   let received = "";
@@ -220,7 +196,7 @@ async function readUntil(socket: Socket, predicate: (s: string) => boolean): Pro
 
 describe("TCP through a sidecar", () => {
   it("relays a CONNECT to a TCP service as bytes, both ways, with half-close", async () => {
-    const socket = await tunnel("tcp-echo:9000");
+    const socket = await connectTunnel(SIDECAR, "tcp-echo:9000");
     const payload = Buffer.alloc(300_000, "abc").toString("latin1");
     socket.write(payload);
     socket.end();
@@ -236,7 +212,7 @@ describe("TCP through a sidecar", () => {
     for (let i = 0; i < total; i += batch) {
       const names = await Promise.all(
         Array.from({ length: batch }, async () => {
-          const socket = await tunnel("who:5432");
+          const socket = await connectTunnel(SIDECAR, "who:5432");
           const line = await readUntil(socket, (s) => s.includes("\n"));
           socket.destroy();
           return line.trim();
@@ -251,7 +227,7 @@ describe("TCP through a sidecar", () => {
   });
 
   it("closes an idle connection after the DestinationRule's tcp idleTimeout", async () => {
-    const socket = await tunnel("idle-echo:9100");
+    const socket = await connectTunnel(SIDECAR, "idle-echo:9100");
     socket.write("ping");
     expect(await readUntil(socket, (s) => s === "ping")).toBe("ping");
     // Nothing more is sent: the proxy closes the tunnel once it has been idle for 300 ms.
@@ -285,7 +261,7 @@ describe("TLS passthrough by SNI", () => {
   it("routes a TLS connection through the sidecar by the VirtualService tls sniHosts", async () => {
     // Without the rule half would reach secure-v1: 20 in a row on v2 is chance once in a million.
     for (let i = 0; i < 20; i++) {
-      const answer = await httpsOver(await tunnel("secure:443"), "secure");
+      const answer = await httpsOver(await connectTunnel(SIDECAR, "secure:443"), "secure");
       expect(answer).toMatchObject({ pod: "secure-v2", tls: true });
     }
   });

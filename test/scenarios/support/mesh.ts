@@ -3,6 +3,8 @@
 // the test file owns (127.<subnet>.x.y), so test files run in parallel without colliding.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -111,6 +113,33 @@ spec:
   subsets:
 ${subsets}
 `;
+}
+
+/**
+ * What an app behind HTTP_PROXY does for a tunnel: `CONNECT authority` to its sidecar's 15001.
+ * Resolves with the socket once the sidecar answers 200.
+ */
+export function connectTunnel(sidecarIp: string, authority: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: sidecarIp,
+      port: 15001,
+      method: "CONNECT",
+      path: authority,
+      headers: { host: authority },
+    });
+    req.once("connect", (res, socket, head) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        reject(new Error(`CONNECT ${authority} answered ${res.statusCode}`));
+        return;
+      }
+      if (head.length > 0) socket.unshift(head);
+      resolve(socket);
+    });
+    req.once("error", reject);
+    req.end();
+  });
 }
 
 /** YAML for a Pod the control plane's registry sees as ready. */
