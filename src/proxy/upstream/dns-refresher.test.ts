@@ -134,6 +134,24 @@ describe("DnsRefresher", () => {
     expect(script.pending).toHaveLength(1);
   });
 
+  it("keeps the resolution when CDS re-sends an equivalent cluster, and old hosts while a changed one resolves", async () => {
+    const { script, manager, addresses } = setup();
+    const cds = manager.cdsHandler();
+    cds.apply(update({ ext: dnsCluster("STRICT_DNS", ["pay.example"]) }));
+    script.pending.shift()!.answer([a("10.0.0.1")]);
+    await flush();
+    cds.apply(update({ ext: dnsCluster("STRICT_DNS", ["pay.example"]) }));
+    expect(script.pending).toHaveLength(0);
+    expect(manager.ready()).toBe(true);
+    expect(addresses()).toEqual(["10.0.0.1:443"]);
+    cds.apply(update({ ext: dnsCluster("STRICT_DNS", ["pay2.example"]) }));
+    expect(script.pending.map((p) => p.hostname)).toEqual(["pay2.example"]);
+    expect(addresses()).toEqual(["10.0.0.1:443"]);
+    script.pending.shift()!.answer([a("10.0.0.2")]);
+    await flush();
+    expect(addresses()).toEqual(["10.0.0.2:443"]);
+  });
+
   it("stops refreshing a cluster that CDS removed", async () => {
     const { clock, script, manager } = setup();
     manager.cdsHandler().apply(update({ ext: dnsCluster("STRICT_DNS", ["pay.example"]) }));

@@ -31,7 +31,10 @@ export interface DnsRefresherOptions {
 }
 
 interface Resolution {
+  /** The cluster config now in use (an equivalent re-sent config takes over the resolution). */
   config: ClusterConfig;
+  /** What the lookups depend on: discovery type, DNS settings and the inline endpoints. */
+  inputs: string;
   /** Per endpoint of the inline assignment: its addresses from the last good lookup. */
   addresses: Map<string, ResolvedAddress[]>;
   assignment: LoadAssignment | undefined;
@@ -121,9 +124,16 @@ export class DnsRefresher {
   ): LoadAssignment | undefined => {
     const known = this.resolutions.get(config.name);
     if (known?.config === config) return known.assignment;
+    const inputs = JSON.stringify([config.discovery, config.dns, inline.endpoints]);
+    // State-of-the-world CDS re-sends every cluster: an equivalent config keeps its resolution.
+    if (known?.inputs === inputs) {
+      known.config = config;
+      return known.assignment;
+    }
     if (known?.timer) this.options.clock.clearTimeout(known.timer);
     const resolution: Resolution = {
       config,
+      inputs,
       addresses: new Map(known?.addresses),
       assignment: undefined,
       timer: undefined,
@@ -135,7 +145,9 @@ export class DnsRefresher {
       return inline;
     }
     void this.refresh(resolution, inline);
-    return undefined;
+    // A changed cluster keeps its previous hosts until the new lookups end, as Envoy's old cluster
+    // serves while the new one warms; a new cluster warms.
+    return known?.assignment;
   };
 
   /** Stops every refresh (proxy shutdown). */
@@ -167,17 +179,24 @@ export class DnsRefresher {
           }
         }),
     );
-    if (this.resolutions.get(config.name) !== resolution || !this.options.isCurrent(config)) return;
+    if (
+      this.resolutions.get(config.name) !== resolution ||
+      !this.options.isCurrent(resolution.config)
+    )
+      return;
     const assignment = resolvedAssignment(config, inline, resolution.addresses);
     const changed =
       resolution.assignment === undefined ||
       JSON.stringify(resolution.assignment.endpoints) !== JSON.stringify(assignment.endpoints);
     resolution.assignment = assignment;
     if (changed) this.options.onResolved(config.name, assignment);
-    const nextMs =
+    // Capped at node's timer limit (a longer delay would fire at once).
+    const nextMs = Math.min(
+      2 ** 31 - 1,
       dnsConfig.respectDnsTtl && Number.isFinite(ttlSeconds)
         ? ttlSeconds * 1000
-        : dnsConfig.refreshRateMs;
+        : dnsConfig.refreshRateMs,
+    );
     resolution.timer = this.options.clock.setTimeout(() => {
       resolution.timer = undefined;
       void this.refresh(resolution, inline);
