@@ -21,6 +21,9 @@ import { DEFAULT_MESH_CONFIG, type MeshConfig } from "./model/mesh-config.ts";
 import type { MeshSnapshot } from "./model/snapshot.ts";
 import { createPushDebouncer } from "./push-debouncer.ts";
 
+/** How long shutdown waits for xDS clients to close their connections before cutting them. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
 export interface ControlPlaneOptions {
   configPaths: readonly string[];
   /** Plain-text xDS (Istio: 15010). Port 0 picks a free port. */
@@ -188,7 +191,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       debouncer.stop();
       store.close();
       await ads.close();
-      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      // A client that keeps its HTTP/2 connection open after its streams ended must not hold the
+      // shutdown: graceful first, forced after the same grace the ADS streams had.
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          grpcServer.forceShutdown();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        grpcServer.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
       await debug.close();
     },
   };

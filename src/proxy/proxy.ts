@@ -72,7 +72,7 @@ export function assembleProxy(
       random,
       logger,
       ...(sourceAddress ? { sourceAddress } : {}),
-      relayTcp: (socket, clusterName, target, idleTimeoutMs) => {
+      relayTcp: (socket, clusterName, target, idleTimeoutMs, events) => {
         startTcpProxy(
           socket as Socket,
           {
@@ -82,7 +82,12 @@ export function assembleProxy(
             maxConnectAttempts: 1,
           },
           tcpDeps,
-          { originalDestination: target },
+          {
+            originalDestination: target,
+            ...(events
+              ? { onConnected: events.onConnected, onConnectFailure: events.onConnectFailure }
+              : {}),
+          },
         );
       },
     },

@@ -18,9 +18,17 @@ import {
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../../base/logger.ts";
-import { isGrpcContentType, LOCAL_REPLY_BODY, RESPONSE_CODE_DETAILS } from "../http/local-reply.ts";
+import { setTimeoutMs } from "../../base/timer.ts";
+import {
+  isGrpcContentType,
+  LOCAL_REPLY_BODY,
+  RESPONSE_CODE_DETAILS,
+  upstreamResetReplyInput,
+} from "../http/local-reply.ts";
 import { normalizeRequestPath } from "../http/path-normalization.ts";
-import type { ConnectionInfo, HcmConfig } from "../listener/types.ts";
+import type { ResponseFlag } from "../http/response-flags.ts";
+import { routerFilterConfig } from "../listener/decode-http-filters.ts";
+import type { ConnectionInfo, HcmConfig, RouterFilterConfig } from "../listener/types.ts";
 import {
   applyRequestHeaderMutations,
   applyResponseHeaderMutations,
@@ -31,7 +39,7 @@ import {
   selectRoute,
 } from "../routing/index.ts";
 import type { CompiledRouteConfig, MutableHeaders, RouteRequest } from "../routing/types.ts";
-import type { Downstream } from "./downstream.ts";
+import type { Downstream, LocalReplyRequest } from "./downstream.ts";
 import { faultFor } from "./fault-filter.ts";
 import { firstValue, forwardableRequestHeaders } from "./headers.ts";
 import { mutateRequestHeaders } from "./mutate-request-headers.ts";
@@ -54,8 +62,31 @@ export interface HcmDeps extends RouterDeps {
     target: { address: string; port: number },
     /** The CONNECT route's idle_timeout (the tunnel's TCP idle timeout); default 1 h. */
     idleTimeoutMs?: number,
+    /** When the upstream connected, or why no upstream could be (the socket is left open). */
+    events?: RelayEvents,
   ): void;
   logger: Logger;
+}
+
+export interface RelayEvents {
+  onConnected(): void;
+  onConnectFailure(flags: readonly ResponseFlag[]): void;
+}
+
+/** The local reply for a CONNECT whose upstream never connected, as Envoy's router answers it. */
+function connectFailureReply(flags: readonly ResponseFlag[]): LocalReplyRequest {
+  if (flags.includes("NC"))
+    return { status: 503, flag: "NC", details: RESPONSE_CODE_DETAILS.clusterNotFound };
+  if (flags.includes("UH"))
+    return {
+      status: 503,
+      flag: "UH",
+      details: RESPONSE_CODE_DETAILS.noHealthyUpstream,
+      body: LOCAL_REPLY_BODY.noHealthyUpstream,
+    };
+  // The TCP proxy does not say whether a dial was refused or timed out: Envoy's body names the
+  // reason, a refusal being the common case.
+  return upstreamResetReplyInput(flags.includes("UO") ? "overflow" : "remote_connection_failure");
 }
 
 interface ConnectionState {
@@ -87,6 +118,7 @@ export class HttpConnectionManager {
   private readonly http1: Server;
   private readonly http2: Http2Server;
   private readonly inlineRoutes: CompiledRouteConfig | undefined;
+  private readonly routerConfig: RouterFilterConfig;
   private readonly connections = new Map<Socket, ConnectionState>();
   private readonly sessions = new Set<Http2Session>();
   /** HTTP/2 requests see a proxy of the socket, so their connection is found by session. */
@@ -98,6 +130,7 @@ export class HttpConnectionManager {
   constructor(config: HcmConfig, deps: HcmDeps) {
     this.config = config;
     this.deps = deps;
+    this.routerConfig = routerFilterConfig(config.httpFilters);
     if (config.routes.kind === "inline") {
       const compiled = decodeRouteConfiguration(config.routes.routeConfig);
       if (compiled.ok) this.inlineRoutes = compiled.value;
@@ -143,10 +176,39 @@ export class HttpConnectionManager {
       if (this.pendingSessionState) this.sessionStates.set(session, this.pendingSessionState);
       session.once("close", () => this.sessions.delete(session));
       session.on("error", () => {});
+      this.armIdleTimeout(session);
       if (this.draining) session.close();
     });
     this.http2.on("sessionError", () => {});
     this.http2.on("streamError", () => {});
+  }
+
+  /**
+   * common_http_protocol_options.idle_timeout for an HTTP/2 connection: once no stream has been
+   * active for that long, Envoy sends GOAWAY and closes it. (HTTP/1.1 gets node's keepAliveTimeout.)
+   */
+  private armIdleTimeout(session: Http2Session): void {
+    let active = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      timer = setTimeoutMs(() => {
+        // close() sends GOAWAY and ends the connection, as no stream is left to finish.
+        if (active === 0 && !session.closed) session.close();
+      }, this.config.idleTimeoutMs);
+      timer?.unref();
+    };
+    session.on("stream", (stream) => {
+      active++;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      stream.once("close", () => {
+        if (--active === 0 && !session.closed && !session.destroyed) arm();
+      });
+    });
+    session.once("close", () => {
+      if (timer) clearTimeout(timer);
+    });
+    arm();
   }
 
   /** Serves one accepted connection; `http2` when the preface (or codec_type) says so. */
@@ -161,6 +223,10 @@ export class HttpConnectionManager {
     const useHttp2 =
       this.config.codecType === "HTTP2" || (this.config.codecType !== "HTTP1" && http2);
     if (useHttp2) {
+      // A connection handed over unread (codec_type HTTP2 needs no preface sniff) was accepted
+      // paused and its handle never started reading; the session reads the handle natively, so
+      // reading starts here. (Sniffed connections read already; read(0) leaves their bytes.)
+      if (socket.readableLength === 0) socket.read(0);
       this.pendingSessionState = state;
       try {
         this.http2.emit("connection", socket);
@@ -448,6 +514,8 @@ export class HttpConnectionManager {
       body: new RequestBody(req, limit),
       downstream,
       includeAttemptCount: selection.virtualHost.includeRequestAttemptCount,
+      includeAttemptCountInResponse: selection.virtualHost.includeAttemptCountInResponse,
+      routerConfig: this.routerConfig,
       mutateResponseHeaders: (response) =>
         applyResponseHeaderMutations(selection, response, { ...ctx, responseHeaders: response }),
     });
@@ -535,10 +603,23 @@ export class HttpConnectionManager {
     if (!selection.noRoute) {
       const action = selection.action;
       if (action.kind === "route" && selection.clusterName) {
-        established();
         const target = splitAuthority(authority, 443);
-        if (target) this.deps.relayTcp(socket, selection.clusterName, target, action.idleTimeoutMs);
-        else socket.destroy();
+        if (!target) {
+          socket.destroy();
+          return;
+        }
+        if (head.length > 0) socket.unshift(head);
+        // Envoy answers a CONNECT only once its upstream connection is up, and 503 when none
+        // comes up: a client must not start its TLS handshake into a tunnel that goes nowhere.
+        this.deps.relayTcp(socket, selection.clusterName, target, action.idleTimeoutMs, {
+          onConnected: () => socket.write("HTTP/1.1 200 OK\r\n\r\n"),
+          onConnectFailure: (flags) => {
+            // Whatever the client sent already is discarded; its FIN then closes the socket.
+            socket.allowHalfOpen = false;
+            socket.resume();
+            writeRawLocalReply(socket, this.config, connectFailureReply(flags));
+          },
+        });
         return;
       }
       if (action.kind === "direct_response") {

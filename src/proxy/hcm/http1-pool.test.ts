@@ -167,4 +167,64 @@ describe("HTTP/1.1 pool admission", () => {
     expect(await next.done).toEqual({ status: 200 });
     expect(held).toHaveLength(2);
   });
+
+  it("pushes back on the body of a request waiting for a connection and resumes it once dispatched", async () => {
+    const cb = breakers({ maxConnections: 1 });
+    const t: UpstreamTarget = { ...target(cb), bufferLimitBytes: 1024 };
+    const pool = newPool(t);
+    const first = stream(pool, t);
+    await heldCount(1);
+    let attempt!: UpstreamAttempt;
+    const done = new Promise<Outcome>((resolve) => {
+      attempt = pool.start(
+        t,
+        {
+          method: "POST",
+          path: "/upload",
+          authority: "svc",
+          scheme: "http",
+          headers: { "content-length": "3000" },
+        },
+        {
+          onResponse: (response) => {
+            response.body.resume();
+            response.body.on("end", () => resolve({ status: response.status }));
+          },
+          onReset: (reason) => resolve({ reset: reason }),
+        },
+      );
+    });
+    // Queued behind the only connection: the body is held only up to the high-water mark.
+    expect(attempt.write(new Uint8Array(1000))).toBe(true);
+    expect(attempt.write(new Uint8Array(1000))).toBe(false);
+    const drained = new Promise<void>((resolve) => attempt.onDrain(resolve));
+    held[0]!.res.end();
+    expect(await first.done).toEqual({ status: 200 });
+    await drained;
+    attempt.write(new Uint8Array(1000));
+    attempt.end();
+    await heldCount(2);
+    const upload = held[1]!;
+    if (!upload.req.readableEnded) await new Promise((resolve) => upload.req.once("end", resolve));
+    upload.res.end();
+    expect(await done).toEqual({ status: 200 });
+  });
+
+  it("holds at most 64 KiB of a waiting request's body when the target names no buffer limit", async () => {
+    const cb = breakers({ maxConnections: 1 });
+    const t = target(cb);
+    const pool = newPool(t);
+    const first = stream(pool, t);
+    await heldCount(1);
+    const attempt = pool.start(
+      t,
+      { method: "POST", path: "/", authority: "svc", scheme: "http", headers: {} },
+      { onResponse: () => {}, onReset: () => {} },
+    );
+    expect(attempt.write(new Uint8Array(64 * 1024 - 1))).toBe(true);
+    expect(attempt.write(new Uint8Array(1))).toBe(false);
+    attempt.abort();
+    held[0]!.res.end();
+    expect(await first.done).toEqual({ status: 200 });
+  });
 });

@@ -7,6 +7,8 @@ export interface BodySink {
   write(chunk: Uint8Array): boolean;
   end(): void;
   onDrain(listener: () => void): void;
+  /** Resets the sink's stream (a mirror dropped for buffering too much). */
+  abort?(): void;
 }
 
 export class RequestBody {
@@ -19,8 +21,14 @@ export class RequestBody {
   private readonly sinks = new Set<BodySink>();
   /** Mirrors get the same bytes but never slow the request down (no back-pressure). */
   private readonly mirrors = new Set<BodySink>();
+  /**
+   * Mirrors that pushed back, with the bytes written to them since: past the buffer limit the
+   * mirror is dropped, as Envoy abandons a shadow rather than buffer without bound.
+   */
+  private readonly mirrorBacklog = new Map<BodySink, number>();
   private paused = false;
   private discarding = false;
+  private readonly completeListeners: Array<() => void> = [];
 
   /** `source` undefined: the request has no body. */
   constructor(source: Readable | undefined, limitBytes: number) {
@@ -34,6 +42,7 @@ export class RequestBody {
       for (const sink of this.sinks) sink.end();
       for (const mirror of this.mirrors) mirror.end();
       this.mirrors.clear();
+      for (const listener of this.completeListeners.splice(0)) listener();
     });
     // A downstream reset surfaces through the response side; swallow it here.
     source.on("error", () => {});
@@ -48,6 +57,15 @@ export class RequestBody {
 
   get complete(): boolean {
     return this.ended;
+  }
+
+  /**
+   * Calls `listener` once the whole request has arrived (at once when it already has): the
+   * router arms its timeouts there, as Envoy's onRequestComplete does.
+   */
+  onComplete(listener: () => void): void {
+    if (this.ended) listener();
+    else this.completeListeners.push(listener);
   }
 
   /** Replays what is buffered into `sink`, then streams the rest to it. */
@@ -71,13 +89,38 @@ export class RequestBody {
   }
 
   attachMirror(sink: BodySink): void {
-    for (const chunk of this.chunks) sink.write(chunk);
-    if (this.ended) sink.end();
-    else this.mirrors.add(sink);
+    this.mirrors.add(sink);
+    for (const chunk of this.chunks) this.writeMirror(sink, chunk);
+    if (!this.mirrors.has(sink)) return;
+    if (this.ended) {
+      this.mirrors.delete(sink);
+      sink.end();
+    }
   }
 
   detachMirror(sink: BodySink): void {
     this.mirrors.delete(sink);
+    this.mirrorBacklog.delete(sink);
+  }
+
+  /** Writes to a mirror without ever pausing the request; a mirror that lags too far is dropped. */
+  private writeMirror(mirror: BodySink, chunk: Uint8Array): void {
+    const backlog = this.mirrorBacklog.get(mirror);
+    if (backlog !== undefined) {
+      const next = backlog + chunk.byteLength;
+      if (next > this.limitBytes) {
+        this.detachMirror(mirror);
+        mirror.abort?.();
+        return;
+      }
+      this.mirrorBacklog.set(mirror, next);
+      mirror.write(chunk);
+      return;
+    }
+    if (!mirror.write(chunk)) {
+      this.mirrorBacklog.set(mirror, 0);
+      mirror.onDrain(() => this.mirrorBacklog.delete(mirror));
+    }
   }
 
   /**
@@ -96,7 +139,7 @@ export class RequestBody {
   }
 
   private onData(chunk: Uint8Array): void {
-    for (const mirror of this.mirrors) mirror.write(chunk);
+    for (const mirror of this.mirrors) this.writeMirror(mirror, chunk);
     if (this.discarding) return;
     if (!this.overflowed) {
       this.bufferedBytes += chunk.byteLength;

@@ -14,10 +14,20 @@ import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../base/clock.ts";
 import { silentLogger } from "../../base/logger.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
+import type { RouterFilterConfig } from "../listener/types.ts";
+import {
+  decodeRouteConfiguration,
+  releaseRouteConfiguration,
+  selectRoute,
+} from "../routing/index.ts";
+import type { ForwardAction, MutableHeaders } from "../routing/types.ts";
 import { ListenerManager } from "../runtime/listener-manager.ts";
 import { RouteStore } from "../runtime/route-store.ts";
 import { clusterStats, StatsStore } from "../stats/stats-store.ts";
 import { ClusterManager } from "../upstream/cluster-manager.ts";
+import type { Downstream, LocalReplyRequest } from "./downstream.ts";
+import { RequestBody } from "./request-body.ts";
+import { routeToCluster } from "./router.ts";
 import { ConnectionPools } from "./upstream-pools.ts";
 
 const HCM =
@@ -54,14 +64,9 @@ interface Proxy {
   stats: StatsStore;
 }
 
-/** A listener on port 0 routing everything to cluster "up" (one static host). */
-async function proxyTo(
-  upstreamPort: number,
-  options: { route?: JsonObject; cluster?: JsonObject } = {},
-): Promise<Proxy> {
+/** Cluster "up": one static host on `upstreamPort`. */
+function staticCluster(upstreamPort: number, extra: JsonObject = {}): ClusterManager {
   const clusters = new ClusterManager({ clock: systemClock(), onEdsNames: () => {} });
-  const stats = new StatsStore();
-  const pools = new ConnectionPools();
   const cds = clusters.cdsHandler().apply({
     added: new Map([
       [
@@ -86,7 +91,7 @@ async function proxyTo(
               },
             ],
           },
-          ...options.cluster,
+          ...extra,
         },
       ],
     ]),
@@ -96,6 +101,22 @@ async function proxyTo(
     versions: new Map([["up", "1"]]),
   });
   expect(cds.errors).toEqual([]);
+  return clusters;
+}
+
+/** A listener on port 0 routing everything to cluster "up" (one static host). */
+async function proxyTo(
+  upstreamPort: number,
+  options: {
+    route?: JsonObject;
+    cluster?: JsonObject;
+    router?: JsonObject;
+    virtualHost?: JsonObject;
+  } = {},
+): Promise<Proxy> {
+  const clusters = staticCluster(upstreamPort, options.cluster);
+  const stats = new StatsStore();
+  const pools = new ConnectionPools();
   let bound!: () => void;
   const wasBound = new Promise<void>((resolve) => {
     bound = resolve;
@@ -148,11 +169,15 @@ async function proxyTo(
                           routes: [
                             options.route ?? { match: { prefix: "/" }, route: { cluster: "up" } },
                           ],
+                          ...options.virtualHost,
                         },
                       ],
                     },
                     http_filters: [
-                      { name: "envoy.filters.http.router", typed_config: { "@type": ROUTER } },
+                      {
+                        name: "envoy.filters.http.router",
+                        typed_config: { "@type": ROUTER, ...options.router },
+                      },
                     ],
                   },
                 },
@@ -403,5 +428,353 @@ describe("router: the retries circuit breaker", () => {
     const answer = await first;
     expect(answer.status).toBe(200);
     expect(await answer.text()).toBe("retried");
+  });
+});
+
+/** A loopback port nothing listens on (bound, then released). */
+async function deadPort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+interface Answer {
+  status: number;
+  headers: IncomingMessage["headers"];
+  body: string;
+}
+
+/** Reads one node:http response in full. */
+function answerOf(response: IncomingMessage): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let body = "";
+    response.setEncoding("utf8");
+    response.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    response.on("end", () =>
+      resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+    );
+    response.on("error", reject);
+  });
+}
+
+/** A POST whose body is sent in two parts: `finish()` sends the rest. */
+function splitUpload(
+  port: number,
+  path: string,
+): { response: Promise<Answer>; finish: () => void } {
+  const client = request({
+    port,
+    host: "127.0.0.1",
+    path,
+    method: "POST",
+    headers: { "content-length": "6" },
+  });
+  cleanups.push(() => client.destroy());
+  const response = new Promise<Answer>((resolve, reject) => {
+    client.on("response", (res) => resolve(answerOf(res)));
+    client.on("error", reject);
+  });
+  client.write("abc");
+  return { response, finish: () => client.end("def") };
+}
+
+/** An upstream answering `got <body>` once the request body ends; `/hang` is never answered. */
+function echoUpstream(): ReturnType<typeof createHttpServer> {
+  return createHttpServer((req, res) => {
+    if (req.url === "/hang") return;
+    let body = "";
+    req.on("data", (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    req.on("end", () => res.end(`got ${body}`));
+  });
+}
+
+describe("router: local replies", () => {
+  const route = (extra: JsonObject): JsonObject => ({
+    match: { prefix: "/" },
+    route: { cluster: "up", ...extra },
+    response_headers_to_add: [{ header: { key: "x-route", value: "local" } }],
+  });
+
+  it("carry the route's response header mutations on a connect failure (503 UF)", async () => {
+    const proxy = await proxyTo(await deadPort(), { route: route({}) });
+    const response = await fetch(`http://127.0.0.1:${proxy.port}/`);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("x-route")).toBe("local");
+    await response.text();
+  });
+
+  it("carry the route's response header mutations on the route timeout (504 UT)", async () => {
+    const proxy = await proxyTo(await listen(echoUpstream()), {
+      route: route({ timeout: "0.05s" }),
+    });
+    const response = await fetch(`http://127.0.0.1:${proxy.port}/hang`);
+    expect(response.status).toBe(504);
+    expect(response.headers.get("x-route")).toBe("local");
+    await response.text();
+  });
+});
+
+describe("router: a retry before the request body is complete", () => {
+  it("resets the failed attempt, so its upstream connection is freed", async () => {
+    let firstClosed!: () => void;
+    const closed = new Promise<void>((resolve) => {
+      firstClosed = resolve;
+    });
+    let seen = 0;
+    const upstream = createHttpServer((req, res) => {
+      if (++seen === 1) {
+        // An empty 503 without reading the upload: only the unfinished request is left open.
+        req.socket.once("close", firstClosed);
+        res.writeHead(503, { "content-length": "0" });
+        res.end();
+        return;
+      }
+      let body = "";
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on("end", () => res.end(`got ${body}`));
+    });
+    // Only the proxy may close the first connection (node would after its 5 s keep-alive timeout).
+    upstream.keepAliveTimeout = 0;
+    const proxy = await proxyTo(await listen(upstream), {
+      route: {
+        match: { prefix: "/" },
+        route: { cluster: "up", retry_policy: { retry_on: "5xx", num_retries: 1 } },
+      },
+    });
+    const upload = splitUpload(proxy.port, "/");
+    await closed;
+    upload.finish();
+    const answer = await upload.response;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe("got abcdef");
+  });
+});
+
+describe("router: timeouts start when the request is complete", () => {
+  it.each([
+    ["route timeout", { timeout: "0.05s" }],
+    ["per-try timeout", { timeout: "0s", retry_policy: { per_try_timeout: "0.05s" } }],
+  ])("does not cut a slow upload short with the %s", async (_name, timeouts) => {
+    const upstream = echoUpstream();
+    const uploadArrived = new Promise<void>((resolve) => {
+      upstream.on("request", (req: IncomingMessage) => {
+        if (req.url === "/upload") req.once("data", () => resolve());
+      });
+    });
+    const proxy = await proxyTo(await listen(upstream), {
+      route: { match: { prefix: "/" }, route: { cluster: "up", ...timeouts } },
+    });
+    const upload = splitUpload(proxy.port, "/upload");
+    await uploadArrived;
+    // A request started later with the same timeout times out first: had the upload's timer
+    // started at its headers, it would have fired before this one.
+    const later = await fetch(`http://127.0.0.1:${proxy.port}/hang`);
+    expect(later.status).toBe(504);
+    await later.text();
+    upload.finish();
+    const answer = await upload.response;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe("got abcdef");
+  });
+
+  it("sends x-envoy-upstream-service-time only for a response to a complete request", async () => {
+    const upstream = createHttpServer((req, res) => {
+      if (req.method === "POST") res.end("early");
+      else req.resume().on("end", () => res.end("ok"));
+    });
+    const proxy = await proxyTo(await listen(upstream));
+    const upload = splitUpload(proxy.port, "/");
+    const early = await upload.response;
+    expect(early.body).toBe("early");
+    expect(early.headers["x-envoy-upstream-service-time"]).toBeUndefined();
+    upload.finish();
+    const complete = await fetch(`http://127.0.0.1:${proxy.port}/`);
+    expect(complete.headers.get("x-envoy-upstream-service-time")).toMatch(/^\d+$/);
+    await complete.text();
+  });
+});
+
+describe("router: malformed upstream HTTP/1.1 responses", () => {
+  it("answers a response the HTTP/1.1 codec rejects with 502 protocol error (UPE)", async () => {
+    const upstream = createNetServer((socket) => {
+      socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\nbad header line\r\n\r\n"));
+    });
+    const proxy = await proxyTo(await listen(upstream));
+    const response = await fetch(`http://127.0.0.1:${proxy.port}/`);
+    expect(response.status).toBe(502);
+    expect(await response.text()).toBe(
+      "upstream connect error or disconnect/reset before headers. reset reason: protocol error",
+    );
+  });
+});
+
+describe("router: x-envoy-expected-rq-timeout-ms", () => {
+  it("carries the per-try timeout when the route has no timeout", async () => {
+    const seen: Array<string | string[] | undefined> = [];
+    const upstream = createHttpServer((req, res) => {
+      seen.push(req.headers["x-envoy-expected-rq-timeout-ms"]);
+      res.end("ok");
+    });
+    const proxy = await proxyTo(await listen(upstream), {
+      route: {
+        match: { prefix: "/" },
+        route: { cluster: "up", timeout: "0s", retry_policy: { per_try_timeout: "2s" } },
+      },
+    });
+    const response = await fetch(`http://127.0.0.1:${proxy.port}/`);
+    await response.text();
+    expect(seen).toEqual(["2000"]);
+  });
+});
+
+interface DirectAnswer {
+  status: number;
+  headers: MutableHeaders;
+}
+
+/**
+ * One GET through routeToCluster with a given router filter config (what the HCM passes from its
+ * http_filters), answered into a recording downstream.
+ */
+async function routeDirect(
+  upstreamPort: number,
+  options: {
+    route?: JsonObject;
+    cluster?: JsonObject;
+    routerConfig: RouterFilterConfig;
+    includeAttemptCountInResponse?: boolean;
+  },
+): Promise<DirectAnswer> {
+  const clusters = staticCluster(upstreamPort, options.cluster);
+  const pools = new ConnectionPools();
+  cleanups.push(() => {
+    pools.close();
+    clusters.close();
+  });
+  const compiled = decodeRouteConfiguration({
+    name: "r",
+    virtual_hosts: [
+      {
+        name: "v",
+        domains: ["*"],
+        routes: [options.route ?? { match: { prefix: "/" }, route: { cluster: "up" } }],
+      },
+    ],
+  });
+  if (!compiled.ok) throw new Error(compiled.errors.join("\n"));
+  cleanups.push(() => releaseRouteConfiguration(compiled.value));
+  const routeRequest = { authority: "x", path: "/", method: "GET", scheme: "http", headers: {} };
+  const selection = selectRoute(compiled.value, routeRequest);
+  if (selection.noRoute) throw new Error("no route");
+  return await new Promise<DirectAnswer>((resolve) => {
+    const downstream: Downstream = {
+      protocol: "http1",
+      headersSent: false,
+      closed: false,
+      writeHead: (status, headers) => resolve({ status, headers }),
+      write: () => true,
+      onDrain: () => {},
+      end: () => {},
+      sendLocalReply: (reply: LocalReplyRequest) =>
+        resolve({ status: reply.status, headers: { ...reply.headers } }),
+      reset: () => {},
+      onClose: () => {},
+      flags: [],
+    };
+    routeToCluster(
+      { clusters, pools, stats: new StatsStore(), random: Math.random },
+      {
+        action: selection.action as ForwardAction,
+        clusterName: "up",
+        routeRequest,
+        method: "GET",
+        authority: "x",
+        path: "/",
+        scheme: "http",
+        headers: {},
+        grpc: false,
+        body: new RequestBody(undefined, 0),
+        downstream,
+        includeAttemptCount: false,
+        includeAttemptCountInResponse: options.includeAttemptCountInResponse ?? false,
+        routerConfig: options.routerConfig,
+        mutateResponseHeaders: () => {},
+      },
+    );
+  });
+}
+
+describe("router: the router filter's config", () => {
+  const plain = { suppressEnvoyHeaders: false, respectExpectedRqTimeout: false };
+  const suppress = { suppressEnvoyHeaders: true, respectExpectedRqTimeout: false };
+
+  it("suppress_envoy_headers: no x-envoy-upstream-service-time nor x-envoy-expected-rq-timeout-ms", async () => {
+    const seen: Array<string | string[] | undefined> = [];
+    const upstream = createHttpServer((req, res) => {
+      seen.push(req.headers["x-envoy-expected-rq-timeout-ms"]);
+      res.end("ok");
+    });
+    const port = await listen(upstream);
+    const shown = await routeDirect(port, { routerConfig: plain });
+    expect(shown.headers["x-envoy-upstream-service-time"]).toMatch(/^\d+$/);
+    const hidden = await routeDirect(port, { routerConfig: suppress });
+    expect(hidden.status).toBe(200);
+    expect(hidden.headers["x-envoy-upstream-service-time"]).toBeUndefined();
+    expect(seen).toEqual(["15000", undefined]);
+  });
+
+  it("suppress_envoy_headers: no x-envoy-overloaded on a circuit-breaker overflow", async () => {
+    const cluster = { circuit_breakers: { thresholds: [{ max_requests: 0 }] } };
+    const port = await deadPort();
+    const shown = await routeDirect(port, { cluster, routerConfig: plain });
+    expect(shown.status).toBe(503);
+    expect(shown.headers["x-envoy-overloaded"]).toBe("true");
+    const hidden = await routeDirect(port, { cluster, routerConfig: suppress });
+    expect(hidden.status).toBe(503);
+    expect(hidden.headers["x-envoy-overloaded"]).toBeUndefined();
+  });
+
+  it("include_attempt_count_in_response: x-envoy-attempt-count, even with suppress_envoy_headers", async () => {
+    let seen = 0;
+    const upstream = createHttpServer((_req, res) => {
+      res.statusCode = ++seen === 1 ? 503 : 200;
+      res.end();
+    });
+    const answer = await routeDirect(await listen(upstream), {
+      route: {
+        match: { prefix: "/" },
+        route: { cluster: "up", retry_policy: { retry_on: "5xx", num_retries: 1 } },
+      },
+      includeAttemptCountInResponse: true,
+      routerConfig: suppress,
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.headers["x-envoy-attempt-count"]).toBe("2");
+  });
+});
+
+describe("router: the Router filter's and the virtual host's settings, through the listener", () => {
+  it("suppresses x-envoy-* response headers and adds x-envoy-attempt-count when configured", async () => {
+    const upstream = createHttpServer((_req, res) => res.end("ok"));
+    const port = await listen(upstream);
+    const plain = await fetch(`http://127.0.0.1:${(await proxyTo(port)).port}/`);
+    expect(plain.headers.get("x-envoy-upstream-service-time")).not.toBeNull();
+    expect(plain.headers.get("x-envoy-attempt-count")).toBeNull();
+    const proxy = await proxyTo(port, {
+      router: { suppress_envoy_headers: true },
+      virtualHost: { include_attempt_count_in_response: true },
+    });
+    const answer = await fetch(`http://127.0.0.1:${proxy.port}/`);
+    expect(await answer.text()).toBe("ok");
+    expect(answer.headers.get("x-envoy-upstream-service-time")).toBeNull();
+    expect(answer.headers.get("x-envoy-attempt-count")).toBe("1");
   });
 });

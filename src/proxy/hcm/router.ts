@@ -16,6 +16,7 @@ import {
   type RetryResetKind,
   type RetryState,
 } from "../http/retry-state.ts";
+import type { RouterFilterConfig } from "../listener/types.ts";
 import { mirrorSampled } from "../routing/select-route.ts";
 import type {
   ForwardAction,
@@ -31,11 +32,11 @@ import {
 } from "../stats/stats-store.ts";
 import type { Cluster, ClusterManager } from "../upstream/cluster-manager.ts";
 import { createHost, type Host } from "../upstream/lb/host-set.ts";
-import type { Downstream } from "./downstream.ts";
+import type { Downstream, LocalReplyRequest } from "./downstream.ts";
 import { requestHash } from "./hash-policy.ts";
 import { firstValue, forwardableResponseHeaders, wireHeaders } from "./headers.ts";
 import type { BodySink, RequestBody } from "./request-body.ts";
-import { requestTimeoutMs } from "./timeouts.ts";
+import { expectedTimeoutMs, requestTimeoutMs } from "./timeouts.ts";
 import type {
   UpstreamAttempt,
   UpstreamPools,
@@ -70,7 +71,11 @@ export interface RouterRequest {
   downstream: Downstream;
   /** Virtual host's include_request_attempt_count. */
   includeAttemptCount: boolean;
-  /** The route's response header mutations, applied to upstream responses. */
+  /** Virtual host's include_attempt_count_in_response. */
+  includeAttemptCountInResponse?: boolean;
+  /** The router filter's typed_config (routerFilterConfig of the HCM's filters); default off. */
+  routerConfig?: RouterFilterConfig;
+  /** The route's response header mutations, applied to upstream responses and local replies. */
   mutateResponseHeaders(headers: MutableHeaders): void;
 }
 
@@ -117,6 +122,13 @@ function targetFor(
       maxRequestsPerConnection: config.maxRequestsPerConnection,
     },
   };
+}
+
+/** A local reply's headers: a mutation's removal leaves an undefined value behind. */
+function definedHeaders(headers: MutableHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = value;
+  return out;
 }
 
 const originalDstHosts = new Map<string, Host>();
@@ -187,7 +199,14 @@ class RouterStream {
   private finished = false;
   private retried = false;
   private attemptCount = 0;
-  private attemptStart = 0;
+  /** The global timeout in ms (0 = none), from the route and the request's headers. */
+  private timeoutMs = 0;
+  /** The per-try timeout, unset when it is not below the global one (Envoy ignores it then). */
+  private perTryTimeoutMs: number | undefined;
+  /** When the whole request had arrived (Envoy's downstream_request_complete_time_). */
+  private requestCompleteAt: number | undefined;
+  /** Arms the current attempt's per-try timer once the request completes. */
+  private armPerTryOnComplete: (() => void) | undefined;
 
   constructor(deps: RouterDeps, req: RouterRequest, cluster: Cluster) {
     this.deps = deps;
@@ -219,21 +238,52 @@ class RouterStream {
       return;
     }
     this.releaseRequest = release;
-    const timeout = requestTimeoutMs(req.action, req.headers, req.grpc);
-    if (timeout > 0) {
-      req.headers["x-envoy-expected-rq-timeout-ms"] = String(
-        Math.min(timeout, this.retry.perTryTimeoutMs ?? timeout),
-      );
-      this.globalTimer = setTimeoutMs(() => this.onGlobalTimeout(), timeout);
-    }
+    this.timeoutMs = requestTimeoutMs(req.action, req.headers, req.grpc, {
+      respectExpectedRqTimeout: this.config.respectExpectedRqTimeout,
+    });
+    const perTry = this.retry.perTryTimeoutMs;
+    if (perTry && (this.timeoutMs === 0 || perTry < this.timeoutMs)) this.perTryTimeoutMs = perTry;
     req.downstream.onClose(() => {
       if (this.finished) return;
       req.downstream.flags.push("DC");
       this.cleanup();
       this.abortAttempt();
     });
+    // Mirrors copy the headers now, so they carry the expected timeout as Envoy's shadows do.
+    this.setExpectedTimeoutHeader();
     this.sendMirrors();
     this.startAttempt();
+    req.body.onComplete(() => this.onRequestComplete());
+  }
+
+  private get config(): RouterFilterConfig {
+    return (
+      this.req.routerConfig ?? { suppressEnvoyHeaders: false, respectExpectedRqTimeout: false }
+    );
+  }
+
+  /**
+   * Envoy's onRequestComplete: the route timeout (and the first attempt's per-try timeout) run from
+   * the end of the request, so a slow upload is not cut short by them.
+   */
+  private onRequestComplete(): void {
+    if (this.finished) return;
+    this.requestCompleteAt = performance.now();
+    this.globalTimer = setTimeoutMs(() => this.onGlobalTimeout(), this.timeoutMs);
+    const arm = this.armPerTryOnComplete;
+    this.armPerTryOnComplete = undefined;
+    arm?.();
+  }
+
+  /** Envoy's setTimeoutHeaders: what is left of the global timeout, or the per-try one if less. */
+  private setExpectedTimeoutHeader(): void {
+    if (this.config.suppressEnvoyHeaders) return;
+    const elapsed =
+      this.requestCompleteAt === undefined ? 0 : performance.now() - this.requestCompleteAt;
+    const expected = expectedTimeoutMs(this.timeoutMs, this.perTryTimeoutMs, elapsed);
+    if (expected !== undefined) {
+      this.req.headers["x-envoy-expected-rq-timeout-ms"] = String(expected);
+    }
   }
 
   private pickHost(): Host | undefined {
@@ -278,10 +328,10 @@ class RouterStream {
     this.attempted.add(host);
     this.retry.onHostAttempted(`${host.address}:${host.port}`);
     this.attemptCount++;
-    this.attemptStart = performance.now();
     this.stats.upstreamRqTotal.inc();
     this.stats.upstreamRqActive.inc();
     cluster.lb?.onRequestStart(host);
+    this.setExpectedTimeoutHeader();
     const headers = wireHeaders(req.headers);
     if (req.includeAttemptCount) headers["x-envoy-attempt-count"] = String(this.attemptCount);
     const target = targetFor(cluster, host, req.downstream.protocol, this.deps.sourceAddress);
@@ -314,11 +364,17 @@ class RouterStream {
     this.endAttempt = endAttempt;
     this.sink = attempt;
     req.body.attach(attempt);
-    this.perTryTimer = setTimeoutMs(() => {
-      this.perTryTimer = undefined;
-      endAttempt();
-      this.onPerTryTimeout(host);
-    }, this.retry.perTryTimeoutMs);
+    const armPerTry = (): void => {
+      this.perTryTimer = setTimeoutMs(() => {
+        this.perTryTimer = undefined;
+        endAttempt();
+        this.onPerTryTimeout(host);
+      }, this.perTryTimeoutMs);
+    };
+    // A retry of a complete request starts its per-try timer at once; the first attempt's waits
+    // for the request to complete (Envoy's createPerTryTimeoutOnRequestComplete).
+    if (req.body.complete) armPerTry();
+    else this.armPerTryOnComplete = armPerTry;
   }
 
   /** Resets the current attempt and ends its bookkeeping: an aborted attempt gets no callback. */
@@ -334,14 +390,18 @@ class RouterStream {
   private detachAttempt(): void {
     if (this.sink) this.req.body.detach(this.sink);
     this.sink = undefined;
+    this.clearPerTryTimer();
+  }
+
+  private clearPerTryTimer(): void {
     if (this.perTryTimer) clearTimeout(this.perTryTimer);
     this.perTryTimer = undefined;
+    this.armPerTryOnComplete = undefined;
   }
 
   private onResponse(response: UpstreamResponse, host: Host, endAttempt: () => void): void {
     const { req } = this;
-    if (this.perTryTimer) clearTimeout(this.perTryTimer);
-    this.perTryTimer = undefined;
+    this.clearPerTryTimer();
     if (response.status < 100 || response.status > 599) {
       // Envoy's codec client rejects a response head without a valid status: an upstream protocol
       // error (reset, retried under retry_on reset, else 502 UPE), never a head to forward.
@@ -359,9 +419,14 @@ class RouterStream {
         headers: response.headers,
       });
       if (decision !== "return") {
-        response.body.resume();
-        response.body.on("end", endAttempt);
-        response.body.on("error", endAttempt);
+        if (response.endStream && req.body.complete) {
+          endAttempt();
+        } else {
+          // Envoy resets a retried attempt unless both directions ended: an unfinished upload
+          // would otherwise hold the HTTP/1.1 connection (or leave the HTTP/2 stream half-open).
+          response.body.on("error", () => {});
+          this.abortAttempt();
+        }
         this.scheduleRetry(decision.retryAfterMs);
         return;
       }
@@ -404,10 +469,13 @@ class RouterStream {
     const { req } = this;
     const downstream = req.downstream;
     const headers = forwardableResponseHeaders(response.headers);
-    headers["x-envoy-upstream-service-time"] = String(
-      Math.round(performance.now() - this.attemptStart),
-    );
-    req.mutateResponseHeaders(headers);
+    // Envoy measures from the end of the request, and only for a response to a complete request.
+    if (this.requestCompleteAt !== undefined && !this.config.suppressEnvoyHeaders) {
+      headers["x-envoy-upstream-service-time"] = String(
+        Math.floor(performance.now() - this.requestCompleteAt),
+      );
+    }
+    this.modifyResponseHeaders(headers);
     const body = response.body;
     if (response.endStream) {
       // A head that ends the stream (gRPC trailers-only, an empty response) is forwarded as one:
@@ -545,10 +613,27 @@ class RouterStream {
     }, delayMs);
   }
 
-  private fail(reply: Parameters<Downstream["sendLocalReply"]>[0]): void {
+  /** Envoy's modify_headers_: for upstream responses and the router's local replies alike. */
+  private modifyResponseHeaders(headers: MutableHeaders): void {
+    this.req.mutateResponseHeaders(headers);
+    if (this.req.includeAttemptCountInResponse && this.attemptCount > 0) {
+      // Envoy adds it whatever suppress_envoy_headers says (as for the request's attempt count).
+      headers["x-envoy-attempt-count"] = String(this.attemptCount);
+    }
+  }
+
+  private fail(reply: LocalReplyRequest): void {
     if (this.finished) return;
     this.complete();
-    this.req.downstream.sendLocalReply(reply);
+    this.req.downstream.sendLocalReply(this.localReplyHeaders(reply));
+  }
+
+  /** The route's response header mutations apply to the router's local replies too. */
+  private localReplyHeaders(reply: LocalReplyRequest): LocalReplyRequest {
+    const headers: MutableHeaders = { ...reply.headers };
+    if (this.config.suppressEnvoyHeaders) delete headers["x-envoy-overloaded"];
+    this.modifyResponseHeaders(headers);
+    return { ...reply, headers: definedHeaders(headers) };
   }
 
   private complete(): void {

@@ -1,6 +1,6 @@
 // One HTTP/1.1 upstream stream on a pool's keep-alive node:http Agent (http1-pool.ts admits it);
 // connect timeout and failure classification as Envoy's HTTP/1 connection pool reports them (UF
-// before the connection, UC when it closes before the response head).
+// before the connection, UC when it closes before the response head, UPE when the codec rejects it).
 import { type Agent, type ClientRequest, request } from "node:http";
 import { setTimeoutMs } from "../../base/timer.ts";
 import { DialError, dialFailure } from "../upstream/dial.ts";
@@ -11,6 +11,16 @@ import type {
   UpstreamTarget,
   WireHeaders,
 } from "./upstream-types.ts";
+
+/** llhttp's errors (HPE_INVALID_HEADER_TOKEN, HPE_INVALID_CONSTANT, …): a malformed message. */
+function isParseError(error: NodeJS.ErrnoException): boolean {
+  return typeof error.code === "string" && error.code.startsWith("HPE_");
+}
+
+/** Whether the response head is the whole response, as Envoy's HTTP/1 codec reports end_stream. */
+function hasNoBody(method: string, status: number, contentLength: string | undefined): boolean {
+  return method === "HEAD" || status === 204 || status === 304 || contentLength === "0";
+}
 
 class Http1Attempt implements UpstreamAttempt {
   private readonly req: ClientRequest;
@@ -43,6 +53,10 @@ class Http1Attempt implements UpstreamAttempt {
       else if (!connected) {
         const dial = dialFailure(error);
         callbacks.onReset(dial.reason, dial.transportFailureReason);
+      } else if (isParseError(error)) {
+        // Envoy's HTTP/1 codec raises a CodecProtocolException on a malformed response, which its
+        // codec client turns into a protocol_error reset (502 UPE), not a connection termination.
+        callbacks.onReset("protocol_error");
       } else callbacks.onReset("connection_termination");
     };
     req.on("socket", (socket) => {
@@ -68,8 +82,10 @@ class Http1Attempt implements UpstreamAttempt {
         return;
       }
       this.settled = true;
+      const status = res.statusCode ?? 502;
       callbacks.onResponse({
-        status: res.statusCode ?? 502,
+        status,
+        endStream: hasNoBody(head.method, status, res.headers["content-length"]),
         headers: res.headers as WireHeaders,
         body: res,
         trailers: () =>

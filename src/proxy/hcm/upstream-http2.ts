@@ -1,33 +1,145 @@
-// HTTP/2 upstream connections (gRPC, h2 clusters): one multiplexed session per host and source
-// address, replaced when it closes or receives GOAWAY; connect timeout and reset classification as
-// Envoy's HTTP/2 connection pool reports them.
+// HTTP/2 upstream connection pool per cluster host, as Envoy's multiplexed pool admits streams: a
+// stream goes to a connected session with stream capacity (the peer's max_concurrent_streams and
+// max_requests_per_connection), else it is pending (max_pending_requests, else overflow → 503 UO)
+// while a new session opens within the cluster's max_connections; sessions are replaced when
+// they close or receive GOAWAY; connect timeout and reset classification as Envoy reports them.
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
 import { connect as netConnect } from "node:net";
 import { armsTimer, setTimeoutMs } from "../../base/timer.ts";
 import { DialError, dialFailure } from "../upstream/dial.ts";
+import {
+  holdConnectionSlot,
+  mayOpenConnection,
+  PendingStreams,
+  pendingHighWaterMark,
+} from "./pending-streams.ts";
 import type {
   AttemptCallbacks,
+  PoolLimits,
   UpstreamAttempt,
   UpstreamRequestHead,
   UpstreamTarget,
   WireHeaders,
 } from "./upstream-types.ts";
 
-type SessionState = { session: ClientHttp2Session; connected: boolean; failure?: DialError };
+/** One session of a pool. */
+interface Http2Client {
+  session: ClientHttp2Session;
+  connected: boolean;
+  failure?: DialError;
+  /** Streams open on it now. */
+  active: number;
+  /** Streams it has carried, for max_requests_per_connection. */
+  served: number;
+  /** GOAWAY received, closing or out of requests: it takes no new stream. */
+  draining: boolean;
+}
 
-/** One target's session, created on demand. */
-export class Http2Connection {
-  private state: SessionState | undefined;
+export class Http2Pool {
   private readonly target: UpstreamTarget;
+  private limits: PoolLimits | undefined;
+  private readonly clients = new Set<Http2Client>();
+  private readonly pending = new PendingStreams<Http2Client>();
+  private readonly onEmpty: () => void;
 
-  constructor(target: UpstreamTarget) {
+  /** `onEmpty`: the pool has no session and no pending stream left (Envoy's idle callback). */
+  constructor(target: UpstreamTarget, onEmpty: () => void = noop) {
     this.target = target;
+    this.limits = target.limits;
+    this.onEmpty = onEmpty;
   }
 
-  session(): SessionState {
-    const current = this.state;
-    if (current && !current.session.closed && !current.session.destroyed && !current.failure)
-      return current;
+  start(
+    target: UpstreamTarget,
+    head: UpstreamRequestHead,
+    callbacks: AttemptCallbacks,
+  ): UpstreamAttempt {
+    this.limits = target.limits;
+    const dispatchTo = (cb: AttemptCallbacks, client: Http2Client) =>
+      this.startOn(client, head, cb);
+    const ready = this.pending.length === 0 ? this.readyClient() : undefined;
+    if (ready) return dispatchTo(callbacks, ready);
+    const attempt = this.pending.enqueue(
+      this.limits,
+      pendingHighWaterMark(target),
+      dispatchTo,
+      callbacks,
+    );
+    this.pump();
+    return attempt;
+  }
+
+  close(): void {
+    this.pending.abandon();
+    for (const client of this.clients) client.session.close();
+    this.clients.clear();
+  }
+
+  private maxRequestsPerConnection(): number {
+    return this.limits?.maxRequestsPerConnection ?? 0;
+  }
+
+  /** Streams `client` may take now. */
+  private capacity(client: Http2Client): number {
+    const session = client.session;
+    if (!client.connected || client.draining || session.closed || session.destroyed) return 0;
+    const peerMax = session.remoteSettings.maxConcurrentStreams ?? Number.POSITIVE_INFINITY;
+    let capacity = peerMax - client.active;
+    const max = this.maxRequestsPerConnection();
+    if (max > 0) capacity = Math.min(capacity, max - client.served);
+    return capacity;
+  }
+
+  private readyClient(): Http2Client | undefined {
+    for (const client of this.clients) if (this.capacity(client) > 0) return client;
+    return undefined;
+  }
+
+  /** Streams the sessions still connecting will take (Envoy's connecting stream capacity). */
+  private connectingCapacity(): number {
+    const max = this.maxRequestsPerConnection();
+    let total = 0;
+    for (const client of this.clients) {
+      if (!client.connected && !client.draining) total += max > 0 ? max : Number.POSITIVE_INFINITY;
+    }
+    return total;
+  }
+
+  /** Dispatches pending streams to sessions with capacity; opens sessions for the rest. */
+  private pump(): void {
+    while (this.pending.length > 0) {
+      const ready = this.readyClient();
+      if (ready) {
+        this.pending.shift()!.dispatch(ready);
+        continue;
+      }
+      let open = 0;
+      for (const client of this.clients) if (!client.draining) open++;
+      if (this.pending.length <= this.connectingCapacity()) return;
+      if (!mayOpenConnection(this.limits, open)) return;
+      this.connect();
+    }
+  }
+
+  private startOn(
+    client: Http2Client,
+    head: UpstreamRequestHead,
+    callbacks: AttemptCallbacks,
+  ): UpstreamAttempt {
+    client.active++;
+    client.served++;
+    const max = this.maxRequestsPerConnection();
+    // Out of requests: it takes no new stream and closes once its streams finish (Envoy drains
+    // it). Closing now would refuse the stream just opened, before it is sent.
+    if (max > 0 && client.served >= max) client.draining = true;
+    return new Http2Attempt(client, head, callbacks, () => {
+      client.active--;
+      if (client.draining && client.active === 0 && !client.session.closed) client.session.close();
+      this.pump();
+    });
+  }
+
+  private connect(): void {
     const target = this.target;
     const session = connect(`http://${target.address}:${target.port}`, {
       createConnection: () =>
@@ -39,35 +151,52 @@ export class Http2Connection {
         }),
       settings: { enablePush: false },
     });
-    const state: SessionState = { session, connected: false };
-    this.state = state;
+    const client: Http2Client = {
+      session,
+      connected: false,
+      active: 0,
+      served: 0,
+      draining: false,
+    };
+    this.clients.add(client);
+    const release = holdConnectionSlot(this.limits);
     const timer = setTimeoutMs(() => {
-      state.failure = new DialError("connection_timeout", "connect timeout");
+      client.failure = new DialError("connection_timeout", "connect timeout");
       session.destroy();
     }, target.connectTimeoutMs);
     session.once("connect", () => {
       if (timer) clearTimeout(timer);
-      state.connected = true;
+      client.connected = true;
+      this.pump();
     });
+    // The peer's SETTINGS may raise or lower how many streams it takes.
+    session.on("remoteSettings", () => this.pump());
     session.on("error", (err: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
-      if (!state.connected && !state.failure) state.failure = dialFailure(err);
+      if (!client.connected && !client.failure) client.failure = dialFailure(err);
     });
     session.once("close", () => {
       if (timer) clearTimeout(timer);
-      if (this.state === state) this.state = undefined;
+      client.draining = true;
+      this.clients.delete(client);
+      release?.();
+      if (!client.connected) {
+        // Envoy fails every pending stream when a connection cannot be established, so the
+        // router decides (retry, or 503 UF) instead of the streams waiting on a dead host.
+        const failure =
+          client.failure ??
+          new DialError("remote_connection_failure", "delayed connect error: connection closed");
+        this.pending.failAll(failure.reason, failure.transportFailureReason);
+      }
+      this.pump();
+      if (this.clients.size === 0 && this.pending.length === 0) this.onEmpty();
     });
     session.on("goaway", () => {
-      if (this.state === state) this.state = undefined;
+      client.draining = true;
+      this.pump();
     });
     if (armsTimer(target.idleTimeoutMs))
       session.setTimeout(target.idleTimeoutMs, () => session.close());
-    return state;
-  }
-
-  close(): void {
-    this.state?.session.close();
-    this.state = undefined;
   }
 }
 
@@ -75,8 +204,12 @@ class Http2Attempt implements UpstreamAttempt {
   private readonly stream: ClientHttp2Stream;
   private settled = false;
 
-  constructor(connection: Http2Connection, head: UpstreamRequestHead, callbacks: AttemptCallbacks) {
-    const state = connection.session();
+  constructor(
+    state: Http2Client,
+    head: UpstreamRequestHead,
+    callbacks: AttemptCallbacks,
+    onClosed: () => void,
+  ) {
     const headers: Record<string, string | string[]> = {
       ...head.headers,
       [constants.HTTP2_HEADER_METHOD]: head.method,
@@ -112,6 +245,7 @@ class Http2Attempt implements UpstreamAttempt {
     };
     stream.on("error", fail);
     stream.on("close", fail);
+    stream.once("close", onClosed);
     stream.on("response", (h, flags: number) => {
       if (this.settled) return;
       this.settled = true;
@@ -156,10 +290,4 @@ function stripPseudo(headers: WireHeaders): WireHeaders {
   return out;
 }
 
-export function startHttp2Attempt(
-  connection: Http2Connection,
-  head: UpstreamRequestHead,
-  callbacks: AttemptCallbacks,
-): UpstreamAttempt {
-  return new Http2Attempt(connection, head, callbacks);
-}
+function noop(): void {}

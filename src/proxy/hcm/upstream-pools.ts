@@ -1,7 +1,10 @@
 // The proxy's upstream connection pools, keyed by cluster, host, protocol and source address:
-// HTTP/1.1 keep-alive pools and multiplexed HTTP/2 sessions.
+// HTTP/1.1 keep-alive pools and multiplexed HTTP/2 pools. A pool is dropped once it is empty (no
+// connection, no pending stream), as Envoy's cluster manager drops idle pools, so hosts that come
+// and go (pod IPs under churn) leave nothing behind. Idle connections keep a pool alive until
+// their idle timeout closes them, so steady traffic reuses one pool.
 import { Http1Pool } from "./http1-pool.ts";
-import { Http2Connection, startHttp2Attempt } from "./upstream-http2.ts";
+import { Http2Pool } from "./upstream-http2.ts";
 import type {
   AttemptCallbacks,
   UpstreamAttempt,
@@ -15,9 +18,32 @@ function poolKey(target: UpstreamTarget): string {
   return `${target.protocol}|${target.address}|${target.port}|${target.sourceAddress ?? ""}|${target.limits?.cluster ?? ""}`;
 }
 
+interface Pool {
+  start(
+    target: UpstreamTarget,
+    head: UpstreamRequestHead,
+    callbacks: AttemptCallbacks,
+  ): UpstreamAttempt;
+  close(): void;
+}
+
+export interface ConnectionPoolsOptions {
+  /** Told when an empty pool is dropped (observability). */
+  onPoolDropped?(key: string): void;
+}
+
 export class ConnectionPools implements UpstreamPools {
-  private readonly http1 = new Map<string, Http1Pool>();
-  private readonly http2 = new Map<string, Http2Connection>();
+  private readonly pools = new Map<string, Pool>();
+  private readonly options: ConnectionPoolsOptions;
+
+  constructor(options: ConnectionPoolsOptions = {}) {
+    this.options = options;
+  }
+
+  /** Pools held now. */
+  get size(): number {
+    return this.pools.size;
+  }
 
   start(
     target: UpstreamTarget,
@@ -25,26 +51,27 @@ export class ConnectionPools implements UpstreamPools {
     callbacks: AttemptCallbacks,
   ): UpstreamAttempt {
     const key = poolKey(target);
-    if (target.protocol === "http2") {
-      let connection = this.http2.get(key);
-      if (!connection) {
-        connection = new Http2Connection(target);
-        this.http2.set(key, connection);
-      }
-      return startHttp2Attempt(connection, head, callbacks);
-    }
-    let pool = this.http1.get(key);
+    let pool = this.pools.get(key);
     if (!pool) {
-      pool = new Http1Pool(target);
-      this.http1.set(key, pool);
+      const created: Pool =
+        target.protocol === "http2"
+          ? new Http2Pool(target, () => this.drop(key, created))
+          : new Http1Pool(target, () => this.drop(key, created));
+      pool = created;
+      this.pools.set(key, pool);
     }
     return pool.start(target, head, callbacks);
   }
 
+  private drop(key: string, pool: Pool): void {
+    // A pool already replaced (or closed with the rest) is not the one to forget.
+    if (this.pools.get(key) !== pool) return;
+    this.pools.delete(key);
+    this.options.onPoolDropped?.(key);
+  }
+
   close(): void {
-    for (const pool of this.http1.values()) pool.close();
-    for (const connection of this.http2.values()) connection.close();
-    this.http1.clear();
-    this.http2.clear();
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
   }
 }

@@ -26,8 +26,13 @@ export interface UpstreamTarget {
   sourceAddress?: string;
   /** Idle pooled connections close after this long (cluster common_http_protocol_options). */
   idleTimeoutMs: number;
-  /** The cluster's connection and pending-request limits (HTTP/1.1); absent = unlimited. */
+  /** The cluster's connection and pending-request limits; absent = unlimited. */
   limits?: PoolLimits;
+  /**
+   * Request body a stream waiting for a connection holds before it pushes back (the listener's
+   * per_connection_buffer_limit_bytes); absent = 64 KiB (pending-streams.ts).
+   */
+  bufferLimitBytes?: number;
 }
 
 /** Header values as they go on the wire (lowercase names). */

@@ -1,8 +1,10 @@
 // The HCM's http_filters: known filters by typed_config type (how Envoy finds implementations),
 // optional unknown ones skipped, router required last, as Envoy validates a filter chain.
-import type { Fields } from "../routing/decode-reader.ts";
+
+import type { JsonObject } from "../../xds/proto-json.ts";
+import { Fields } from "../routing/decode-reader.ts";
 import { typeName } from "./decode-listener-filters.ts";
-import type { HttpFilter } from "./types.ts";
+import type { HttpFilter, RouterFilterConfig } from "./types.ts";
 
 export const ROUTER_TYPE = "envoy.extensions.filters.http.router.v3.Router";
 
@@ -24,6 +26,36 @@ export interface HttpFilterOptions {
   knownHttpFilterTypes?: ReadonlySet<string>;
 }
 
+/**
+ * The router's typed_config: what changes forwarding is honoured, what crema cannot honour is an
+ * error (so the proxy NACKs), and what only feeds stats, tracing or upstream access logs — which
+ * crema's proxy does not emit per attempt — is accepted and ignored.
+ */
+export function decodeRouterConfig(f: Fields): RouterFilterConfig {
+  // dynamic_stats and suppress_grpc_request_failure_code_stats only shape stats; start_child_span
+  // only tracing; upstream_log(_options) only upstream access logs.
+  f.skip(
+    "@type",
+    "dynamic_stats",
+    "suppress_grpc_request_failure_code_stats",
+    "start_child_span",
+    "upstream_log",
+    "upstream_log_options",
+  );
+  if (f.list("strict_check_headers").length > 0) {
+    f.error("strict header checking is not supported", "strict_check_headers");
+  }
+  if (f.list("upstream_http_filters").length > 0) {
+    f.error("upstream HTTP filters are not supported", "upstream_http_filters");
+  }
+  const config = {
+    suppressEnvoyHeaders: f.bool("suppress_envoy_headers"),
+    respectExpectedRqTimeout: f.bool("respect_expected_rq_timeout"),
+  };
+  f.finish();
+  return config;
+}
+
 function decodeHttpFilter(f: Fields, known: ReadonlySet<string>): HttpFilter | undefined {
   const name = f.string("name", 1);
   const optional = f.bool("is_optional");
@@ -34,14 +66,31 @@ function decodeHttpFilter(f: Fields, known: ReadonlySet<string>): HttpFilter | u
   if (f.has("typed_config") && !url) f.error('an Any needs "@type"', "typed_config");
   f.finish();
   const type = url ? typeName(url) : (NAME_TO_TYPE[name] ?? "");
-  if (known.has(type))
-    return { name, typeUrl: url || `type.googleapis.com/${type}`, config, disabled };
+  if (known.has(type)) {
+    const filter: HttpFilter = {
+      name,
+      typeUrl: url || `type.googleapis.com/${type}`,
+      config,
+      disabled,
+    };
+    if (type === ROUTER_TYPE) filter.router = decodeRouterConfig(routerFields(f, config));
+    return filter;
+  }
   if (!optional) {
     f.error(
       `unsupported HTTP filter ${JSON.stringify(name)}${url ? ` (${url})` : ""}; mark it is_optional to skip it`,
     );
   }
   return undefined;
+}
+
+function routerFields(f: Fields, config: JsonObject): Fields {
+  return new Fields(f.ctx, config, f.at("typed_config"));
+}
+
+/** The router filter's config of a filter list (the router is last); defaults when absent. */
+export function routerFilterConfig(filters: readonly HttpFilter[]): RouterFilterConfig {
+  return filters.at(-1)?.router ?? { suppressEnvoyHeaders: false, respectExpectedRqTimeout: false };
 }
 
 /** Decodes a filter list; `path` names the list for the router-placement errors. */

@@ -52,6 +52,16 @@ export interface HttpFilter {
   config: JsonObject;
   /** Disabled by default; routes may enable it through typed_per_filter_config. */
   disabled: boolean;
+  /** The router filter's decoded typed_config (set on the router filter only). */
+  router?: RouterFilterConfig;
+}
+
+/** What crema honours of envoy.extensions.filters.http.router.v3.Router. */
+export interface RouterFilterConfig {
+  /** Add none of the router's x-envoy-* request and response headers. */
+  suppressEnvoyHeaders: boolean;
+  /** Take the route timeout from an egress proxy's x-envoy-expected-rq-timeout-ms. */
+  respectExpectedRqTimeout: boolean;
 }
 
 export interface UpgradeConfig {

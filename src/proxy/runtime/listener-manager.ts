@@ -1,10 +1,13 @@
 // LDS for the proxy: decoded listeners become bound sockets; each connection is inspected, matched
 // to a filter chain and handed to its network filter (HTTP connection manager or TCP proxy).
-// A listener warms until its RDS route tables arrive; an updated listener drains the connections
-// of its old filter chains; a removed one drains and closes.
+// A listener warms until its RDS route tables arrive; an update that changes only filter chains
+// keeps the connections of unchanged chains and drains those of removed or changed ones (Envoy's
+// filter-chain-only update), any other update drains the whole listener; a removed one drains and
+// closes.
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../../base/logger.ts";
 import type { ApplyResult, ResourceUpdate, TypeHandler } from "../../xds/client/types.ts";
+import type { JsonObject } from "../../xds/proto-json.ts";
 import { type HcmDeps, HttpConnectionManager } from "../hcm/connection-manager.ts";
 import { decodeListener } from "../listener/decode-listener.ts";
 import { selectFilterChain } from "../listener/index.ts";
@@ -42,6 +45,38 @@ function needsH2cSniff(chain: FilterChain | undefined): boolean {
   return filter?.kind === "http_connection_manager" && filter.config.codecType === "AUTO";
 }
 
+/**
+ * A filter chain's identity across updates: its whole content, as Envoy compares FilterChain
+ * protos. Decoded chains are plain data built in a fixed field order, so equal content gives
+ * equal text.
+ */
+function chainKey(chain: FilterChain): string {
+  return JSON.stringify(chain);
+}
+
+/**
+ * What an update may not change for the listener to keep its connections: everything but its
+ * filter chains (Envoy's ListenerMessageUtil::filterChainOnlyChange ignores exactly these).
+ */
+export function listenerShellKey(json: JsonObject): string {
+  const {
+    filter_chains: _chains,
+    default_filter_chain: _default,
+    filter_chain_matcher: _matcher,
+    ...shell
+  } = json;
+  return JSON.stringify(shell);
+}
+
+/**
+ * What one filter chain runs: its HTTP connection manager or its TCP proxy sessions. An update
+ * that leaves the chain unchanged hands it to the new listener, connections and all.
+ */
+interface ChainRuntime {
+  hcm?: HttpConnectionManager;
+  readonly tcpSessions: Set<{ close(): void }>;
+}
+
 /** Listener sockets whose listen() has not settled; the state follows a socket a new config adopts. */
 const bindingServers = new WeakSet<Server>();
 /** How often, and how far apart, a bind that found its address still in use is retried. */
@@ -53,20 +88,39 @@ const serverOwners = new WeakMap<Server, ActiveListener>();
 class ActiveListener {
   config: ListenerConfig;
   readonly json: string;
+  /** The listener without its filter chains (see listenerShellKey). */
+  private readonly shell: string;
   private readonly manager: ListenerManager;
   private server: Server | undefined;
-  private hcms = new Map<FilterChain, HttpConnectionManager>();
-  private readonly tcpSessions = new Set<{ close(): void }>();
+  private readonly chainKeys = new Map<FilterChain, string>();
+  /** Runtimes by chain key: those of this config's chains, or of removed ones while draining. */
+  private readonly runtimes = new Map<string, ChainRuntime>();
   /** Connections whose first bytes are still awaited: no filter chain owns them yet. */
   private readonly inspecting = new Set<Socket>();
+  /** The listener a filter-chain-only update handed this one's connections to. */
+  private successor: ActiveListener | undefined;
   boundAddress: string | undefined;
   /** listen() failed for good: the listener accepts nothing, so the proxy is not ready. */
   bindFailed = false;
 
-  constructor(manager: ListenerManager, config: ListenerConfig, json: string) {
+  constructor(manager: ListenerManager, config: ListenerConfig, json: string, shell: string) {
     this.manager = manager;
     this.config = config;
     this.json = json;
+    this.shell = shell;
+    for (const chain of this.chains()) this.chainKeys.set(chain, chainKey(chain));
+  }
+
+  private chains(): FilterChain[] {
+    const def = this.config.defaultFilterChain;
+    return def ? [...this.config.filterChains, def] : this.config.filterChains;
+  }
+
+  /** The listener now serving what this one accepted (itself unless an update took over). */
+  private current(): ActiveListener {
+    let listener: ActiveListener = this;
+    while (listener.successor) listener = listener.successor;
+    return listener;
   }
 
   bind(logger: Logger): void {
@@ -119,7 +173,11 @@ class ActiveListener {
     return this.server !== undefined && bindingServers.has(this.server);
   }
 
-  /** Takes over an updated config on the same socket; old chains drain. */
+  /**
+   * Takes over an updated config on the same socket. When only filter chains changed (Envoy's
+   * filter-chain-only update) the chains the new config keeps unchanged move over with their
+   * connections, and only removed or changed chains drain; otherwise every chain drains.
+   */
   adopt(next: ActiveListener): void {
     next.server = this.server;
     next.boundAddress = this.boundAddress;
@@ -127,19 +185,30 @@ class ActiveListener {
     this.server?.removeAllListeners("connection");
     next.server?.on("connection", (socket) => next.onConnection(socket));
     this.server = undefined;
+    if (next.shell === this.shell) {
+      const kept = new Set(next.chainKeys.values());
+      for (const [key, runtime] of this.runtimes) {
+        if (!kept.has(key)) continue;
+        next.runtimes.set(key, runtime);
+        this.runtimes.delete(key);
+      }
+      // Listener filters are unchanged, so connections still being inspected are matched
+      // against the new chains once their bytes arrive.
+      for (const socket of this.inspecting) next.inspecting.add(socket);
+      this.inspecting.clear();
+      this.successor = next;
+    }
     this.drainThenClose();
   }
 
-  private hcmFor(
-    chain: FilterChain,
-    config: ConstructorParameters<typeof HttpConnectionManager>[0],
-  ): HttpConnectionManager {
-    let hcm = this.hcms.get(chain);
-    if (!hcm) {
-      hcm = new HttpConnectionManager(config, this.manager.hcmDeps);
-      this.hcms.set(chain, hcm);
+  private runtimeFor(chain: FilterChain): ChainRuntime {
+    const key = this.chainKeys.get(chain) ?? chainKey(chain);
+    let runtime = this.runtimes.get(key);
+    if (!runtime) {
+      runtime = { tcpSessions: new Set() };
+      this.runtimes.set(key, runtime);
     }
-    return hcm;
+    return runtime;
   }
 
   private onConnection(socket: Socket): void {
@@ -148,25 +217,26 @@ class ActiveListener {
     inspectConnection(socket, this.config, {
       // Only an HCM with codec AUTO decides HTTP/1 vs HTTP/2 from the client's first bytes; any
       // other chain is handed the socket at once (server-first protocols must not wait).
-      sniffH2c: (info) => needsH2cSniff(selectFilterChain(this.config, info)),
+      sniffH2c: (info) => needsH2cSniff(selectFilterChain(this.current().config, info)),
     }).then(
       ({ info, h2c }) => {
-        this.inspecting.delete(socket);
+        const owner = this.current();
+        owner.inspecting.delete(socket);
         if (socket.destroyed) return;
         // Whatever a config makes the chain's setup throw must cost this connection, not the
         // process (this runs in a promise: a throw would be an unhandled rejection).
         try {
-          this.dispatch(socket, info, h2c);
+          owner.dispatch(socket, info, h2c);
         } catch (err) {
           this.manager.options.logger.error(
-            { listener: this.config.name, err: err instanceof Error ? err.message : String(err) },
+            { listener: owner.config.name, err: err instanceof Error ? err.message : String(err) },
             "connection setup failed",
           );
           socket.destroy();
         }
       },
       () => {
-        this.inspecting.delete(socket);
+        this.current().inspecting.delete(socket);
         socket.destroy();
       },
     );
@@ -181,26 +251,24 @@ class ActiveListener {
       socket.destroy();
       return;
     }
+    const runtime = this.runtimeFor(chain);
     if (filter.kind === "http_connection_manager") {
-      this.hcmFor(chain, filter.config).handle(socket, info, h2c);
+      runtime.hcm ??= new HttpConnectionManager(filter.config, this.manager.hcmDeps);
+      runtime.hcm.handle(socket, info, h2c);
       return;
     }
     const session = this.manager.options.startTcpProxy(socket, filter.config, {
       address: info.destinationIp,
       port: info.destinationPort,
     });
-    this.tcpSessions.add(session);
-    socket.once("close", () => this.tcpSessions.delete(session));
+    runtime.tcpSessions.add(session);
+    socket.once("close", () => runtime.tcpSessions.delete(session));
     socket.resume();
   }
 
   routeNames(): string[] {
     const names: string[] = [];
-    const chains = [
-      ...this.config.filterChains,
-      ...(this.config.defaultFilterChain ? [this.config.defaultFilterChain] : []),
-    ];
-    for (const chain of chains)
+    for (const chain of this.chains())
       for (const filter of chain.filters)
         if (filter.kind === "http_connection_manager" && filter.config.routes.kind === "rds")
           names.push(filter.config.routes.routeConfigName);
@@ -211,13 +279,14 @@ class ActiveListener {
     // Envoy stops accepting on a drained listener at once (its address may be taken by a
     // replacement); only the connections it already has keep draining.
     this.stopAccepting();
-    for (const hcm of this.hcms.values()) hcm.drain();
+    this.drain();
+    this.manager.draining.add(this);
     const timer = setTimeout(() => this.close(), this.manager.options.drainTimeMs);
     timer.unref();
   }
 
   drain(): void {
-    for (const hcm of this.hcms.values()) hcm.drain();
+    for (const runtime of this.runtimes.values()) runtime.hcm?.drain();
   }
 
   private stopAccepting(): void {
@@ -228,11 +297,13 @@ class ActiveListener {
   }
 
   close(): void {
+    this.manager.draining.delete(this);
     this.stopAccepting();
-    for (const hcm of this.hcms.values()) hcm.close();
-    this.hcms.clear();
-    for (const session of this.tcpSessions) session.close();
-    this.tcpSessions.clear();
+    for (const runtime of this.runtimes.values()) {
+      runtime.hcm?.close();
+      for (const session of runtime.tcpSessions) session.close();
+    }
+    this.runtimes.clear();
     // A client that connected but never spoke would otherwise outlive the listener (and keep a
     // shutting-down proxy's process alive); Envoy closes every connection of a removed listener.
     for (const socket of this.inspecting) socket.destroy();
@@ -252,6 +323,8 @@ export class ListenerManager {
   readonly hcmDeps: HcmDeps;
   private readonly active = new Map<string, ActiveListener>();
   private readonly warming = new Map<string, ActiveListener>();
+  /** Replaced or removed listeners still draining their connections. */
+  readonly draining = new Set<ActiveListener>();
   private lastRdsNames = "";
 
   constructor(options: ListenerManagerOptions) {
@@ -297,7 +370,8 @@ export class ListenerManager {
   }
 
   close(): void {
-    for (const l of [...this.active.values(), ...this.warming.values()]) l.close();
+    for (const l of [...this.active.values(), ...this.warming.values(), ...this.draining])
+      l.close();
     this.active.clear();
     this.warming.clear();
   }
@@ -314,7 +388,7 @@ export class ListenerManager {
         errors.push(...result.errors.map((e) => `${name}: ${e}`));
         continue;
       }
-      decoded.push(new ActiveListener(this, result.value, text));
+      decoded.push(new ActiveListener(this, result.value, text, listenerShellKey(json)));
     }
     if (errors.length > 0) return { errors };
     const removed = new Set(update.removed);

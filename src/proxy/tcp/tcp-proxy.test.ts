@@ -280,7 +280,7 @@ describe("startTcpProxy", () => {
     const closed = peerClosed(downstream);
     const result = await (await proxy.nextSession()).done;
     await closed;
-    expect(result.flags).toEqual(["UF"]);
+    expect(result.flags).toEqual(["UF", "URX"]);
     expect(clusterStats(stats, "down").upstreamCxConnectFail.value).toBe(1);
     expect(clusterStats(stats, "down").upstreamCxActive.value).toBe(0);
     // The outlier detector heard about the local-origin failure.
@@ -305,6 +305,51 @@ describe("startTcpProxy", () => {
       expect(result.upstreamHost).toBe(`127.0.0.1:${good}`);
     }
     expect(clusterStats(stats, "mixed").upstreamCxConnectFail.value).toBeGreaterThanOrEqual(1);
+  });
+
+  it("adds URX to UF once max_connect_attempts are spent", async () => {
+    const stats = new StatsStore();
+    const clusters = clusterManager({ down: staticCluster("down", [await closedPort()]) });
+    const proxy = await tcpProxy(tcpConfig("down", { maxConnectAttempts: 3 }), {
+      clusters,
+      stats,
+    });
+    const downstream = await client(proxy.port);
+    const closed = peerClosed(downstream);
+    const result = await (await proxy.nextSession()).done;
+    await closed;
+    expect(result.flags).toEqual(["UF", "URX"]);
+    expect(clusterStats(stats, "down").upstreamCxConnectFail.value).toBe(3);
+    expect(clusters.cluster("down")!.circuitBreakers.active("connections")).toBe(0);
+  });
+
+  it("checks the connections circuit breaker before picking a host", async () => {
+    const portA = await echoServer();
+    const portB = await echoServer();
+    const clusters = clusterManager({
+      two: staticCluster("two", [portA, portB], {
+        circuit_breakers: { thresholds: [{ max_connections: 1 }] },
+      }),
+    });
+    const proxy = await tcpProxy(tcpConfig("two"), { clusters });
+    const first = await client(proxy.port);
+    first.write("held");
+    await readUntil(first, "held");
+    const firstSession = await proxy.nextSession();
+    const second = await client(proxy.port);
+    const refused = await (await proxy.nextSession()).done;
+    expect(refused.flags).toEqual(["UO"]);
+    expect(refused.upstreamHost).toBeUndefined();
+    await peerClosed(second);
+    first.end();
+    const firstResult = await firstSession.done;
+    // The refused connection did not use up a round-robin pick: the next one goes to the other host.
+    const third = await client(proxy.port);
+    third.write("next");
+    await readUntil(third, "next");
+    third.end();
+    const thirdResult = await (await proxy.nextSession()).done;
+    expect(thirdResult.upstreamHost).not.toBe(firstResult.upstreamHost);
   });
 
   it("closes with NC when the cluster is unknown", async () => {

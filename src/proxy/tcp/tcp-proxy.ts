@@ -42,6 +42,13 @@ export interface TcpProxySession {
 export interface TcpProxyOptions {
   /** Where the downstream meant to go (ORIGINAL_DST clusters connect there). */
   originalDestination?: { address: string; port: number };
+  /** The upstream connected; called before any byte is relayed (CONNECT answers 200 here). */
+  onConnected?: () => void;
+  /**
+   * The session failed before an upstream connected (its flags say why: NC, UH, UO, UF …). The
+   * downstream is left open for the callback to answer on and close (CONNECT answers 503).
+   */
+  onConnectFailure?: (flags: readonly ResponseFlag[]) => void;
 }
 
 /** The cluster for a new connection: the only one, or a weighted pick (Envoy: random % total). */
@@ -143,10 +150,9 @@ class Session implements TcpProxySession {
   }
 
   async run(): Promise<void> {
-    const maxAttempts = Math.max(1, this.config.maxConnectAttempts);
-    for (let attempt = 1; !this.over; attempt++) {
+    for (let attempts = 0; !this.over; attempts++) {
       // Like Envoy, every attempt picks its route (a weighted cluster) again.
-      const lease = this.acquire();
+      const lease = this.acquire(attempts);
       if (!lease) return;
       const upstream = await this.connect(lease);
       if (upstream) {
@@ -154,15 +160,15 @@ class Session implements TcpProxySession {
         return;
       }
       lease.release();
-      if (attempt >= maxAttempts) {
-        this.end("UF");
-        return;
-      }
     }
   }
 
-  /** A cluster, host and `connections` slot for one attempt; ends the session without one. */
-  private acquire(): Lease | undefined {
+  /**
+   * A cluster, `connections` slot and host for the attempt after `attempts` failed ones; ends the
+   * session without one. Envoy's order (initializeUpstreamConnection): route, circuit breaker,
+   * connect attempts, then the host.
+   */
+  private acquire(attempts: number): Lease | undefined {
     const name = selectTcpCluster(this.config.cluster, this.deps.random ?? Math.random);
     const cluster = name === undefined ? undefined : this.deps.clusters.cluster(name);
     if (name === undefined || !cluster) {
@@ -171,14 +177,22 @@ class Session implements TcpProxySession {
       return undefined;
     }
     this.clusterName = name;
-    const host = this.pickHost(name, cluster);
-    if (!host) {
-      this.end("UH");
-      return undefined;
-    }
+    // Before picking a host: a full cluster must not count as a pick with the load balancer.
     const releaseSlot = cluster.circuitBreakers.tryAcquire("connections");
     if (!releaseSlot) {
       this.end("UO");
+      return undefined;
+    }
+    if (attempts >= Math.max(1, this.config.maxConnectAttempts)) {
+      // Every attempt failed (UF is set already): Envoy's onConnectMaxAttempts adds URX.
+      releaseSlot();
+      this.end("URX");
+      return undefined;
+    }
+    const host = this.pickHost(name, cluster);
+    if (!host) {
+      releaseSlot();
+      this.end("UH");
       return undefined;
     }
     this.upstreamHost = hostAddress(host);
@@ -249,6 +263,7 @@ class Session implements TcpProxySession {
     lease.stats.upstreamCxActive.inc();
     this.downstream.removeListener("data", this.onEarlyData);
     this.downstream.removeListener("close", this.onEarlyClose);
+    this.options.onConnected?.();
     const { stats } = lease;
     const backlog = this.early.splice(0);
     for (const chunk of backlog) stats.upstreamCxTxBytesTotal.inc(chunk.length);
@@ -301,7 +316,12 @@ class Session implements TcpProxySession {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.durationTimer) clearTimeout(this.durationTimer);
     this.relay?.destroy();
-    this.downstream.destroy();
+    const failedBeforeConnect = flag !== undefined && !this.upstream && !this.downstream.destroyed;
+    if (failedBeforeConnect && this.options.onConnectFailure) {
+      this.downstream.removeListener("data", this.onEarlyData);
+      this.downstream.removeListener("close", this.onEarlyClose);
+      this.options.onConnectFailure(this.flags);
+    } else this.downstream.destroy();
     this.upstream?.destroy();
     if (this.lease) {
       this.lease.stats.upstreamCxActive.dec();
