@@ -1,7 +1,8 @@
-// The proxy against a direct connection, in one run: wrk drives a 1 KiB node:http backend
-// directly, through one crema sidecar (its outbound listener, single hop), and through a pair of
-// sidecars (outbound → inbound, plaintext), each driven by the real control plane. Scenarios
-// alternate over several rounds; medians and min–max are reported with each proxy's CPU and RSS.
+// The proxy against a direct connection and its C peers, in one run: wrk drives a 1 KiB node:http
+// backend directly, through one crema sidecar (its outbound listener, single hop), through a pair
+// of sidecars (outbound → inbound, plaintext) driven by the real control plane, and through nginx
+// and HAProxy as single hops. Scenarios alternate over several rounds; medians and min–max are
+// reported with each proxy's CPU and RSS.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
@@ -12,6 +13,7 @@ import {
   serviceYaml,
   startMesh,
 } from "../test/scenarios/support/mesh.ts";
+import { startPeers } from "./c-peers.ts";
 
 const SUBNET = 40;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -19,6 +21,8 @@ const CLIENT_IP = ip(9);
 const PLAIN_BACKEND_IP = ip(1);
 const PAIRED_POD_IP = ip(2);
 const PAIRED_APP_IP = ip(2, 2);
+const NGINX_IP = ip(10);
+const HAPROXY_IP = ip(11);
 
 export interface ProxyBenchOptions {
   rounds: number;
@@ -84,6 +88,19 @@ function startBackend(host: string): Promise<ChildProcess> {
     });
     child.once("exit", (code) => reject(new Error(`backend on ${host} exited with ${code}`)));
   });
+}
+
+/** Probes until the path answers (a peer may still be binding), at most `attempts` times. */
+async function probeUntilReady(scenario: Scenario, attempts = 100): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await probe(scenario);
+    } catch (error) {
+      if (attempt >= attempts || (error as NodeJS.ErrnoException).code !== "ECONNREFUSED")
+        throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 /** One request as wrk will send it; the benchmark refuses to measure a path that fails. */
@@ -167,17 +184,39 @@ function runWrk(scenario: Scenario, options: ProxyBenchOptions): Promise<WrkResu
   });
 }
 
-/** utime + stime of a process, in seconds (Linux /proc; 100 ticks per second). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/** A process and its descendants (nginx serves from a worker under its master). */
+function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .split(" ")
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // Gone, or no children file on this kernel: the process alone.
+  }
+  return [pid, ...children.flatMap(processTree)];
 }
 
+/** utime + stime of a process tree, in seconds (Linux /proc; 100 ticks per second). */
+function cpuSeconds(pid: number): number {
+  let total = 0;
+  for (const member of processTree(pid)) {
+    const stat = readFileSync(`/proc/${member}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    total += (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return total;
+}
+
+/** The largest RSS in a process tree, MB. */
 function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = /VmRSS:\s+(\d+) kB/.exec(status);
-  return kb ? Number(kb[1]) / 1024 : Number.NaN;
+  return Math.max(
+    ...processTree(pid).map((member) => {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${member}/status`, "utf8"));
+      return kb ? Number(kb[1]) / 1024 : 0;
+    }),
+  );
 }
 
 function spread(values: number[]): Spread {
@@ -191,6 +230,12 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
   requireWrk();
   const backends = await Promise.all([startBackend(PLAIN_BACKEND_IP), startBackend(PAIRED_APP_IP)]);
   const mesh = await startMesh(SUBNET, CONFIG);
+  const peers = startPeers({
+    backend: { host: PLAIN_BACKEND_IP, port: 8080 },
+    nginx: NGINX_IP,
+    haproxy: HAPROXY_IP,
+    port: 8080,
+  });
   try {
     const client = await mesh.startProxy({
       pod: "client",
@@ -213,8 +258,9 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
         host: "paired",
         proxies: [client.pid, paired.pid],
       },
+      ...peers.map((peer) => ({ name: peer.name, url: peer.url, proxies: [peer.pid] })),
     ];
-    for (const scenario of scenarios) await probe(scenario);
+    for (const scenario of scenarios) await probeUntilReady(scenario);
     const samples = new Map<string, { wrk: WrkResult; cpuPer1k: number; rss: number }[]>();
     for (let round = 0; round < options.rounds; round++) {
       for (const scenario of scenarios) {
@@ -253,6 +299,7 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
       };
     });
   } finally {
+    await Promise.all(peers.map((peer) => peer.stop()));
     await mesh.stop();
     for (const backend of backends) backend.kill("SIGTERM");
   }

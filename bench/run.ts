@@ -124,6 +124,27 @@ if (only.has("proxy")) {
       r.proxyRssMb === undefined ? "-" : r.proxyRssMb.toFixed(0),
     ]),
   );
+  const row = (prefix: string) => rows.find((r) => r.name.startsWith(prefix));
+  const hop = row("one sidecar");
+  const nginx = row("nginx");
+  const pair = row("sidecar pair");
+  const met = (ok: boolean) => (ok ? "met" : "not met");
+  if (hop && nginx) {
+    const throughput = hop.requestsPerSecond.median / nginx.requestsPerSecond.median;
+    const p99 = hop.p99Ms.median / nginx.p99Ms.median;
+    console.log(
+      `target: single hop throughput ≥ 0.8 × nginx's — ${met(throughput >= 0.8)} (${throughput.toFixed(2)}×)`,
+    );
+    console.log(`target: single hop p99 ≤ 1.5 × nginx's — ${met(p99 <= 1.5)} (${p99.toFixed(2)}×)`);
+  }
+  if (hop?.proxyCpuSecondsPer1k !== undefined)
+    console.log(
+      `target: proxy CPU ≤ 0.25 vCPU per 1,000 req/s (0.25 s per 1,000 requests) — ${met(hop.proxyCpuSecondsPer1k <= 0.25)} (${hop.proxyCpuSecondsPer1k.toFixed(3)} s)`,
+    );
+  if (pair?.proxyRssMb !== undefined)
+    console.log(
+      `target: proxy RSS ≤ 80 MB under load — ${met(pair.proxyRssMb <= 80)} (${pair.proxyRssMb.toFixed(0)} MB)`,
+    );
 }
 
 if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);

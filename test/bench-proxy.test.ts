@@ -1,5 +1,5 @@
 // Smoke test of the proxy benchmark: every path produces numbers (their values are the
-// benchmark's business, not a test's). Needs wrk, which .ci/run installs.
+// benchmark's business, not a test's). Needs wrk, nginx and HAProxy, which .ci/run installs.
 import { describe, expect, it } from "vitest";
 import { benchProxy, parseWrkOutput } from "../bench/proxy.ts";
 
@@ -36,12 +36,14 @@ describe("proxy benchmark", () => {
     expect(() => parseWrkOutput(failed)).toThrow(/12 failed responses/);
   });
 
-  it("measures direct, one sidecar and a sidecar pair in one run", async () => {
+  it("measures direct, one sidecar, a sidecar pair, nginx and HAProxy in one run", async () => {
     const rows = await benchProxy({ rounds: 1, durationSeconds: 1, connections: 4 });
     expect(rows.map((r) => r.name)).toEqual([
       "direct (baseline)",
       "one sidecar (outbound only)",
       "sidecar pair (outbound → inbound)",
+      "nginx (1 worker, upstream keep-alive)",
+      "HAProxy (1 thread)",
     ]);
     for (const row of rows) {
       expect(row.requestsPerSecond.median).toBeGreaterThan(0);
@@ -49,5 +51,6 @@ describe("proxy benchmark", () => {
     }
     expect(rows[1]!.proxyCpuSecondsPer1k).toBeGreaterThan(0);
     expect(rows[2]!.proxyRssMb).toBeGreaterThan(0);
+    expect(rows[3]!.proxyCpuSecondsPer1k).toBeGreaterThan(0);
   }, 60_000);
 });
