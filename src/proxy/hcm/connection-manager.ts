@@ -1,7 +1,8 @@
 // The HTTP connection manager (envoy.filters.network.http_connection_manager): owns the codecs
 // (node's HTTP/1.1 parser and HTTP/2 sessions, fed connections the listener accepted), and runs
 // every request through Envoy's steps — path normalisation, request header mutation, route
-// selection, the HTTP filters (fault, CORS, router) — plus WebSocket upgrades and CONNECT.
+// selection, the HTTP filters (fault, CORS, router) — and hands WebSocket upgrades to upgrade.ts
+// and CONNECT to connect.ts.
 import {
   createServer as createHttp1Server,
   type IncomingMessage,
@@ -11,22 +12,11 @@ import {
 import {
   createServer as createHttp2Server,
   type Http2Server,
-  type Http2ServerRequest,
   type Http2ServerResponse,
   type Http2Session,
 } from "node:http2";
 import type { Socket } from "node:net";
-import type { Duplex } from "node:stream";
-import type { Logger } from "../../base/logger.ts";
-import { setTimeoutMs } from "../../base/timer.ts";
-import {
-  isGrpcContentType,
-  LOCAL_REPLY_BODY,
-  RESPONSE_CODE_DETAILS,
-  upstreamResetReplyInput,
-} from "../http/local-reply.ts";
-import { normalizeRequestPath } from "../http/path-normalization.ts";
-import type { ResponseFlag } from "../http/response-flags.ts";
+import { isGrpcContentType, LOCAL_REPLY_BODY, RESPONSE_CODE_DETAILS } from "../http/local-reply.ts";
 import { routerFilterConfig } from "../listener/decode-http-filters.ts";
 import type { ConnectionInfo, HcmConfig, RouterFilterConfig } from "../listener/types.ts";
 import {
@@ -39,62 +29,20 @@ import {
   selectRoute,
 } from "../routing/index.ts";
 import type { CompiledRouteConfig, MutableHeaders, RouteRequest } from "../routing/types.ts";
-import type { Downstream, LocalReplyRequest } from "./downstream.ts";
+import { answerClientError } from "./client-error.ts";
+import { handleConnect } from "./connect.ts";
+import type { Downstream } from "./downstream.ts";
 import { faultFor } from "./fault-filter.ts";
-import { firstValue, forwardableRequestHeaders } from "./headers.ts";
-import { mutateRequestHeaders } from "./mutate-request-headers.ts";
+import type { ConnectionState, HcmDeps, HcmEntry } from "./hcm-types.ts";
+import { firstValue } from "./headers.ts";
+import { armHttp2IdleTimeout } from "./http2-idle-timeout.ts";
 import { NodeDownstream } from "./node-downstream.ts";
-import { writeRawLocalReply } from "./raw-reply.ts";
+import { type AnyRequest, prepareRequest } from "./prepare-request.ts";
 import { RequestBody } from "./request-body.ts";
-import { type RouterDeps, routeToCluster, splitAuthority } from "./router.ts";
-import { sniffTunnelPreface } from "./tunnel-preface.ts";
-import { proxyUpgrade } from "./upgrade.ts";
+import { routeToCluster } from "./router.ts";
+import { handleUpgrade } from "./upgrade.ts";
 
 const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
-
-export interface HcmDeps extends RouterDeps {
-  /** The current RDS route table of that name (undefined until it arrives). */
-  routeConfig(name: string): CompiledRouteConfig | undefined;
-  /** Relays a CONNECT tunnel as TCP to a cluster (original destination: the CONNECT target). */
-  relayTcp(
-    socket: Duplex,
-    clusterName: string,
-    target: { address: string; port: number },
-    /** The CONNECT route's idle_timeout (the tunnel's TCP idle timeout); default 1 h. */
-    idleTimeoutMs?: number,
-    /** When the upstream connected, or why no upstream could be (the socket is left open). */
-    events?: RelayEvents,
-  ): void;
-  logger: Logger;
-}
-
-export interface RelayEvents {
-  onConnected(): void;
-  onConnectFailure(flags: readonly ResponseFlag[]): void;
-}
-
-/** The local reply for a CONNECT whose upstream never connected, as Envoy's router answers it. */
-function connectFailureReply(flags: readonly ResponseFlag[]): LocalReplyRequest {
-  if (flags.includes("NC"))
-    return { status: 503, flag: "NC", details: RESPONSE_CODE_DETAILS.clusterNotFound };
-  if (flags.includes("UH"))
-    return {
-      status: 503,
-      flag: "UH",
-      details: RESPONSE_CODE_DETAILS.noHealthyUpstream,
-      body: LOCAL_REPLY_BODY.noHealthyUpstream,
-    };
-  // The TCP proxy does not say whether a dial was refused or timed out: Envoy's body names the
-  // reason, a refusal being the common case.
-  return upstreamResetReplyInput(flags.includes("UO") ? "overflow" : "remote_connection_failure");
-}
-
-interface ConnectionState {
-  info: ConnectionInfo;
-  /** CONNECT target when this connection is a terminated CONNECT tunnel. */
-  tunnelAuthority?: string;
-  activeRequests: number;
-}
 
 /**
  * Node's HTTP/1 headersTimeout for an HCM. Envoy disables request_headers_timeout by default, but
@@ -109,7 +57,6 @@ export function http1HeadersTimeoutMs(config: {
   return config.requestTimeoutMs > 0 ? Math.min(wanted, config.requestTimeoutMs) : wanted;
 }
 
-type AnyRequest = IncomingMessage | Http2ServerRequest;
 type AnyResponse = ServerResponse | Http2ServerResponse;
 
 export class HttpConnectionManager {
@@ -163,7 +110,7 @@ export class HttpConnectionManager {
     this.http1.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket as Socket, head));
     this.http1.on("connect", (req, socket, head) => this.onConnect(req, socket as Socket, head));
     this.http1.on("clientError", (err: NodeJS.ErrnoException, socket) =>
-      this.onClientError(err, socket),
+      answerClientError(err, socket, this.config),
     );
     this.http2 = createHttp2Server({
       maxHeaderListPairs: config.maxHeadersCount + 4,
@@ -176,39 +123,11 @@ export class HttpConnectionManager {
       if (this.pendingSessionState) this.sessionStates.set(session, this.pendingSessionState);
       session.once("close", () => this.sessions.delete(session));
       session.on("error", () => {});
-      this.armIdleTimeout(session);
+      armHttp2IdleTimeout(session, this.config.idleTimeoutMs);
       if (this.draining) session.close();
     });
     this.http2.on("sessionError", () => {});
     this.http2.on("streamError", () => {});
-  }
-
-  /**
-   * common_http_protocol_options.idle_timeout for an HTTP/2 connection: once no stream has been
-   * active for that long, Envoy sends GOAWAY and closes it. (HTTP/1.1 gets node's keepAliveTimeout.)
-   */
-  private armIdleTimeout(session: Http2Session): void {
-    let active = 0;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (): void => {
-      timer = setTimeoutMs(() => {
-        // close() sends GOAWAY and ends the connection, as no stream is left to finish.
-        if (active === 0 && !session.closed) session.close();
-      }, this.config.idleTimeoutMs);
-      timer?.unref();
-    };
-    session.on("stream", (stream) => {
-      active++;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      stream.once("close", () => {
-        if (--active === 0 && !session.closed && !session.destroyed) arm();
-      });
-    });
-    session.once("close", () => {
-      if (timer) clearTimeout(timer);
-    });
-    arm();
   }
 
   /** Serves one accepted connection; `http2` when the preface (or codec_type) says so. */
@@ -281,93 +200,6 @@ export class HttpConnectionManager {
     );
   }
 
-  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    if (
-      !socket.writable ||
-      (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
-    ) {
-      socket.destroy();
-      return;
-    }
-    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
-      // request_timeout (or the headers timeout) expired: Envoy answers 408, not a codec error.
-      writeRawLocalReply(socket, this.config, {
-        status: 408,
-        body: LOCAL_REPLY_BODY.requestTimeout,
-        details: "request_overall_timeout",
-      });
-      return;
-    }
-    const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
-    writeRawLocalReply(socket, this.config, {
-      status: tooLarge ? 431 : 400,
-      // Envoy's HTTP/1 codec answers protocol errors with the status text as the body.
-      body: tooLarge ? "Request Header Fields Too Large" : "Bad Request",
-      details: "codec_error",
-      flag: "DPE",
-    });
-  }
-
-  /** The request's facts as routing sees them, or a reason to reject it. */
-  private prepare(
-    req: AnyRequest,
-    http2: boolean,
-    state: ConnectionState | undefined,
-  ):
-    | { ok: true; route: RouteRequest; headers: MutableHeaders; grpc: boolean; clientIp: string }
-    | { ok: false; status: number; details: string; location?: string } {
-    const headers = forwardableRequestHeaders(req.headers);
-    const method = req.method ?? "GET";
-    let path = (http2 ? (req.headers[":path"] as string | undefined) : req.url) ?? "";
-    let authority =
-      state?.tunnelAuthority ??
-      (http2 ? (req.headers[":authority"] as string | undefined) : undefined) ??
-      req.headers.host ??
-      "";
-    if (!http2 && path !== "" && path[0] !== "/" && path !== "*") {
-      // Absolute form (a client using us as its HTTP proxy).
-      try {
-        const url = new URL(path);
-        if (this.config.allowAbsoluteUrl && state?.tunnelAuthority === undefined)
-          authority = url.host;
-        path = `${url.pathname}${url.search}`;
-      } catch {
-        return { ok: false, status: 400, details: "absolute_path_rejected" };
-      }
-    }
-    if ((req.rawHeaders?.length ?? 0) / 2 > this.config.maxHeadersCount) {
-      return { ok: false, status: 431, details: "too_many_headers" };
-    }
-    const normalized = normalizeRequestPath(path, this.config);
-    if (normalized.action === "reject") {
-      return { ok: false, status: 400, details: RESPONSE_CODE_DETAILS.pathNormalizationFailed };
-    }
-    if (normalized.action === "redirect") {
-      return {
-        ok: false,
-        status: 307,
-        details: "path_normalization_redirect",
-        location: normalized.path,
-      };
-    }
-    path = normalized.path;
-    const remoteIp = state?.info.sourceIp ?? req.socket?.remoteAddress ?? "";
-    const { clientIp } = mutateRequestHeaders(this.config, {
-      headers,
-      remoteIp,
-      scheme: "http",
-      protocol: http2 ? "2" : "1.1",
-    });
-    const grpc = isGrpcContentType(firstValue(headers["content-type"]));
-    return {
-      ok: true,
-      route: { authority, path, method, scheme: "http", headers, sourceIp: clientIp },
-      headers,
-      grpc,
-      clientIp,
-    };
-  }
-
   private onRequest(req: AnyRequest, res: AnyResponse, http2: boolean): void {
     const state = this.connectionOf(req);
     if (state) {
@@ -377,7 +209,7 @@ export class HttpConnectionManager {
       });
     }
     if (this.draining && !http2) (res as ServerResponse).shouldKeepAlive = false;
-    const prepared = this.prepare(req, http2, state);
+    const prepared = prepareRequest(this.config, req, http2, state);
     const grpc = prepared.ok
       ? prepared.grpc
       : isGrpcContentType(firstValue(req.headers["content-type"]));
@@ -521,141 +353,23 @@ export class HttpConnectionManager {
     });
   }
 
-  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    socket.on("error", () => {});
-    const state = this.connectionOf(req);
-    const upgradeType = String(req.headers.upgrade ?? "").toLowerCase();
-    const allowed = this.config.upgradeConfigs.some(
-      (u) => u.enabled && u.upgradeType.toLowerCase() === upgradeType,
-    );
-    const prepared = this.prepare(req, false, state);
-    if (!prepared.ok || !allowed) {
-      writeRawLocalReply(socket, this.config, {
-        status: prepared.ok ? 403 : prepared.status,
-        details: prepared.ok ? "upgrade_failed" : prepared.details,
-      });
-      return;
-    }
-    const routeConfig = this.routeTable();
-    const selection = routeConfig
-      ? selectRoute(routeConfig, prepared.route, this.deps.random)
-      : undefined;
-    if (!selection || selection.noRoute || selection.action.kind !== "route") {
-      writeRawLocalReply(socket, this.config, {
-        status: 404,
-        flag: "NR",
-        details: RESPONSE_CODE_DETAILS.routeNotFound,
-      });
-      return;
-    }
-    const routeUpgrades = selection.action.upgradeConfigs;
-    const disabled = routeUpgrades.some(
-      (u) => u.upgradeType.toLowerCase() === upgradeType && !u.enabled,
-    );
-    if (disabled) {
-      writeRawLocalReply(socket, this.config, { status: 403, details: "upgrade_failed" });
-      return;
-    }
-    applyRequestHeaderMutations(selection, prepared.headers, { requestHeaders: prepared.headers });
-    proxyUpgrade(this.deps, this.config, {
-      socket,
-      head,
-      selection,
-      method: prepared.route.method,
-      path: selection.pathAfterRewrite ?? prepared.route.path,
-      authority: selection.hostRewrite ?? prepared.route.authority,
-      headers: prepared.headers,
-      upgrade: req.headers.upgrade ?? upgradeType,
-    });
+  /** What an upgrade or CONNECT request, handed over as a raw socket, sees of this HCM. */
+  private entry(req: IncomingMessage): HcmEntry {
+    return {
+      config: this.config,
+      deps: this.deps,
+      routeTable: () => this.routeTable(),
+      connection: this.connectionOf(req),
+    };
   }
 
-  /** CONNECT on the local runtime's HTTP proxy listener: relay as TCP, or terminate and serve HTTP inside. */
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    handleUpgrade(this.entry(req), req, socket, head);
+  }
+
   private onConnect(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    socket.on("error", () => {});
-    const state = this.connectionOf(req);
-    const authority = req.url ?? "";
-    const connectAllowed = this.config.upgradeConfigs.some(
-      (u) => u.enabled && u.upgradeType.toUpperCase() === "CONNECT",
-    );
-    const routeConfig = this.routeTable();
-    if (!connectAllowed || !routeConfig || authority === "") {
-      writeRawLocalReply(socket, this.config, {
-        status: 404,
-        flag: "NR",
-        details: RESPONSE_CODE_DETAILS.routeNotFound,
-      });
-      return;
-    }
-    const headers = forwardableRequestHeaders(req.headers);
-    const route: RouteRequest = {
-      authority,
-      path: "",
-      method: "CONNECT",
-      scheme: "http",
-      headers,
-      sourceIp: state?.info.sourceIp ?? socket.remoteAddress ?? "",
-    };
-    const selection = selectRoute(routeConfig, route, this.deps.random);
-    const established = (): void => {
-      socket.write("HTTP/1.1 200 OK\r\n\r\n");
-      if (head.length > 0) socket.unshift(head);
-    };
-    if (!selection.noRoute) {
-      const action = selection.action;
-      if (action.kind === "route" && selection.clusterName) {
-        const target = splitAuthority(authority, 443);
-        if (!target) {
-          socket.destroy();
-          return;
-        }
-        if (head.length > 0) socket.unshift(head);
-        // Envoy answers a CONNECT only once its upstream connection is up, and 503 when none
-        // comes up: a client must not start its TLS handshake into a tunnel that goes nowhere.
-        this.deps.relayTcp(socket, selection.clusterName, target, action.idleTimeoutMs, {
-          onConnected: () => socket.write("HTTP/1.1 200 OK\r\n\r\n"),
-          onConnectFailure: (flags) => {
-            // Whatever the client sent already is discarded; its FIN then closes the socket.
-            socket.allowHalfOpen = false;
-            socket.resume();
-            writeRawLocalReply(socket, this.config, connectFailureReply(flags));
-          },
-        });
-        return;
-      }
-      if (action.kind === "direct_response") {
-        writeRawLocalReply(socket, this.config, {
-          status: action.status,
-          details: "direct_response",
-        });
-        return;
-      }
-      writeRawLocalReply(socket, this.config, {
-        status: 404,
-        flag: "NR",
-        details: RESPONSE_CODE_DETAILS.routeNotFound,
-      });
-      return;
-    }
-    if (selection.virtualHost === undefined) {
-      writeRawLocalReply(socket, this.config, {
-        status: 404,
-        flag: "NR",
-        details: RESPONSE_CODE_DETAILS.routeNotFound,
-      });
-      return;
-    }
-    // A known HTTP service: terminate the tunnel and run what arrives through this HCM.
-    established();
-    const info = state?.info ?? {
-      destinationIp: socket.localAddress ?? "",
-      destinationPort: socket.localPort ?? 0,
-      transportProtocol: "raw_buffer",
-      applicationProtocols: [],
-      sourceIp: socket.remoteAddress ?? "",
-      sourcePort: socket.remotePort ?? 0,
-    };
-    const tunnel: ConnectionState = { info, tunnelAuthority: authority, activeRequests: 0 };
-    // gRPC and other HTTP/2 clients speak h2c with prior knowledge inside the tunnel.
-    sniffTunnelPreface(socket, (h2c) => this.serve(socket, tunnel, h2c));
+    const serve = (tunnel: Socket, state: ConnectionState, h2c: boolean): void =>
+      this.serve(tunnel, state, h2c);
+    handleConnect({ ...this.entry(req), serve }, req, socket, head);
   }
 }

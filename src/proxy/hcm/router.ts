@@ -1,7 +1,8 @@
 // The router filter (envoy.filters.http.router): picks a host of the route's cluster, opens the
 // upstream stream through the connection pools, enforces the global and per-try timeouts, retries
-// under the route's retry policy with back-off and previous-host avoidance, sends request mirrors,
-// feeds outlier detection, load balancer and circuit breakers, and streams the response back.
+// under the route's retry policy with back-off and previous-host avoidance, sends request mirrors
+// (mirror.ts), feeds outlier detection, load balancer and circuit breakers, and hands the response
+// to stream-response.ts.
 import { setTimeoutMs } from "../../base/timer.ts";
 import { grpcStatusOf, grpcToHttpStatus } from "../http/grpc-to-http.ts";
 import {
@@ -10,173 +11,24 @@ import {
   upstreamResetReplyInput,
 } from "../http/local-reply.ts";
 import type { StreamResetReason } from "../http/reset-reason.ts";
-import {
-  createRetryState,
-  RETRY_REQUEST_HEADERS,
-  type RetryResetKind,
-  type RetryState,
-} from "../http/retry-state.ts";
+import { createRetryState, RETRY_REQUEST_HEADERS, type RetryState } from "../http/retry-state.ts";
 import type { RouterFilterConfig } from "../listener/types.ts";
-import { mirrorSampled } from "../routing/select-route.ts";
-import type {
-  ForwardAction,
-  MirrorPolicy,
-  MutableHeaders,
-  RouteRequest,
-} from "../routing/types.ts";
-import {
-  type ClusterStats,
-  clusterStats,
-  countStatusClass,
-  type StatsStore,
-} from "../stats/stats-store.ts";
-import type { Cluster, ClusterManager } from "../upstream/cluster-manager.ts";
-import { createHost, type Host } from "../upstream/lb/host-set.ts";
-import type { Downstream, LocalReplyRequest } from "./downstream.ts";
+import type { MutableHeaders } from "../routing/types.ts";
+import { type ClusterStats, clusterStats, countStatusClass } from "../stats/stats-store.ts";
+import type { Cluster } from "../upstream/cluster-manager.ts";
+import type { Host } from "../upstream/lb/host-set.ts";
+import type { LocalReplyRequest } from "./downstream.ts";
 import { requestHash } from "./hash-policy.ts";
-import { firstValue, forwardableResponseHeaders, wireHeaders } from "./headers.ts";
-import type { BodySink, RequestBody } from "./request-body.ts";
+import { forwardableResponseHeaders, wireHeaders } from "./headers.ts";
+import { sendMirrors } from "./mirror.ts";
+import { originalDestinationHost } from "./original-destination.ts";
+import type { BodySink } from "./request-body.ts";
+import { resetKind, routerLocalReply, upstreamResetReply } from "./router-local-reply.ts";
+import type { RouterDeps, RouterRequest } from "./router-types.ts";
+import { streamResponse } from "./stream-response.ts";
 import { expectedTimeoutMs, requestTimeoutMs } from "./timeouts.ts";
-import type {
-  UpstreamAttempt,
-  UpstreamPools,
-  UpstreamResponse,
-  UpstreamTarget,
-} from "./upstream-types.ts";
-
-export interface RouterDeps {
-  clusters: ClusterManager;
-  pools: UpstreamPools;
-  stats: StatsStore;
-  random: () => number;
-  /** Source address for upstream connections unless the cluster binds its own. */
-  sourceAddress?: string;
-}
-
-export interface RouterRequest {
-  action: ForwardAction;
-  clusterName: string | undefined;
-  /** What routing saw (headers for retry_on headers, hash policies, source IP). */
-  routeRequest: RouteRequest;
-  method: string;
-  /** The upstream :authority (host rewrites applied). */
-  authority: string;
-  /** The upstream :path (rewrites applied). */
-  path: string;
-  scheme: string;
-  /** Headers to forward (HCM and route mutations applied). */
-  headers: MutableHeaders;
-  grpc: boolean;
-  body: RequestBody;
-  downstream: Downstream;
-  /** Virtual host's include_request_attempt_count. */
-  includeAttemptCount: boolean;
-  /** Virtual host's include_attempt_count_in_response. */
-  includeAttemptCountInResponse?: boolean;
-  /** The router filter's typed_config (routerFilterConfig of the HCM's filters); default off. */
-  routerConfig?: RouterFilterConfig;
-  /** The route's response header mutations, applied to upstream responses and local replies. */
-  mutateResponseHeaders(headers: MutableHeaders): void;
-}
-
-function resetKind(reason: StreamResetReason): RetryResetKind {
-  switch (reason) {
-    case "local_connection_failure":
-    case "remote_connection_failure":
-    case "connection_timeout":
-      return "connect-failure";
-    case "remote_refused_stream_reset":
-    case "local_refused_stream_reset":
-      return "refused-stream";
-    case "overflow":
-      return "overflow";
-    default:
-      return "reset";
-  }
-}
-
-function targetFor(
-  cluster: Cluster,
-  host: Host,
-  downstreamProtocol: "http1" | "http2",
-  sourceAddress: string | undefined,
-): UpstreamTarget {
-  const config = cluster.config;
-  const protocol =
-    config.protocol === "downstream"
-      ? downstreamProtocol
-      : config.protocol === "http2"
-        ? "http2"
-        : "http1";
-  const bind = config.upstreamBindAddress?.address ?? sourceAddress;
-  return {
-    address: host.address,
-    port: host.port,
-    protocol,
-    connectTimeoutMs: config.connectTimeoutMs,
-    idleTimeoutMs: config.idleTimeoutMs,
-    ...(bind ? { sourceAddress: bind } : {}),
-    limits: {
-      cluster: config.name,
-      breakers: cluster.circuitBreakers,
-      maxRequestsPerConnection: config.maxRequestsPerConnection,
-    },
-  };
-}
-
-/** A local reply's headers: a mutation's removal leaves an undefined value behind. */
-function definedHeaders(headers: MutableHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = value;
-  return out;
-}
-
-const originalDstHosts = new Map<string, Host>();
-
-function originalDstHost(address: string, port: number): Host {
-  const key = `${address}:${port}`;
-  let host = originalDstHosts.get(key);
-  if (!host) {
-    host = createHost({ address, port });
-    // Bounded: a proxy with a long life sees many destinations.
-    if (originalDstHosts.size >= 10_000) originalDstHosts.clear();
-    originalDstHosts.set(key, host);
-  }
-  return host;
-}
-
-/** "host", "host:port", "[v6]:port" → address and port. */
-export function splitAuthority(
-  authority: string,
-  defaultPort: number,
-): { address: string; port: number } | undefined {
-  let address = authority;
-  let port = defaultPort;
-  if (authority.startsWith("[")) {
-    const end = authority.indexOf("]");
-    if (end < 0) return undefined;
-    address = authority.slice(1, end);
-    const rest = authority.slice(end + 1);
-    if (rest.startsWith(":")) port = Number(rest.slice(1));
-  } else {
-    const colon = authority.lastIndexOf(":");
-    if (colon >= 0) {
-      address = authority.slice(0, colon);
-      port = Number(authority.slice(colon + 1));
-    }
-  }
-  if (address === "" || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  return { address, port };
-}
-
-/** Envoy appends "-shadow" to the host part of a mirrored request's authority. */
-export function shadowAuthority(authority: string): string {
-  const colon = authority.lastIndexOf(":");
-  if (colon > 0 && !authority.endsWith("]") && /^\d+$/.test(authority.slice(colon + 1))) {
-    return `${authority.slice(0, colon)}-shadow${authority.slice(colon)}`;
-  }
-  return `${authority}-shadow`;
-}
+import { upstreamTarget } from "./upstream-target.ts";
+import type { UpstreamAttempt, UpstreamResponse } from "./upstream-types.ts";
 
 class RouterStream {
   private readonly deps: RouterDeps;
@@ -251,7 +103,7 @@ class RouterStream {
     });
     // Mirrors copy the headers now, so they carry the expected timeout as Envoy's shadows do.
     this.setExpectedTimeoutHeader();
-    this.sendMirrors();
+    sendMirrors(this.deps, this.req);
     this.startAttempt();
     req.body.onComplete(() => this.onRequestComplete());
   }
@@ -288,7 +140,10 @@ class RouterStream {
 
   private pickHost(): Host | undefined {
     const cluster = this.cluster;
-    if (cluster.config.lbPolicy === "CLUSTER_PROVIDED") return this.originalDestination();
+    // ORIGINAL_DST (PassthroughCluster): the request's own destination.
+    if (cluster.config.lbPolicy === "CLUSTER_PROVIDED") {
+      return originalDestinationHost(cluster, this.req);
+    }
     const excluded = this.retried && this.attempted.size > 0 ? this.attempted : undefined;
     const context = {
       ...(this.hash !== undefined ? { hash: this.hash } : {}),
@@ -297,18 +152,6 @@ class RouterStream {
     };
     if (!cluster.hostSet) return undefined;
     return cluster.lb?.pick(context);
-  }
-
-  /**
-   * ORIGINAL_DST (PassthroughCluster): the request's own destination — the configured header, else
-   * the authority (the local runtime has no iptables, so the target is what the client asked for).
-   */
-  private originalDestination(): Host | undefined {
-    const header = this.cluster.config.originalDstHeader;
-    const value = header ? firstValue(this.req.headers[header]) : this.req.routeRequest.authority;
-    if (!value) return undefined;
-    const target = splitAuthority(value, this.req.scheme === "https" ? 443 : 80);
-    return target ? originalDstHost(target.address, target.port) : undefined;
   }
 
   private startAttempt(): void {
@@ -334,7 +177,7 @@ class RouterStream {
     this.setExpectedTimeoutHeader();
     const headers = wireHeaders(req.headers);
     if (req.includeAttemptCount) headers["x-envoy-attempt-count"] = String(this.attemptCount);
-    const target = targetFor(cluster, host, req.downstream.protocol, this.deps.sourceAddress);
+    const target = upstreamTarget(cluster, host, req.downstream.protocol, this.deps.sourceAddress);
     let ended = false;
     const endAttempt = (): void => {
       if (ended) return;
@@ -432,7 +275,7 @@ class RouterStream {
       }
     }
     if (this.retry.flag) req.downstream.flags.push(this.retry.flag);
-    this.streamResponse(response, endAttempt);
+    this.forwardResponse(response, endAttempt);
   }
 
   /**
@@ -448,26 +291,7 @@ class RouterStream {
     });
   }
 
-  /**
-   * Runs a write to the downstream; a throw (a head or trailer node's codec refuses) resets the
-   * downstream stream instead of escaping into an upstream event handler and ending the process.
-   */
-  private downstreamWrite(write: () => void): boolean {
-    try {
-      write();
-      return true;
-    } catch {
-      const downstream = this.req.downstream;
-      downstream.flags.push("UPE");
-      this.complete();
-      downstream.reset();
-      return false;
-    }
-  }
-
-  private streamResponse(response: UpstreamResponse, endAttempt: () => void): void {
-    const { req } = this;
-    const downstream = req.downstream;
+  private forwardResponse(response: UpstreamResponse, endAttempt: () => void): void {
     const headers = forwardableResponseHeaders(response.headers);
     // Envoy measures from the end of the request, and only for a response to a complete request.
     if (this.requestCompleteAt !== undefined && !this.config.suppressEnvoyHeaders) {
@@ -476,51 +300,11 @@ class RouterStream {
       );
     }
     this.modifyResponseHeaders(headers);
-    const body = response.body;
-    if (response.endStream) {
-      // A head that ends the stream (gRPC trailers-only, an empty response) is forwarded as one:
-      // headers then an empty body would lose grpc-status for gRPC clients.
-      body.on("error", () => {});
-      body.resume();
-      endAttempt();
-      this.complete();
-      this.downstreamWrite(() => downstream.writeHead(response.status, headers, true));
-      return;
-    }
-    if (!this.downstreamWrite(() => downstream.writeHead(response.status, headers))) {
-      body.on("error", () => {});
-      this.abortAttempt();
-      endAttempt();
-      return;
-    }
-    const onDrain = (): void => {
-      body.resume();
-    };
-    body.on("data", (chunk: Uint8Array) => {
-      if (!downstream.write(chunk)) {
-        body.pause();
-        downstream.onDrain(onDrain);
-      }
-    });
-    body.once("end", () => {
-      endAttempt();
-      this.complete();
-      this.downstreamWrite(() => downstream.end(response.trailers()));
-    });
-    body.once("error", () => {
-      endAttempt();
-      if (this.finished) return;
-      downstream.flags.push("UR");
-      this.complete();
-      downstream.reset();
-    });
-    body.once("close", () => {
-      if (!this.finished && !body.readableEnded) {
-        endAttempt();
-        downstream.flags.push("UR");
-        this.complete();
-        downstream.reset();
-      }
+    streamResponse(this.req.downstream, response, headers, {
+      finished: () => this.finished,
+      complete: () => this.complete(),
+      abortAttempt: () => this.abortAttempt(),
+      endAttempt,
     });
   }
 
@@ -550,12 +334,7 @@ class RouterStream {
       }
     }
     if (this.retry.flag) this.req.downstream.flags.push(this.retry.flag);
-    const reply = upstreamResetReplyInput(reason, {
-      retried: this.retried,
-      ...(transportFailureReason ? { transportFailureReason } : {}),
-    });
-    // Envoy's router answers an upstream protocol error with 502, any other reset with 503.
-    this.fail(reason === "protocol_error" ? { ...reply, status: 502 } : reply);
+    this.fail(upstreamResetReply(reason, this.retried, transportFailureReason));
   }
 
   private onPerTryTimeout(host: Host): void {
@@ -625,15 +404,11 @@ class RouterStream {
   private fail(reply: LocalReplyRequest): void {
     if (this.finished) return;
     this.complete();
-    this.req.downstream.sendLocalReply(this.localReplyHeaders(reply));
-  }
-
-  /** The route's response header mutations apply to the router's local replies too. */
-  private localReplyHeaders(reply: LocalReplyRequest): LocalReplyRequest {
-    const headers: MutableHeaders = { ...reply.headers };
-    if (this.config.suppressEnvoyHeaders) delete headers["x-envoy-overloaded"];
-    this.modifyResponseHeaders(headers);
-    return { ...reply, headers: definedHeaders(headers) };
+    this.req.downstream.sendLocalReply(
+      routerLocalReply(reply, this.config.suppressEnvoyHeaders, (headers) =>
+        this.modifyResponseHeaders(headers),
+      ),
+    );
   }
 
   private complete(): void {
@@ -658,48 +433,6 @@ class RouterStream {
     this.releaseRetry?.();
     this.releaseRetry = undefined;
   }
-
-  private sendMirrors(): void {
-    const policies = this.req.action.requestMirrorPolicies;
-    for (const policy of policies) {
-      if (!mirrorSampled(policy, this.deps.random)) continue;
-      sendMirror(this.deps, this.req, policy);
-    }
-  }
-}
-
-/** Fire-and-forget copy of the request to the mirror cluster; its response is discarded. */
-function sendMirror(deps: RouterDeps, req: RouterRequest, policy: MirrorPolicy): void {
-  const name = policy.cluster;
-  if (!name) return;
-  const cluster = deps.clusters.cluster(name);
-  const host = cluster?.hostSet ? cluster.lb?.pick() : undefined;
-  if (!cluster || !host) return;
-  const authority = policy.disableShadowHostSuffixAppend
-    ? req.authority
-    : shadowAuthority(req.authority);
-  const headers = wireHeaders(req.headers);
-  const target = targetFor(cluster, host, req.downstream.protocol, deps.sourceAddress);
-  const stats = clusterStats(deps.stats, name);
-  stats.upstreamRqTotal.inc();
-  let attempt: UpstreamAttempt | undefined;
-  const done = (): void => {
-    if (attempt) req.body.detachMirror(attempt);
-  };
-  attempt = deps.pools.start(
-    target,
-    { method: req.method, path: req.path, authority, scheme: req.scheme, headers },
-    {
-      onResponse: (response) => {
-        countStatusClass(stats, response.status);
-        response.body.resume();
-        response.body.on("error", () => {});
-        done();
-      },
-      onReset: done,
-    },
-  );
-  req.body.attachMirror(attempt);
 }
 
 /** Routes one request whose route action forwards to a cluster. */

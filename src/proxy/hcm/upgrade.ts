@@ -1,5 +1,7 @@
-// HTTP/1.1 upgrades (WebSocket) through the router: once routed, a fresh upstream connection gets
-// the upgrade request, and from then on bytes flow both ways untouched until either side closes.
+// HTTP/1.1 upgrades (WebSocket) through the router: the HCM's entry for an upgrade request node
+// hands over as a raw socket (upgrade_configs, route selection), then a fresh upstream connection
+// gets the upgrade request, and from then on bytes flow both ways untouched until either closes.
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import {
   LOCAL_REPLY_BODY,
@@ -7,13 +9,16 @@ import {
   upstreamResetReplyInput,
 } from "../http/local-reply.ts";
 import type { HcmConfig } from "../listener/types.ts";
+import { applyRequestHeaderMutations, selectRoute } from "../routing/index.ts";
 import type { RouteMatchResult } from "../routing/select-route.ts";
 import type { MutableHeaders } from "../routing/types.ts";
 import { clusterStats } from "../stats/stats-store.ts";
 import { DialError, dial } from "../upstream/dial.ts";
 import { requestHash } from "./hash-policy.ts";
+import type { HcmEntry } from "./hcm-types.ts";
+import { prepareRequest } from "./prepare-request.ts";
 import { writeRawLocalReply } from "./raw-reply.ts";
-import type { RouterDeps } from "./router.ts";
+import type { RouterDeps } from "./router-types.ts";
 
 export interface UpgradeRequest {
   socket: Socket;
@@ -114,4 +119,57 @@ export function proxyUpgrade(deps: RouterDeps, config: HcmConfig, req: UpgradeRe
       );
     },
   );
+}
+
+/** An HTTP/1.1 upgrade: allowed by the HCM's upgrade_configs, not disabled by the route's. */
+export function handleUpgrade(
+  hcm: HcmEntry,
+  req: IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+): void {
+  const { config, deps } = hcm;
+  socket.on("error", () => {});
+  const state = hcm.connection;
+  const upgradeType = String(req.headers.upgrade ?? "").toLowerCase();
+  const allowed = config.upgradeConfigs.some(
+    (u) => u.enabled && u.upgradeType.toLowerCase() === upgradeType,
+  );
+  const prepared = prepareRequest(config, req, false, state);
+  if (!prepared.ok || !allowed) {
+    writeRawLocalReply(socket, config, {
+      status: prepared.ok ? 403 : prepared.status,
+      details: prepared.ok ? "upgrade_failed" : prepared.details,
+    });
+    return;
+  }
+  const routeConfig = hcm.routeTable();
+  const selection = routeConfig ? selectRoute(routeConfig, prepared.route, deps.random) : undefined;
+  if (!selection || selection.noRoute || selection.action.kind !== "route") {
+    writeRawLocalReply(socket, config, {
+      status: 404,
+      flag: "NR",
+      details: RESPONSE_CODE_DETAILS.routeNotFound,
+    });
+    return;
+  }
+  const routeUpgrades = selection.action.upgradeConfigs;
+  const disabled = routeUpgrades.some(
+    (u) => u.upgradeType.toLowerCase() === upgradeType && !u.enabled,
+  );
+  if (disabled) {
+    writeRawLocalReply(socket, config, { status: 403, details: "upgrade_failed" });
+    return;
+  }
+  applyRequestHeaderMutations(selection, prepared.headers, { requestHeaders: prepared.headers });
+  proxyUpgrade(deps, config, {
+    socket,
+    head,
+    selection,
+    method: prepared.route.method,
+    path: selection.pathAfterRewrite ?? prepared.route.path,
+    authority: selection.hostRewrite ?? prepared.route.authority,
+    headers: prepared.headers,
+    upgrade: req.headers.upgrade ?? upgradeType,
+  });
 }

@@ -8,7 +8,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../../base/logger.ts";
 import type { ApplyResult, ResourceUpdate, TypeHandler } from "../../xds/client/types.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
-import { type HcmDeps, HttpConnectionManager } from "../hcm/connection-manager.ts";
+import { HttpConnectionManager } from "../hcm/connection-manager.ts";
+import type { HcmDeps } from "../hcm/hcm-types.ts";
 import { decodeListener } from "../listener/decode-listener.ts";
 import { selectFilterChain } from "../listener/index.ts";
 import type {

@@ -1,0 +1,44 @@
+// What the router filter is given: its dependencies (clusters, pools, stats) and one routed
+// request as the HCM hands it over after route selection and header mutations.
+import type { RouterFilterConfig } from "../listener/types.ts";
+import type { ForwardAction, MutableHeaders, RouteRequest } from "../routing/types.ts";
+import type { StatsStore } from "../stats/stats-store.ts";
+import type { ClusterManager } from "../upstream/cluster-manager.ts";
+import type { Downstream } from "./downstream.ts";
+import type { RequestBody } from "./request-body.ts";
+import type { UpstreamPools } from "./upstream-types.ts";
+
+export interface RouterDeps {
+  clusters: ClusterManager;
+  pools: UpstreamPools;
+  stats: StatsStore;
+  random: () => number;
+  /** Source address for upstream connections unless the cluster binds its own. */
+  sourceAddress?: string;
+}
+
+export interface RouterRequest {
+  action: ForwardAction;
+  clusterName: string | undefined;
+  /** What routing saw (headers for retry_on headers, hash policies, source IP). */
+  routeRequest: RouteRequest;
+  method: string;
+  /** The upstream :authority (host rewrites applied). */
+  authority: string;
+  /** The upstream :path (rewrites applied). */
+  path: string;
+  scheme: string;
+  /** Headers to forward (HCM and route mutations applied). */
+  headers: MutableHeaders;
+  grpc: boolean;
+  body: RequestBody;
+  downstream: Downstream;
+  /** Virtual host's include_request_attempt_count. */
+  includeAttemptCount: boolean;
+  /** Virtual host's include_attempt_count_in_response. */
+  includeAttemptCountInResponse?: boolean;
+  /** The router filter's typed_config (routerFilterConfig of the HCM's filters); default off. */
+  routerConfig?: RouterFilterConfig;
+  /** The route's response header mutations, applied to upstream responses and local replies. */
+  mutateResponseHeaders(headers: MutableHeaders): void;
+}
