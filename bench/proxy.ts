@@ -28,6 +28,8 @@ export interface ProxyBenchOptions {
   rounds: number;
   durationSeconds: number;
   connections: number;
+  /** The fixed-rate latency run: requests per second, for `durationSeconds` each round. */
+  fixedRate: number;
 }
 
 export interface Spread {
@@ -45,6 +47,10 @@ export interface ProxyBenchRow {
   throughputVsDirect: number;
   /** Median p50 minus the direct connection's median p50. */
   addedP50Ms: number;
+  /** Latency at `fixedRate` over `connections`, measured from when each request was due. */
+  atRate: { p50Ms: Spread; p90Ms: Spread; p99Ms: Spread };
+  /** Median p90 at the fixed rate minus the direct connection's. */
+  addedP90AtRateMs: number;
   /** CPU seconds all proxies on the path spent per 1,000 requests (median). */
   proxyCpuSecondsPer1k?: number;
   /** Largest RSS of a proxy on the path after the scenario (median), MB. */
@@ -198,6 +204,44 @@ function processTree(pid: number): number[] {
   return [pid, ...children.flatMap(processTree)];
 }
 
+interface PacedResult {
+  requests: number;
+  errors: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+}
+
+/** Latency at a fixed rate from the paced client, in its own process like wrk. */
+function runPaced(scenario: Scenario, options: ProxyBenchOptions): Promise<PacedResult> {
+  const args = [
+    "bench/support/paced-client.ts",
+    scenario.url,
+    scenario.host ?? "",
+    String(options.fixedRate),
+    String(options.connections),
+    String(options.durationSeconds),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once("error", reject);
+    child.once("exit", () => {
+      try {
+        const result = JSON.parse(output) as PacedResult;
+        if (result.errors > 0)
+          reject(new Error(`${scenario.name}: ${result.errors} failed requests at a fixed rate`));
+        else resolve(result);
+      } catch {
+        reject(new Error(`${scenario.name}: unreadable paced client output: ${output}`));
+      }
+    });
+  });
+}
+
 /** utime + stime of a process tree, in seconds (Linux /proc; 100 ticks per second). */
 function cpuSeconds(pid: number): number {
   let total = 0;
@@ -276,6 +320,15 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
         samples.set(scenario.name, list);
       }
     }
+    const paced = new Map<string, PacedResult[]>();
+    for (let round = 0; round < options.rounds; round++) {
+      for (const scenario of scenarios) {
+        const list = paced.get(scenario.name) ?? [];
+        list.push(await runPaced(scenario, options));
+        paced.set(scenario.name, list);
+      }
+    }
+    const directP90AtRate = spread(paced.get(scenarios[0]!.name)!.map((r) => r.p90Ms)).median;
     const direct = samples.get(scenarios[0]!.name)!;
     const directRps = spread(direct.map((s) => s.wrk.requestsPerSecond)).median;
     const directP50 = spread(direct.map((s) => s.wrk.p50Ms)).median;
@@ -283,6 +336,8 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
       const list = samples.get(scenario.name)!;
       const requestsPerSecond = spread(list.map((s) => s.wrk.requestsPerSecond));
       const p50Ms = spread(list.map((s) => s.wrk.p50Ms));
+      const atRate = paced.get(scenario.name)!;
+      const p90AtRate = spread(atRate.map((r) => r.p90Ms));
       return {
         name: scenario.name,
         requestsPerSecond,
@@ -290,6 +345,12 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
         p99Ms: spread(list.map((s) => s.wrk.p99Ms)),
         throughputVsDirect: requestsPerSecond.median / directRps,
         addedP50Ms: p50Ms.median - directP50,
+        atRate: {
+          p50Ms: spread(atRate.map((r) => r.p50Ms)),
+          p90Ms: p90AtRate,
+          p99Ms: spread(atRate.map((r) => r.p99Ms)),
+        },
+        addedP90AtRateMs: p90AtRate.median - directP90AtRate,
         ...(scenario.proxies.length
           ? {
               proxyCpuSecondsPer1k: spread(list.map((s) => s.cpuPer1k)).median,

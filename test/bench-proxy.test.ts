@@ -37,7 +37,12 @@ describe("proxy benchmark", () => {
   });
 
   it("measures direct, one sidecar, a sidecar pair, nginx and HAProxy in one run", async () => {
-    const rows = await benchProxy({ rounds: 1, durationSeconds: 1, connections: 4 });
+    const rows = await benchProxy({
+      rounds: 1,
+      durationSeconds: 1,
+      connections: 4,
+      fixedRate: 200,
+    });
     expect(rows.map((r) => r.name)).toEqual([
       "direct (baseline)",
       "one sidecar (outbound only)",
@@ -48,6 +53,7 @@ describe("proxy benchmark", () => {
     for (const row of rows) {
       expect(row.requestsPerSecond.median).toBeGreaterThan(0);
       expect(Number.isFinite(row.p99Ms.median)).toBe(true);
+      expect(Number.isFinite(row.atRate.p90Ms.median)).toBe(true);
     }
     expect(rows[1]!.proxyCpuSecondsPer1k).toBeGreaterThan(0);
     expect(rows[2]!.proxyRssMb).toBeGreaterThan(0);
