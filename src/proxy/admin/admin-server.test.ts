@@ -135,6 +135,17 @@ describe("admin server", () => {
     expect(missing.body).toMatch(/^invalid path\. admin commands are:/);
   });
 
+  it("reports memory in Envoy's /memory shape", async () => {
+    const { call } = await start();
+    const reply = await call("/memory");
+    expect(reply.status).toBe(200);
+    const body = JSON.parse(reply.body);
+    expect(Number(body.total_physical_bytes)).toBeGreaterThan(0);
+    expect(Number(body.allocated)).toBeGreaterThan(0);
+    expect(Number(body.heap_size)).toBeGreaterThan(0);
+    expect(Number(body.allocated)).toBe(Number(body.v8.heap_used) + Number(body.v8.external));
+  });
+
   it("serves the config dump with its query parameters", async () => {
     const { call } = await start();
     const dump = await call("/config_dump");
