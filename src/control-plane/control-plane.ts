@@ -82,6 +82,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         );
       } else if (event.kind === "ack" && event.version === snapshot.version) {
         metrics.convergence.observe((clock.now() - changedAt) / 1000);
+      } else if (event.kind === "encode-error") {
+        // The engine has logged it with the proxy and resource; count it as Istio counts a
+        // resource it failed to build.
+        metrics.internalErrors.inc();
       } else if (event.kind === "connect" || event.kind === "disconnect") {
         metrics.connected.set({ version: "crema" }, source.proxies().length);
       }
@@ -120,7 +124,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     {
       path: "/debug/syncz",
       description:
-        "Each connected proxy: per xDS type, the version and nonce sent and ACKed, and the last NACK with its reason.",
+        "Each connected proxy: per xDS type, the version and nonce sent and ACKed, the last NACK with its reason, and resources that fail to encode.",
       handle: () => ads.connections(),
     },
     {

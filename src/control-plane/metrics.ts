@@ -13,7 +13,8 @@ export interface ControlPlaneMetrics {
   pushTime: Histogram<"type">;
   /** pilot_xds{version}: proxies connected. */
   connected: Gauge<"version">;
-  /** pilot_total_xds_internal_errors: internal errors while generating config. */
+  /** pilot_total_xds_internal_errors: internal errors while generating config (a failed
+   * translation, or a resource that cannot be encoded: once per connection and object). */
   internalErrors: Counter<string>;
 }
 

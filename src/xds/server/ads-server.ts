@@ -65,7 +65,7 @@ export class AdsServer {
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.#ctx = {
       source,
-      encoder: new ResourceEncoder(this.#logger),
+      encoder: new ResourceEncoder(),
       logger: this.#logger,
       clock: this.#clock,
       emit: (event) => this.#emit(event),

@@ -18,7 +18,7 @@ function setup() {
   let nonce = 0;
   const ctx: ConnectionContext = {
     source,
-    encoder: new ResourceEncoder(silentLogger()),
+    encoder: new ResourceEncoder(),
     logger: silentLogger(),
     clock,
     emit: (e) => events.push(e),

@@ -5,7 +5,7 @@ import type { Logger } from "../../base/logger.ts";
 import type { ErrorDetail } from "../discovery-messages.ts";
 import type { JsonObject } from "../proto-json.ts";
 import { PUSH_ORDER, shortTypeName } from "../type-urls.ts";
-import type { ResourceEncoder } from "./encoding.ts";
+import { byName, type EncodeFailure, type ResourceEncoder, type Selection } from "./encoding.ts";
 import { Subscription } from "./subscription.ts";
 import type {
   AdsEvent,
@@ -15,6 +15,7 @@ import type {
   ResourceSource,
   SentStatus,
   TypeStatus,
+  XdsResourceSet,
 } from "./types.ts";
 
 /** What a connection needs from the server that owns it. */
@@ -48,6 +49,9 @@ export interface TypeState {
   lastSent?: SentStatus;
   lastAck?: AnswerStatus;
   lastNack?: AnswerStatus & { message: string };
+  /** Subscribed resources failing to encode at the last sync, by name: each failing object is
+   * reported once, not on every push. */
+  failing: Map<string, EncodeFailure>;
 }
 
 export interface SendInfo {
@@ -136,6 +140,45 @@ export abstract class Connection<Req, Res, S extends TypeState = TypeState> {
     return this.ctx.source.resources(this.identity.key, state.typeUrl, state.subscription);
   }
 
+  /** Encodes the subscribed resources of `set`. The caller must not present a failed resource
+   * as removed (a SotW client drops what a response omits: a control-plane bug would become
+   * an outage); `kept(name)` says whether the client holds a previous version of it. */
+  protected encodeSubscribed(
+    state: S,
+    set: XdsResourceSet,
+    kept: (name: string) => boolean,
+  ): Selection {
+    const selection = this.ctx.encoder.select(state.typeUrl, set, state.subscription);
+    const failing = new Map<string, EncodeFailure>();
+    for (const failure of selection.failed) {
+      failing.set(failure.name, failure);
+      if (state.failing.get(failure.name)?.json !== failure.json)
+        this.#reportEncodeFailure(state.typeUrl, failure, kept(failure.name));
+    }
+    state.failing = failing;
+    return selection;
+  }
+
+  #reportEncodeFailure(typeUrl: string, failure: EncodeFailure, keptPrevious: boolean): void {
+    const { id, nodeId } = this.identity;
+    const type = shortTypeName(typeUrl);
+    this.log.error(
+      { typeUrl, resource: failure.name, proxy: nodeId, keptPrevious },
+      `${type} ${failure.name} for proxy ${nodeId} cannot be encoded (${failure.message}); ${
+        keptPrevious ? "the proxy keeps its last version" : "it is not sent"
+      }`,
+    );
+    this.ctx.emit({
+      kind: "encode-error",
+      connectionId: id,
+      nodeId,
+      typeUrl,
+      resource: failure.name,
+      message: failure.message,
+      keptPrevious,
+    });
+  }
+
   protected send(state: S, response: Res, info: SendInfo): void {
     if (this.#closed) return;
     state.lastSent = {
@@ -213,6 +256,11 @@ export abstract class Connection<Req, Res, S extends TypeState = TypeState> {
         ...(state.lastNack && { lastNack: { ...state.lastNack } }),
         awaitingAnswer:
           nonce !== undefined && state.lastAck?.nonce !== nonce && state.lastNack?.nonce !== nonce,
+        ...(state.failing.size > 0 && {
+          encodeErrors: [...state.failing.values()]
+            .sort(byName)
+            .map((f) => ({ resource: f.name, message: f.message })),
+        }),
       });
     }
     const { id, nodeId, node, key, peer } = this.identity;

@@ -116,6 +116,52 @@ describe("delta ADS", () => {
     expect(names(await reader.next())).toEqual(["a"]);
   });
 
+  it("sends neither an update nor a removal for a resource that stops encoding", async () => {
+    const { stream, reader, first } = await wildcardCds();
+    await acked(stream, first);
+    // An Any naming a type the encoder does not know.
+    const unknownAny = { name: "tls", typed_config: { "@type": "type.googleapis.com/no.Such" } };
+    h.source.set(CDS, "a", { ...cluster("a", "2s"), transport_socket: unknownAny });
+    h.source.set(CDS, "c", cluster("c"));
+    h.ads.push();
+    const change = await reader.next();
+    expect(names(change)).toEqual(["c"]);
+    expect(change.removed_resources).toEqual([]);
+    const error = await h.events.waitFor((e) => e.kind === "encode-error");
+    expect(error).toMatchObject({
+      nodeId: "proxy-d",
+      resource: "a",
+      message: expect.stringContaining("no.Such"),
+      keptPrevious: true,
+    });
+    await acked(stream, change);
+
+    h.source.delete(CDS, "b"); // other removals still go out, without "a"
+    h.ads.push();
+    const removal = await reader.next();
+    expect(removal.resources).toEqual([]);
+    expect(removal.removed_resources).toEqual(["b"]);
+
+    h.source.set(CDS, "a", cluster("a", "3s"));
+    h.ads.push();
+    const fixed = await reader.next();
+    expect(names(fixed)).toEqual(["a"]);
+    expect(versions(fixed).a).not.toBe(versions(first).a);
+  });
+
+  it("does not report a subscribed resource that never encoded as removed", async () => {
+    h.source.set(EDS, "bad", { cluster_name: "bad", no_such_field: 1 });
+    const { stream, reader } = h.delta();
+    stream.write(
+      deltaRequest(EDS, { node: { id: "proxy-d" }, resource_names_subscribe: ["a", "bad"] }),
+    );
+    const first = await reader.next();
+    expect(names(first)).toEqual(["a"]);
+    expect(first.removed_resources).toEqual([]);
+    const error = await h.events.waitFor((e) => e.kind === "encode-error");
+    expect(error).toMatchObject({ resource: "bad", keptPrevious: false });
+  });
+
   it("records a delta NACK and does not resend what was rejected", async () => {
     const { stream, reader, first } = await wildcardCds();
     stream.write(

@@ -29,7 +29,7 @@ export class DeltaConnection extends Connection<
   readonly protocol = "delta";
 
   protected newState(typeUrl: string, subscription: Subscription): DeltaState {
-    return { typeUrl, subscription, known: new Map(), requested: new Set() };
+    return { typeUrl, subscription, failing: new Map(), known: new Map(), requested: new Set() };
   }
 
   handle(request: DeltaDiscoveryRequest): void {
@@ -68,12 +68,15 @@ export class DeltaConnection extends Connection<
     const subscription = state.subscription;
     if (subscription.empty) {
       state.requested.clear();
+      state.failing.clear();
       return;
     }
     const set = this.resourcesOf(state);
-    const selected = this.ctx.encoder.select(state.typeUrl, set, subscription);
-    const present = new Set(selected.map((r) => r.name));
-    const changed = selected.filter((r) => state.known.get(r.name) !== r.hash);
+    const { encoded, failed } = this.encodeSubscribed(state, set, (name) => state.known.has(name));
+    // A resource that fails to encode is neither updated nor removed: the client keeps what it
+    // has (or, never sent, keeps waiting for it) rather than losing it to a control-plane bug.
+    const present = new Set([...encoded, ...failed].map((r) => r.name));
+    const changed = encoded.filter((r) => state.known.get(r.name) !== r.hash);
     const removed = new Set<string>();
     for (const name of state.known.keys()) if (!present.has(name)) removed.add(name);
     for (const name of state.requested) if (!present.has(name)) removed.add(name);

@@ -1,7 +1,6 @@
 // Resources to wire form once per object: encoded Any, a content hash (the delta version) and size.
 import { createHash } from "node:crypto";
-import { describeError, isCremaError } from "../../base/errors.ts";
-import type { Logger } from "../../base/logger.ts";
+import { describeError } from "../../base/errors.ts";
 import type { JsonObject } from "../proto-json.ts";
 import { type AnyMessage, encodeResource } from "../resource-codec.ts";
 import type { SubscriptionView, XdsResourceSet } from "./types.ts";
@@ -13,48 +12,61 @@ export interface EncodedResource {
   hash: string;
 }
 
-type CacheEntry = { typeUrl: string; name: string; result: EncodedResource | Error };
+/** A subscribed resource that could not be encoded: `json` is the object that failed. */
+export interface EncodeFailure {
+  name: string;
+  json: JsonObject;
+  message: string;
+}
 
-/** Encodes resources, remembering each object's result; sources hand out immutable objects. */
+export interface Selection {
+  /** Sorted by name. */
+  encoded: EncodedResource[];
+  failed: EncodeFailure[];
+}
+
+type CacheEntry = {
+  typeUrl: string;
+  name: string;
+  result: EncodedResource | { error: string };
+};
+
+/** Encodes resources, remembering each object's result; sources hand out immutable objects.
+ * It only reports failures: what a client is served instead is each connection's decision. */
 export class ResourceEncoder {
   readonly #cache = new WeakMap<JsonObject, CacheEntry>();
-  readonly #logger: Logger;
 
-  constructor(logger: Logger) {
-    this.#logger = logger;
-  }
-
-  /** The subscribed resources of `set`, sorted by name; ones that fail to encode are skipped. */
-  select(typeUrl: string, set: XdsResourceSet, subscription: SubscriptionView): EncodedResource[] {
-    const out: EncodedResource[] = [];
+  /** The subscribed resources of `set`, encoded, and the ones that failed to encode. */
+  select(typeUrl: string, set: XdsResourceSet, subscription: SubscriptionView): Selection {
+    const encoded: EncodedResource[] = [];
+    const failed: EncodeFailure[] = [];
     for (const [name, json] of set.resources) {
       if (!subscription.wildcard && !subscription.names.has(name)) continue;
-      const encoded = this.encode(typeUrl, name, json);
-      if (encoded) out.push(encoded);
+      const result = this.encode(typeUrl, name, json);
+      if ("error" in result) failed.push({ name, json, message: result.error });
+      else encoded.push(result);
     }
-    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { encoded: encoded.sort(byName), failed };
   }
 
-  encode(typeUrl: string, name: string, json: JsonObject): EncodedResource | undefined {
+  encode(typeUrl: string, name: string, json: JsonObject): EncodedResource | { error: string } {
     const cached = this.#cache.get(json);
-    if (cached?.typeUrl === typeUrl && cached.name === name)
-      return cached.result instanceof Error ? undefined : cached.result;
-    let result: EncodedResource | Error;
+    if (cached?.typeUrl === typeUrl && cached.name === name) return cached.result;
+    let result: CacheEntry["result"];
     try {
       const any = encodeResource(typeUrl, json);
       result = { name, any, hash: hashBytes(any.value) };
     } catch (error) {
-      if (!isCremaError(error)) throw error;
-      // Logged once per object: the same broken object is skipped silently on later pushes.
-      this.#logger.error(
-        { typeUrl, resource: name, code: error.code },
-        `xDS resource skipped: ${describeError(error)}`,
-      );
-      result = error;
+      // Whatever the encoder throws concerns this one resource: the others are still served.
+      result = { error: describeError(error) };
     }
     this.#cache.set(json, { typeUrl, name, result });
-    return result instanceof Error ? undefined : result;
+    return result;
   }
+}
+
+export function byName(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 export function hashBytes(bytes: Uint8Array): string {

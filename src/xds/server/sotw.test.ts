@@ -168,11 +168,56 @@ describe("SotW ADS", () => {
     );
   });
 
-  it("skips a resource that cannot be encoded and sends the rest", async () => {
+  it("leaves out a resource that never encoded, reports it, and sends the rest", async () => {
     h.source.set(CDS, "broken", { name: "broken", no_such_field: true });
     const { stream, reader } = h.sotw();
     stream.write(request(CDS, [], { node: { id: "proxy-1" } }));
     expect(namesOf((await reader.next()).resources)).toEqual(["a", "b"]);
+    const error = await h.events.waitFor((e) => e.kind === "encode-error");
+    expect(error).toMatchObject({
+      nodeId: "proxy-1",
+      typeUrl: CDS,
+      resource: "broken",
+      message: expect.stringContaining("no_such_field"),
+      keptPrevious: false,
+    });
+  });
+
+  it("keeps serving the last encoding of a resource that stops encoding", async () => {
+    const { stream, reader, cds } = await subscribed(["a"]);
+    const before = decoded(cds.resources).a;
+    expect(before).toMatchObject({ connect_timeout: "1s" });
+    h.source.set(CDS, "a", { ...cluster("a", "2s"), no_such_field: true });
+    h.source.set(CDS, "c", cluster("c"));
+    h.ads.push();
+    const cds2 = await reader.next();
+    expect(cds2.type_url).toBe(CDS);
+    expect(cds2.version_info).toBe(`v${h.source.version}`);
+    // Omitting "a" would make the client delete the cluster: it keeps its version-1 content.
+    expect(namesOf(cds2.resources)).toEqual(["a", "b", "c"]);
+    expect(decoded(cds2.resources).a).toEqual(before);
+    const error = await h.events.waitFor((e) => e.kind === "encode-error");
+    expect(error).toMatchObject({ resource: "a", typeUrl: CDS, keptPrevious: true });
+    const status = h.ads.connections()[0]?.types.find((t) => t.typeUrl === CDS);
+    expect(status?.encodeErrors).toEqual([
+      { resource: "a", message: expect.stringContaining("no_such_field") },
+    ]);
+
+    // Still broken on the next push: served from the last good encoding, reported only once.
+    stream.write(ack(cds2, []));
+    h.source.set(CDS, "d", cluster("d"));
+    h.ads.push();
+    const cds3 = await reader.next();
+    expect(namesOf(cds3.resources)).toEqual(["a", "b", "c", "d"]);
+    expect(decoded(cds3.resources).a).toEqual(before);
+    expect(h.events.events.filter((e) => e.kind === "encode-error")).toHaveLength(1);
+
+    h.source.set(CDS, "a", cluster("a", "3s"));
+    h.ads.push();
+    const fixed = await reader.next();
+    expect(decoded(fixed.resources).a).toMatchObject({ connect_timeout: "3s" });
+    const after = h.ads.connections()[0]?.types.find((t) => t.typeUrl === CDS);
+    expect(after?.encodeErrors).toBeUndefined();
   });
 
   it("keeps connections independent and pushes only to the ones named", async () => {

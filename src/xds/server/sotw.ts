@@ -2,13 +2,16 @@
 import type { DiscoveryRequest, DiscoveryResponse } from "../discovery-messages.ts";
 import { shortTypeName } from "../type-urls.ts";
 import { Connection, type TypeState } from "./connection.ts";
-import { byteSize, hashSet } from "./encoding.ts";
+import { byName, byteSize, type EncodedResource, hashSet } from "./encoding.ts";
 import type { Subscription } from "./subscription.ts";
 
 interface SotwState extends TypeState {
   /** Subscription key and content hash of the last response: unchanged both → nothing to send. */
   sentKey?: string;
   sentHash?: string;
+  /** What the last response (or the last unchanged sync) held, by name: a resource that stops
+   * encoding is served from here, as the client would otherwise read its absence as removal. */
+  sent: Map<string, EncodedResource>;
 }
 
 /**
@@ -22,7 +25,7 @@ export class SotwConnection extends Connection<DiscoveryRequest, DiscoveryRespon
   readonly protocol = "sotw";
 
   protected newState(typeUrl: string, subscription: Subscription): SotwState {
-    return { typeUrl, subscription };
+    return { typeUrl, subscription, failing: new Map(), sent: new Map() };
   }
 
   handle(request: DiscoveryRequest): void {
@@ -51,10 +54,19 @@ export class SotwConnection extends Connection<DiscoveryRequest, DiscoveryRespon
     if (subscription.empty) {
       // Nothing wanted: no response; a later subscription is compared against this.
       state.sentKey = subscription.key();
+      state.sent.clear();
+      state.failing.clear();
       return;
     }
     const set = this.resourcesOf(state);
-    const selected = this.ctx.encoder.select(state.typeUrl, set, subscription);
+    const { encoded, failed } = this.encodeSubscribed(state, set, (name) => state.sent.has(name));
+    const selected = [...encoded];
+    for (const { name } of failed) {
+      const previous = state.sent.get(name);
+      if (previous) selected.push(previous);
+    }
+    if (selected.length > encoded.length) selected.sort(byName);
+    state.sent = new Map(selected.map((r) => [r.name, r]));
     const key = subscription.key();
     const hash = hashSet(selected);
     if (!force && state.sentKey === key && state.sentHash === hash) return;

@@ -34,9 +34,21 @@ export interface ResourceSource {
 
 export type Protocol = "sotw" | "delta";
 
-/** Emitted for metrics: pushes, their ACK/NACK (with push-to-answer time) and stream lifetime. */
+/** Emitted for metrics: pushes, their ACK/NACK (with push-to-answer time), stream lifetime, and
+ * resources that could not be encoded. */
 export type AdsEvent =
   | { kind: "connect" | "disconnect"; connectionId: string; nodeId: string; protocol: Protocol }
+  | {
+      /** Once per connection and failing object (a later, different object fails anew). */
+      kind: "encode-error";
+      connectionId: string;
+      nodeId: string;
+      typeUrl: string;
+      resource: string;
+      message: string;
+      /** The client keeps the resource's last version sent; false when it never had one. */
+      keptPrevious: boolean;
+    }
   | {
       kind: "push";
       connectionId: string;
@@ -86,6 +98,9 @@ export interface TypeStatus {
   lastNack?: AnswerStatus & { message: string };
   /** The last response sent has not been ACKed or NACKed yet. */
   awaitingAnswer: boolean;
+  /** Subscribed resources that currently fail to encode (sorted by name), with the encoder's
+   * message; the client keeps its last version of them. Absent when there are none. */
+  encodeErrors?: { resource: string; message: string }[];
 }
 
 export interface ConnectionStatus {
