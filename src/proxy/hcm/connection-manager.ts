@@ -31,8 +31,9 @@ import {
 import type { CompiledRouteConfig, MutableHeaders, RouteRequest } from "../routing/types.ts";
 import { answerClientError } from "./client-error.ts";
 import { handleConnect } from "./connect.ts";
-import type { Downstream } from "./downstream.ts";
+import type { Downstream, LocalReplyRequest } from "./downstream.ts";
 import { faultFor } from "./fault-filter.ts";
+import { faultStats } from "./fault-stats.ts";
 import type { ConnectionState, HcmDeps, HcmEntry } from "./hcm-types.ts";
 import { firstValue } from "./headers.ts";
 import { armHttp2IdleTimeout } from "./http2-idle-timeout.ts";
@@ -40,6 +41,7 @@ import { NodeDownstream } from "./node-downstream.ts";
 import { type AnyRequest, prepareRequest } from "./prepare-request.ts";
 import { RequestBody } from "./request-body.ts";
 import { routeToCluster } from "./router.ts";
+import { routerLocalReply } from "./router-local-reply.ts";
 import { handleUpgrade } from "./upgrade.ts";
 
 const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
@@ -201,6 +203,7 @@ export class HttpConnectionManager {
   }
 
   private onRequest(req: AnyRequest, res: AnyResponse, http2: boolean): void {
+    const startedAt = performance.now();
     const state = this.connectionOf(req);
     if (state) {
       state.activeRequests++;
@@ -246,6 +249,8 @@ export class HttpConnectionManager {
       prepared.route,
       prepared.headers,
       grpc,
+      startedAt,
+      (listener) => res.once("close", listener),
     );
   }
 
@@ -257,6 +262,8 @@ export class HttpConnectionManager {
     route: RouteRequest,
     headers: MutableHeaders,
     grpc: boolean,
+    startedAt: number,
+    onStreamEnd: (listener: () => void) => void,
   ): void {
     for (const filter of this.config.httpFilters) {
       if (filter.disabled) continue;
@@ -264,20 +271,28 @@ export class HttpConnectionManager {
         const fault = faultFor(filter, routeConfig, selection, route, this.deps.random);
         if (fault) {
           downstream.flags.push(...fault.flags);
+          // Envoy's active_faults counts the stream until it is destroyed, one per stream.
+          const stats = faultStats(this.deps.stats, this.config.statPrefix);
+          stats.activeFaults.inc();
+          onStreamEnd(() => stats.activeFaults.dec());
+          if (fault.delayMs) stats.delaysInjected.inc();
           const proceed = (): void => {
             if (downstream.closed) return;
             if (fault.abort) {
-              downstream.sendLocalReply({
-                status: fault.abort.status,
-                details: RESPONSE_CODE_DETAILS.faultAbort,
-                body: LOCAL_REPLY_BODY.faultAbort,
-                ...(fault.abort.grpcStatus !== undefined
-                  ? { grpcStatus: fault.abort.grpcStatus }
-                  : {}),
-              });
+              stats.abortsInjected.inc();
+              downstream.sendLocalReply(
+                this.routeLocalReply(selection, route, headers, {
+                  status: fault.abort.status,
+                  details: RESPONSE_CODE_DETAILS.faultAbort,
+                  body: LOCAL_REPLY_BODY.faultAbort,
+                  ...(fault.abort.grpcStatus !== undefined
+                    ? { grpcStatus: fault.abort.grpcStatus }
+                    : {}),
+                }),
+              );
               return;
             }
-            this.router(req, downstream, selection, route, headers, grpc);
+            this.router(req, downstream, selection, route, headers, grpc, startedAt);
           };
           if (fault.delayMs) setTimeout(proceed, fault.delayMs);
           else proceed();
@@ -285,7 +300,24 @@ export class HttpConnectionManager {
         }
       }
     }
-    this.router(req, downstream, selection, route, headers, grpc);
+    this.router(req, downstream, selection, route, headers, grpc, startedAt);
+  }
+
+  /**
+   * A local reply made once a route is selected: Envoy's filter manager applies the route's
+   * response header mutations to every one (finalizeResponseHeaders), not only the router's.
+   */
+  private routeLocalReply(
+    selection: RouteMatchResult,
+    route: RouteRequest,
+    headers: MutableHeaders,
+    reply: LocalReplyRequest,
+  ): LocalReplyRequest {
+    if (selection.action.kind !== "route") return reply;
+    const ctx = { downstreamRemoteAddress: route.sourceIp ?? "", requestHeaders: headers };
+    return routerLocalReply(reply, this.routerConfig.suppressEnvoyHeaders, (response) =>
+      applyResponseHeaderMutations(selection, response, { ...ctx, responseHeaders: response }),
+    );
   }
 
   private router(
@@ -295,6 +327,7 @@ export class HttpConnectionManager {
     route: RouteRequest,
     headers: MutableHeaders,
     grpc: boolean,
+    startedAt: number,
   ): void {
     const action = selection.action;
     const ctx = { downstreamRemoteAddress: route.sourceIp ?? "", requestHeaders: headers };
@@ -324,7 +357,8 @@ export class HttpConnectionManager {
     applyRequestHeaderMutations(selection, headers, ctx);
     let path = route.path;
     if (selection.pathAfterRewrite !== undefined && selection.pathAfterRewrite !== path) {
-      headers["x-envoy-original-path"] = path;
+      // Envoy's rewritePathHeader(headers, !suppress_envoy_headers).
+      if (!this.routerConfig.suppressEnvoyHeaders) headers["x-envoy-original-path"] = path;
       path = selection.pathAfterRewrite;
     }
     let authority = route.authority;
@@ -348,6 +382,10 @@ export class HttpConnectionManager {
       includeAttemptCount: selection.virtualHost.includeRequestAttemptCount,
       includeAttemptCountInResponse: selection.virtualHost.includeAttemptCountInResponse,
       routerConfig: this.routerConfig,
+      startedAt,
+      ...(this.config.maxStreamDurationMs !== undefined
+        ? { maxStreamDurationMs: this.config.maxStreamDurationMs }
+        : {}),
       mutateResponseHeaders: (response) =>
         applyResponseHeaderMutations(selection, response, { ...ctx, responseHeaders: response }),
     });

@@ -112,6 +112,8 @@ async function proxyTo(
     cluster?: JsonObject;
     router?: JsonObject;
     virtualHost?: JsonObject;
+    /** HTTP filters before the router. */
+    filters?: JsonObject[];
   } = {},
 ): Promise<Proxy> {
   const clusters = staticCluster(upstreamPort, options.cluster);
@@ -174,6 +176,7 @@ async function proxyTo(
                       ],
                     },
                     http_filters: [
+                      ...(options.filters ?? []),
                       {
                         name: "envoy.filters.http.router",
                         typed_config: { "@type": ROUTER, ...options.router },
@@ -776,5 +779,162 @@ describe("router: the Router filter's and the virtual host's settings, through t
     expect(await answer.text()).toBe("ok");
     expect(answer.headers.get("x-envoy-upstream-service-time")).toBeNull();
     expect(answer.headers.get("x-envoy-attempt-count")).toBe("1");
+  });
+});
+
+/** An HTTP/1.1 upstream answering with the request headers it got, as JSON. */
+function headersEcho(): Server {
+  return createHttpServer((req, res) => res.end(JSON.stringify(req.headers)));
+}
+
+describe("router: local replies made before the router", () => {
+  const route = (target: JsonObject): JsonObject => ({
+    match: { prefix: "/" },
+    route: target,
+    response_headers_to_add: [{ header: { key: "x-route", value: "local" } }],
+    response_headers_to_remove: ["x-gone"],
+  });
+
+  it("a fault abort carries the route's response header mutations", async () => {
+    const fault = {
+      name: "envoy.filters.http.fault",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault",
+        abort: { http_status: 418, percentage: { numerator: 100 } },
+      },
+    };
+    const proxy = await proxyTo(await deadPort(), {
+      route: route({ cluster: "up" }),
+      filters: [fault],
+    });
+    const response = await fetch(`http://127.0.0.1:${proxy.port}/`);
+    expect(response.status).toBe(418);
+    expect(response.headers.get("x-route")).toBe("local");
+    expect(await response.text()).toBe("fault filter abort");
+  });
+
+  it("a cluster not found (NC) carries the route's response header mutations", async () => {
+    const proxy = await proxyTo(await deadPort(), { route: route({ cluster: "missing" }) });
+    const response = await fetch(`http://127.0.0.1:${proxy.port}/`);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("x-route")).toBe("local");
+    await response.text();
+  });
+});
+
+describe("router: gRPC timeouts", () => {
+  const grpc = { ":method": "POST", "content-type": "application/grpc", te: "trailers" };
+
+  it("rewrites grpc-timeout to the expected timeout under max_grpc_timeout, even with suppress_envoy_headers", async () => {
+    const port = await listen(headersEcho());
+    const proxy = await proxyTo(port, {
+      route: { match: { prefix: "/" }, route: { cluster: "up", max_grpc_timeout: "2s" } },
+      router: { suppress_envoy_headers: true },
+    });
+    const capped = JSON.parse(
+      (await h2Request(proxy.port, { ...grpc, "grpc-timeout": "10S" })).body,
+    );
+    expect(capped["grpc-timeout"]).toBe("2000m");
+    expect(capped["x-envoy-expected-rq-timeout-ms"]).toBeUndefined();
+    // No deadline from the client: max_grpc_timeout is the timeout, and the upstream learns it.
+    const none = JSON.parse((await h2Request(proxy.port, grpc)).body);
+    expect(none["grpc-timeout"]).toBe("2000m");
+  });
+
+  it("leaves grpc-timeout alone without max_grpc_timeout", async () => {
+    const port = await listen(headersEcho());
+    const proxy = await proxyTo(port);
+    const seen = JSON.parse((await h2Request(proxy.port, { ...grpc, "grpc-timeout": "10S" })).body);
+    expect(seen["grpc-timeout"]).toBe("10S");
+    expect(seen["x-envoy-expected-rq-timeout-ms"]).toBe("15000");
+  });
+
+  it("max_stream_duration: the stream ends at grpc_timeout_header_max (408/504 DEADLINE_EXCEEDED), route timeout unused", async () => {
+    const upstream = createHttpServer(() => {});
+    const proxy = await proxyTo(await listen(upstream), {
+      route: {
+        match: { prefix: "/" },
+        route: {
+          cluster: "up",
+          timeout: "0.01s",
+          max_stream_duration: { grpc_timeout_header_max: "0.2s" },
+        },
+        response_headers_to_add: [{ header: { key: "x-route", value: "local" } }],
+      },
+    });
+    const answer = await h2Request(proxy.port, { ...grpc, "grpc-timeout": "10S" });
+    expect(answer.headers[":status"]).toBe(200);
+    expect(answer.headers["grpc-status"]).toBe("4");
+    expect(answer.headers["x-route"]).toBe("local");
+  });
+});
+
+describe("router: suppress_envoy_headers and path rewrites", () => {
+  it("sends x-envoy-original-path only without suppress_envoy_headers", async () => {
+    const port = await listen(headersEcho());
+    const route = { match: { prefix: "/a" }, route: { cluster: "up", prefix_rewrite: "/b" } };
+    const plain = await fetch(`http://127.0.0.1:${(await proxyTo(port, { route })).port}/a/x`);
+    expect(((await plain.json()) as Record<string, string>)["x-envoy-original-path"]).toBe("/a/x");
+    const proxy = await proxyTo(port, { route, router: { suppress_envoy_headers: true } });
+    const hidden = await fetch(`http://127.0.0.1:${proxy.port}/a/x`);
+    expect(
+      ((await hidden.json()) as Record<string, string>)["x-envoy-original-path"],
+    ).toBeUndefined();
+  });
+});
+
+describe("fault filter stats", () => {
+  const fault = (config: JsonObject): JsonObject => ({
+    name: "envoy.filters.http.fault",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault",
+      ...config,
+    },
+  });
+  const all = { percentage: { numerator: 100 } };
+
+  it("counts http.<stat_prefix>.fault.delays_injected, aborts_injected and active_faults", async () => {
+    const port = await listen(createHttpServer((_req, res) => res.end("ok")));
+    const proxy = await proxyTo(port, {
+      filters: [
+        fault({
+          delay: { fixed_delay: "0.001s", ...all },
+          abort: { http_status: 503, ...all },
+        }),
+      ],
+    });
+    const stat = (name: string) => proxy.stats.counter(`http.x.fault.${name}`).value;
+    const response = await fetch(`http://127.0.0.1:${proxy.port}/`);
+    expect(response.status).toBe(503);
+    await response.text();
+    expect(stat("delays_injected")).toBe(1);
+    expect(stat("aborts_injected")).toBe(1);
+  });
+
+  it("keeps a delayed stream in active_faults until it ends", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let arrived!: () => void;
+    const upstreamSaw = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const slow = createHttpServer((_req, res) => {
+      arrived();
+      void held.then(() => res.end("ok"));
+    });
+    const proxy = await proxyTo(await listen(slow), {
+      filters: [fault({ delay: { fixed_delay: "0.001s", ...all } })],
+    });
+    const active = proxy.stats.gauge("http.x.fault.active_faults");
+    const pending = fetch(`http://127.0.0.1:${proxy.port}/`);
+    await upstreamSaw;
+    expect(active.value).toBe(1);
+    release();
+    const answer = await pending;
+    expect(await answer.text()).toBe("ok");
+    expect(proxy.stats.counter("http.x.fault.delays_injected").value).toBe(1);
+    expect(proxy.stats.counter("http.x.fault.aborts_injected").value).toBe(0);
   });
 });

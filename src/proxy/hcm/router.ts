@@ -26,7 +26,13 @@ import type { BodySink } from "./request-body.ts";
 import { resetKind, routerLocalReply, upstreamResetReply } from "./router-local-reply.ts";
 import type { RouterDeps, RouterRequest } from "./router-types.ts";
 import { streamResponse } from "./stream-response.ts";
-import { expectedTimeoutMs, requestTimeoutMs } from "./timeouts.ts";
+import {
+  expectedTimeoutMs,
+  formatGrpcTimeout,
+  requestTimeoutMs,
+  rewritesGrpcTimeout,
+  streamDurationMs,
+} from "./timeouts.ts";
 import { upstreamTarget } from "./upstream-target.ts";
 import type { UpstreamAttempt, UpstreamResponse } from "./upstream-types.ts";
 
@@ -44,6 +50,7 @@ class RouterStream {
   private sink: BodySink | undefined;
   private host: Host | undefined;
   private globalTimer: NodeJS.Timeout | undefined;
+  private streamDurationTimer: NodeJS.Timeout | undefined;
   private perTryTimer: NodeJS.Timeout | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
   private releaseRequest: (() => void) | undefined;
@@ -93,6 +100,7 @@ class RouterStream {
     this.timeoutMs = requestTimeoutMs(req.action, req.headers, req.grpc, {
       respectExpectedRqTimeout: this.config.respectExpectedRqTimeout,
     });
+    this.armStreamDuration();
     const perTry = this.retry.perTryTimeoutMs;
     if (perTry && (this.timeoutMs === 0 || perTry < this.timeoutMs)) this.perTryTimeoutMs = perTry;
     req.downstream.onClose(() => {
@@ -106,6 +114,42 @@ class RouterStream {
     sendMirrors(this.deps, this.req);
     this.startAttempt();
     req.body.onComplete(() => this.onRequestComplete());
+  }
+
+  /**
+   * The HCM's max stream duration (Envoy's refreshDurationTimeout), counted from the stream's
+   * start; a route with max_stream_duration relies on it instead of a router timeout.
+   */
+  private armStreamDuration(): void {
+    const { req } = this;
+    const duration = streamDurationMs(req.action, req.maxStreamDurationMs, req.headers, req.grpc);
+    if (duration === undefined) return;
+    const used = req.startedAt === undefined ? 0 : performance.now() - req.startedAt;
+    const left = duration - used;
+    // Spent (or a 0 deadline, as Envoy arms it): the timer fires at once.
+    this.streamDurationTimer =
+      left > 0
+        ? setTimeoutMs(() => this.onStreamDurationReached(), left)
+        : setTimeout(() => this.onStreamDurationReached(), 0);
+  }
+
+  private onStreamDurationReached(): void {
+    this.streamDurationTimer = undefined;
+    if (this.finished) return;
+    this.detachAttempt();
+    this.abortAttempt();
+    if (this.req.downstream.headersSent) {
+      this.complete();
+      this.req.downstream.reset();
+      return;
+    }
+    // Envoy's maybeRequestTimeoutCode: 504 once the whole request arrived, else 408.
+    this.fail({
+      status: this.req.body.complete ? 504 : 408,
+      details: "max_duration_timeout",
+      body: "downstream duration timeout",
+      grpcStatus: 4, // DEADLINE_EXCEEDED
+    });
   }
 
   private get config(): RouterFilterConfig {
@@ -129,12 +173,16 @@ class RouterStream {
 
   /** Envoy's setTimeoutHeaders: what is left of the global timeout, or the per-try one if less. */
   private setExpectedTimeoutHeader(): void {
-    if (this.config.suppressEnvoyHeaders) return;
     const elapsed =
       this.requestCompleteAt === undefined ? 0 : performance.now() - this.requestCompleteAt;
     const expected = expectedTimeoutMs(this.timeoutMs, this.perTryTimeoutMs, elapsed);
-    if (expected !== undefined) {
+    if (expected === undefined) return;
+    if (!this.config.suppressEnvoyHeaders) {
       this.req.headers["x-envoy-expected-rq-timeout-ms"] = String(expected);
+    }
+    // Whatever suppress_envoy_headers says: the gRPC server learns the deadline it really has.
+    if (rewritesGrpcTimeout(this.req.action, this.req.grpc)) {
+      this.req.headers["grpc-timeout"] = formatGrpcTimeout(expected);
     }
   }
 
@@ -420,6 +468,8 @@ class RouterStream {
   private cleanup(): void {
     this.finished = true;
     if (this.globalTimer) clearTimeout(this.globalTimer);
+    if (this.streamDurationTimer) clearTimeout(this.streamDurationTimer);
+    this.streamDurationTimer = undefined;
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
     this.globalTimer = undefined;
     this.backoffTimer = undefined;
@@ -440,11 +490,18 @@ export function routeToCluster(deps: RouterDeps, req: RouterRequest): void {
   const name = req.clusterName;
   const cluster = name ? deps.clusters.cluster(name) : undefined;
   if (!cluster) {
-    req.downstream.sendLocalReply({
-      status: req.action.clusterNotFoundResponseCode,
-      flag: "NC",
-      details: RESPONSE_CODE_DETAILS.clusterNotFound,
-    });
+    const suppress = req.routerConfig?.suppressEnvoyHeaders ?? false;
+    req.downstream.sendLocalReply(
+      routerLocalReply(
+        {
+          status: req.action.clusterNotFoundResponseCode,
+          flag: "NC",
+          details: RESPONSE_CODE_DETAILS.clusterNotFound,
+        },
+        suppress,
+        (headers) => req.mutateResponseHeaders(headers),
+      ),
+    );
     return;
   }
   new RouterStream(deps, req, cluster).start();

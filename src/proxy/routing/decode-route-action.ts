@@ -66,6 +66,7 @@ const UNSET_FORWARD = {
   hostRewriteHeader: undefined,
   hostRewritePathRegex: undefined,
   idleTimeoutMs: undefined,
+  usingNewTimeouts: undefined,
   maxStreamDurationMs: undefined,
   grpcTimeoutHeaderMaxMs: undefined,
   grpcTimeoutHeaderOffsetMs: undefined,
@@ -188,6 +189,7 @@ export function decodeForwardAction(
   optionalMs("grpc_timeout_offset", (ms) => (action.grpcTimeoutOffsetMs = ms));
   const stream = f.object("max_stream_duration");
   if (stream) {
+    action.usingNewTimeouts = true;
     optionalMs("max_stream_duration", (ms) => (action.maxStreamDurationMs = ms), stream);
     optionalMs("grpc_timeout_header_max", (ms) => (action.grpcTimeoutHeaderMaxMs = ms), stream);
     optionalMs(

@@ -162,6 +162,8 @@ export interface ForwardAction {
   /** Envoy's default is 15 s; 0 disables the timeout. */
   timeoutMs: number;
   idleTimeoutMs?: number;
+  /** The route sets max_stream_duration (Envoy's usingNewTimeouts: max_grpc_timeout is ignored). */
+  usingNewTimeouts?: boolean;
   maxStreamDurationMs?: number;
   grpcTimeoutHeaderMaxMs?: number;
   grpcTimeoutHeaderOffsetMs?: number;
