@@ -21,7 +21,7 @@ import { DEFAULT_MESH_CONFIG, type MeshConfig } from "./model/mesh-config.ts";
 import type { MeshSnapshot } from "./model/snapshot.ts";
 import { createPushDebouncer } from "./push-debouncer.ts";
 
-/** How long shutdown waits for xDS clients to close their connections before cutting them. */
+/** How long shutdown waits for xDS streams, then for their connections, before cutting them. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
 export interface ControlPlaneOptions {
@@ -71,6 +71,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const ads = new AdsServer(source, {
     logger,
     clock,
+    closeTimeoutMs: SHUTDOWN_GRACE_MS,
     onEvent: (event) => {
       if (event.kind === "push")
         metrics.pushes.inc({ type: shortTypeName(event.typeUrl).toLowerCase() });

@@ -2,6 +2,7 @@
 // TCP/TLS/unknown-protocol service port whose CONNECT route relays the tunnel as TCP to the
 // service's cluster — or to the clusters its VirtualService `tcp` rules choose.
 import { buildClusterName } from "../../api/istio-names.ts";
+import { hostCovers } from "../../config/analysis/hosts.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import { isHttpProtocol, type Service, type ServicePort } from "../model/service.ts";
@@ -25,11 +26,15 @@ export function connectRoute(action: JsonObject, name?: string): JsonObject {
   };
 }
 
-/** Whether an SNI match names the service: the client is taken to send the name it CONNECTs to. */
-function sniNamesService(sniHost: string, names: readonly string[]): boolean {
-  if (sniHost === "*") return true;
-  if (sniHost.startsWith("*.")) return names.some((n) => n.endsWith(sniHost.slice(1)));
-  return names.includes(sniHost);
+function tlsRuleNamingService(
+  rules: readonly L4Route[],
+  service: Service,
+  snapshot: MeshSnapshot,
+  proxy: ProxyNode,
+): L4Route | undefined {
+  const { domainSuffix } = snapshot.meshConfig;
+  const names = serviceDomains(service, undefined, proxy.namespace, domainSuffix).domains;
+  return rules.find((r) => r.match.sniHosts.some((sni) => names.some((n) => hostCovers(sni, n))));
 }
 
 function tunnelAction(
@@ -44,17 +49,15 @@ function tunnelAction(
   // A CONNECT names a host, not an address: rules limited to destination subnets cannot apply.
   const applies = (r: L4Route) => r.match.destinationSubnets.length === 0;
   // The tunnel's SNI is not visible to the route, so `tls` rules (tried before `tcp` ones on TLS
-  // ports, as Istio orders the filter chains) match when their sniHosts name the service.
-  const names = serviceDomains(
-    service,
-    undefined,
-    proxy.namespace,
-    snapshot.meshConfig.domainSuffix,
-  ).domains;
+  // ports, as Istio orders the filter chains) match when their sniHosts name the service: the
+  // client is taken to send the name it CONNECTs to.
   const tlsRule =
     vs && (port.protocol === "TLS" || port.protocol === "HTTPS")
-      ? buildTlsRoutes(vs, port.port, ctx).find(
-          (r) => applies(r) && r.match.sniHosts.some((h) => sniNamesService(h, names)),
+      ? tlsRuleNamingService(
+          buildTlsRoutes(vs, port.port, ctx).filter(applies),
+          service,
+          snapshot,
+          proxy,
         )
       : undefined;
   const rule = tlsRule ?? (vs ? buildTcpRoutes(vs, port.port, ctx).find(applies) : undefined);
