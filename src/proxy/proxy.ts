@@ -82,12 +82,7 @@ export function assembleProxy(
             maxConnectAttempts: 1,
           },
           tcpDeps,
-          {
-            originalDestination: target,
-            ...(events
-              ? { onConnected: events.onConnected, onConnectFailure: events.onConnectFailure }
-              : {}),
-          },
+          { originalDestination: target, ...events },
         );
       },
     },

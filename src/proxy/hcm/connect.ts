@@ -5,6 +5,7 @@ import type { Socket } from "node:net";
 import {
   LOCAL_REPLY_BODY,
   RESPONSE_CODE_DETAILS,
+  ROUTE_NOT_FOUND_REPLY,
   upstreamResetReplyInput,
 } from "../http/local-reply.ts";
 import type { ResponseFlag } from "../http/response-flags.ts";
@@ -46,81 +47,62 @@ export function handleConnect(
 ): void {
   const { config, deps } = hcm;
   socket.on("error", () => {});
-  const state = hcm.connection;
   const authority = req.url ?? "";
   const connectAllowed = config.upgradeConfigs.some(
     (u) => u.enabled && u.upgradeType.toUpperCase() === "CONNECT",
   );
   const routeConfig = hcm.routeTable();
   if (!connectAllowed || !routeConfig || authority === "") {
-    writeRawLocalReply(socket, config, {
-      status: 404,
-      flag: "NR",
-      details: RESPONSE_CODE_DETAILS.routeNotFound,
-    });
+    writeRawLocalReply(socket, config, ROUTE_NOT_FOUND_REPLY);
     return;
   }
-  const headers = forwardableRequestHeaders(req.headers);
   const route: RouteRequest = {
     authority,
     path: "",
     method: "CONNECT",
     scheme: "http",
-    headers,
-    sourceIp: state?.info.sourceIp ?? socket.remoteAddress ?? "",
+    headers: forwardableRequestHeaders(req.headers),
+    sourceIp: hcm.connection?.info.sourceIp ?? socket.remoteAddress ?? "",
   };
   const selection = selectRoute(routeConfig, route, deps.random);
-  const established = (): void => {
-    socket.write("HTTP/1.1 200 OK\r\n\r\n");
-    if (head.length > 0) socket.unshift(head);
-  };
-  if (!selection.noRoute) {
-    const action = selection.action;
-    if (action.kind === "route" && selection.clusterName) {
-      const target = splitAuthority(authority, 443);
-      if (!target) {
-        socket.destroy();
-        return;
-      }
-      if (head.length > 0) socket.unshift(head);
-      // Envoy answers a CONNECT only once its upstream connection is up, and 503 when none
-      // comes up: a client must not start its TLS handshake into a tunnel that goes nowhere.
-      deps.relayTcp(socket, selection.clusterName, target, action.idleTimeoutMs, {
-        onConnected: () => socket.write("HTTP/1.1 200 OK\r\n\r\n"),
-        onConnectFailure: (flags) => {
-          // Whatever the client sent already is discarded; its FIN then closes the socket.
-          socket.allowHalfOpen = false;
-          socket.resume();
-          writeRawLocalReply(socket, config, connectFailureReply(flags));
-        },
-      });
-      return;
-    }
-    if (action.kind === "direct_response") {
-      writeRawLocalReply(socket, config, {
-        status: action.status,
-        details: "direct_response",
-      });
-      return;
-    }
-    writeRawLocalReply(socket, config, {
-      status: 404,
-      flag: "NR",
-      details: RESPONSE_CODE_DETAILS.routeNotFound,
-    });
+  if (selection.noRoute) {
+    if (selection.virtualHost) terminateTunnel(hcm, socket, head, authority);
+    else writeRawLocalReply(socket, config, ROUTE_NOT_FOUND_REPLY);
     return;
   }
-  if (selection.virtualHost === undefined) {
-    writeRawLocalReply(socket, config, {
-      status: 404,
-      flag: "NR",
-      details: RESPONSE_CODE_DETAILS.routeNotFound,
-    });
+  const action = selection.action;
+  if (action.kind === "direct_response") {
+    writeRawLocalReply(socket, config, { status: action.status, details: "direct_response" });
     return;
   }
-  // A known HTTP service: terminate the tunnel and run what arrives through this HCM.
-  established();
-  const info = state?.info ?? {
+  if (action.kind !== "route" || !selection.clusterName) {
+    writeRawLocalReply(socket, config, ROUTE_NOT_FOUND_REPLY);
+    return;
+  }
+  const target = splitAuthority(authority, 443);
+  if (!target) {
+    socket.destroy();
+    return;
+  }
+  if (head.length > 0) socket.unshift(head);
+  // Envoy answers a CONNECT only once its upstream connection is up, and 503 when none comes up:
+  // a client must not start its TLS handshake into a tunnel that goes nowhere.
+  deps.relayTcp(socket, selection.clusterName, target, action.idleTimeoutMs, {
+    onConnected: () => socket.write("HTTP/1.1 200 OK\r\n\r\n"),
+    onConnectFailure: (flags) => {
+      // Whatever the client sent already is discarded; its FIN then closes the socket.
+      socket.allowHalfOpen = false;
+      socket.resume();
+      writeRawLocalReply(socket, config, connectFailureReply(flags));
+    },
+  });
+}
+
+/** A CONNECT to a known HTTP service: terminate the tunnel and run what arrives through the HCM. */
+function terminateTunnel(hcm: ConnectEntry, socket: Socket, head: Buffer, authority: string): void {
+  socket.write("HTTP/1.1 200 OK\r\n\r\n");
+  if (head.length > 0) socket.unshift(head);
+  const info = hcm.connection?.info ?? {
     destinationIp: socket.localAddress ?? "",
     destinationPort: socket.localPort ?? 0,
     transportProtocol: "raw_buffer",

@@ -16,7 +16,12 @@ import {
   type Http2Session,
 } from "node:http2";
 import type { Socket } from "node:net";
-import { isGrpcContentType, LOCAL_REPLY_BODY, RESPONSE_CODE_DETAILS } from "../http/local-reply.ts";
+import {
+  isGrpcContentType,
+  LOCAL_REPLY_BODY,
+  RESPONSE_CODE_DETAILS,
+  ROUTE_NOT_FOUND_REPLY,
+} from "../http/local-reply.ts";
 import { routerFilterConfig } from "../listener/decode-http-filters.ts";
 import type { ConnectionInfo, HcmConfig, RouterFilterConfig } from "../listener/types.ts";
 import {
@@ -31,7 +36,7 @@ import {
 import type { CompiledRouteConfig, MutableHeaders, RouteRequest } from "../routing/types.ts";
 import { answerClientError } from "./client-error.ts";
 import { handleConnect } from "./connect.ts";
-import type { Downstream, LocalReplyRequest } from "./downstream.ts";
+import type { Downstream } from "./downstream.ts";
 import { faultFor } from "./fault-filter.ts";
 import { faultStats } from "./fault-stats.ts";
 import type { ConnectionState, HcmDeps, HcmEntry } from "./hcm-types.ts";
@@ -41,7 +46,6 @@ import { NodeDownstream } from "./node-downstream.ts";
 import { type AnyRequest, prepareRequest } from "./prepare-request.ts";
 import { RequestBody } from "./request-body.ts";
 import { routeToCluster } from "./router.ts";
-import { routerLocalReply } from "./router-local-reply.ts";
 import { handleUpgrade } from "./upgrade.ts";
 
 const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
@@ -84,18 +88,16 @@ export class HttpConnectionManager {
       const compiled = decodeRouteConfiguration(config.routes.routeConfig);
       if (compiled.ok) this.inlineRoutes = compiled.value;
     }
+    const headersTimeout = http1HeadersTimeoutMs(config);
     this.http1 = createHttp1Server({
       maxHeaderSize: config.maxRequestHeadersKb * 1024,
       joinDuplicateHeaders: true,
       requestTimeout: config.requestTimeoutMs,
-      headersTimeout: http1HeadersTimeoutMs(config),
+      headersTimeout,
       keepAliveTimeout: config.idleTimeoutMs,
       // Node enforces both timeouts only when it checks its connections: a short request_timeout
       // needs checks often enough to fire near its deadline, not 30 s late.
-      connectionsCheckingInterval: Math.min(
-        30_000,
-        Math.max(100, Math.floor(http1HeadersTimeoutMs(config) / 2)),
-      ),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(headersTimeout / 2))),
     });
     this.http1.maxHeadersCount = config.maxHeadersCount + 1;
     this.http1.timeout = 0;
@@ -234,12 +236,20 @@ export class HttpConnectionManager {
       ? selectRoute(routeConfig, prepared.route, this.deps.random)
       : undefined;
     if (!routeConfig || !selection || selection.noRoute) {
-      downstream.sendLocalReply({
-        status: 404,
-        flag: "NR",
-        details: RESPONSE_CODE_DETAILS.routeNotFound,
-      });
+      downstream.sendLocalReply(ROUTE_NOT_FOUND_REPLY);
       return;
+    }
+    if (selection.action.kind === "route") {
+      // Envoy's filter manager finalizes every response of a routed stream with the route's
+      // mutations, local replies included (fault aborts, the router's); a redirect's or direct
+      // response's own are added where they are built (directResponseHeaders).
+      const { route, headers } = prepared;
+      downstream.mutateResponseHeaders = (response) =>
+        applyResponseHeaderMutations(selection, response, {
+          downstreamRemoteAddress: route.sourceIp ?? "",
+          requestHeaders: headers,
+          responseHeaders: response,
+        });
     }
     this.runFilters(
       req,
@@ -280,16 +290,14 @@ export class HttpConnectionManager {
             if (downstream.closed) return;
             if (fault.abort) {
               stats.abortsInjected.inc();
-              downstream.sendLocalReply(
-                this.routeLocalReply(selection, route, headers, {
-                  status: fault.abort.status,
-                  details: RESPONSE_CODE_DETAILS.faultAbort,
-                  body: LOCAL_REPLY_BODY.faultAbort,
-                  ...(fault.abort.grpcStatus !== undefined
-                    ? { grpcStatus: fault.abort.grpcStatus }
-                    : {}),
-                }),
-              );
+              downstream.sendLocalReply({
+                status: fault.abort.status,
+                details: RESPONSE_CODE_DETAILS.faultAbort,
+                body: LOCAL_REPLY_BODY.faultAbort,
+                ...(fault.abort.grpcStatus !== undefined
+                  ? { grpcStatus: fault.abort.grpcStatus }
+                  : {}),
+              });
               return;
             }
             this.router(req, downstream, selection, route, headers, grpc, startedAt);
@@ -301,23 +309,6 @@ export class HttpConnectionManager {
       }
     }
     this.router(req, downstream, selection, route, headers, grpc, startedAt);
-  }
-
-  /**
-   * A local reply made once a route is selected: Envoy's filter manager applies the route's
-   * response header mutations to every one (finalizeResponseHeaders), not only the router's.
-   */
-  private routeLocalReply(
-    selection: RouteMatchResult,
-    route: RouteRequest,
-    headers: MutableHeaders,
-    reply: LocalReplyRequest,
-  ): LocalReplyRequest {
-    if (selection.action.kind !== "route") return reply;
-    const ctx = { downstreamRemoteAddress: route.sourceIp ?? "", requestHeaders: headers };
-    return routerLocalReply(reply, this.routerConfig.suppressEnvoyHeaders, (response) =>
-      applyResponseHeaderMutations(selection, response, { ...ctx, responseHeaders: response }),
-    );
   }
 
   private router(
@@ -382,12 +373,8 @@ export class HttpConnectionManager {
       includeAttemptCount: selection.virtualHost.includeRequestAttemptCount,
       includeAttemptCountInResponse: selection.virtualHost.includeAttemptCountInResponse,
       routerConfig: this.routerConfig,
+      maxStreamDurationMs: this.config.maxStreamDurationMs,
       startedAt,
-      ...(this.config.maxStreamDurationMs !== undefined
-        ? { maxStreamDurationMs: this.config.maxStreamDurationMs }
-        : {}),
-      mutateResponseHeaders: (response) =>
-        applyResponseHeaderMutations(selection, response, { ...ctx, responseHeaders: response }),
     });
   }
 

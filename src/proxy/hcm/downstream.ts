@@ -18,7 +18,15 @@ export interface Downstream {
   write(chunk: Uint8Array): boolean;
   onDrain(listener: () => void): void;
   end(trailers?: WireHeaders): void;
-  /** Answers with a local reply (the one place replies are built is local-reply.ts). */
+  /**
+   * The selected route's response header mutations (Envoy's finalizeResponseHeaders), set once a
+   * route is selected: for upstream responses, and applied by sendLocalReply to every local reply.
+   */
+  mutateResponseHeaders?: ((headers: MutableHeaders) => void) | undefined;
+  /**
+   * Answers with a local reply (the one place replies are built is local-reply.ts), its headers
+   * mutated by mutateResponseHeaders.
+   */
   sendLocalReply(reply: LocalReplyRequest): void;
   /** Resets the stream (HTTP/2 RST_STREAM, HTTP/1.1 connection close). */
   reset(): void;

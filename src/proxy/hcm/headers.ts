@@ -57,16 +57,6 @@ export function forwardableResponseHeaders(headers: WireHeaders): MutableHeaders
   return out;
 }
 
-/** A header map without undefined values (what node's writers accept). */
-export function wireHeaders(headers: MutableHeaders): WireHeaders {
-  const out: WireHeaders = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value !== undefined) out[name] = value;
-  }
-  return out;
-}
-
 export function firstValue(value: string | readonly string[] | undefined): string | undefined {
   return typeof value === "string" ? value : value?.[0];
 }

@@ -170,7 +170,7 @@ describe("HTTP/1.1 pool admission", () => {
 
   it("pushes back on the body of a request waiting for a connection and resumes it once dispatched", async () => {
     const cb = breakers({ maxConnections: 1 });
-    const t: UpstreamTarget = { ...target(cb), bufferLimitBytes: 1024 };
+    const t = target(cb);
     const pool = newPool(t);
     const first = stream(pool, t);
     await heldCount(1);
@@ -183,7 +183,7 @@ describe("HTTP/1.1 pool admission", () => {
           path: "/upload",
           authority: "svc",
           scheme: "http",
-          headers: { "content-length": "3000" },
+          headers: { "content-length": String(3 * 40 * 1024) },
         },
         {
           onResponse: (response) => {
@@ -195,13 +195,13 @@ describe("HTTP/1.1 pool admission", () => {
       );
     });
     // Queued behind the only connection: the body is held only up to the high-water mark.
-    expect(attempt.write(new Uint8Array(1000))).toBe(true);
-    expect(attempt.write(new Uint8Array(1000))).toBe(false);
+    expect(attempt.write(new Uint8Array(40 * 1024))).toBe(true);
+    expect(attempt.write(new Uint8Array(40 * 1024))).toBe(false);
     const drained = new Promise<void>((resolve) => attempt.onDrain(resolve));
     held[0]!.res.end();
     expect(await first.done).toEqual({ status: 200 });
     await drained;
-    attempt.write(new Uint8Array(1000));
+    attempt.write(new Uint8Array(40 * 1024));
     attempt.end();
     await heldCount(2);
     const upload = held[1]!;

@@ -6,16 +6,13 @@
 import { Agent, type ClientRequest, type ClientRequestArgs } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import {
-  holdConnectionSlot,
-  mayOpenConnection,
-  PendingStreams,
-  pendingHighWaterMark,
-} from "./pending-streams.ts";
+import { noop } from "../../base/noop.ts";
+import { holdConnectionSlot, mayOpenConnection, PendingStreams } from "./pending-streams.ts";
 import { startHttp1Attempt } from "./upstream-http1.ts";
 import type {
   AttemptCallbacks,
   PoolLimits,
+  UpstreamAttempt,
   UpstreamRequestHead,
   UpstreamTarget,
 } from "./upstream-types.ts";
@@ -72,13 +69,14 @@ class PoolAgent extends Agent {
     return (super.keepSocketAlive(socket) as unknown as boolean | undefined) !== false;
   }
 
-  /** Connected keep-alive sockets waiting for a request. */
-  idleCount(): number {
-    let count = 0;
-    for (const list of Object.values(this.freeSockets)) {
-      for (const socket of list ?? []) if (!socket.destroyed) count++;
+  /** Whether a connected keep-alive socket waits for a request (one per pool key, so cheap). */
+  hasIdleSocket(): boolean {
+    const free = this.freeSockets;
+    for (const name in free) {
+      const list = free[name];
+      if (list) for (const socket of list) if (!socket.destroyed) return true;
     }
-    return count;
+    return false;
   }
 }
 
@@ -87,7 +85,7 @@ export class Http1Pool {
   private limits: PoolLimits | undefined;
   /** Connections this pool opened that are not closed yet. */
   private connections = 0;
-  private readonly pending = new PendingStreams<void>();
+  private readonly pending: PendingStreams<PoolAgent>;
   private readonly onEmpty: () => void;
 
   /** `onEmpty`: the pool has no connection and no pending stream left (Envoy's idle callback). */
@@ -100,29 +98,29 @@ export class Http1Pool {
         return max === 0 || served < max;
       },
     });
+    this.pending = new PendingStreams<PoolAgent>({
+      ready: () => (this.agent.hasIdleSocket() ? this.agent : undefined),
+      dispatch: startHttp1Attempt,
+      pump: () => this.pump(),
+    });
     // After the agent's own listener has put the socket back among the free ones.
     this.agent.on("free", () => this.pump());
   }
 
-  start(target: UpstreamTarget, head: UpstreamRequestHead, callbacks: AttemptCallbacks) {
+  start(
+    target: UpstreamTarget,
+    head: UpstreamRequestHead,
+    callbacks: AttemptCallbacks,
+  ): UpstreamAttempt {
     this.limits = target.limits;
-    const dispatchTo = (cb: AttemptCallbacks) => startHttp1Attempt(this.agent, target, head, cb);
-    if (this.agent.idleCount() > 0 && this.pending.length === 0) return dispatchTo(callbacks);
-    const attempt = this.pending.enqueue(
-      this.limits,
-      pendingHighWaterMark(target),
-      dispatchTo,
-      callbacks,
-    );
-    this.pump();
-    return attempt;
+    return this.pending.admit(target, head, callbacks);
   }
 
   /** Dispatches pending streams while a connection is idle or one may be opened. */
   private pump(): void {
     while (this.pending.length > 0) {
-      if (this.agent.idleCount() === 0 && !mayOpenConnection(this.limits, this.connections)) return;
-      this.pending.shift()!.dispatch();
+      if (!this.agent.hasIdleSocket() && !mayOpenConnection(this.limits, this.connections)) return;
+      this.pending.shift()!.dispatch(this.agent);
     }
   }
 
@@ -142,5 +140,3 @@ export class Http1Pool {
     this.agent.destroy();
   }
 }
-
-function noop(): void {}

@@ -1,15 +1,14 @@
 // Request mirroring (the route's request_mirror_policies): the router sends a sampled copy of
 // each request to its mirror clusters before its first attempt, and discards their responses.
-import { mirrorSampled } from "../routing/select-route.ts";
+import { mirrorSampled, wireHeaders } from "../routing/select-route.ts";
 import type { MirrorPolicy } from "../routing/types.ts";
 import { clusterStats, countStatusClass } from "../stats/stats-store.ts";
-import { wireHeaders } from "./headers.ts";
 import type { RouterDeps, RouterRequest } from "./router-types.ts";
 import { upstreamTarget } from "./upstream-target.ts";
 import type { UpstreamAttempt } from "./upstream-types.ts";
 
 /** Envoy appends "-shadow" to the host part of a mirrored request's authority. */
-export function shadowAuthority(authority: string): string {
+function shadowAuthority(authority: string): string {
   const colon = authority.lastIndexOf(":");
   if (colon > 0 && !authority.endsWith("]") && /^\d+$/.test(authority.slice(colon + 1))) {
     return `${authority.slice(0, colon)}-shadow${authority.slice(colon)}`;

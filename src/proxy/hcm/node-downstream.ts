@@ -5,9 +5,9 @@ import { constants, type Http2ServerResponse } from "node:http2";
 import { localReply } from "../http/local-reply.ts";
 import type { ResponseFlag } from "../http/response-flags.ts";
 import type { HcmConfig } from "../listener/types.ts";
+import { wireHeaders } from "../routing/select-route.ts";
 import type { MutableHeaders } from "../routing/types.ts";
 import type { Downstream, LocalReplyRequest } from "./downstream.ts";
-import { wireHeaders } from "./headers.ts";
 import type { WireHeaders } from "./upstream-types.ts";
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -34,6 +34,7 @@ export class NodeDownstream implements Downstream {
   private readonly head: boolean;
   /** Status sent, for access logs and stats. */
   status = 0;
+  mutateResponseHeaders: ((headers: MutableHeaders) => void) | undefined = undefined;
 
   constructor(
     res: NodeResponse,
@@ -100,7 +101,14 @@ export class NodeDownstream implements Downstream {
       this.reset();
       return;
     }
-    const reply = localReply({ ...input, grpc: this.grpc, headRequest: this.head });
+    let headers = input.headers;
+    const mutate = this.mutateResponseHeaders;
+    if (mutate) {
+      const mutable: MutableHeaders = { ...headers };
+      mutate(mutable);
+      headers = wireHeaders(mutable);
+    }
+    const reply = localReply({ ...input, headers, grpc: this.grpc, headRequest: this.head });
     // A gRPC local reply is trailers-only: its status travels in the one HEADERS frame.
     if (this.grpc && this.respondEndStream(reply.status, reply.headers)) return;
     this.writeHead(reply.status, reply.headers);

@@ -1,23 +1,10 @@
-// ORIGINAL_DST (PassthroughCluster) host selection for the router, and the authority parsing it
-// shares with the HCM's CONNECT handling.
+// ORIGINAL_DST (PassthroughCluster) host selection for the router (its hosts are shared with the
+// TCP proxy: upstream/original-dst-host.ts), and the authority parsing it shares with CONNECT.
 import type { Cluster } from "../upstream/cluster-manager.ts";
-import { createHost, type Host } from "../upstream/lb/host-set.ts";
+import type { Host } from "../upstream/lb/host-set.ts";
+import { originalDstHost } from "../upstream/original-dst-host.ts";
 import { firstValue } from "./headers.ts";
 import type { RouterRequest } from "./router-types.ts";
-
-const originalDstHosts = new Map<string, Host>();
-
-function originalDstHost(address: string, port: number): Host {
-  const key = `${address}:${port}`;
-  let host = originalDstHosts.get(key);
-  if (!host) {
-    host = createHost({ address, port });
-    // Bounded: a proxy with a long life sees many destinations.
-    if (originalDstHosts.size >= 10_000) originalDstHosts.clear();
-    originalDstHosts.set(key, host);
-  }
-  return host;
-}
 
 /** "host", "host:port", "[v6]:port" → address and port. */
 export function splitAuthority(

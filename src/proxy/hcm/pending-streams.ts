@@ -1,21 +1,38 @@
 // The pending-request queue every upstream pool shares (Envoy's ConnPoolImplBase): a stream that
 // cannot be assigned a connection at once waits here, counted against max_pending_requests
 // (overflow → 503 UO), holding its request body up to a high-water mark until it is dispatched.
+import { noop } from "../../base/noop.ts";
 import type { StreamResetReason } from "../http/reset-reason.ts";
 import type {
   AttemptCallbacks,
   PoolLimits,
   UpstreamAttempt,
+  UpstreamRequestHead,
   UpstreamTarget,
   WireHeaders,
 } from "./upstream-types.ts";
 
-/** Used when the target names no buffer limit: small, as a waiting stream should not hold much. */
-export const DEFAULT_PENDING_BUFFER_BYTES = 64 * 1024;
+/**
+ * Request body a stream waiting for a connection holds before it pushes back: small, as a waiting
+ * stream should not hold much (Envoy read-disables the downstream past its buffer limit).
+ */
+const PENDING_HIGH_WATER_MARK_BYTES = 64 * 1024;
 
-/** How much request body a pending stream holds before it reports back-pressure. */
-export function pendingHighWaterMark(target: UpstreamTarget): number {
-  return target.bufferLimitBytes ?? DEFAULT_PENDING_BUFFER_BYTES;
+/** Starts a stream on a pool's connection `C`. */
+export type DispatchStream<C> = (
+  context: C,
+  target: UpstreamTarget,
+  head: UpstreamRequestHead,
+  callbacks: AttemptCallbacks,
+) => UpstreamAttempt;
+
+/** What a pool gives its pending queue: how to find a ready connection, start a stream, pump. */
+export interface PoolHooks<C> {
+  /** A connection that takes a stream now, if any. */
+  ready(): C | undefined;
+  dispatch: DispatchStream<C>;
+  /** Dispatches pending streams and opens connections for them (called after one is queued). */
+  pump(): void;
 }
 
 /**
@@ -23,32 +40,35 @@ export function pendingHighWaterMark(target: UpstreamTarget): number {
  * above the high-water mark so the caller stops reading the downstream (Envoy read-disables it
  * past the buffer limit) instead of buffering a whole upload in memory.
  */
-export class PendingAttempt<C> implements UpstreamAttempt {
+class PendingAttempt<C> implements UpstreamAttempt {
   private inner: UpstreamAttempt | undefined;
   private readonly chunks: Uint8Array[] = [];
   private bufferedBytes = 0;
   private ended: { trailers: WireHeaders | undefined } | undefined;
   private readonly drainListeners: Array<() => void> = [];
   private readonly onAbort: () => void;
-  private readonly dispatchTo: (callbacks: AttemptCallbacks, context: C) => UpstreamAttempt;
+  private readonly dispatchTo: DispatchStream<C>;
+  private readonly target: UpstreamTarget;
+  private readonly head: UpstreamRequestHead;
   private readonly callbacks: AttemptCallbacks;
-  private readonly highWaterMark: number;
   aborted = false;
 
   constructor(
     onAbort: () => void,
-    dispatchTo: (callbacks: AttemptCallbacks, context: C) => UpstreamAttempt,
+    dispatchTo: DispatchStream<C>,
+    target: UpstreamTarget,
+    head: UpstreamRequestHead,
     callbacks: AttemptCallbacks,
-    highWaterMark: number,
   ) {
     this.onAbort = onAbort;
     this.dispatchTo = dispatchTo;
+    this.target = target;
+    this.head = head;
     this.callbacks = callbacks;
-    this.highWaterMark = highWaterMark;
   }
 
   dispatch(context: C): void {
-    const inner = this.dispatchTo(this.callbacks, context);
+    const inner = this.dispatchTo(context, this.target, this.head, this.callbacks);
     this.inner = inner;
     let flowing = true;
     for (const chunk of this.chunks.splice(0)) flowing = inner.write(chunk);
@@ -74,7 +94,7 @@ export class PendingAttempt<C> implements UpstreamAttempt {
     if (this.aborted) return true;
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.byteLength;
-    return this.bufferedBytes < this.highWaterMark;
+    return this.bufferedBytes < PENDING_HIGH_WATER_MARK_BYTES;
   }
 
   end(trailers?: WireHeaders): void {
@@ -98,7 +118,7 @@ export class PendingAttempt<C> implements UpstreamAttempt {
 }
 
 /** The answer to a stream the pending-request limit refuses: an `overflow` reset, after start returns. */
-export function overflowAttempt(callbacks: AttemptCallbacks): UpstreamAttempt {
+function overflowAttempt(callbacks: AttemptCallbacks): UpstreamAttempt {
   let aborted = false;
   queueMicrotask(() => {
     if (!aborted) callbacks.onReset("overflow");
@@ -113,25 +133,35 @@ export function overflowAttempt(callbacks: AttemptCallbacks): UpstreamAttempt {
   };
 }
 
-/** A pool's pending streams, FIFO; `C` is what the pool hands a stream when dispatching it. */
+/** A pool's pending streams, FIFO; `C` is the connection the pool dispatches a stream to. */
 export class PendingStreams<C> {
   private readonly queue: PendingAttempt<C>[] = [];
+  private readonly hooks: PoolHooks<C>;
+
+  constructor(hooks: PoolHooks<C>) {
+    this.hooks = hooks;
+  }
 
   get length(): number {
     return this.queue.length;
   }
 
   /**
-   * Queues a stream as pending, holding a pendingRequests slot until it has a connection (Envoy
-   * counts a stream as pending until its connection is ready, opening included), or answers
-   * overflow when the cluster's max_pending_requests is reached.
+   * Admits a stream as Envoy's ConnPoolImplBase does: straight onto a ready connection when no
+   * stream waits before it, else pending (holding a pendingRequests slot until it has a
+   * connection — Envoy counts a stream as pending until its connection is ready, opening
+   * included), or answered with overflow when the cluster's max_pending_requests is reached.
    */
-  enqueue(
-    limits: PoolLimits | undefined,
-    highWaterMark: number,
-    dispatchTo: (callbacks: AttemptCallbacks, context: C) => UpstreamAttempt,
+  admit(
+    target: UpstreamTarget,
+    head: UpstreamRequestHead,
     callbacks: AttemptCallbacks,
   ): UpstreamAttempt {
+    if (this.queue.length === 0) {
+      const ready = this.hooks.ready();
+      if (ready !== undefined) return this.hooks.dispatch(ready, target, head, callbacks);
+    }
+    const limits = target.limits;
     const releasePending = limits ? limits.breakers.tryAcquire("pendingRequests") : noop;
     if (!releasePending) return overflowAttempt(callbacks);
     const attempt: PendingAttempt<C> = new PendingAttempt<C>(
@@ -140,7 +170,9 @@ export class PendingStreams<C> {
         const index = this.queue.indexOf(attempt);
         if (index >= 0) this.queue.splice(index, 1);
       },
-      dispatchTo,
+      this.hooks.dispatch,
+      target,
+      head,
       {
         onConnected: () => {
           releasePending();
@@ -155,9 +187,9 @@ export class PendingStreams<C> {
           callbacks.onReset(reason, transportFailureReason);
         },
       },
-      highWaterMark,
     );
     this.queue.push(attempt);
+    this.hooks.pump();
     return attempt;
   }
 
@@ -194,5 +226,3 @@ export function mayOpenConnection(limits: PoolLimits | undefined, open: number):
   const breakers = limits?.breakers;
   return !breakers || open === 0 || breakers.remaining("connections") > 0;
 }
-
-function noop(): void {}

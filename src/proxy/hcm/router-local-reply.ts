@@ -1,9 +1,8 @@
 // How the router answers an upstream failure it cannot retry: the retry kind of a stream reset,
-// the local reply the reset gets, and the route's response header mutations on every local reply.
+// the local reply the reset gets, and what suppress_envoy_headers removes from its local replies.
 import { upstreamResetReplyInput } from "../http/local-reply.ts";
 import type { StreamResetReason } from "../http/reset-reason.ts";
 import type { RetryResetKind } from "../http/retry-state.ts";
-import type { MutableHeaders } from "../routing/types.ts";
 import type { LocalReplyRequest } from "./downstream.ts";
 
 export function resetKind(reason: StreamResetReason): RetryResetKind {
@@ -36,24 +35,16 @@ export function upstreamResetReply(
   return reason === "protocol_error" ? { ...reply, status: 502 } : reply;
 }
 
-/** A local reply's headers: a mutation's removal leaves an undefined value behind. */
-function definedHeaders(headers: MutableHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = value;
-  return out;
-}
-
 /**
- * The route's response header mutations (`modifyResponseHeaders`, Envoy's modify_headers_) apply
- * to the router's local replies too.
+ * Under suppress_envoy_headers the router's local replies carry no x-envoy-overloaded (the route's
+ * response header mutations are the downstream's, see Downstream.mutateResponseHeaders).
  */
 export function routerLocalReply(
   reply: LocalReplyRequest,
   suppressEnvoyHeaders: boolean,
-  modifyResponseHeaders: (headers: MutableHeaders) => void,
 ): LocalReplyRequest {
-  const headers: MutableHeaders = { ...reply.headers };
-  if (suppressEnvoyHeaders) delete headers["x-envoy-overloaded"];
-  modifyResponseHeaders(headers);
-  return { ...reply, headers: definedHeaders(headers) };
+  if (!suppressEnvoyHeaders || reply.headers?.["x-envoy-overloaded"] === undefined) return reply;
+  const headers = { ...reply.headers };
+  delete headers["x-envoy-overloaded"];
+  return { ...reply, headers };
 }

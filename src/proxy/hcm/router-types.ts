@@ -37,12 +37,10 @@ export interface RouterRequest {
   includeAttemptCount: boolean;
   /** Virtual host's include_attempt_count_in_response. */
   includeAttemptCountInResponse?: boolean;
-  /** The router filter's typed_config (routerFilterConfig of the HCM's filters); default off. */
-  routerConfig?: RouterFilterConfig;
+  /** The router filter's typed_config (routerFilterConfig of the HCM's filters). */
+  routerConfig: RouterFilterConfig;
   /** The HCM's max_stream_duration (common_http_protocol_options), used unless the route sets one. */
   maxStreamDurationMs?: number;
   /** When the stream started (performance.now()): the stream duration counts from there. */
   startedAt?: number;
-  /** The route's response header mutations, applied to upstream responses and local replies. */
-  mutateResponseHeaders(headers: MutableHeaders): void;
 }

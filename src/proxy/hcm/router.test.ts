@@ -709,7 +709,6 @@ async function routeDirect(
         includeAttemptCount: false,
         includeAttemptCountInResponse: options.includeAttemptCountInResponse ?? false,
         routerConfig: options.routerConfig,
-        mutateResponseHeaders: () => {},
       },
     );
   });

@@ -4,7 +4,7 @@
 // (mirror.ts), feeds outlier detection, load balancer and circuit breakers, and hands the response
 // to stream-response.ts.
 import { setTimeoutMs } from "../../base/timer.ts";
-import { grpcStatusOf, grpcToHttpStatus } from "../http/grpc-to-http.ts";
+import { grpcStatusOf, grpcToHttpStatus } from "../http/grpc-status.ts";
 import {
   LOCAL_REPLY_BODY,
   RESPONSE_CODE_DETAILS,
@@ -12,20 +12,19 @@ import {
 } from "../http/local-reply.ts";
 import type { StreamResetReason } from "../http/reset-reason.ts";
 import { createRetryState, RETRY_REQUEST_HEADERS, type RetryState } from "../http/retry-state.ts";
-import type { RouterFilterConfig } from "../listener/types.ts";
-import type { MutableHeaders } from "../routing/types.ts";
+import { wireHeaders } from "../routing/select-route.ts";
 import { type ClusterStats, clusterStats, countStatusClass } from "../stats/stats-store.ts";
 import type { Cluster } from "../upstream/cluster-manager.ts";
 import type { Host } from "../upstream/lb/host-set.ts";
 import type { LocalReplyRequest } from "./downstream.ts";
 import { requestHash } from "./hash-policy.ts";
-import { forwardableResponseHeaders, wireHeaders } from "./headers.ts";
+import { forwardableResponseHeaders } from "./headers.ts";
 import { sendMirrors } from "./mirror.ts";
 import { originalDestinationHost } from "./original-destination.ts";
 import type { BodySink } from "./request-body.ts";
 import { resetKind, routerLocalReply, upstreamResetReply } from "./router-local-reply.ts";
 import type { RouterDeps, RouterRequest } from "./router-types.ts";
-import { streamResponse } from "./stream-response.ts";
+import { type ResponseStreamHooks, streamResponse } from "./stream-response.ts";
 import {
   expectedTimeoutMs,
   formatGrpcTimeout,
@@ -36,7 +35,7 @@ import {
 import { upstreamTarget } from "./upstream-target.ts";
 import type { UpstreamAttempt, UpstreamResponse } from "./upstream-types.ts";
 
-class RouterStream {
+class RouterStream implements ResponseStreamHooks {
   private readonly deps: RouterDeps;
   private readonly req: RouterRequest;
   private readonly cluster: Cluster;
@@ -55,7 +54,7 @@ class RouterStream {
   private backoffTimer: NodeJS.Timeout | undefined;
   private releaseRequest: (() => void) | undefined;
   private releaseRetry: (() => void) | undefined;
-  private finished = false;
+  private done = false;
   private retried = false;
   private attemptCount = 0;
   /** The global timeout in ms (0 = none), from the route and the request's headers. */
@@ -86,6 +85,19 @@ class RouterStream {
     });
     this.hash = requestHash(req.action.hashPolicies, req.routeRequest);
     for (const name of RETRY_REQUEST_HEADERS) delete req.headers[name];
+    if (req.includeAttemptCountInResponse) {
+      // On upstream responses and the router's local replies alike, after the route's mutations
+      // (Envoy's modify_headers_), whatever suppress_envoy_headers says (as on the request).
+      const routeMutations = req.downstream.mutateResponseHeaders;
+      req.downstream.mutateResponseHeaders = (headers) => {
+        routeMutations?.(headers);
+        if (this.attemptCount > 0) headers["x-envoy-attempt-count"] = String(this.attemptCount);
+      };
+    }
+  }
+
+  finished(): boolean {
+    return this.done;
   }
 
   start(): void {
@@ -97,14 +109,12 @@ class RouterStream {
       return;
     }
     this.releaseRequest = release;
-    this.timeoutMs = requestTimeoutMs(req.action, req.headers, req.grpc, {
-      respectExpectedRqTimeout: this.config.respectExpectedRqTimeout,
-    });
+    this.timeoutMs = requestTimeoutMs(req.action, req.headers, req.grpc, req.routerConfig);
     this.armStreamDuration();
     const perTry = this.retry.perTryTimeoutMs;
     if (perTry && (this.timeoutMs === 0 || perTry < this.timeoutMs)) this.perTryTimeoutMs = perTry;
     req.downstream.onClose(() => {
-      if (this.finished) return;
+      if (this.done) return;
       req.downstream.flags.push("DC");
       this.cleanup();
       this.abortAttempt();
@@ -135,7 +145,7 @@ class RouterStream {
 
   private onStreamDurationReached(): void {
     this.streamDurationTimer = undefined;
-    if (this.finished) return;
+    if (this.done) return;
     this.detachAttempt();
     this.abortAttempt();
     if (this.req.downstream.headersSent) {
@@ -152,18 +162,12 @@ class RouterStream {
     });
   }
 
-  private get config(): RouterFilterConfig {
-    return (
-      this.req.routerConfig ?? { suppressEnvoyHeaders: false, respectExpectedRqTimeout: false }
-    );
-  }
-
   /**
    * Envoy's onRequestComplete: the route timeout (and the first attempt's per-try timeout) run from
    * the end of the request, so a slow upload is not cut short by them.
    */
   private onRequestComplete(): void {
-    if (this.finished) return;
+    if (this.done) return;
     this.requestCompleteAt = performance.now();
     this.globalTimer = setTimeoutMs(() => this.onGlobalTimeout(), this.timeoutMs);
     const arm = this.armPerTryOnComplete;
@@ -177,7 +181,7 @@ class RouterStream {
       this.requestCompleteAt === undefined ? 0 : performance.now() - this.requestCompleteAt;
     const expected = expectedTimeoutMs(this.timeoutMs, this.perTryTimeoutMs, elapsed);
     if (expected === undefined) return;
-    if (!this.config.suppressEnvoyHeaders) {
+    if (!this.req.routerConfig.suppressEnvoyHeaders) {
       this.req.headers["x-envoy-expected-rq-timeout-ms"] = String(expected);
     }
     // Whatever suppress_envoy_headers says: the gRPC server learns the deadline it really has.
@@ -204,7 +208,7 @@ class RouterStream {
 
   private startAttempt(): void {
     const { req, cluster } = this;
-    if (this.finished) return;
+    if (this.done) return;
     const host = this.pickHost();
     if (!host) {
       this.fail({
@@ -222,7 +226,8 @@ class RouterStream {
     this.stats.upstreamRqTotal.inc();
     this.stats.upstreamRqActive.inc();
     cluster.lb?.onRequestStart(host);
-    this.setExpectedTimeoutHeader();
+    // start() set it for the first attempt; a retry's reflects the time gone since.
+    if (this.retried) this.setExpectedTimeoutHeader();
     const headers = wireHeaders(req.headers);
     if (req.includeAttemptCount) headers["x-envoy-attempt-count"] = String(this.attemptCount);
     const target = upstreamTarget(cluster, host, req.downstream.protocol, this.deps.sourceAddress);
@@ -255,6 +260,7 @@ class RouterStream {
     this.endAttempt = endAttempt;
     this.sink = attempt;
     req.body.attach(attempt);
+    if (this.perTryTimeoutMs === undefined) return;
     const armPerTry = (): void => {
       this.perTryTimer = setTimeoutMs(() => {
         this.perTryTimer = undefined;
@@ -269,7 +275,7 @@ class RouterStream {
   }
 
   /** Resets the current attempt and ends its bookkeeping: an aborted attempt gets no callback. */
-  private abortAttempt(): void {
+  abortAttempt(): void {
     const attempt = this.attempt;
     const end = this.endAttempt;
     this.attempt = undefined;
@@ -342,22 +348,17 @@ class RouterStream {
   private forwardResponse(response: UpstreamResponse, endAttempt: () => void): void {
     const headers = forwardableResponseHeaders(response.headers);
     // Envoy measures from the end of the request, and only for a response to a complete request.
-    if (this.requestCompleteAt !== undefined && !this.config.suppressEnvoyHeaders) {
+    if (this.requestCompleteAt !== undefined && !this.req.routerConfig.suppressEnvoyHeaders) {
       headers["x-envoy-upstream-service-time"] = String(
         Math.floor(performance.now() - this.requestCompleteAt),
       );
     }
-    this.modifyResponseHeaders(headers);
-    streamResponse(this.req.downstream, response, headers, {
-      finished: () => this.finished,
-      complete: () => this.complete(),
-      abortAttempt: () => this.abortAttempt(),
-      endAttempt,
-    });
+    this.req.downstream.mutateResponseHeaders?.(headers);
+    streamResponse(this.req.downstream, response, headers, this, endAttempt);
   }
 
   private onReset(reason: StreamResetReason, host: Host, transportFailureReason?: string): void {
-    if (this.finished) return;
+    if (this.done) return;
     this.detachAttempt();
     const kind = resetKind(reason);
     const connectFailure = kind === "connect-failure";
@@ -386,7 +387,7 @@ class RouterStream {
   }
 
   private onPerTryTimeout(host: Host): void {
-    if (this.finished) return;
+    if (this.done) return;
     this.detachAttempt();
     this.abortAttempt();
     this.stats.upstreamRqTimeout.inc();
@@ -403,7 +404,7 @@ class RouterStream {
 
   private onGlobalTimeout(): void {
     this.globalTimer = undefined;
-    if (this.finished) return;
+    if (this.done) return;
     this.stats.upstreamRqTimeout.inc();
     this.detachAttempt();
     this.abortAttempt();
@@ -440,33 +441,22 @@ class RouterStream {
     }, delayMs);
   }
 
-  /** Envoy's modify_headers_: for upstream responses and the router's local replies alike. */
-  private modifyResponseHeaders(headers: MutableHeaders): void {
-    this.req.mutateResponseHeaders(headers);
-    if (this.req.includeAttemptCountInResponse && this.attemptCount > 0) {
-      // Envoy adds it whatever suppress_envoy_headers says (as for the request's attempt count).
-      headers["x-envoy-attempt-count"] = String(this.attemptCount);
-    }
-  }
-
   private fail(reply: LocalReplyRequest): void {
-    if (this.finished) return;
+    if (this.done) return;
     this.complete();
     this.req.downstream.sendLocalReply(
-      routerLocalReply(reply, this.config.suppressEnvoyHeaders, (headers) =>
-        this.modifyResponseHeaders(headers),
-      ),
+      routerLocalReply(reply, this.req.routerConfig.suppressEnvoyHeaders),
     );
   }
 
-  private complete(): void {
-    this.finished = true;
+  complete(): void {
+    this.done = true;
     this.cleanup();
     this.req.body.discard();
   }
 
   private cleanup(): void {
-    this.finished = true;
+    this.done = true;
     if (this.globalTimer) clearTimeout(this.globalTimer);
     if (this.streamDurationTimer) clearTimeout(this.streamDurationTimer);
     this.streamDurationTimer = undefined;
@@ -490,18 +480,11 @@ export function routeToCluster(deps: RouterDeps, req: RouterRequest): void {
   const name = req.clusterName;
   const cluster = name ? deps.clusters.cluster(name) : undefined;
   if (!cluster) {
-    const suppress = req.routerConfig?.suppressEnvoyHeaders ?? false;
-    req.downstream.sendLocalReply(
-      routerLocalReply(
-        {
-          status: req.action.clusterNotFoundResponseCode,
-          flag: "NC",
-          details: RESPONSE_CODE_DETAILS.clusterNotFound,
-        },
-        suppress,
-        (headers) => req.mutateResponseHeaders(headers),
-      ),
-    );
+    req.downstream.sendLocalReply({
+      status: req.action.clusterNotFoundResponseCode,
+      flag: "NC",
+      details: RESPONSE_CODE_DETAILS.clusterNotFound,
+    });
     return;
   }
   new RouterStream(deps, req, cluster).start();

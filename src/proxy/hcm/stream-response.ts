@@ -12,8 +12,6 @@ export interface ResponseStreamHooks {
   complete(): void;
   /** Resets the upstream attempt (it gets no further callback). */
   abortAttempt(): void;
-  /** The attempt's end bookkeeping (active requests, LB); idempotent. */
-  endAttempt(): void;
 }
 
 /**
@@ -36,14 +34,17 @@ function downstreamWrite(
   }
 }
 
-/** `headers` is the response head as it goes out (forwardable, route mutations applied). */
+/**
+ * `headers` is the response head as it goes out (forwardable, route mutations applied);
+ * `endAttempt` is the attempt's end bookkeeping (active requests, LB), idempotent.
+ */
 export function streamResponse(
   downstream: Downstream,
   response: UpstreamResponse,
   headers: MutableHeaders,
   hooks: ResponseStreamHooks,
+  endAttempt: () => void,
 ): void {
-  const { endAttempt } = hooks;
   const body = response.body;
   if (response.endStream) {
     // A head that ends the stream (gRPC trailers-only, an empty response) is forwarded as one:

@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import {
   LOCAL_REPLY_BODY,
   RESPONSE_CODE_DETAILS,
+  ROUTE_NOT_FOUND_REPLY,
   upstreamResetReplyInput,
 } from "../http/local-reply.ts";
 import type { HcmConfig } from "../listener/types.ts";
@@ -13,7 +14,8 @@ import { applyRequestHeaderMutations, selectRoute } from "../routing/index.ts";
 import type { RouteMatchResult } from "../routing/select-route.ts";
 import type { MutableHeaders } from "../routing/types.ts";
 import { clusterStats } from "../stats/stats-store.ts";
-import { DialError, dial } from "../upstream/dial.ts";
+import type { DialError } from "../upstream/dial.ts";
+import { dialHost } from "../upstream/dial-host.ts";
 import { requestHash } from "./hash-policy.ts";
 import type { HcmEntry } from "./hcm-types.ts";
 import { prepareRequest } from "./prepare-request.ts";
@@ -82,15 +84,8 @@ export function proxyUpgrade(deps: RouterDeps, config: HcmConfig, req: UpgradeRe
     cluster.lb?.onRequestEnd(host);
   };
   socket.pause();
-  const bind = cluster.config.upstreamBindAddress?.address ?? deps.sourceAddress;
-  dial({
-    address: host.address,
-    port: host.port,
-    connectTimeoutMs: cluster.config.connectTimeoutMs,
-    ...(bind ? { localAddress: bind } : {}),
-  }).then(
+  dialHost(cluster, host, { sourceAddress: deps.sourceAddress, stats, success: "connect" }).then(
     (upstream) => {
-      cluster.outlierDetector?.onResult(host, { localOriginSuccess: "connect" });
       upstream.on("error", () => socket.destroy());
       socket.on("error", () => upstream.destroy());
       upstream.once("close", () => {
@@ -104,12 +99,8 @@ export function proxyUpgrade(deps: RouterDeps, config: HcmConfig, req: UpgradeRe
       socket.pipe(upstream);
       socket.resume();
     },
-    (err: unknown) => {
+    (failure: DialError) => {
       release();
-      stats.upstreamCxConnectFail.inc();
-      cluster.outlierDetector?.onResult(host, { localOriginFailure: "connect" });
-      const failure =
-        err instanceof DialError ? err : new DialError("remote_connection_failure", String(err));
       writeRawLocalReply(
         socket,
         config,
@@ -146,11 +137,7 @@ export function handleUpgrade(
   const routeConfig = hcm.routeTable();
   const selection = routeConfig ? selectRoute(routeConfig, prepared.route, deps.random) : undefined;
   if (!selection || selection.noRoute || selection.action.kind !== "route") {
-    writeRawLocalReply(socket, config, {
-      status: 404,
-      flag: "NR",
-      details: RESPONSE_CODE_DETAILS.routeNotFound,
-    });
+    writeRawLocalReply(socket, config, ROUTE_NOT_FOUND_REPLY);
     return;
   }
   const routeUpgrades = selection.action.upgradeConfigs;

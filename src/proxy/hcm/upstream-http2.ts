@@ -5,14 +5,10 @@
 // they close or receive GOAWAY; connect timeout and reset classification as Envoy reports them.
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
 import { connect as netConnect } from "node:net";
+import { noop } from "../../base/noop.ts";
 import { armsTimer, setTimeoutMs } from "../../base/timer.ts";
 import { DialError, dialFailure } from "../upstream/dial.ts";
-import {
-  holdConnectionSlot,
-  mayOpenConnection,
-  PendingStreams,
-  pendingHighWaterMark,
-} from "./pending-streams.ts";
+import { holdConnectionSlot, mayOpenConnection, PendingStreams } from "./pending-streams.ts";
 import type {
   AttemptCallbacks,
   PoolLimits,
@@ -39,7 +35,7 @@ export class Http2Pool {
   private readonly target: UpstreamTarget;
   private limits: PoolLimits | undefined;
   private readonly clients = new Set<Http2Client>();
-  private readonly pending = new PendingStreams<Http2Client>();
+  private readonly pending: PendingStreams<Http2Client>;
   private readonly onEmpty: () => void;
 
   /** `onEmpty`: the pool has no session and no pending stream left (Envoy's idle callback). */
@@ -47,6 +43,11 @@ export class Http2Pool {
     this.target = target;
     this.limits = target.limits;
     this.onEmpty = onEmpty;
+    this.pending = new PendingStreams<Http2Client>({
+      ready: () => this.readyClient(),
+      dispatch: (client, _target, head, callbacks) => this.startOn(client, head, callbacks),
+      pump: () => this.pump(),
+    });
   }
 
   start(
@@ -55,18 +56,7 @@ export class Http2Pool {
     callbacks: AttemptCallbacks,
   ): UpstreamAttempt {
     this.limits = target.limits;
-    const dispatchTo = (cb: AttemptCallbacks, client: Http2Client) =>
-      this.startOn(client, head, cb);
-    const ready = this.pending.length === 0 ? this.readyClient() : undefined;
-    if (ready) return dispatchTo(callbacks, ready);
-    const attempt = this.pending.enqueue(
-      this.limits,
-      pendingHighWaterMark(target),
-      dispatchTo,
-      callbacks,
-    );
-    this.pump();
-    return attempt;
+    return this.pending.admit(target, head, callbacks);
   }
 
   close(): void {
@@ -289,5 +279,3 @@ function stripPseudo(headers: WireHeaders): WireHeaders {
   }
   return out;
 }
-
-function noop(): void {}

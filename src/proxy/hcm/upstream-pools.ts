@@ -5,6 +5,7 @@
 // their idle timeout closes them, so steady traffic reuses one pool.
 import { Http1Pool } from "./http1-pool.ts";
 import { Http2Pool } from "./upstream-http2.ts";
+import { poolKey } from "./upstream-target.ts";
 import type {
   AttemptCallbacks,
   UpstreamAttempt,
@@ -13,27 +14,13 @@ import type {
   UpstreamTarget,
 } from "./upstream-types.ts";
 
-function poolKey(target: UpstreamTarget): string {
-  // Per cluster, as Envoy's pools are: each enforces its own cluster's limits.
-  return `${target.protocol}|${target.address}|${target.port}|${target.sourceAddress ?? ""}|${target.limits?.cluster ?? ""}`;
-}
-
-interface Pool {
-  start(
-    target: UpstreamTarget,
-    head: UpstreamRequestHead,
-    callbacks: AttemptCallbacks,
-  ): UpstreamAttempt;
-  close(): void;
-}
-
 export interface ConnectionPoolsOptions {
   /** Told when an empty pool is dropped (observability). */
   onPoolDropped?(key: string): void;
 }
 
 export class ConnectionPools implements UpstreamPools {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, UpstreamPools>();
   private readonly options: ConnectionPoolsOptions;
 
   constructor(options: ConnectionPoolsOptions = {}) {
@@ -53,7 +40,7 @@ export class ConnectionPools implements UpstreamPools {
     const key = poolKey(target);
     let pool = this.pools.get(key);
     if (!pool) {
-      const created: Pool =
+      const created: UpstreamPools =
         target.protocol === "http2"
           ? new Http2Pool(target, () => this.drop(key, created))
           : new Http1Pool(target, () => this.drop(key, created));
@@ -63,7 +50,7 @@ export class ConnectionPools implements UpstreamPools {
     return pool.start(target, head, callbacks);
   }
 
-  private drop(key: string, pool: Pool): void {
+  private drop(key: string, pool: UpstreamPools): void {
     // A pool already replaced (or closed with the rest) is not the one to forget.
     if (this.pools.get(key) !== pool) return;
     this.pools.delete(key);

@@ -28,11 +28,8 @@ export interface UpstreamTarget {
   idleTimeoutMs: number;
   /** The cluster's connection and pending-request limits; absent = unlimited. */
   limits?: PoolLimits;
-  /**
-   * Request body a stream waiting for a connection holds before it pushes back (the listener's
-   * per_connection_buffer_limit_bytes); absent = 64 KiB (pending-streams.ts).
-   */
-  bufferLimitBytes?: number;
+  /** The pool this target's streams go to, when computed once for it (upstream-target.ts). */
+  poolKey?: string;
 }
 
 /** Header values as they go on the wire (lowercase names). */

@@ -1,7 +1,7 @@
 // Local replies: Envoy's bodies and headers, gRPC trailers-only mapping and encoding, reset bodies, response-flag formatting.
 import { describe, expect, it } from "vitest";
+import { httpToGrpcStatus } from "./grpc-status.ts";
 import {
-  httpToGrpcStatus,
   isGrpcContentType,
   LOCAL_REPLY_BODY,
   localReply,

@@ -1,6 +1,7 @@
 // The one place the proxy builds a local reply (404 no route, 503 no healthy upstream, 504
 // timeout, 403 RBAC, fault aborts …): Envoy's bodies, text/plain, and for gRPC requests a
 // trailers-only answer (HTTP 200, grpc-status mapped from the HTTP status, grpc-message encoded).
+import { httpToGrpcStatus } from "./grpc-status.ts";
 import { resetReasonFlag, resetReasonText, type StreamResetReason } from "./reset-reason.ts";
 import type { ResponseFlag } from "./response-flags.ts";
 
@@ -52,6 +53,10 @@ export interface LocalReplyInput {
   headRequest?: boolean;
 }
 
+/** Envoy's 404 when no route matches (response flag NR). */
+export const ROUTE_NOT_FOUND_REPLY: Readonly<Omit<LocalReplyInput, "grpc" | "headRequest">> =
+  Object.freeze({ status: 404, flag: "NR", details: RESPONSE_CODE_DETAILS.routeNotFound });
+
 export interface LocalReply {
   status: number;
   headers: Record<string, string | string[]>;
@@ -60,27 +65,6 @@ export interface LocalReply {
   trailers?: Record<string, string>;
   flag?: ResponseFlag;
   details?: string;
-}
-
-/** Envoy's Grpc::Utility::httpToGrpcStatus (the gRPC spec's HTTP→gRPC mapping). */
-export function httpToGrpcStatus(status: number): number {
-  switch (status) {
-    case 400:
-      return 13; // INTERNAL
-    case 401:
-      return 16; // UNAUTHENTICATED
-    case 403:
-      return 7; // PERMISSION_DENIED
-    case 404:
-      return 12; // UNIMPLEMENTED
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return 14; // UNAVAILABLE
-    default:
-      return 2; // UNKNOWN
-  }
 }
 
 /**

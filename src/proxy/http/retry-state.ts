@@ -5,6 +5,7 @@
 import { joinedHeader, matchHeaderValue, matchRequestHeaders } from "../routing/header-matcher.ts";
 import type { HeaderMatch, RandomSource, RetryPolicy, RouteRequest } from "../routing/types.ts";
 import { JitteredExponentialBackOff, jitteredLowerBoundMs } from "./backoff.ts";
+import { parseGrpcStatus } from "./grpc-status.ts";
 import type { ResponseFlag } from "./response-flags.ts";
 
 const HTTP_RETRY_ON = new Set([
@@ -158,7 +159,7 @@ export function createRetryState(
       retriableHeaders.some((m) => matchHeaderValue(m, joinedHeader(r.headers, m.name)))
     )
       return true;
-    const grpc = r.grpcStatus ?? parseGrpcStatus(joinedHeader(r.headers, "grpc-status"));
+    const grpc = r.grpcStatus ?? parseGrpcStatus(joinedHeader(r.headers, "grpc-status")?.trim());
     if (grpc === undefined) return false;
     for (const [name, code] of GRPC_RETRY_ON) if (code === grpc && retryOn.has(name)) return true;
     return false;
@@ -244,10 +245,6 @@ function split(value: string | undefined): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
-}
-
-function parseGrpcStatus(value: string | undefined): number | undefined {
-  return value !== undefined && /^\d+$/.test(value.trim()) ? Number(value.trim()) : undefined;
 }
 
 function presentMatcher(name: string): HeaderMatch {

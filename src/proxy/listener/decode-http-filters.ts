@@ -31,7 +31,7 @@ export interface HttpFilterOptions {
  * error (so the proxy NACKs), and what only feeds stats, tracing or upstream access logs — which
  * crema's proxy does not emit per attempt — is accepted and ignored.
  */
-export function decodeRouterConfig(f: Fields): RouterFilterConfig {
+function decodeRouterConfig(f: Fields): RouterFilterConfig {
   // dynamic_stats and suppress_grpc_request_failure_code_stats only shape stats; start_child_span
   // only tracing; upstream_log(_options) only upstream access logs.
   f.skip(
@@ -88,9 +88,15 @@ function routerFields(f: Fields, config: JsonObject): Fields {
   return new Fields(f.ctx, config, f.at("typed_config"));
 }
 
+/** The router's config when its filter has none (every option off). */
+const DEFAULT_ROUTER_CONFIG: RouterFilterConfig = Object.freeze({
+  suppressEnvoyHeaders: false,
+  respectExpectedRqTimeout: false,
+});
+
 /** The router filter's config of a filter list (the router is last); defaults when absent. */
 export function routerFilterConfig(filters: readonly HttpFilter[]): RouterFilterConfig {
-  return filters.at(-1)?.router ?? { suppressEnvoyHeaders: false, respectExpectedRqTimeout: false };
+  return filters.at(-1)?.router ?? DEFAULT_ROUTER_CONFIG;
 }
 
 /** Decodes a filter list; `path` names the list for the router-placement errors. */

@@ -151,8 +151,19 @@ export function directResponseHeaders(
 ): Record<string, string | string[]> {
   const headers: MutableHeaders = { ...own };
   applyResponseHeaderMutations(selection, headers, { ...ctx, responseHeaders: headers });
+  return wireHeaders(headers);
+}
+
+/**
+ * A header map without undefined values (a mutation's removal leaves one behind): what node's
+ * writers and local replies accept.
+ */
+export function wireHeaders(headers: MutableHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = value;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined) out[name] = value;
+  }
   return out;
 }
 

@@ -137,8 +137,6 @@ export interface CompiledClusterWeight {
 export interface WeightedClusters {
   clusters: readonly CompiledClusterWeight[];
   totalWeight: number;
-  /** Running sums: cluster i is chosen for values in [cumulative[i-1], cumulative[i]). */
-  cumulative: readonly number[];
   randomValueHeader?: string;
 }
 

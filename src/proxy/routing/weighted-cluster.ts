@@ -61,18 +61,14 @@ export function decodeWeightedClusters(
   }
   const header = f.string("header_name");
   f.finish();
-  const cumulative: number[] = [];
   let total = 0;
-  for (const c of clusters) {
-    total += c.weight;
-    cumulative.push(total);
-  }
+  for (const c of clusters) total += c.weight;
   if (clusters.length > 0 && total === 0) {
     f.error("the sum of cluster weights must be greater than 0", "clusters");
   }
   if (total > UINT32_MAX) f.error(`the sum of cluster weights exceeds ${UINT32_MAX}`, "clusters");
   if (f.ctx.errors.length !== errors) return undefined;
-  const out: WeightedClusters = { clusters, totalWeight: total, cumulative };
+  const out: WeightedClusters = { clusters, totalWeight: total };
   if (header) out.randomValueHeader = header.toLowerCase();
   return out;
 }
@@ -100,9 +96,21 @@ export function pickWeightedCluster(
   if (w.randomValueHeader !== undefined)
     value = headerRandomValue(headers, w.randomValueHeader, w.totalWeight);
   if (value === undefined) value = Math.floor(random() * w.totalWeight);
-  const { cumulative, clusters } = w;
-  for (let i = 0; i < cumulative.length; i++) {
-    if (value < cumulative[i]!) return clusters[i]!;
+  return pickByWeight(w.clusters, value)!;
+}
+
+/**
+ * The entry whose weight interval holds `value` (in [0, total weight)), as Envoy picks weighted
+ * clusters for routes and TCP proxies alike; the last entry for a value past the total.
+ */
+export function pickByWeight<T extends { readonly weight: number }>(
+  entries: readonly T[],
+  value: number,
+): T | undefined {
+  let cumulative = 0;
+  for (const entry of entries) {
+    cumulative += entry.weight;
+    if (value < cumulative) return entry;
   }
-  return clusters[clusters.length - 1]!;
+  return entries.at(-1);
 }

@@ -1,6 +1,7 @@
 // The listener filters' view of a new connection (tls_inspector, http_inspector): peek at the
 // first bytes without consuming them, bounded in size and time, then put them back.
 import type { Socket } from "node:net";
+import { setTimeoutMs } from "../../base/timer.ts";
 import { MAX_HTTP_INSPECT_BYTES } from "../listener/detect-http.ts";
 import {
   detectHttp,
@@ -49,7 +50,7 @@ function peek(
     socket.on("data", onData);
     socket.once("end", finish);
     socket.once("close", finish);
-    if (timeoutMs > 0) timer = setTimeout(finish, timeoutMs);
+    timer = setTimeoutMs(finish, timeoutMs);
     socket.resume();
   });
 }

@@ -6,6 +6,7 @@
 // closes.
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../../base/logger.ts";
+import { setTimeoutMs } from "../../base/timer.ts";
 import type { ApplyResult, ResourceUpdate, TypeHandler } from "../../xds/client/types.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import { HttpConnectionManager } from "../hcm/connection-manager.ts";
@@ -59,7 +60,7 @@ function chainKey(chain: FilterChain): string {
  * What an update may not change for the listener to keep its connections: everything but its
  * filter chains (Envoy's ListenerMessageUtil::filterChainOnlyChange ignores exactly these).
  */
-export function listenerShellKey(json: JsonObject): string {
+function listenerShellKey(json: JsonObject): string {
   const {
     filter_chains: _chains,
     default_filter_chain: _default,
@@ -78,13 +79,18 @@ interface ChainRuntime {
   readonly tcpSessions: Set<{ close(): void }>;
 }
 
-/** Listener sockets whose listen() has not settled; the state follows a socket a new config adopts. */
-const bindingServers = new WeakSet<Server>();
 /** How often, and how far apart, a bind that found its address still in use is retried. */
 const BIND_RETRIES = 20;
 const BIND_RETRY_DELAY_MS = 50;
-/** The listener a socket's events belong to: an updated config adopts the socket, even mid-bind. */
-const serverOwners = new WeakMap<Server, ActiveListener>();
+
+/** A listener's socket, handed from config to config as updates adopt it (even mid-bind). */
+interface ListenerSocket {
+  readonly server: Server;
+  /** The listener the socket's events and connections belong to now. */
+  owner: ActiveListener;
+  /** listen() has neither succeeded nor failed yet (nor was the socket closed). */
+  binding: boolean;
+}
 
 class ActiveListener {
   config: ListenerConfig;
@@ -92,7 +98,7 @@ class ActiveListener {
   /** The listener without its filter chains (see listenerShellKey). */
   private readonly shell: string;
   private readonly manager: ListenerManager;
-  private server: Server | undefined;
+  private socket: ListenerSocket | undefined;
   private readonly chainKeys = new Map<FilterChain, string>();
   /** Runtimes by chain key: those of this config's chains, or of removed ones while draining. */
   private readonly runtimes = new Map<string, ChainRuntime>();
@@ -128,11 +134,12 @@ class ActiveListener {
     const address = this.config.address;
     if (!this.config.bindToPort || !address) return;
     const server = createServer({ pauseOnConnect: true, noDelay: true });
-    server.on("connection", (socket) => this.onConnection(socket));
     // listen() completes asynchronously; the proxy is ready only once its listeners accept.
-    bindingServers.add(server);
+    const record: ListenerSocket = { server, owner: this, binding: true };
+    server.on("connection", (socket) => record.owner.onConnection(socket));
     const settled = (): void => {
-      if (!bindingServers.delete(server)) return;
+      if (!record.binding) return;
+      record.binding = false;
       this.manager.options.onBound?.();
     };
     const listen = (): void => {
@@ -142,15 +149,15 @@ class ActiveListener {
     server.on("error", (err: NodeJS.ErrnoException) => {
       // A listener replacing one on the same address binds while the old socket is still being
       // released (closing a handle completes on a later tick), so EADDRINUSE is retried a while.
-      if (err.code === "EADDRINUSE" && retries < BIND_RETRIES && bindingServers.has(server)) {
+      if (err.code === "EADDRINUSE" && retries < BIND_RETRIES && record.binding) {
         retries++;
         setTimeout(() => {
-          if (bindingServers.has(server)) listen();
+          if (record.binding) listen();
         }, BIND_RETRY_DELAY_MS).unref();
         return;
       }
-      const owner = serverOwners.get(server) ?? this;
-      if (!bindingServers.has(server)) {
+      const owner = record.owner;
+      if (!record.binding) {
         logger.error({ listener: owner.config.name, err: err.message }, "listener socket error");
         return;
       }
@@ -160,18 +167,17 @@ class ActiveListener {
     });
     server.once("listening", () => {
       const bound = server.address();
-      const owner = serverOwners.get(server) ?? this;
+      const owner = record.owner;
       if (bound && typeof bound === "object") owner.boundAddress = `${bound.address}:${bound.port}`;
       settled();
     });
-    this.server = server;
-    serverOwners.set(server, this);
+    this.socket = record;
     listen();
   }
 
   /** listen() was called and has neither succeeded nor failed yet (an adopted socket too). */
   get binding(): boolean {
-    return this.server !== undefined && bindingServers.has(this.server);
+    return this.socket?.binding ?? false;
   }
 
   /**
@@ -180,12 +186,10 @@ class ActiveListener {
    * connections, and only removed or changed chains drain; otherwise every chain drains.
    */
   adopt(next: ActiveListener): void {
-    next.server = this.server;
+    next.socket = this.socket;
     next.boundAddress = this.boundAddress;
-    if (this.server) serverOwners.set(this.server, next);
-    this.server?.removeAllListeners("connection");
-    next.server?.on("connection", (socket) => next.onConnection(socket));
-    this.server = undefined;
+    if (this.socket) this.socket.owner = next;
+    this.socket = undefined;
     if (next.shell === this.shell) {
       const kept = new Set(next.chainKeys.values());
       for (const [key, runtime] of this.runtimes) {
@@ -215,10 +219,17 @@ class ActiveListener {
   private onConnection(socket: Socket): void {
     socket.on("error", () => {});
     this.inspecting.add(socket);
+    // Asked only when no listener filter reads the first bytes, so the connection's info is final
+    // and the chain picked here serves it, unless an update replaced the config meanwhile.
+    let selected: { config: ListenerConfig; chain: FilterChain | undefined } | undefined;
     inspectConnection(socket, this.config, {
       // Only an HCM with codec AUTO decides HTTP/1 vs HTTP/2 from the client's first bytes; any
       // other chain is handed the socket at once (server-first protocols must not wait).
-      sniffH2c: (info) => needsH2cSniff(selectFilterChain(this.current().config, info)),
+      sniffH2c: (info) => {
+        const config = this.current().config;
+        selected = { config, chain: selectFilterChain(config, info) };
+        return needsH2cSniff(selected.chain);
+      },
     }).then(
       ({ info, h2c }) => {
         const owner = this.current();
@@ -227,7 +238,11 @@ class ActiveListener {
         // Whatever a config makes the chain's setup throw must cost this connection, not the
         // process (this runs in a promise: a throw would be an unhandled rejection).
         try {
-          owner.dispatch(socket, info, h2c);
+          const chain =
+            selected?.config === owner.config
+              ? selected.chain
+              : selectFilterChain(owner.config, info);
+          owner.dispatch(socket, chain, info, h2c);
         } catch (err) {
           this.manager.options.logger.error(
             { listener: owner.config.name, err: err instanceof Error ? err.message : String(err) },
@@ -244,8 +259,12 @@ class ActiveListener {
   }
 
   /** Hands an inspected connection to its filter chain's network filter. */
-  private dispatch(socket: Socket, info: ConnectionInfo, h2c: boolean): void {
-    const chain = selectFilterChain(this.config, info);
+  private dispatch(
+    socket: Socket,
+    chain: FilterChain | undefined,
+    info: ConnectionInfo,
+    h2c: boolean,
+  ): void {
     const filter = chain?.filters[0];
     if (!chain || !filter || chain.transportSocket) {
       // No chain (Envoy closes), or one needing TLS termination the proxy cannot do yet.
@@ -282,8 +301,9 @@ class ActiveListener {
     this.stopAccepting();
     this.drain();
     this.manager.draining.add(this);
-    const timer = setTimeout(() => this.close(), this.manager.options.drainTimeMs);
-    timer.unref();
+    // A drain time of 0 closes on the next timer tick (Node runs a 0 ms timer after 1 ms); one too
+    // long for Node's timers never fires.
+    setTimeoutMs(() => this.close(), Math.max(this.manager.options.drainTimeMs, 1))?.unref();
   }
 
   drain(): void {
@@ -291,10 +311,10 @@ class ActiveListener {
   }
 
   private stopAccepting(): void {
-    if (!this.server) return;
-    bindingServers.delete(this.server);
-    this.server.close();
-    this.server = undefined;
+    if (!this.socket) return;
+    this.socket.binding = false;
+    this.socket.server.close();
+    this.socket = undefined;
   }
 
   close(): void {

@@ -93,22 +93,36 @@ export interface ClusterStats {
   upstreamCxTxBytesTotal: Counter;
 }
 
-const clusterStatsCache = new WeakMap<StatsStore, Map<string, ClusterStats>>();
+/**
+ * A family of stat handles, built once per store and name (a cluster, a stat prefix) so that
+ * streams and connections look their handles up instead of building stat names.
+ */
+export function heldStats<T>(
+  build: (store: StatsStore, name: string) => T,
+): (store: StatsStore, name: string) => T {
+  const cache = new WeakMap<StatsStore, Map<string, T>>();
+  return (store, name) => {
+    let byName = cache.get(store);
+    if (!byName) {
+      byName = new Map();
+      cache.set(store, byName);
+    }
+    let stats = byName.get(name);
+    if (stats === undefined) {
+      stats = build(store, name);
+      byName.set(name, stats);
+    }
+    return stats;
+  };
+}
 
-export function clusterStats(store: StatsStore, cluster: string): ClusterStats {
-  let byName = clusterStatsCache.get(store);
-  if (!byName) {
-    byName = new Map();
-    clusterStatsCache.set(store, byName);
-  }
-  let stats = byName.get(cluster);
-  if (stats) return stats;
+export const clusterStats = heldStats((store, cluster): ClusterStats => {
   const tags = [["cluster_name", cluster]] as const;
   const counter = (stat: string) =>
     store.counter(`cluster.${cluster}.${stat}`, { extractedName: `cluster.${stat}`, tags });
   const gauge = (stat: string) =>
     store.gauge(`cluster.${cluster}.${stat}`, { extractedName: `cluster.${stat}`, tags });
-  stats = {
+  return {
     upstreamRqTotal: counter("upstream_rq_total"),
     upstreamRq2xx: counter("upstream_rq_2xx"),
     upstreamRq3xx: counter("upstream_rq_3xx"),
@@ -126,9 +140,7 @@ export function clusterStats(store: StatsStore, cluster: string): ClusterStats {
     upstreamCxRxBytesTotal: counter("upstream_cx_rx_bytes_total"),
     upstreamCxTxBytesTotal: counter("upstream_cx_tx_bytes_total"),
   };
-  byName.set(cluster, stats);
-  return stats;
-}
+});
 
 /** Counts a response status in its class counter (upstream_rq_2xx …). */
 export function countStatusClass(stats: ClusterStats, status: number): void {

@@ -1,5 +1,5 @@
 // The TCP proxy's downstream stats under `tcp.<stat_prefix>.` (Envoy's names), as held handles.
-import type { Counter, StatsStore } from "../stats/stats-store.ts";
+import { type Counter, heldStats } from "../stats/stats-store.ts";
 
 export interface TcpProxyStats {
   downstreamCxTotal: Counter;
@@ -11,21 +11,12 @@ export interface TcpProxyStats {
   maxDownstreamConnectionDuration: Counter;
 }
 
-const cache = new WeakMap<StatsStore, Map<string, TcpProxyStats>>();
-
-export function tcpProxyStats(store: StatsStore, statPrefix: string): TcpProxyStats {
-  let byPrefix = cache.get(store);
-  if (!byPrefix) {
-    byPrefix = new Map();
-    cache.set(store, byPrefix);
-  }
-  let stats = byPrefix.get(statPrefix);
-  if (stats) return stats;
+export const tcpProxyStats = heldStats((store, statPrefix): TcpProxyStats => {
   // Istio's stat prefixes are cluster names with dots in them: record the tag, don't parse it.
   const tags = [["envoy_tcp_prefix", statPrefix]] as const;
   const counter = (stat: string) =>
     store.counter(`tcp.${statPrefix}.${stat}`, { extractedName: `tcp.${stat}`, tags });
-  stats = {
+  return {
     downstreamCxTotal: counter("downstream_cx_total"),
     downstreamCxNoRoute: counter("downstream_cx_no_route"),
     downstreamCxRxBytesTotal: counter("downstream_cx_rx_bytes_total"),
@@ -33,6 +24,4 @@ export function tcpProxyStats(store: StatsStore, statPrefix: string): TcpProxySt
     idleTimeout: counter("idle_timeout"),
     maxDownstreamConnectionDuration: counter("max_downstream_connection_duration"),
   };
-  byPrefix.set(statPrefix, stats);
-  return stats;
-}
+});

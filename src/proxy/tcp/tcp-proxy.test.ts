@@ -96,7 +96,7 @@ interface Proxy {
 /** A listener that hands each connection to a TCP proxy session, as the listener manager does. */
 async function tcpProxy(
   config: TcpProxyConfig,
-  deps: TcpProxyDeps,
+  { stats = new StatsStore(), ...deps }: Omit<TcpProxyDeps, "stats"> & { stats?: StatsStore },
   originalDestination?: { address: string; port: number },
 ): Promise<Proxy> {
   const sessions: TcpProxySession[] = [];
@@ -105,7 +105,7 @@ async function tcpProxy(
     const session = startTcpProxy(
       socket,
       config,
-      deps,
+      { ...deps, stats },
       originalDestination ? { originalDestination } : {},
     );
     socket.resume();

@@ -2,19 +2,22 @@
 // host, connect (retrying up to max_connect_attempts), then relay bytes both ways until both sides
 // have closed, either resets, or the idle / max-duration timer fires.
 import type { Socket } from "node:net";
+import { noop } from "../../base/noop.ts";
 import { setTimeoutMs } from "../../base/timer.ts";
 import type { ResponseFlag } from "../http/response-flags.ts";
 import type { TcpProxyConfig } from "../listener/types.ts";
-import { type ClusterStats, clusterStats, StatsStore } from "../stats/stats-store.ts";
+import { pickByWeight } from "../routing/weighted-cluster.ts";
+import { type ClusterStats, clusterStats, type StatsStore } from "../stats/stats-store.ts";
 import type { Cluster, ClusterManager } from "../upstream/cluster-manager.ts";
-import { DialError, dial } from "../upstream/dial.ts";
-import { createHost, type Host, hostAddress } from "../upstream/lb/host-set.ts";
+import { dialHost } from "../upstream/dial-host.ts";
+import { type Host, hostAddress } from "../upstream/lb/host-set.ts";
+import { originalDstHost } from "../upstream/original-dst-host.ts";
 import { type Relay, relay } from "./relay.ts";
 import { type TcpProxyStats, tcpProxyStats } from "./tcp-proxy-stats.ts";
 
 export interface TcpProxyDeps {
   clusters: ClusterManager;
-  stats?: StatsStore;
+  stats: StatsStore;
   /** Default source address for upstream connections (cluster.upstreamBindAddress wins). */
   sourceAddress?: string;
   /** Weighted cluster pick, default Math.random. */
@@ -57,16 +60,8 @@ export function selectTcpCluster(
   random: () => number,
 ): string | undefined {
   if (cluster.kind === "cluster") return cluster.name;
-  const value = Math.floor(random() * cluster.totalWeight);
-  let cumulative = 0;
-  for (const entry of cluster.clusters) {
-    cumulative += entry.weight;
-    if (value < cumulative) return entry.name;
-  }
-  return cluster.clusters.at(-1)?.name;
+  return pickByWeight(cluster.clusters, Math.floor(random() * cluster.totalWeight))?.name;
 }
-
-const ignore = (): void => {};
 
 /** Proxies `downstream` per `config`; the session owns the socket from here on. */
 export function startTcpProxy(
@@ -90,13 +85,12 @@ interface Lease {
 
 class Session implements TcpProxySession {
   readonly done: Promise<TcpProxyResult>;
-  private resolveDone: (result: TcpProxyResult) => void = ignore;
+  private resolveDone: (result: TcpProxyResult) => void = noop;
   private readonly downstream: Socket;
   private readonly config: TcpProxyConfig;
   private readonly deps: TcpProxyDeps;
   private readonly options: TcpProxyOptions;
   private readonly stats: TcpProxyStats;
-  private readonly store: StatsStore;
   private readonly startedAt = Date.now();
   private readonly flags: ResponseFlag[] = [];
   private clusterName: string | undefined;
@@ -122,14 +116,13 @@ class Session implements TcpProxySession {
     this.config = config;
     this.deps = deps;
     this.options = options;
-    this.store = deps.stats ?? new StatsStore();
-    this.stats = tcpProxyStats(this.store, config.statPrefix);
+    this.stats = tcpProxyStats(deps.stats, config.statPrefix);
     this.stats.downstreamCxTotal.inc();
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
     // A peer reset must never surface as an unhandled 'error'; the relay reacts to it.
-    downstream.on("error", ignore);
+    downstream.on("error", noop);
     downstream.allowHalfOpen = true;
     // Envoy keeps the downstream read-disabled until the upstream is up. Whoever handed the socket
     // over may still resume it, so every early chunk is kept and the socket paused again.
@@ -201,7 +194,7 @@ class Session implements TcpProxySession {
     return {
       host,
       cluster,
-      stats: clusterStats(this.store, name),
+      stats: clusterStats(this.deps.stats, name),
       release: () => {
         if (released) return;
         released = true;
@@ -213,12 +206,9 @@ class Session implements TcpProxySession {
 
   /** ORIGINAL_DST (e.g. PassthroughCluster) connects where the downstream meant to go. */
   private pickHost(name: string, cluster: Cluster): Host | undefined {
-    if (
-      cluster.config.discovery === "ORIGINAL_DST" ||
-      cluster.config.lbPolicy === "CLUSTER_PROVIDED"
-    ) {
+    if (cluster.config.lbPolicy === "CLUSTER_PROVIDED") {
       const target = this.options.originalDestination;
-      return target ? createHost({ address: target.address, port: target.port }) : undefined;
+      return target ? originalDstHost(target.address, target.port) : undefined;
     }
     const picked = this.deps.clusters.pick(name);
     return "host" in picked ? picked.host : undefined;
@@ -227,25 +217,16 @@ class Session implements TcpProxySession {
   /** One dial; records its outcome with the cluster's stats and outlier detector. */
   private async connect(lease: Lease): Promise<Socket | undefined> {
     const { host, cluster, stats } = lease;
-    const bind = cluster.config.upstreamBindAddress?.address ?? this.deps.sourceAddress;
     stats.upstreamCxTotal.inc();
     try {
-      const upstream = await dial({
-        address: host.address,
-        port: host.port,
-        connectTimeoutMs: cluster.config.connectTimeoutMs,
-        ...(bind ? { localAddress: bind } : {}),
+      const upstream = await dialHost(cluster, host, {
+        sourceAddress: this.deps.sourceAddress,
+        stats,
+        success: "final",
       });
-      upstream.on("error", ignore);
-      cluster.outlierDetector?.onResult(host, { localOriginSuccess: "final" });
+      upstream.on("error", noop);
       return upstream;
-    } catch (err) {
-      const timeout = err instanceof DialError && err.reason === "connection_timeout";
-      stats.upstreamCxConnectFail.inc();
-      if (timeout) stats.upstreamCxConnectTimeout.inc();
-      cluster.outlierDetector?.onResult(host, {
-        localOriginFailure: timeout ? "timeout" : "connect",
-      });
+    } catch {
       // Kept even when a retry then connects, as Envoy's stream info does.
       if (!this.flags.includes("UF")) this.flags.push("UF");
       return undefined;

@@ -2,6 +2,7 @@
 // connect_timeout, from the proxy's source address, with failures classified as stream reset
 // reasons (UF) and Envoy's transport failure text.
 import { connect, type Socket } from "node:net";
+import { setTimeoutMs } from "../../base/timer.ts";
 import type { StreamResetReason } from "../http/reset-reason.ts";
 
 export interface DialOptions {
@@ -68,11 +69,9 @@ export function dial(options: DialOptions): Promise<Socket> {
     };
     socket.once("connect", onConnect);
     socket.once("error", onError);
-    if (options.connectTimeoutMs > 0) {
-      timer = setTimeout(
-        () => fail(new DialError("connection_timeout", "connect timeout")),
-        options.connectTimeoutMs,
-      );
-    }
+    timer = setTimeoutMs(
+      () => fail(new DialError("connection_timeout", "connect timeout")),
+      options.connectTimeoutMs,
+    );
   });
 }

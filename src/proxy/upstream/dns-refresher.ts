@@ -85,7 +85,7 @@ export const systemDnsLookup: DnsLookup = async (hostname, family) => {
 const endpointKey = (e: HostInit): string => `${e.address}:${e.port}`;
 
 /** The hosts a resolution makes of the inline assignment's endpoints. */
-export function resolvedAssignment(
+function resolvedAssignment(
   config: ClusterConfig,
   inline: LoadAssignment,
   addresses: ReadonlyMap<string, readonly ResolvedAddress[]>,

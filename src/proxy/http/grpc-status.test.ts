@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { grpcStatusOf, grpcToHttpStatus } from "./grpc-to-http.ts";
+import { grpcStatusOf, grpcToHttpStatus, parseGrpcStatus } from "./grpc-status.ts";
 
 describe("grpcToHttpStatus", () => {
   it("maps as Envoy's Grpc::Utility::grpcToHttpStatus", () => {
@@ -32,5 +32,15 @@ describe("grpcToHttpStatus", () => {
     expect(grpcStatusOf({ "grpc-status": "x" })).toBeUndefined();
     expect(grpcStatusOf({})).toBeUndefined();
     expect(grpcStatusOf(undefined)).toBeUndefined();
+  });
+});
+
+describe("parseGrpcStatus", () => {
+  it("takes digits only, untrimmed (the retry decision trims its joined value first)", () => {
+    expect(parseGrpcStatus("14")).toBe(14);
+    expect(parseGrpcStatus(" 14")).toBeUndefined();
+    expect(parseGrpcStatus("14,4")).toBeUndefined();
+    expect(parseGrpcStatus("")).toBeUndefined();
+    expect(parseGrpcStatus(undefined)).toBeUndefined();
   });
 });

@@ -1,0 +1,48 @@
+// One upstream connection to a cluster's host for a raw TCP stream (TCP proxy, HTTP upgrades):
+// from the cluster's bind address, with the outcome recorded in the cluster's connect stats and
+// its outlier detector, as Envoy's TCP connection pool does.
+import type { Socket } from "node:net";
+import type { ClusterStats } from "../stats/stats-store.ts";
+import type { Cluster } from "./cluster-manager.ts";
+import { DialError, dial } from "./dial.ts";
+import type { Host } from "./lb/host-set.ts";
+
+export interface DialHostOptions {
+  /** The proxy's default source address (the cluster's upstream_bind_address wins). */
+  sourceAddress: string | undefined;
+  stats: ClusterStats;
+  /**
+   * What an established connection tells the outlier detector: "connect" when an HTTP status
+   * follows (upgrades), "final" when none will (TCP proxy).
+   */
+  success: "connect" | "final";
+}
+
+/** Connects to `host`, or rejects with a DialError once the failure is recorded. */
+export async function dialHost(
+  cluster: Cluster,
+  host: Host,
+  options: DialHostOptions,
+): Promise<Socket> {
+  const bind = cluster.config.upstreamBindAddress?.address ?? options.sourceAddress;
+  try {
+    const upstream = await dial({
+      address: host.address,
+      port: host.port,
+      connectTimeoutMs: cluster.config.connectTimeoutMs,
+      ...(bind ? { localAddress: bind } : {}),
+    });
+    cluster.outlierDetector?.onResult(host, { localOriginSuccess: options.success });
+    return upstream;
+  } catch (err) {
+    const failure =
+      err instanceof DialError ? err : new DialError("remote_connection_failure", String(err));
+    const timeout = failure.reason === "connection_timeout";
+    options.stats.upstreamCxConnectFail.inc();
+    if (timeout) options.stats.upstreamCxConnectTimeout.inc();
+    cluster.outlierDetector?.onResult(host, {
+      localOriginFailure: timeout ? "timeout" : "connect",
+    });
+    throw failure;
+  }
+}
