@@ -5,7 +5,12 @@
 import { promises as dns, type RecordWithTtl } from "node:dns";
 import { isIP } from "node:net";
 import type { Clock, TimerHandle } from "../../base/clock.ts";
-import type { ClusterConfig, DnsConfig } from "./cluster-config.ts";
+import { MAX_TIMER_MS } from "../../base/timer.ts";
+import {
+  type ClusterConfig,
+  DEFAULT_DNS_REFRESH_RATE_MS,
+  type DnsConfig,
+} from "./cluster-config.ts";
 import type { LoadAssignment } from "./decode-endpoints.ts";
 import type { HostInit } from "./lb/host-set.ts";
 
@@ -82,6 +87,12 @@ export const systemDnsLookup: DnsLookup = async (hostname, family) => {
   return found;
 };
 
+const DEFAULT_DNS_CONFIG: DnsConfig = {
+  refreshRateMs: DEFAULT_DNS_REFRESH_RATE_MS,
+  respectDnsTtl: false,
+  lookupFamily: "AUTO",
+};
+
 const endpointKey = (e: HostInit): string => `${e.address}:${e.port}`;
 
 /** The hosts a resolution makes of the inline assignment's endpoints. */
@@ -144,7 +155,7 @@ export class DnsRefresher {
       resolution.assignment = inline;
       return inline;
     }
-    void this.refresh(resolution, inline);
+    void this.refresh(resolution, inline, names);
     // A changed cluster keeps its previous hosts until the new lookups end, as Envoy's old cluster
     // serves while the new one warms; a new cluster warms.
     return known?.assignment;
@@ -157,27 +168,27 @@ export class DnsRefresher {
     this.resolutions.clear();
   }
 
-  private async refresh(resolution: Resolution, inline: LoadAssignment): Promise<void> {
+  /** Looks up `names` (the inline endpoints that are hostnames), then schedules the next round. */
+  private async refresh(
+    resolution: Resolution,
+    inline: LoadAssignment,
+    names: readonly HostInit[],
+  ): Promise<void> {
     const { config } = resolution;
-    const dnsConfig = config.dns ?? {
-      refreshRateMs: 5_000,
-      respectDnsTtl: false,
-      lookupFamily: "AUTO" as const,
-    };
+    // The decoder gives every STRICT_DNS/LOGICAL_DNS cluster its DNS settings.
+    const dnsConfig = config.dns ?? DEFAULT_DNS_CONFIG;
     let ttlSeconds = Number.POSITIVE_INFINITY;
     await Promise.all(
-      inline.endpoints
-        .filter((e) => !isIP(e.address))
-        .map(async (endpoint) => {
-          try {
-            const found = await this.lookup(endpoint.address, dnsConfig.lookupFamily);
-            resolution.addresses.set(endpointKey(endpoint), found);
-            for (const { ttlSeconds: ttl } of found)
-              if (ttl > 0) ttlSeconds = Math.min(ttlSeconds, ttl);
-          } catch {
-            // Envoy keeps the hosts of the last successful resolution.
-          }
-        }),
+      names.map(async (endpoint) => {
+        try {
+          const found = await this.lookup(endpoint.address, dnsConfig.lookupFamily);
+          resolution.addresses.set(endpointKey(endpoint), found);
+          for (const { ttlSeconds: ttl } of found)
+            if (ttl > 0) ttlSeconds = Math.min(ttlSeconds, ttl);
+        } catch {
+          // Envoy keeps the hosts of the last successful resolution.
+        }
+      }),
     );
     if (
       this.resolutions.get(config.name) !== resolution ||
@@ -192,14 +203,14 @@ export class DnsRefresher {
     if (changed) this.options.onResolved(config.name, assignment);
     // Capped at node's timer limit (a longer delay would fire at once).
     const nextMs = Math.min(
-      2 ** 31 - 1,
+      MAX_TIMER_MS,
       dnsConfig.respectDnsTtl && Number.isFinite(ttlSeconds)
         ? ttlSeconds * 1000
         : dnsConfig.refreshRateMs,
     );
     resolution.timer = this.options.clock.setTimeout(() => {
       resolution.timer = undefined;
-      void this.refresh(resolution, inline);
+      void this.refresh(resolution, inline, names);
     }, nextMs);
   }
 }
