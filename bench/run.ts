@@ -7,6 +7,7 @@ import { benchConfigValidation } from "./config-validation.ts";
 import { benchControlPlane } from "./control-plane.ts";
 import { benchLoadBalancers } from "./load-balancers.ts";
 import { benchProxy } from "./proxy.ts";
+import { benchProxyMemory } from "./proxy-memory.ts";
 import { benchRouteMatch } from "./route-match.ts";
 
 const argument = (flag: string) => {
@@ -159,6 +160,28 @@ if (only.has("proxy")) {
   if (pair?.proxyRssMb !== undefined)
     console.log(
       `target: proxy RSS ≤ 80 MB under load — ${met(pair.proxyRssMb <= 80)} (${pair.proxyRssMb.toFixed(0)} MB)`,
+    );
+  const services = quick ? 100 : 1000;
+  const memory = await benchProxyMemory(services);
+  results.proxyMemory = memory;
+  table(
+    "idle sidecar memory by configuration size (one ready Pod per Service, no Sidecar resource)",
+    ["services", "RSS MB", "V8 heap used MB", "RSS vs 1 service"],
+    memory.map((m) => [
+      String(m.services),
+      m.rssMb.toFixed(0),
+      m.heapUsedMb.toFixed(0),
+      `${(m.rssMb / memory[0]!.rssMb).toFixed(2)}×`,
+    ]),
+  );
+  const idle = memory[0]!;
+  const large = memory.at(-1)!;
+  console.log(
+    `target: proxy RSS ≤ 60 MB idle — ${met(idle.rssMb <= 60)} (${idle.rssMb.toFixed(0)} MB)`,
+  );
+  if (large.services >= 1000)
+    console.log(
+      `target: proxy RSS ≤ 80 MB with 1,000 services — ${met(large.rssMb <= 80)} (${large.rssMb.toFixed(0)} MB)`,
     );
 }
 

@@ -2,6 +2,7 @@
 // benchmark's business, not a test's). Needs wrk, nginx and HAProxy, which .ci/run installs.
 import { describe, expect, it } from "vitest";
 import { benchProxy, parseWrkOutput } from "../bench/proxy.ts";
+import { benchProxyMemory } from "../bench/proxy-memory.ts";
 
 const WRK_OUTPUT = `Running 2s test @ http://127.0.0.1:8080/
   1 threads and 16 connections
@@ -58,5 +59,15 @@ describe("proxy benchmark", () => {
     expect(rows[1]!.proxyCpuSecondsPer1k).toBeGreaterThan(0);
     expect(rows[2]!.proxyRssMb).toBeGreaterThan(0);
     expect(rows[3]!.proxyCpuSecondsPer1k).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("measures an idle sidecar's memory with one and with many services", async () => {
+    const [one, many] = await benchProxyMemory(20);
+    expect(one!.services).toBe(1);
+    expect(many!.services).toBe(20);
+    for (const row of [one!, many!]) {
+      expect(row.rssMb).toBeGreaterThan(0);
+      expect(row.heapUsedMb).toBeGreaterThan(0);
+    }
   }, 60_000);
 });
