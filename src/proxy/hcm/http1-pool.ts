@@ -127,7 +127,12 @@ export class Http1Pool {
   private opened(socket: Duplex): void {
     this.connections++;
     const release = holdConnectionSlot(this.limits);
+    const stats = this.limits?.stats;
+    stats?.upstreamCxTotal.inc();
+    stats?.upstreamCxActive.inc();
     socket.once("close", () => {
+      stats?.upstreamCxActive.dec();
+      stats?.upstreamCxDestroy.inc();
       this.connections--;
       release?.();
       this.pump();

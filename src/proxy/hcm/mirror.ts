@@ -27,8 +27,8 @@ function sendMirror(deps: RouterDeps, req: RouterRequest, policy: MirrorPolicy):
     ? req.authority
     : shadowAuthority(req.authority);
   const headers = wireHeaders(req.headers);
-  const target = upstreamTarget(cluster, host, req.downstream.protocol, deps.sourceAddress);
   const stats = clusterStats(deps.stats, name);
+  const target = upstreamTarget(cluster, host, req.downstream.protocol, deps.sourceAddress, stats);
   stats.upstreamRqTotal.inc();
   let attempt: UpstreamAttempt | undefined;
   const done = (): void => {

@@ -2,7 +2,7 @@
 // loopback sockets: invalid upstream statuses, gRPC trailers-only responses, the load balancer's
 // active-request bookkeeping on aborted attempts, timeouts beyond Node's timer limit, and gRPC
 // statuses in outlier detection.
-import { createServer as createHttpServer, type IncomingMessage, request } from "node:http";
+import { Agent, createServer as createHttpServer, type IncomingMessage, request } from "node:http";
 import { createServer as createHttp2Server, connect as http2Connect } from "node:http2";
 import {
   type AddressInfo,
@@ -937,3 +937,37 @@ describe("fault filter stats", () => {
     expect(proxy.stats.counter("http.x.fault.aborts_injected").value).toBe(0);
   });
 });
+
+describe("router: upstream connection stats of the HTTP pools", () => {
+  it("counts connections opened, active and closed (upstream_cx_total / _active / _destroy)", async () => {
+    const upstream = createHttpServer((_req, res) => res.end("ok"));
+    const proxy = await proxyTo(await listen(upstream));
+    const stats = clusterStats(proxy.stats, "up");
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    for (let i = 0; i < 3; i++) {
+      const answer = await fetchVia(agent, proxy.port);
+      expect(answer).toBe("ok");
+    }
+    // One client connection in sequence: the pool reuses one upstream connection.
+    expect(stats.upstreamCxTotal.value).toBe(1);
+    expect(stats.upstreamCxActive.value).toBe(1);
+    upstream.closeAllConnections();
+    while (stats.upstreamCxActive.value !== 0) await new Promise((r) => setImmediate(r));
+    expect(stats.upstreamCxDestroy.value).toBe(1);
+  });
+});
+
+function fetchVia(agent: Agent, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/", agent }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
+      res.once("end", () => resolve(body));
+    });
+    req.once("error", reject);
+    req.end();
+  });
+}

@@ -230,7 +230,13 @@ class RouterStream implements ResponseStreamHooks {
     if (this.retried) this.setExpectedTimeoutHeader();
     const headers = wireHeaders(req.headers);
     if (req.includeAttemptCount) headers["x-envoy-attempt-count"] = String(this.attemptCount);
-    const target = upstreamTarget(cluster, host, req.downstream.protocol, this.deps.sourceAddress);
+    const target = upstreamTarget(
+      cluster,
+      host,
+      req.downstream.protocol,
+      this.deps.sourceAddress,
+      this.stats,
+    );
     let ended = false;
     const endAttempt = (): void => {
       if (ended) return;

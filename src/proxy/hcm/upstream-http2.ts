@@ -150,6 +150,9 @@ export class Http2Pool {
     };
     this.clients.add(client);
     const release = holdConnectionSlot(this.limits);
+    const stats = this.limits?.stats;
+    stats?.upstreamCxTotal.inc();
+    stats?.upstreamCxActive.inc();
     const timer = setTimeoutMs(() => {
       client.failure = new DialError("connection_timeout", "connect timeout");
       session.destroy();
@@ -167,6 +170,8 @@ export class Http2Pool {
     });
     session.once("close", () => {
       if (timer) clearTimeout(timer);
+      stats?.upstreamCxActive.dec();
+      stats?.upstreamCxDestroy.inc();
       client.draining = true;
       this.clients.delete(client);
       release?.();

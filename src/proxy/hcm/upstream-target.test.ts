@@ -1,11 +1,14 @@
 // upstreamTarget: one target per cluster config, host, protocol and source address, rebuilt when
 // CDS replaces the cluster's config.
 import { describe, expect, it } from "vitest";
+import { clusterStats, StatsStore } from "../stats/stats-store.ts";
 import { CircuitBreakers } from "../upstream/circuit-breakers.ts";
 import { type ClusterConfig, DEFAULT_CIRCUIT_BREAKERS } from "../upstream/cluster-config.ts";
 import type { Cluster } from "../upstream/cluster-manager.ts";
 import { createHost } from "../upstream/lb/host-set.ts";
 import { poolKey, upstreamTarget } from "./upstream-target.ts";
+
+const STATS = clusterStats(new StatsStore(), "svc");
 
 function config(overrides: Partial<ClusterConfig> = {}): ClusterConfig {
   return {
@@ -35,8 +38,8 @@ describe("upstreamTarget", () => {
   it("returns the same target for every stream to a host while nothing changes", () => {
     const c = cluster(config());
     const host = createHost({ address: "10.0.0.1", port: 8080 });
-    const first = upstreamTarget(c, host, "http1", "127.0.0.2");
-    expect(upstreamTarget(c, host, "http1", "127.0.0.2")).toBe(first);
+    const first = upstreamTarget(c, host, "http1", "127.0.0.2", STATS);
+    expect(upstreamTarget(c, host, "http1", "127.0.0.2", STATS)).toBe(first);
     expect(first).toMatchObject({
       address: "10.0.0.1",
       port: 8080,
@@ -46,20 +49,20 @@ describe("upstreamTarget", () => {
       limits: { cluster: "svc", breakers: c.circuitBreakers, maxRequestsPerConnection: 0 },
     });
     expect(first.poolKey).toBe(poolKey({ ...first, poolKey: undefined }));
-    const h2 = upstreamTarget(c, host, "http2", "127.0.0.2");
+    const h2 = upstreamTarget(c, host, "http2", "127.0.0.2", STATS);
     expect(h2.protocol).toBe("http2");
     expect(h2.poolKey).not.toBe(first.poolKey);
-    expect(upstreamTarget(c, host, "http1", "127.0.0.3").sourceAddress).toBe("127.0.0.3");
+    expect(upstreamTarget(c, host, "http1", "127.0.0.3", STATS).sourceAddress).toBe("127.0.0.3");
     const other = createHost({ address: "10.0.0.1", port: 8080 });
-    expect(upstreamTarget(c, other, "http1", "127.0.0.2")).not.toBe(first);
+    expect(upstreamTarget(c, other, "http1", "127.0.0.2", STATS)).not.toBe(first);
   });
 
   it("follows a config update", () => {
     const c = cluster(config());
     const host = createHost({ address: "10.0.0.1", port: 8080 });
-    const before = upstreamTarget(c, host, "http1", undefined);
+    const before = upstreamTarget(c, host, "http1", undefined, STATS);
     c.config = config({ connectTimeoutMs: 250, maxRequestsPerConnection: 3, protocol: "http2" });
-    const after = upstreamTarget(c, host, "http1", undefined);
+    const after = upstreamTarget(c, host, "http1", undefined, STATS);
     expect(after).not.toBe(before);
     expect(after).toMatchObject({
       protocol: "http2",

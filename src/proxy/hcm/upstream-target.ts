@@ -1,6 +1,7 @@
 // The pool key for one upstream stream: the picked host with its cluster's protocol, timeouts,
 // bind address and limits. Shared by the router's attempts and its request mirrors; built once per
 // cluster config, host, protocol and source address, as every attempt to a host asks for the same.
+import type { ClusterStats } from "../stats/stats-store.ts";
 import type { ClusterConfig } from "../upstream/cluster-config.ts";
 import type { Cluster } from "../upstream/cluster-manager.ts";
 import type { Host } from "../upstream/lb/host-set.ts";
@@ -37,13 +38,15 @@ export function upstreamTarget(
   host: Host,
   downstreamProtocol: UpstreamHttpProtocol,
   sourceAddress: string | undefined,
+  stats: ClusterStats,
 ): UpstreamTarget {
   const config = cluster.config;
   let targets = targetsByCluster.get(cluster);
   if (
     !targets ||
     targets.config !== config ||
-    targets.limits.breakers !== cluster.circuitBreakers
+    targets.limits.breakers !== cluster.circuitBreakers ||
+    targets.limits.stats !== stats
   ) {
     targets = {
       config,
@@ -51,6 +54,7 @@ export function upstreamTarget(
         cluster: config.name,
         breakers: cluster.circuitBreakers,
         maxRequestsPerConnection: config.maxRequestsPerConnection,
+        stats,
       },
       byHost: new WeakMap(),
     };

@@ -2,6 +2,7 @@
 // upstream stream) to one host, get the response head, body and trailers back, or a reset reason.
 import type { Readable } from "node:stream";
 import type { StreamResetReason } from "../http/reset-reason.ts";
+import type { ClusterStats } from "../stats/stats-store.ts";
 import type { CircuitBreakers } from "../upstream/circuit-breakers.ts";
 
 export type UpstreamHttpProtocol = "http1" | "http2";
@@ -14,6 +15,8 @@ export interface PoolLimits {
   readonly breakers: CircuitBreakers;
   /** common_http_protocol_options.max_requests_per_connection; 0 = unlimited. */
   readonly maxRequestsPerConnection: number;
+  /** The cluster's stats, for connections opened and closed (absent for hand-built targets). */
+  readonly stats?: ClusterStats;
 }
 
 /** Where an attempt goes: the pool key. */
