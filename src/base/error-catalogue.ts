@@ -57,6 +57,61 @@ const catalogue = {
       "Fix the value named in the message; `crema proxy --help` lists every flag and the environment variable it overrides.",
   },
 
+  // runtime: the local mesh runtime (`crema up` and the commands that talk to it)
+  CREMA_RUNTIME_NOT_RUNNING: {
+    title: "No local mesh is running",
+    meaning:
+      "A command that talks to the local runtime found no running mesh in the state directory (no `runtime.json`, or the process it names has exited).",
+    solve:
+      "Start one with `crema up PATH…` (add `--detach` to keep it running in the background), or pass the `--state-dir` the mesh was started with.",
+  },
+  CREMA_RUNTIME_INVALID_CONFIG: {
+    title: "The mesh's configuration is invalid",
+    meaning:
+      "`crema up` validated its manifests before starting anything and found errors (each is listed with its file, line, resource and field).",
+    solve:
+      "Fix the errors listed (`crema validate PATH` shows the same ones), then run `crema up` again.",
+  },
+  CREMA_RUNTIME_ALREADY_RUNNING: {
+    title: "A local mesh is already running",
+    meaning: "`crema up` found a running mesh in the same state directory.",
+    solve:
+      "Stop it with `crema down`, change it live with `crema apply -f`, or start another mesh with its own `--state-dir`.",
+  },
+  CREMA_RUNTIME_POD_NOT_FOUND: {
+    title: "No such pod",
+    meaning:
+      "The pod or Deployment named on the command line is not running in the local mesh (names are `name` or `name.namespace`).",
+    solve: "Run `crema status` to list the pods, and name one of them or its Deployment.",
+  },
+  CREMA_RUNTIME_UNSUPPORTED_MANIFEST: {
+    title: "Manifest the local runtime cannot run",
+    meaning:
+      "A Kubernetes resource asks for something the local runtime cannot do: a kind it does not run (such as StatefulSet or DaemonSet), or a container without a `command` (images are not run locally).",
+    solve:
+      "Give each container a `command` (and `args`) that runs on this machine; run other kinds on Kubernetes. The message names the file, resource and field.",
+  },
+  CREMA_RUNTIME_PORT_IN_USE: {
+    title: "Port already in use",
+    meaning:
+      "The local runtime could not listen on a host port it needs (the ingress gateway's `--ingress-port` or `--ingress-tls-port`).",
+    solve:
+      "Stop the process holding the port, or choose another with `--ingress-port` / `--ingress-tls-port` (0 picks a free one).",
+  },
+  CREMA_RUNTIME_POD_NOT_READY: {
+    title: "Pod did not become ready",
+    meaning:
+      "`crema up --detach` waited for every pod to become ready and one did not: its process exited, its command was not found, or its readiness probe kept failing.",
+    solve:
+      "Read the pod's last log lines (shown with the error, and by `crema logs POD`), fix its command or configuration, and run `crema up` again.",
+  },
+  CREMA_RUNTIME_REQUEST_FAILED: {
+    title: "Local runtime request failed",
+    meaning:
+      "A command could not talk to the running mesh's API or to a proxy's admin server (the process stopped, or answered with an error).",
+    solve: "Check `crema status`; if the mesh is gone, start it again with `crema up`.",
+  },
+
   // xds: the protocol between control plane and proxies
   CREMA_XDS_INVALID_RESOURCE: {
     title: "Invalid xDS resource",

@@ -1,10 +1,16 @@
 // The `crema` command: builds the commander program from one register function per command.
 import { Command, CommanderError } from "commander";
 import { describeError } from "../base/errors.ts";
+import { registerApplyCommands } from "./commands/apply.ts";
 import { registerAnalyzeCommand, registerValidateCommand } from "./commands/config-commands.ts";
 import { registerControlPlaneCommand } from "./commands/control-plane.ts";
+import { registerDownCommand } from "./commands/down.ts";
 import { registerEchoCommand } from "./commands/echo.ts";
+import { registerExecCommand } from "./commands/exec.ts";
+import { registerLogsCommand } from "./commands/logs.ts";
 import { registerProxyCommand } from "./commands/proxy.ts";
+import { registerStatusCommand } from "./commands/status.ts";
+import { registerUpCommand } from "./commands/up.ts";
 import { type CliIo, processIo } from "./io.ts";
 
 export type CommandRegistrar = (program: Command, io: CliIo) => void;
@@ -15,6 +21,12 @@ const registrars: readonly CommandRegistrar[] = [
   registerControlPlaneCommand,
   registerEchoCommand,
   registerProxyCommand,
+  registerUpCommand,
+  registerDownCommand,
+  registerStatusCommand,
+  registerApplyCommands,
+  registerExecCommand,
+  registerLogsCommand,
 ];
 
 export function buildProgram(

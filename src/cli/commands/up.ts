@@ -1,0 +1,268 @@
+// `crema up PATH…`: a whole mesh on this machine from Kubernetes manifests and Istio resources.
+// In the foreground it prints each container's output with its pod's name and every change of
+// pod state, until Ctrl-C; `--detach` runs it in the background and returns once every pod is
+// ready (or fails with the reason). `crema demo` is `crema up` of the coffee shop.
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import { parseDuration } from "../../base/duration.ts";
+import { CremaError, describeError, isCremaError } from "../../base/errors.ts";
+import { createLogger } from "../../base/logger.ts";
+import { DEFAULT_POD_CIDR } from "../../runtime/pod-ips.ts";
+import type { Runtime } from "../../runtime/runtime.ts";
+import {
+  DEFAULT_STATE_DIR,
+  fetchPods,
+  type PodStatus,
+  type RuntimeState,
+  readRuntimeState,
+} from "../../runtime/runtime-state.ts";
+import type { CliIo } from "../io.ts";
+import type { CommandRegistrar } from "../main.ts";
+import { shutdownSignals } from "../signals.ts";
+import { podTable } from "./status.ts";
+
+interface UpFlags {
+  detach?: boolean;
+  stateDir: string;
+  ingressPort: string;
+  ingressTlsPort: string;
+  podCidr: string;
+  timeout: string;
+  logLevel?: string;
+}
+
+const DETACHED_LOG = "runtime.log";
+const WAIT_POLL_MS = 200;
+/** A container that exited this often while `--detach` waits will not become ready by itself. */
+const CRASH_LOOP_RESTARTS = 3;
+const LOG_TAIL_LINES = 15;
+
+function port(text: string, flag: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value > 65535) {
+    throw new CremaError(
+      "CREMA_RUNTIME_PORT_IN_USE",
+      `${flag} must be a port from 0 to 65535, got '${text}'`,
+    );
+  }
+  return value;
+}
+
+function tail(file: string, lines = LOG_TAIL_LINES): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no output)";
+  }
+}
+
+/** Why `pod` will not become ready on its own, or undefined while it still may. */
+function hopeless(pod: PodStatus): string | undefined {
+  for (const container of pod.containers) {
+    const gaveUp =
+      container.lastExit?.startsWith("cannot start") || container.restarts >= CRASH_LOOP_RESTARTS;
+    if (gaveUp) {
+      return `pod ${pod.namespace}/${pod.name}: container ${container.name} ${container.lastExit} (${container.restarts} restarts); its last lines:\n${tail(container.logFile)}`;
+    }
+  }
+  return undefined;
+}
+
+function summary(state: RuntimeState, pods: readonly PodStatus[]): string {
+  const ingress = [state.ingress.http, state.ingress.https].filter(Boolean).join(", ");
+  return `${podTable(pods)}\nmesh ready: ${pods.length} pods; ingress gateway at ${ingress || "(none)"}\n`;
+}
+
+async function runForeground(paths: string[], flags: UpFlags, io: CliIo, banner?: string) {
+  const logger = createLogger({
+    name: "runtime",
+    level: flags.logLevel ?? io.env.CREMA_LOG_LEVEL ?? "warn",
+    destination: { write: (line: string) => io.stderr(line) },
+  });
+  const signals = shutdownSignals(logger);
+  let runtime: Runtime | undefined;
+  let announced = false;
+  const readiness = new Map<string, boolean>();
+  const onPodChange = () => {
+    if (!runtime) return;
+    const pods = runtime.pods().map((p) => p.status());
+    for (const pod of pods) {
+      if (readiness.get(pod.name) !== pod.ready) {
+        readiness.set(pod.name, pod.ready);
+        io.stdout(`${pod.namespace}/${pod.name} ${pod.ready ? "ready" : "not ready"}\n`);
+      }
+    }
+    if (!announced && pods.length > 0 && pods.every((p) => p.ready)) {
+      announced = true;
+      io.stdout(summary(runtime.state, pods));
+      if (banner) io.stdout(banner);
+    }
+  };
+  try {
+    // Loaded here so that every other command (a proxy starting in each pod) skips the runtime.
+    const { startRuntime } = await import("../../runtime/runtime.ts");
+    runtime = await startRuntime({
+      paths: paths.map((p) => resolve(io.cwd, p)),
+      stateDir: resolve(io.cwd, flags.stateDir),
+      podCidr: flags.podCidr,
+      ingressPort: port(flags.ingressPort, "--ingress-port"),
+      ingressTlsPort: port(flags.ingressTlsPort, "--ingress-tls-port"),
+      logger,
+      onLine: (pod, container, line) => io.stdout(`${pod} ${container} | ${line}\n`),
+      onPodChange,
+    });
+    io.stdout(`local mesh started (state in ${flags.stateDir}); Ctrl-C stops it\n`);
+    onPodChange();
+    if (!signals.shutdown.aborted) {
+      await new Promise<void>((done) =>
+        signals.shutdown.addEventListener("abort", () => done(), { once: true }),
+      );
+    }
+    io.stdout("stopping the local mesh\n");
+    await runtime.close();
+  } finally {
+    signals.dispose();
+  }
+}
+
+/** The foreground `crema up` the detached one runs, with every setting spelled out. */
+function foregroundArgv(paths: readonly string[], flags: UpFlags, io: CliIo): string[] {
+  return [
+    "up",
+    ...paths.map((p) => resolve(io.cwd, p)),
+    "--state-dir",
+    resolve(io.cwd, flags.stateDir),
+    "--ingress-port",
+    flags.ingressPort,
+    "--ingress-tls-port",
+    flags.ingressTlsPort,
+    "--pod-cidr",
+    flags.podCidr,
+    ...(flags.logLevel ? ["--log-level", flags.logLevel] : []),
+  ];
+}
+
+async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
+  const stateDir = resolve(io.cwd, flags.stateDir);
+  const timeout = parseDuration(flags.timeout);
+  const timeoutMs = timeout.ok ? timeout.ms : 120_000;
+  mkdirSync(stateDir, { recursive: true });
+  const logFile = join(stateDir, DETACHED_LOG);
+  const out = openSync(logFile, "w");
+  const entry = fileURLToPath(new URL("../../../bin/crema.js", import.meta.url));
+  const child = spawn(process.execPath, [entry, ...foregroundArgv(paths, flags, io)], {
+    cwd: io.cwd,
+    env: io.env,
+    detached: true,
+    stdio: ["ignore", out, out],
+  });
+  closeSync(out);
+  let exitedWith: string | undefined;
+  child.once("exit", (code, signal) => {
+    exitedWith = signal ?? String(code);
+  });
+  child.unref();
+  const deadline = Date.now() + timeoutMs;
+  const fail = async (message: string, state?: RuntimeState) => {
+    if (state) process.kill(state.pid, "SIGTERM");
+    else if (exitedWith === undefined) child.kill("SIGTERM");
+    throw new CremaError(
+      "CREMA_RUNTIME_POD_NOT_READY",
+      `${message}\nthe mesh was stopped; its output is in ${logFile}`,
+    );
+  };
+  let state: RuntimeState | undefined;
+  for (;;) {
+    if (exitedWith !== undefined) {
+      const text = tail(logFile, 40);
+      // Configuration and port errors are the runtime's own; show them as they are.
+      throw new CremaError(
+        /CREMA_RUNTIME_\w+/.test(text)
+          ? "CREMA_RUNTIME_INVALID_CONFIG"
+          : "CREMA_RUNTIME_POD_NOT_READY",
+        `the local mesh exited before it was ready:\n${text}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      const pods = state ? await fetchPods(state) : [];
+      const waiting = pods.filter((p) => !p.ready);
+      const details = waiting
+        .map(
+          (p) =>
+            `${p.namespace}/${p.name}:\n${p.containers.map((c) => tail(c.logFile, 5)).join("\n")}`,
+        )
+        .join("\n");
+      return fail(`not every pod was ready after ${flags.timeout}:\n${details}`, state);
+    }
+    try {
+      state ??= readRuntimeState(stateDir);
+    } catch {
+      await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+      continue;
+    }
+    const pods = await fetchPods(state);
+    const problem = pods.map(hopeless).find((p) => p !== undefined);
+    if (problem) return fail(problem, state);
+    if (pods.length > 0 && pods.every((p) => p.ready)) {
+      io.stdout(summary(state, pods));
+      io.stdout(`running in the background (process ${state.pid}); 'crema down' stops it\n`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+  }
+}
+
+function addUpOptions(command: Command): Command {
+  return command
+    .option("-d, --detach", "run in the background; return once every pod is ready")
+    .option(
+      "--state-dir <dir>",
+      "where pids, logs and the runtime's address are kept",
+      DEFAULT_STATE_DIR,
+    )
+    .option("--ingress-port <port>", "host port for the ingress gateway's port 80", "8080")
+    .option("--ingress-tls-port <port>", "host port for the ingress gateway's port 443", "8443")
+    .option("--pod-cidr <cidr>", "loopback /16 for pod addresses", DEFAULT_POD_CIDR)
+    .option("--timeout <duration>", "with --detach: how long to wait for every pod", "120s")
+    .option("--log-level <level>", "runtime and control plane log level on stderr (default warn)");
+}
+
+async function up(paths: string[], flags: UpFlags, io: CliIo, banner?: string) {
+  try {
+    if (flags.detach) await runDetached(paths, flags, io);
+    else await runForeground(paths, flags, io, banner);
+  } catch (error) {
+    if (!isCremaError(error)) throw error;
+    io.stderr(`crema: ${describeError(error)}\n`);
+    io.exit(1);
+  }
+}
+
+const DEMO_DIR = fileURLToPath(new URL("../../../examples/coffee-shop", import.meta.url));
+
+export const registerUpCommand: CommandRegistrar = (program, io) => {
+  addUpOptions(
+    program
+      .command("up")
+      .description("Run a whole mesh on this machine from Kubernetes manifests and Istio resources")
+      .argument("<path...>", "YAML files or directories"),
+  ).action(async (paths: string[], flags: UpFlags) => {
+    await up(paths, flags, io);
+  });
+  addUpOptions(
+    program.command("demo").description("Run the coffee-shop demo (crema up examples/coffee-shop)"),
+  ).action(async (flags: UpFlags) => {
+    const banner = [
+      "",
+      `open http://localhost:${flags.ingressPort}/ in a browser, or try:`,
+      `  curl -s -H 'Host: coffee.example.com' localhost:${flags.ingressPort}/api/orders/42`,
+      "  crema exec sleep -- curl -s customer-service/",
+      "  crema status",
+      "",
+    ].join("\n");
+    await up([DEMO_DIR], flags, io, banner);
+  });
+};

@@ -1,0 +1,325 @@
+// The local runtime (DESIGN §3): a whole mesh on one machine from Kubernetes manifests plus
+// Istio resources. It validates the manifests, starts the control plane in-process, runs every
+// Deployment replica as a pod (processes on their own loopback address, a sidecar where
+// injection applies), keeps the registry's Pod objects in step with readiness, publishes the
+// ingress gateway on the host, and writes its state directory so later commands find it.
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Registry } from "prom-client";
+import { CremaError } from "../base/errors.ts";
+import type { Logger } from "../base/logger.ts";
+import type { Diagnostic } from "../config/diagnostic.ts";
+import { renderDiagnostics } from "../config/format-diagnostics.ts";
+import type { Resource } from "../config/resource.ts";
+import { readSources } from "../config/source-file.ts";
+import { validateSources } from "../config/validate.ts";
+import { configApiHandlers } from "../control-plane/config-api.ts";
+import { type ControlPlane, startControlPlane } from "../control-plane/control-plane.ts";
+import { type DebugServer, startDebugServer } from "../control-plane/debug-server.ts";
+import { translateProxy } from "../control-plane/translate/translate-proxy.ts";
+import { type HostPort, publishHostPort } from "./host-port.ts";
+import {
+  BUILT_IN_INGRESS_SOURCE,
+  BUILT_IN_INGRESS_YAML,
+  ingressGatewayPorts,
+} from "./ingress-gateway.ts";
+import { type LocalPod, startLocalPod } from "./local-pod.ts";
+import { type NodeForwarder, startNodeForwarder } from "./node-forwarder.ts";
+import { createPodIpAllocator, DEFAULT_POD_CIDR } from "./pod-ips.ts";
+import { hasIngressGateway, type PodPlan, planPods } from "./pod-plan.ts";
+import { RUNTIME_FILE, type RuntimeState, runtimeRunning } from "./runtime-state.ts";
+import { resolveServiceEndpoints } from "./service-resolver.ts";
+
+const PROBE_INTERVAL_MS = 500;
+const STOP_GRACE_MS = 5_000;
+const HTTP_GATEWAY_PORT = 80;
+const HTTPS_GATEWAY_PORT = 443;
+/** Kinds whose change can change the set of pods. */
+const POD_SHAPING_KINDS = new Set(["Deployment", "Namespace"]);
+
+export interface RuntimeOptions {
+  paths: readonly string[];
+  stateDir: string;
+  podCidr?: string;
+  /** Host port for the ingress gateway's port 80 (0 picks a free one). */
+  ingressPort?: number;
+  /** Host port for its port 443. */
+  ingressTlsPort?: number;
+  logger: Logger;
+  /** Each line a container writes. */
+  onLine?: (pod: string, container: string, line: string) => void;
+  /** A pod started, stopped, restarted or changed readiness. */
+  onPodChange?: () => void;
+}
+
+export interface Runtime {
+  state: RuntimeState;
+  controlPlane: ControlPlane;
+  pods(): LocalPod[];
+  close(): Promise<void>;
+}
+
+/** argv that runs this crema's CLI (the same Node, the same entry point). */
+function cremaCommand(): string[] {
+  return [process.execPath, fileURLToPath(new URL("../../bin/crema.js", import.meta.url))];
+}
+
+/** `<state>/bin`: `crema` and `node` as the runtime itself runs them, for pods and `crema exec`. */
+function writeBinDir(stateDir: string): string {
+  const binDir = join(stateDir, "bin");
+  mkdirSync(binDir, { recursive: true });
+  const [node, entry] = cremaCommand();
+  const shim = join(binDir, "crema");
+  writeFileSync(shim, `#!/bin/sh\nexec '${node}' '${entry}' "$@"\n`);
+  chmodSync(shim, 0o755);
+  rmSync(join(binDir, "node"), { force: true });
+  symlinkSync(node!, join(binDir, "node"));
+  return binDir;
+}
+
+const hasErrors = (diagnostics: readonly Diagnostic[]) =>
+  diagnostics.some((d) => d.severity === "error");
+
+/** Reads and validates the manifests; throws CREMA_RUNTIME_INVALID_CONFIG with every finding. */
+async function loadManifests(paths: readonly string[]): Promise<readonly Resource[]> {
+  const read = await readSources(paths, async () => "");
+  const validated = validateSources(read.files);
+  const planned = planPods(validated.resources);
+  const diagnostics = [...read.diagnostics, ...validated.diagnostics, ...planned.diagnostics];
+  if (hasErrors(diagnostics)) {
+    const texts = new Map(read.files.map((f) => [f.path, f.text]));
+    throw new CremaError(
+      "CREMA_RUNTIME_INVALID_CONFIG",
+      `the mesh was not started:\n${renderDiagnostics(diagnostics, "text", texts)}`,
+    );
+  }
+  return validated.resources;
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { logger } = options;
+  const stateDir = resolve(options.stateDir);
+  if (runtimeRunning(stateDir)) {
+    throw new CremaError(
+      "CREMA_RUNTIME_ALREADY_RUNNING",
+      `a local mesh is already running in '${options.stateDir}': stop it with 'crema down' or use another --state-dir`,
+    );
+  }
+  const paths = options.paths.map((p) => resolve(p));
+  const resources = await loadManifests(paths);
+  mkdirSync(stateDir, { recursive: true });
+  const binDir = writeBinDir(stateDir);
+  const logDir = join(stateDir, "logs");
+  const addresses = createPodIpAllocator(options.podCidr ?? DEFAULT_POD_CIDR);
+  const builtInGateway = !hasIngressGateway(resources);
+  const gatewayPorts = ingressGatewayPorts(
+    builtInGateway
+      ? [
+          ...resources,
+          ...validateSources([{ path: BUILT_IN_INGRESS_SOURCE, text: BUILT_IN_INGRESS_YAML }])
+            .resources,
+        ]
+      : resources,
+  );
+
+  const controlPlane = await startControlPlane({
+    configPaths: paths,
+    xdsAddress: "127.0.0.1:0",
+    httpAddress: "127.0.0.1:0",
+    meshConfig: { ingressGatewayPorts: gatewayPorts },
+    watch: false,
+    translate: translateProxy,
+    logger,
+  });
+  if (builtInGateway) controlPlane.store.apply(BUILT_IN_INGRESS_YAML, BUILT_IN_INGRESS_SOURCE);
+
+  const forwarder: NodeForwarder = startNodeForwarder({
+    resolve: (namespace, host, port) =>
+      resolveServiceEndpoints(controlPlane.snapshot(), namespace, host, port),
+    logger,
+  });
+  const pods = new Map<string, LocalPod>();
+  const publishPod = (pod: LocalPod) => {
+    const outcome = controlPlane.store.apply(
+      JSON.stringify(pod.podResource()),
+      `<pod ${pod.plan.namespace}/${pod.plan.name}>`,
+    );
+    if (!outcome.accepted)
+      logger.error({ pod: pod.plan.name, report: outcome.report }, "pod status rejected");
+  };
+  const podKey = (plan: PodPlan) => `${plan.namespace}/${plan.name}`;
+  const pidFile = join(stateDir, "pids.json");
+  const writePids = () => {
+    const pids = [...pods.values()].flatMap((p) =>
+      p.status().containers.flatMap((c) => (c.pid ? [c.pid] : [])),
+    );
+    writeFileSync(pidFile, JSON.stringify(pids));
+  };
+
+  const startPod = (plan: PodPlan) => {
+    const pod = startLocalPod({
+      plan,
+      addresses: addresses.allocate(),
+      xdsAddress: controlPlane.xdsAddress,
+      cremaCommand: cremaCommand(),
+      binDir,
+      logDir,
+      baseEnv: process.env,
+      onLine: (container, line) => options.onLine?.(plan.name, container, line),
+      onChange: () => {
+        writePids();
+        options.onPodChange?.();
+      },
+    });
+    pods.set(podKey(plan), pod);
+    if (!plan.sidecar) {
+      forwarder
+        .listen(pod.addresses.podIP, plan.namespace)
+        .catch((error: unknown) =>
+          logger.error({ err: error, pod: plan.name }, "node forwarder cannot listen for the pod"),
+        );
+    }
+    publishPod(pod);
+    logger.info(
+      { pod: plan.name, namespace: plan.namespace, ip: pod.addresses.podIP },
+      "pod started",
+    );
+  };
+
+  const stopPod = async (key: string, pod: LocalPod) => {
+    pods.delete(key);
+    controlPlane.store.delete(JSON.stringify(pod.podResource()), `<pod ${key}>`);
+    if (!pod.plan.sidecar) await forwarder.unlisten(pod.addresses.podIP);
+    await pod.stop(STOP_GRACE_MS);
+    addresses.release(pod.addresses.podIP);
+    writePids();
+    options.onPodChange?.();
+    logger.info({ pod: pod.plan.name, namespace: pod.plan.namespace }, "pod stopped");
+  };
+
+  /** Starts the pods the Deployments ask for and stops those they no longer ask for. */
+  const reconcile = async () => {
+    const planned = planPods(controlPlane.store.current().resources);
+    for (const diagnostic of planned.diagnostics) logger.error({ diagnostic }, diagnostic.message);
+    const wanted = new Map(planned.pods.map((p) => [podKey(p), p]));
+    const stops = [...pods]
+      .filter(([key]) => !wanted.has(key))
+      .map(([key, pod]) => stopPod(key, pod));
+    for (const [key, plan] of wanted) if (!pods.has(key)) startPod(plan);
+    await Promise.all(stops);
+  };
+  await reconcile();
+  let reconciling = Promise.resolve();
+  const offChange = controlPlane.store.onChange((_state, changed) => {
+    if (changed.some((key) => POD_SHAPING_KINDS.has(key.split("/")[0]!))) {
+      reconciling = reconciling
+        .then(reconcile)
+        .catch((error: unknown) => logger.error({ err: error }, "reconciling pods failed"));
+    }
+  });
+
+  let probing = false;
+  const probeTimer = setInterval(() => {
+    if (probing) return;
+    probing = true;
+    void Promise.all(
+      [...pods.values()].map(async (pod) => {
+        const before = pod.ready();
+        if ((await pod.probe()) !== before && pods.get(podKey(pod.plan)) === pod) publishPod(pod);
+      }),
+    ).finally(() => {
+      probing = false;
+    });
+  }, PROBE_INTERVAL_MS);
+
+  const gatewayIp = () =>
+    [...pods.values()].find((p) => p.plan.gateway && p.plan.labels.istio === "ingressgateway")
+      ?.addresses.podIP;
+  const hostPorts: HostPort[] = [];
+  const ingress: RuntimeState["ingress"] = {};
+  const closeAll = async () => {
+    clearInterval(probeTimer);
+    offChange();
+    await reconciling;
+    await Promise.all([...pods].map(([key, pod]) => stopPod(key, pod)));
+    await Promise.all(hostPorts.map((p) => p.close()));
+    await forwarder.close();
+    await controlPlane.close();
+  };
+
+  let api: DebugServer;
+  try {
+    const publish = [
+      {
+        gatewayPort: HTTP_GATEWAY_PORT,
+        hostPort: options.ingressPort ?? 8080,
+        flag: "--ingress-port",
+        scheme: "http",
+      },
+      {
+        gatewayPort: HTTPS_GATEWAY_PORT,
+        hostPort: options.ingressTlsPort ?? 8443,
+        flag: "--ingress-tls-port",
+        scheme: "https",
+      },
+    ] as const;
+    for (const p of publish) {
+      const target = gatewayPorts[p.gatewayPort];
+      if (target === undefined) continue;
+      const hostPort = await publishHostPort({
+        host: "127.0.0.1",
+        port: p.hostPort,
+        target: () => ({ host: gatewayIp() ?? "127.0.0.1", port: target }),
+        flag: p.flag,
+        logger,
+      });
+      hostPorts.push(hostPort);
+      ingress[p.scheme] = `${p.scheme}://localhost:${hostPort.port}`;
+    }
+    api = await startDebugServer({
+      address: "127.0.0.1:0",
+      handlers: [
+        {
+          path: "/pods",
+          description:
+            "Every pod of the local mesh: addresses, labels, sidecar, readiness, restarts, containers.",
+          handle: () =>
+            [...pods.values()]
+              .map((p) => p.status())
+              .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)),
+        },
+        ...configApiHandlers(controlPlane.store),
+      ],
+      metrics: new Registry(),
+      ready: () => true,
+      logger,
+    });
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+
+  const state: RuntimeState = {
+    pid: process.pid,
+    apiUrl: api.url,
+    controlPlaneUrl: controlPlane.httpUrl,
+    xdsAddress: controlPlane.xdsAddress,
+    ingress,
+    startedAt: new Date().toISOString(),
+  };
+  writeFileSync(join(stateDir, RUNTIME_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  logger.info({ api: api.url, controlPlane: controlPlane.httpUrl, ingress }, "local mesh started");
+
+  return {
+    state,
+    controlPlane,
+    pods: () => [...pods.values()],
+    async close() {
+      await closeAll();
+      await api.close();
+      rmSync(join(stateDir, RUNTIME_FILE), { force: true });
+      rmSync(pidFile, { force: true });
+    },
+  };
+}

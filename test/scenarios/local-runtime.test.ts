@@ -1,0 +1,326 @@
+// The local runtime end to end, through the CLI a user types: `crema up --detach` runs
+// Deployments as pods (sidecars where injection applies, a node forwarder for the others, the
+// ingress gateway on a host port), `crema exec` calls services from inside a pod, `crema apply`
+// changes routing and scales Deployments live, and `crema down` leaves nothing behind.
+// Pods live in 127.50.0.0/16, which only this file uses.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PodStatus } from "../../src/runtime/runtime-state.ts";
+
+const POD_CIDR = "127.50.0.0/16";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function crema(args: string[], stdin?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ["bin/crema.js", ...args],
+      { env: { ...process.env, NO_COLOR: "1" }, timeout: 90_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+    if (stdin !== undefined) child.stdin?.end(stdin);
+  });
+}
+
+const MANIFESTS = `apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: legacy}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: echo-v1, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: echo, version: v1}}
+  template:
+    metadata: {labels: {app: echo, version: v1}}
+    spec:
+      containers:
+        - name: echo
+          command: ["crema", "echo"]
+          env: [{name: SERVICE_VERSION, value: v1}]
+          ports: [{containerPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: echo-v2, namespace: shop}
+spec:
+  selector: {matchLabels: {app: echo, version: v2}}
+  template:
+    metadata: {labels: {app: echo, version: v2}}
+    spec:
+      containers:
+        - name: echo
+          command: ["crema", "echo"]
+          env: [{name: SERVICE_VERSION, value: v2}]
+          ports: [{containerPort: 8080}]
+          readinessProbe: {httpGet: {path: /, port: 8080}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: shop}
+spec:
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: sleep, namespace: shop}
+spec:
+  selector: {matchLabels: {app: sleep}}
+  template:
+    metadata: {labels: {app: sleep}}
+    spec:
+      containers: [{name: sleep, command: ["sleep", "infinity"]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: client, namespace: legacy}
+spec:
+  selector: {matchLabels: {app: client}}
+  template:
+    metadata: {labels: {app: client}}
+    spec:
+      containers: [{name: client, command: ["sleep", "infinity"]}]
+`;
+
+const ROUTE_TO_V2 = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: echo, namespace: shop}
+spec:
+  host: echo
+  subsets:
+    - {name: v1, labels: {version: v1}}
+    - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: echo, namespace: shop}
+spec:
+  hosts: [echo]
+  http:
+    - route: [{destination: {host: echo, subset: v2}}]
+`;
+
+const INGRESS = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+    - port: {number: 80, name: http, protocol: HTTP}
+      hosts: ["echo.example.com"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: ["echo.example.com"]
+  gateways: [web]
+  http:
+    - route: [{destination: {host: echo.shop.svc.cluster.local, port: {number: 80}}}]
+`;
+
+let dir: string;
+let stateDir: string;
+const stateArgs = () => ["--state-dir", stateDir];
+
+async function status(): Promise<{ ingress: { http?: string }; pods: PodStatus[] }> {
+  const run = await crema(["status", "-o", "json", ...stateArgs()]);
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout);
+}
+
+/** What `crema exec POD -- curl URL` prints: the echo's JSON answer. */
+async function curlFrom(pod: string, url: string, ...extra: string[]) {
+  const run = await crema(["exec", pod, ...stateArgs(), "--", "curl", "-s", "-f", ...extra, url]);
+  expect(run.code, `${run.stdout}${run.stderr}`).toBe(0);
+  return JSON.parse(run.stdout) as {
+    pod: string;
+    version: string;
+    headers: Record<string, string>;
+  };
+}
+
+/** GET / on the host's 127.0.0.1:port with a Host header (fetch would not send our Host). */
+function getStatus(port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get({ host: "127.0.0.1", port, path: "/", headers: { host } }, (res) => {
+      res.resume();
+      res.once("end", () => resolve(res.statusCode ?? 0));
+    }).once("error", reject);
+  });
+}
+
+function refused(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(true));
+  });
+}
+
+describe("crema up: a local mesh from manifests", () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "crema-up-"));
+    stateDir = join(dir, "state");
+    writeFileSync(join(dir, "app.yaml"), MANIFESTS);
+    const up = await crema([
+      "up",
+      join(dir, "app.yaml"),
+      "--detach",
+      ...stateArgs(),
+      "--ingress-port",
+      "0",
+      "--ingress-tls-port",
+      "0",
+      "--pod-cidr",
+      POD_CIDR,
+    ]);
+    expect(up.code, `${up.stdout}${up.stderr}`).toBe(0);
+    expect(up.stdout).toContain("mesh ready");
+  }, 120_000);
+
+  afterAll(async () => {
+    await crema(["down", ...stateArgs()]);
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it("runs every replica as a ready pod on its own loopback address, with sidecars where injected", async () => {
+    const { pods } = await status();
+    const byDeployment = (name: string) => pods.filter((p) => p.deployment === name);
+    expect(byDeployment("echo-v1")).toHaveLength(2);
+    expect(pods.every((p) => p.ready)).toBe(true);
+    expect(new Set(pods.map((p) => p.podIP)).size).toBe(pods.length);
+    expect(pods.every((p) => p.podIP.startsWith("127.50."))).toBe(true);
+    expect(byDeployment("sleep")[0]!.sidecar).toBe(true);
+    expect(byDeployment("client")[0]!.sidecar).toBe(false);
+    const gateway = byDeployment("istio-ingressgateway")[0]!;
+    expect(gateway.gateway).toBe(true);
+    expect(gateway.namespace).toBe("istio-system");
+  });
+
+  it("lets an injected pod call a service by name through its sidecar (curl and Node's fetch)", async () => {
+    const answer = await curlFrom("sleep", "http://echo/");
+    expect(answer.version).toMatch(/^v[12]$/);
+    // The sidecar added Envoy's request id on the way.
+    expect(answer.headers["x-request-id"]).toBeTruthy();
+    const fetched = await crema([
+      "exec",
+      "sleep.shop",
+      ...stateArgs(),
+      "--",
+      "node",
+      "-e",
+      "fetch('http://echo.shop/').then(r => r.json()).then(b => console.log(b.version))",
+    ]);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.stdout.trim()).toMatch(/^v[12]$/);
+  });
+
+  it("lets a pod without a sidecar reach an injected pod in plaintext (PERMISSIVE)", async () => {
+    const answer = await curlFrom("client.legacy", "http://echo.shop/");
+    expect(answer.version).toMatch(/^v[12]$/);
+    // Nothing mesh-managed on the client's side: no sidecar added a request id before the server's.
+    expect(answer.pod).toMatch(/^echo-v[12]-/);
+  });
+
+  it("changes routing live with crema apply, and rejects an invalid change keeping the last good one", async () => {
+    const file = join(dir, "v2.yaml");
+    writeFileSync(file, ROUTE_TO_V2);
+    const applied = await crema(["apply", "-f", file, ...stateArgs()]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain("VirtualService/shop/echo configured");
+    // Pushes are asynchronous: poll what the user would poll until every answer is v2.
+    let versions: string[] = [];
+    for (let i = 0; i < 50 && !(versions.length === 5 && versions.every((v) => v === "v2")); i++) {
+      versions = [];
+      for (let n = 0; n < 5; n++) versions.push((await curlFrom("sleep", "http://echo/")).version);
+    }
+    expect(versions).toEqual(["v2", "v2", "v2", "v2", "v2"]);
+
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, ROUTE_TO_V2.replace("subset: v2}}]", "subset: v2}, weight: -5}]"));
+    const rejected = await crema(["apply", "-f", bad, ...stateArgs()]);
+    expect(rejected.code).toBe(1);
+    expect(rejected.stderr).toContain("bad.yaml");
+    expect(rejected.stderr).toContain("weight");
+    expect((await curlFrom("sleep", "http://echo/")).version).toBe("v2");
+
+    const deleted = await crema(["delete", "-f", file, ...stateArgs()]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+  });
+
+  it("publishes the ingress gateway on a host port", async () => {
+    const file = join(dir, "ingress.yaml");
+    writeFileSync(file, INGRESS);
+    expect((await crema(["apply", "-f", file, ...stateArgs()])).code).toBe(0);
+    const { ingress } = await status();
+    expect(ingress.http).toMatch(/^http:\/\/localhost:\d+$/);
+    const port = Number(new URL(ingress.http!).port);
+    let statusCode = 0;
+    for (let i = 0; i < 100 && statusCode !== 200; i++) {
+      statusCode = await getStatus(port, "echo.example.com");
+    }
+    expect(statusCode).toBe(200);
+  });
+
+  it("scales a Deployment with crema apply, and crema logs shows a pod's output", async () => {
+    const file = join(dir, "scaled.yaml");
+    writeFileSync(
+      file,
+      MANIFESTS.split("---\n")
+        .find((doc) => doc.includes("name: echo-v2"))!
+        .replace("spec:\n  selector", "spec:\n  replicas: 2\n  selector"),
+    );
+    expect((await crema(["apply", "-f", file, ...stateArgs()])).code).toBe(0);
+    let v2: PodStatus[] = [];
+    for (let i = 0; i < 100 && !(v2.length === 2 && v2.every((p) => p.ready)); i++) {
+      v2 = (await status()).pods.filter((p) => p.deployment === "echo-v2");
+    }
+    expect(v2.map((p) => p.ready)).toEqual([true, true]);
+
+    const logs = await crema(["logs", "sleep", "-c", "proxy", ...stateArgs()]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain("proxy");
+  });
+
+  it("explains a pod name it does not know", async () => {
+    const run = await crema(["exec", "nobody", ...stateArgs(), "--", "true"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("CREMA_RUNTIME_POD_NOT_FOUND");
+  });
+
+  it("crema down stops every process it started and releases their ports", async () => {
+    const { pods } = await status();
+    const pids = pods.flatMap((p) => p.containers.flatMap((c) => (c.pid ? [c.pid] : [])));
+    expect(pids.length).toBeGreaterThan(pods.length);
+    const down = await crema(["down", ...stateArgs()]);
+    expect(down.code, down.stderr).toBe(0);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+    const echo = pods.find((p) => p.deployment === "echo-v1")!;
+    expect(await refused(echo.podIP, 8080)).toBe(true);
+    expect(await refused(echo.podIP, 15001)).toBe(true);
+    const after = await crema(["status", ...stateArgs()]);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain("CREMA_RUNTIME_NOT_RUNNING");
+  }, 60_000);
+});
