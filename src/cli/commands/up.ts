@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { parseDuration } from "../../base/duration.ts";
+import { isErrorCode } from "../../base/error-catalogue.ts";
 import { CremaError, describeError, isCremaError } from "../../base/errors.ts";
 import { createLogger } from "../../base/logger.ts";
 import { DEFAULT_POD_CIDR } from "../../runtime/pod-ips.ts";
@@ -178,11 +179,11 @@ async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
   for (;;) {
     if (exitedWith !== undefined) {
       const text = tail(logFile, 40);
-      // Configuration and port errors are the runtime's own; show them as they are.
+      // The runtime's own refusals (invalid manifests, a taken port) are printed as they are.
+      const own = /^crema: (CREMA_\w+): ([\s\S]*)$/m.exec(text);
+      if (own && isErrorCode(own[1]!)) throw new CremaError(own[1], own[2]!);
       throw new CremaError(
-        /CREMA_RUNTIME_\w+/.test(text)
-          ? "CREMA_RUNTIME_INVALID_CONFIG"
-          : "CREMA_RUNTIME_POD_NOT_READY",
+        "CREMA_RUNTIME_POD_NOT_READY",
         `the local mesh exited before it was ready:\n${text}`,
       );
     }
