@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { validateSources } from "../config/validate.ts";
-import { BUILT_IN_INGRESS_YAML, ingressGatewayPorts } from "./ingress-gateway.ts";
-import { hasIngressGateway, planPods } from "./pod-plan.ts";
+import { builtInGatewayYaml, ingressGatewayPorts, missingGateways } from "./built-in-gateways.ts";
+import { planPods } from "./pod-plan.ts";
 
 const plan = (yaml: string) =>
   planPods(validateSources([{ path: "apps/deploy.yaml", text: yaml }]).resources);
@@ -94,7 +94,7 @@ describe("planPods", () => {
   });
 
   it("runs a gateway-template pod as the proxy alone", () => {
-    const { pods, diagnostics } = plan(BUILT_IN_INGRESS_YAML);
+    const { pods, diagnostics } = plan(builtInGatewayYaml("ingress"));
     expect(diagnostics).toEqual([]);
     expect(pods[0]).toMatchObject({
       gateway: true,
@@ -119,10 +119,30 @@ describe("planPods", () => {
   });
 });
 
-describe("the ingress gateway", () => {
+describe("the built-in gateways", () => {
+  const load = (yaml: string) => validateSources([{ path: "x", text: yaml }]).resources;
+  const EGRESS_GATEWAY = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: egress, namespace: istio-system}
+spec:
+  selector: {istio: egressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+`;
+
+  it("adds the ingress gateway unless deployed, and the egress gateway once a Gateway selects it", () => {
+    expect(missingGateways([])).toEqual(["ingress"]);
+    expect(missingGateways(load(builtInGatewayYaml("ingress")))).toEqual([]);
+    expect(missingGateways(load(EGRESS_GATEWAY))).toEqual(["ingress", "egress"]);
+    expect(missingGateways(load(`${EGRESS_GATEWAY}---\n${builtInGatewayYaml("egress")}`))).toEqual([
+      "ingress",
+    ]);
+  });
+
   it("maps Gateway server ports to the gateway Service's target ports", () => {
-    const resources = validateSources([{ path: "x", text: BUILT_IN_INGRESS_YAML }]).resources;
-    expect(hasIngressGateway(resources)).toBe(true);
-    expect(ingressGatewayPorts(resources)).toEqual({ 80: 8080, 443: 8443, 15021: 15021 });
+    expect(ingressGatewayPorts(load(builtInGatewayYaml("ingress")))).toEqual({
+      80: 8080,
+      443: 8443,
+      15021: 15021,
+    });
   });
 });

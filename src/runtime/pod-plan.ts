@@ -227,13 +227,3 @@ export function planPods(resources: readonly Resource[]): PodPlanResult {
   }
   return { pods, diagnostics };
 }
-
-/** Whether `resources` already deploy an ingress gateway (pods labelled istio=ingressgateway). */
-export function hasIngressGateway(resources: readonly Resource[]): boolean {
-  return resources.some((r) => {
-    if (r.kind !== "Deployment") return false;
-    const template = isObj(r.spec.template) ? r.spec.template : {};
-    const metadata = isObj(template.metadata) ? template.metadata : {};
-    return stringMap(metadata.labels).istio === "ingressgateway";
-  });
-}

@@ -18,16 +18,17 @@ import { configApiHandlers } from "../control-plane/config-api.ts";
 import { type ControlPlane, startControlPlane } from "../control-plane/control-plane.ts";
 import { type DebugServer, startDebugServer } from "../control-plane/debug-server.ts";
 import { translateProxy } from "../control-plane/translate/translate-proxy.ts";
-import { type HostPort, publishHostPort } from "./host-port.ts";
 import {
-  BUILT_IN_INGRESS_SOURCE,
-  BUILT_IN_INGRESS_YAML,
+  builtInGatewaySource,
+  builtInGatewayYaml,
   ingressGatewayPorts,
-} from "./ingress-gateway.ts";
+  missingGateways,
+} from "./built-in-gateways.ts";
+import { type HostPort, publishHostPort } from "./host-port.ts";
 import { type LocalPod, startLocalPod } from "./local-pod.ts";
 import { type NodeForwarder, startNodeForwarder } from "./node-forwarder.ts";
 import { createPodIpAllocator, DEFAULT_POD_CIDR } from "./pod-ips.ts";
-import { hasIngressGateway, type PodPlan, planPods } from "./pod-plan.ts";
+import { type PodPlan, planPods } from "./pod-plan.ts";
 import { RUNTIME_FILE, type RuntimeState, runtimeRunning } from "./runtime-state.ts";
 import { resolveServiceEndpoints } from "./service-resolver.ts";
 
@@ -112,16 +113,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const binDir = writeBinDir(stateDir);
   const logDir = join(stateDir, "logs");
   const addresses = createPodIpAllocator(options.podCidr ?? DEFAULT_POD_CIDR);
-  const builtInGateway = !hasIngressGateway(resources);
-  const gatewayPorts = ingressGatewayPorts(
-    builtInGateway
-      ? [
-          ...resources,
-          ...validateSources([{ path: BUILT_IN_INGRESS_SOURCE, text: BUILT_IN_INGRESS_YAML }])
-            .resources,
-        ]
-      : resources,
-  );
+  const gatewayPorts = ingressGatewayPorts([
+    ...resources,
+    ...missingGateways(resources).flatMap(
+      (role) =>
+        validateSources([{ path: builtInGatewaySource(role), text: builtInGatewayYaml(role) }])
+          .resources,
+    ),
+  ]);
 
   const controlPlane = await startControlPlane({
     configPaths: paths,
@@ -132,7 +131,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     translate: translateProxy,
     logger,
   });
-  if (builtInGateway) controlPlane.store.apply(BUILT_IN_INGRESS_YAML, BUILT_IN_INGRESS_SOURCE);
+  /** Adds the built-in gateways the configuration needs and does not deploy itself. */
+  const addMissingGateways = () => {
+    for (const role of missingGateways(controlPlane.store.current().resources)) {
+      controlPlane.store.apply(builtInGatewayYaml(role), builtInGatewaySource(role));
+      logger.info({ gateway: role }, "added the built-in gateway");
+    }
+  };
+  addMissingGateways();
 
   const forwarder: NodeForwarder = startNodeForwarder({
     resolve: (namespace, host, port) =>
@@ -212,6 +218,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   await reconcile();
   let reconciling = Promise.resolve();
   const offChange = controlPlane.store.onChange((_state, changed) => {
+    if (changed.some((key) => key.startsWith("Gateway/"))) addMissingGateways();
     if (changed.some((key) => POD_SHAPING_KINDS.has(key.split("/")[0]!))) {
       reconciling = reconciling
         .then(reconcile)

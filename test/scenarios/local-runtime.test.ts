@@ -303,6 +303,26 @@ describe("crema up: a local mesh from manifests", () => {
     expect(logs.stdout).toContain("proxy");
   });
 
+  it("starts the egress gateway once a Gateway selects it", async () => {
+    const file = join(dir, "egress.yaml");
+    writeFileSync(
+      file,
+      `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: egress, namespace: istio-system}
+spec:
+  selector: {istio: egressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+`,
+    );
+    expect((await crema(["apply", "-f", file, ...stateArgs()])).code).toBe(0);
+    let egress: PodStatus | undefined;
+    for (let i = 0; i < 100 && !egress?.ready; i++) {
+      egress = (await status()).pods.find((p) => p.deployment === "istio-egressgateway");
+    }
+    expect(egress).toMatchObject({ namespace: "istio-system", gateway: true, ready: true });
+  });
+
   it("explains a pod name it does not know", async () => {
     const run = await crema(["exec", "nobody", ...stateArgs(), "--", "true"]);
     expect(run.code).toBe(1);
