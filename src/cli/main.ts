@@ -9,6 +9,8 @@ import { registerEchoCommand } from "./commands/echo.ts";
 import { registerExecCommand } from "./commands/exec.ts";
 import { registerLogsCommand } from "./commands/logs.ts";
 import { registerProxyCommand } from "./commands/proxy.ts";
+import { registerProxyConfigCommand } from "./commands/proxy-config.ts";
+import { registerProxyStatusCommand } from "./commands/proxy-status.ts";
 import { registerStatusCommand } from "./commands/status.ts";
 import { registerUpCommand } from "./commands/up.ts";
 import { type CliIo, processIo } from "./io.ts";
@@ -27,6 +29,8 @@ const registrars: readonly CommandRegistrar[] = [
   registerApplyCommands,
   registerExecCommand,
   registerLogsCommand,
+  registerProxyStatusCommand,
+  registerProxyConfigCommand,
 ];
 
 export function buildProgram(

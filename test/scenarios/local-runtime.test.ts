@@ -323,6 +323,16 @@ spec:
     expect(egress).toMatchObject({ namespace: "istio-system", gateway: true, ready: true });
   });
 
+  it("shows each proxy's sync state and configuration the way istioctl does", async () => {
+    const ps = await crema(["proxy-status", ...stateArgs()]);
+    expect(ps.code, ps.stderr).toBe(0);
+    const sleepRow = ps.stdout.split("\n").find((line) => line.startsWith("sleep-"));
+    expect(sleepRow).toMatch(/\.shop\s+Kubernetes\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED/);
+    const clusters = await crema(["proxy-config", "clusters", "sleep.shop", ...stateArgs()]);
+    expect(clusters.code, clusters.stderr).toBe(0);
+    expect(clusters.stdout).toMatch(/echo\.shop\.svc\.cluster\.local\s+80\s+-\s+outbound\s+EDS/);
+  });
+
   it("explains a pod name it does not know", async () => {
     const run = await crema(["exec", "nobody", ...stateArgs(), "--", "true"]);
     expect(run.code).toBe(1);

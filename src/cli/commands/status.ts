@@ -4,20 +4,10 @@ import { Option } from "commander";
 import { fetchPods, type PodStatus } from "../../runtime/runtime-state.ts";
 import type { CommandRegistrar } from "../main.ts";
 import { reportErrors, runningMesh, stateDirOption } from "../runtime-io.ts";
+import { formatTable } from "../table.ts";
 
-/** Left-aligned columns, two spaces apart, as kubectl prints them. */
-export function formatTable(
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
-): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows]
-    .map((row) =>
-      row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "),
-    )
-    .join("\n")
-    .concat("\n");
-}
+/** kubectl separates its columns by three spaces. */
+const KUBECTL_PADDING = 3;
 
 export function podTable(pods: readonly PodStatus[]): string {
   const labels = (pod: PodStatus) =>
@@ -37,6 +27,7 @@ export function podTable(pods: readonly PodStatus[]): string {
       pod.ports.join(",") || "-",
       labels(pod) || "-",
     ]),
+    KUBECTL_PADDING,
   );
 }
 

@@ -15,7 +15,8 @@ import { type ControlPlaneProcess, startControlPlaneProcess } from "./control-pl
 /**
  * Subnets in use by scenario test files (one each): keep them unique.
  * 31 proxy-http, 32 proxy-resilience, 33 proxy-protocols, 34 proxy-tcp, 35 proxy-config,
- * 36 proxy-hostile-input, 37 proxy-control-plane-loss; 40 is the proxy benchmark's (bench/proxy.ts).
+ * 36 proxy-hostile-input, 37 proxy-control-plane-loss, 45 cli-proxy-config; 40 is the proxy
+ * benchmark's (bench/proxy.ts). The local runtime's tests use pod networks 127.50–53.
  */
 export type Subnet = number;
 
