@@ -1,6 +1,7 @@
 // `npm run bench`: runs every benchmark and prints one table per area (and `--json FILE` for
 // machines). Every figure stands next to a baseline measured in the same run.
-// `npm run bench -- --only config,routes` runs a subset (config, routes, lb, control-plane, proxy);
+// `npm run bench -- --only config,routes` runs a subset (config, routes, lb, control-plane, proxy,
+// runtime);
 // `--quick` shortens the proxy benchmark to a smoke run.
 import { writeFileSync } from "node:fs";
 import { benchConfigValidation } from "./config-validation.ts";
@@ -9,13 +10,16 @@ import { benchLoadBalancers } from "./load-balancers.ts";
 import { benchProxy } from "./proxy.ts";
 import { benchProxyMemory } from "./proxy-memory.ts";
 import { benchRouteMatch } from "./route-match.ts";
+import { benchRuntimeStartup } from "./runtime-startup.ts";
 
 const argument = (flag: string) => {
   const at = process.argv.indexOf(flag);
   return at >= 0 ? process.argv[at + 1] : undefined;
 };
 const jsonFile = argument("--json");
-const only = new Set((argument("--only") ?? "config,routes,lb,control-plane,proxy").split(","));
+const only = new Set(
+  (argument("--only") ?? "config,routes,lb,control-plane,proxy,runtime").split(","),
+);
 
 function table(title: string, header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -183,6 +187,29 @@ if (only.has("proxy")) {
     console.log(
       `target: proxy RSS ≤ 80 MB with 1,000 services — ${met(large.rssMb <= 80)} (${large.rssMb.toFixed(0)} MB)`,
     );
+}
+
+if (only.has("runtime")) {
+  const startup = await benchRuntimeStartup(quick ? 1 : 3);
+  results.runtimeStartup = startup;
+  const ms = (s: { median: number; min: number; max: number }) =>
+    `${(s.median / 1000).toFixed(2)} s (${(s.min / 1000).toFixed(2)}–${(s.max / 1000).toFixed(2)})`;
+  table(
+    `local runtime: the coffee-shop demo, ${startup.pods} pods / ${startup.processes} processes (median, min–max)`,
+    ["measure", "time", "vs baseline"],
+    [
+      [
+        `start ${startup.processes} bare Node processes at once (baseline)`,
+        ms(startup.baselineMs),
+        "1.00×",
+      ],
+      [
+        "crema up --detach until every pod is ready",
+        ms(startup.upMs),
+        `${(startup.upMs.median / startup.baselineMs.median).toFixed(2)}×`,
+      ],
+    ],
+  );
 }
 
 if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);

@@ -3,7 +3,6 @@
 import { type Command, Option } from "commander";
 import type { Severity } from "../../config/diagnostic.ts";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../config/format-diagnostics.ts";
-import { EXIT, parseSeverity, runConfigCheck } from "../config-check.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
 
@@ -39,6 +38,8 @@ function addCommonOptions(command: Command): Command {
 }
 
 async function run(paths: string[], flags: CheckFlags, analyze: boolean, io: CliIo): Promise<void> {
+  // Loaded here, so that every other command skips the validators and analyzers.
+  const { EXIT, parseSeverity, runConfigCheck } = await import("../config-check.ts");
   const all = [...paths, ...(flags.filename ?? [])];
   if (all.length === 0) {
     io.stderr("crema: no input: name files or directories to check (or '-' for stdin)\n");

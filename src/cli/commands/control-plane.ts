@@ -1,8 +1,6 @@
 // `crema control-plane`: istiod's job — serves xDS built from Istio YAML files, watched.
 import { createLogger } from "../../base/logger.ts";
-import { startControlPlane } from "../../control-plane/control-plane.ts";
 import type { OutboundTrafficPolicyMode } from "../../control-plane/model/mesh-config.ts";
-import { translateProxy } from "../../control-plane/translate/translate-proxy.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
 import { shutdownSignals } from "../signals.ts";
@@ -53,6 +51,9 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
       }
       const signals = shutdownSignals(logger);
       try {
+        // Loaded here, so that every other command (a proxy in each pod) skips the control plane.
+        const { startControlPlane } = await import("../../control-plane/control-plane.ts");
+        const { translateProxy } = await import("../../control-plane/translate/translate-proxy.ts");
         const controlPlane = await startControlPlane({
           configPaths: flags.config,
           xdsAddress: flags.xdsAddress,

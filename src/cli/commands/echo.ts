@@ -4,13 +4,12 @@ import type { Command } from "commander";
 import { createLogger } from "../../base/logger.ts";
 import {
   type EchoOptions,
-  type EchoServer,
   echoOptionsFromEnv,
   parseDrainTimeout,
   parseLabel,
   parsePort,
-  startEchoServer,
-} from "../../echo/index.ts";
+} from "../../echo/options.ts";
+import type { EchoServer } from "../../echo/server.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
 import { shutdownSignals } from "../signals.ts";
@@ -92,6 +91,8 @@ export async function runEcho(
   shutdown: AbortSignal,
   cut: AbortSignal,
 ): Promise<void> {
+  // Loaded when the server starts, so that other commands skip the echo server's modules.
+  const { startEchoServer } = await import("../../echo/server.ts");
   const server = await startEchoServer(options);
   io.stdout(readinessLine(server));
   if (!shutdown.aborted) {

@@ -7,7 +7,7 @@ import { parseDuration } from "../../base/duration.ts";
 import { CremaError, describeError, isCremaError } from "../../base/errors.ts";
 import { createLogger, type Logger } from "../../base/logger.ts";
 import { buildProxyNode } from "../../proxy/bootstrap/node-identity.ts";
-import { type ProxyOptions, type RunningProxy, startProxy } from "../../proxy/proxy.ts";
+import type { ProxyOptions, RunningProxy } from "../../proxy/proxy-options.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
 import { shutdownSignals } from "../signals.ts";
@@ -186,7 +186,9 @@ export async function runProxy(options: ProxyOptions, io: CliIo, run: ProxyRun):
   const onCut = () => run.exitNow();
   run.cut.addEventListener("abort", onCut, { once: true });
   try {
-    const running = await (run.start ?? startProxy)(options);
+    // Loaded here, so that every other command skips the proxy's modules.
+    const start = run.start ?? (await import("../../proxy/proxy.ts")).startProxy;
+    const running = await start(options);
     io.stdout(startedLine(running, String(options.node.id)));
     running.ready.then(
       () => {
