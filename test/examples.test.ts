@@ -2,6 +2,8 @@
 // and validates with no finding at all, it shows every Istio feature the coffee-shop
 // walkthrough promises, and every name it refers to (gateway, host, subset, selector,
 // service account, secret) exists in it.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { analyzeResources } from "../src/config/analysis/index.ts";
 import type { Diagnostic } from "../src/config/diagnostic.ts";
@@ -11,10 +13,15 @@ import { validateSources } from "../src/config/validate.ts";
 
 const EXAMPLES = new URL("../examples", import.meta.url).pathname;
 
-const read = await readSources([EXAMPLES], () => Promise.reject(new Error("no stdin here")));
+// Each example folder's own files, as `crema up examples/coffee-shop` reads them.
+const read = await readSources(
+  readdirSync(EXAMPLES).map((example) => join(EXAMPLES, example)),
+  () => Promise.reject(new Error("no stdin here")),
+  { recursive: false },
+);
 const validated = validateSources(read.files);
 const resources = validated.resources;
-// Level 3, across resources, as `crema analyze examples/coffee-shop` (npm start) runs it.
+// Level 3, across resources, as `crema analyze examples/coffee-shop` runs it.
 const analyzed = analyzeResources(resources);
 
 /**
@@ -459,16 +466,22 @@ describe("examples/", () => {
         out.push(`${d.name}: service account ${JSON.stringify(account)} is not defined`);
       if (!selects(labels(obj(d.spec.selector).matchLabels), podLabels))
         out.push(`${d.name}: selector does not match its own pod template`);
-      // The shop's services are `crema echo` servers that report their version.
+      // The shop's services are the demo's apps (apps/<name>.ts, run by Node in the folder of
+      // the manifest), which report their version.
       if (d.namespace === "coffee-shop" && podLabels.app !== "sleep") {
         const containers = list(pod.containers);
         const env = list(containers[0]?.env);
         const version = env.find((e) => e.name === "SERVICE_VERSION")?.value;
+        const [program, app, ...rest] = strings(containers[0]?.command);
+        const appFile = app && d.source ? join(dirname(d.source.file), app) : "";
         if (
           containers.length !== 1 ||
-          JSON.stringify(containers[0]?.command) !== '["crema","echo"]'
+          program !== "node" ||
+          rest.length > 0 ||
+          !/^apps\/[a-z-]+\.ts$/.test(app ?? "") ||
+          !existsSync(appFile)
         )
-          out.push(`${d.name}: not one container running crema echo`);
+          out.push(`${d.name}: not one container running node apps/<an app that exists>.ts`);
         if (version !== podLabels.version)
           out.push(`${d.name}: SERVICE_VERSION ${String(version)} is not its version label`);
       }
@@ -601,5 +614,50 @@ describe("examples/", () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+});
+
+// The traffic experiments: each file replaces resources of the running demo (same kind,
+// namespace and name), so it must load cleanly on top of it. Reading examples/coffee-shop
+// the way `crema up` and `crema validate` do (its files, not its folders) leaves it out.
+describe("examples/coffee-shop/traffic/", () => {
+  const DEMO = join(EXAMPLES, "coffee-shop");
+  const TRAFFIC = join(DEMO, "traffic");
+  const files = readdirSync(TRAFFIC)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort();
+  const guide = readFileSync(join(TRAFFIC, "README.md"), "utf8");
+
+  it("stays out of the demo as the tools read it", () => {
+    expect(read.files.some((f) => f.path.includes("/traffic/"))).toBe(false);
+    expect(files.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it.each(files)(
+    "%s replaces demo resources and layers over the demo with no finding",
+    async (file) => {
+      const layered = await readSources(
+        [DEMO, join(TRAFFIC, file)],
+        () => Promise.reject(new Error("no stdin here")),
+        { recursive: false },
+      );
+      const result = validateSources(layered.files);
+      const own = result.resources.filter((r) => r.source?.file.endsWith(`/${file}`));
+      expect(own.length).toBeGreaterThan(0);
+      const findings = [
+        ...layered.diagnostics,
+        ...result.diagnostics,
+        ...analyzeResources(result.resources),
+      ];
+      const replaced = findings.filter((d) => d.code === "CREMA_CONFIG_DUPLICATE_RESOURCE");
+      expect(findings.filter((d) => !replaced.includes(d)).map(describeDiagnostic)).toEqual([]);
+      expect(replaced.map((d) => d.resource)).toEqual(
+        own.map((r) => ({ kind: r.kind, namespace: r.namespace, name: r.name })),
+      );
+    },
+  );
+
+  it.each(files)("%s is in the experiments' README", (file) => {
+    expect(guide).toContain(`| \`${file}\` |`);
   });
 });

@@ -32,6 +32,8 @@ const UNREADABLE_CODES = new Set([
 
 export interface ConfigCheckOptions {
   paths: readonly string[];
+  /** Read folders inside the folders named (istioctl's and kubectl's -R). */
+  recursive?: boolean;
   analyze: boolean;
   output: OutputFormat;
   /** Namespace of resources that name none (default "default"). */
@@ -49,7 +51,9 @@ export function parseSeverity(value: string): Severity | undefined {
 }
 
 export async function runConfigCheck(options: ConfigCheckOptions, io: CliIo): Promise<number> {
-  const read = await readSources(options.paths, io.readStdin);
+  const read = await readSources(options.paths, io.readStdin, {
+    recursive: options.recursive === true,
+  });
   const sources = new Map(read.files.map((f) => [f.path, f.text]));
   const validated = validateSources(read.files, {
     defaultNamespace: options.defaultNamespace ?? "default",

@@ -51,10 +51,17 @@ function notText(path: string): Diagnostic {
 }
 
 /** Reads files and directories (recursively); `-` means standard input. */
+export interface ReadOptions {
+  /** Also read the folders inside a folder (default true; the CLI defaults to false, as kubectl). */
+  recursive?: boolean;
+}
+
 export async function readSources(
   paths: readonly string[],
   readStdin: () => Promise<string>,
+  options: ReadOptions = {},
 ): Promise<ReadResult> {
+  const recursive = options.recursive ?? true;
   const result: ReadResult = { files: [], diagnostics: [] };
   for (const path of paths) {
     if (path === "-") {
@@ -62,23 +69,36 @@ export async function readSources(
       pushDecoded(result, decoded);
       continue;
     }
-    await readPath(path, result, true);
+    await readPath(path, result, { explicit: true, descend: true, recursive });
   }
   return result;
 }
 
-async function readPath(path: string, result: ReadResult, explicit: boolean): Promise<void> {
+interface ReadPathMode {
+  /** Named by the user: read it whatever its extension. */
+  explicit: boolean;
+  /** A folder here is read (its files, and its folders when recursive). */
+  descend: boolean;
+  recursive: boolean;
+}
+
+async function readPath(path: string, result: ReadResult, mode: ReadPathMode): Promise<void> {
   try {
     const info = await stat(path);
     if (info.isDirectory()) {
+      if (!mode.descend) return;
       const entries = (await readdir(path)).sort();
       for (const entry of entries) {
         if (entry.startsWith(".")) continue;
-        await readPath(join(path, entry), result, false);
+        await readPath(join(path, entry), result, {
+          explicit: false,
+          descend: mode.recursive,
+          recursive: mode.recursive,
+        });
       }
       return;
     }
-    if (!explicit && !CONFIG_EXTENSIONS.has(extname(path).toLowerCase())) return;
+    if (!mode.explicit && !CONFIG_EXTENSIONS.has(extname(path).toLowerCase())) return;
     if (info.size > MAX_FILE_BYTES) {
       result.diagnostics.push(tooLarge(path, info.size));
       return;

@@ -41,6 +41,8 @@ const POD_SHAPING_KINDS = new Set(["Deployment", "Namespace"]);
 
 export interface RuntimeOptions {
   paths: readonly string[];
+  /** Read folders inside the folders named (default: only their files, as kubectl). */
+  recursive?: boolean;
   stateDir: string;
   podCidr?: string;
   /** Host port for the ingress gateway's port 80 (0 picks a free one). */
@@ -82,9 +84,15 @@ function writeBinDir(stateDir: string): string {
 const hasErrors = (diagnostics: readonly Diagnostic[]) =>
   diagnostics.some((d) => d.severity === "error");
 
-/** Reads and validates the manifests; throws CREMA_RUNTIME_INVALID_CONFIG with every finding. */
-async function loadManifests(paths: readonly string[]): Promise<readonly Resource[]> {
-  const read = await readSources(paths, async () => "");
+/**
+ * Reads and validates the manifests; throws CREMA_RUNTIME_INVALID_CONFIG with every finding.
+ * Returns the files read, which the control plane then reads itself.
+ */
+async function loadManifests(
+  paths: readonly string[],
+  recursive: boolean,
+): Promise<{ files: string[]; resources: readonly Resource[] }> {
+  const read = await readSources(paths, async () => "", { recursive });
   const validated = validateSources(read.files);
   const planned = planPods(validated.resources);
   const diagnostics = [...read.diagnostics, ...validated.diagnostics, ...planned.diagnostics];
@@ -95,7 +103,7 @@ async function loadManifests(paths: readonly string[]): Promise<readonly Resourc
       `the mesh was not started:\n${renderDiagnostics(diagnostics, "text", texts)}`,
     );
   }
-  return validated.resources;
+  return { files: read.files.map((f) => f.path), resources: validated.resources };
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -108,7 +116,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     );
   }
   const paths = options.paths.map((p) => resolve(p));
-  const resources = await loadManifests(paths);
+  const { files, resources } = await loadManifests(paths, options.recursive === true);
   mkdirSync(stateDir, { recursive: true });
   const binDir = writeBinDir(stateDir);
   const logDir = join(stateDir, "logs");
@@ -123,7 +131,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   ]);
 
   const controlPlane = await startControlPlane({
-    configPaths: paths,
+    configPaths: files,
     xdsAddress: "127.0.0.1:0",
     httpAddress: "127.0.0.1:0",
     meshConfig: { ingressGatewayPorts: gatewayPorts },

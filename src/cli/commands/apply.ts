@@ -11,13 +11,14 @@ import { reportErrors, runningMesh, stateDirOption } from "../runtime-io.ts";
 
 interface ChangeFlags {
   filename: string[];
+  recursive?: boolean;
   stateDir: string;
 }
 
 async function change(verb: "apply" | "delete", flags: ChangeFlags, io: CliIo): Promise<void> {
   const state = runningMesh(io, flags.stateDir);
   const paths = flags.filename.map((p) => (p === "-" ? p : resolve(io.cwd, p)));
-  const read = await readSources(paths, io.readStdin);
+  const read = await readSources(paths, io.readStdin, { recursive: flags.recursive === true });
   if (read.diagnostics.length > 0) {
     throw new CremaError(
       "CREMA_RUNTIME_REQUEST_FAILED",
@@ -53,6 +54,7 @@ export const registerApplyCommands: CommandRegistrar = (program, io) => {
           : "Remove resources from the running local mesh (like kubectl delete)",
       )
       .requiredOption("-f, --filename <path...>", "files or directories; '-' reads stdin")
+      .option("-R, --recursive", "also read the folders inside the folders named")
       .addOption(stateDirOption())
       .action((flags: ChangeFlags) => reportErrors(io, () => change(verb, flags, io)));
   }

@@ -8,6 +8,7 @@ import type { CommandRegistrar } from "../main.ts";
 
 interface CheckFlags {
   filename?: string[];
+  recursive?: boolean;
   output: string;
   namespace?: string;
   failureThreshold: string;
@@ -21,6 +22,7 @@ function addCommonOptions(command: Command): Command {
       "-f, --filename <path...>",
       "files or directories to read (also accepted as arguments); '-' reads stdin",
     )
+    .option("-R, --recursive", "also read the folders inside the folders named")
     .addOption(
       new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS).default("text"),
     )
@@ -56,6 +58,7 @@ async function run(paths: string[], flags: CheckFlags, analyze: boolean, io: Cli
   const code = await runConfigCheck(
     {
       paths: all,
+      recursive: flags.recursive === true,
       analyze,
       output: flags.output as OutputFormat,
       ...(flags.namespace ? { defaultNamespace: flags.namespace } : {}),
@@ -94,6 +97,5 @@ export const registerAnalyzeCommand: CommandRegistrar = (program, io) => {
       "report only this namespace (and use it for resources that name none)",
     )
     .option("-A, --all-namespaces", "report every namespace (the default for files)")
-    .option("-R, --recursive", "read directories recursively (always on)")
     .action((paths: string[], flags: CheckFlags) => run(paths, flags, true, io));
 };

@@ -27,6 +27,7 @@ import { podTable } from "./status.ts";
 
 interface UpFlags {
   detach?: boolean;
+  recursive?: boolean;
   stateDir: string;
   ingressPort: string;
   ingressTlsPort: string;
@@ -77,7 +78,10 @@ function summary(state: RuntimeState, pods: readonly PodStatus[]): string {
   return `${podTable(pods)}\nmesh ready: ${pods.length} pods; ingress gateway at ${ingress || "(none)"}\n`;
 }
 
-async function runForeground(paths: string[], flags: UpFlags, io: CliIo, banner?: string) {
+/** What to print once every pod is ready (the demo's invitation). */
+type Banner = (state: RuntimeState) => string;
+
+async function runForeground(paths: string[], flags: UpFlags, io: CliIo, banner?: Banner) {
   const logger = createLogger({
     name: "runtime",
     level: flags.logLevel ?? io.env.CREMA_LOG_LEVEL ?? "warn",
@@ -99,7 +103,7 @@ async function runForeground(paths: string[], flags: UpFlags, io: CliIo, banner?
     if (!announced && pods.length > 0 && pods.every((p) => p.ready)) {
       announced = true;
       io.stdout(summary(runtime.state, pods));
-      if (banner) io.stdout(banner);
+      if (banner) io.stdout(banner(runtime.state));
     }
   };
   try {
@@ -107,6 +111,7 @@ async function runForeground(paths: string[], flags: UpFlags, io: CliIo, banner?
     const { startRuntime } = await import("../../runtime/runtime.ts");
     runtime = await startRuntime({
       paths: paths.map((p) => resolve(io.cwd, p)),
+      recursive: flags.recursive === true,
       stateDir: resolve(io.cwd, flags.stateDir),
       podCidr: flags.podCidr,
       ingressPort: port(flags.ingressPort, "--ingress-port"),
@@ -142,6 +147,7 @@ function foregroundArgv(paths: readonly string[], flags: UpFlags, io: CliIo): st
     flags.ingressTlsPort,
     "--pod-cidr",
     flags.podCidr,
+    ...(flags.recursive ? ["--recursive"] : []),
     ...(flags.logLevel ? ["--log-level", flags.logLevel] : []),
   ];
 }
@@ -219,6 +225,7 @@ async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
 function addUpOptions(command: Command): Command {
   return command
     .option("-d, --detach", "run in the background; return once every pod is ready")
+    .option("-R, --recursive", "also read the folders inside the folders named")
     .option(
       "--state-dir <dir>",
       "where pids, logs and the runtime's address are kept",
@@ -231,7 +238,7 @@ function addUpOptions(command: Command): Command {
     .option("--log-level <level>", "runtime and control plane log level on stderr (default warn)");
 }
 
-async function up(paths: string[], flags: UpFlags, io: CliIo, banner?: string) {
+async function up(paths: string[], flags: UpFlags, io: CliIo, banner?: Banner) {
   try {
     if (flags.detach) await runDetached(paths, flags, io);
     else await runForeground(paths, flags, io, banner);
@@ -256,14 +263,19 @@ export const registerUpCommand: CommandRegistrar = (program, io) => {
   addUpOptions(
     program.command("demo").description("Run the coffee-shop demo (crema up examples/coffee-shop)"),
   ).action(async (flags: UpFlags) => {
-    const banner = [
-      "",
-      `open http://localhost:${flags.ingressPort}/ in a browser, or try:`,
-      `  curl -s -H 'Host: coffee.example.com' localhost:${flags.ingressPort}/api/orders/42`,
-      "  crema exec sleep -- curl -s customer-service/",
-      "  crema status",
-      "",
-    ].join("\n");
+    const banner: Banner = (state) => {
+      const url = state.ingress.http ?? "http://localhost:8080";
+      return [
+        "",
+        `the coffee shop is open: ${url}/`,
+        "try:",
+        `  curl -s -H 'Host: coffee.example.com' ${url}/api/orders/42`,
+        "  npx crema exec sleep -- curl -s customer-service/",
+        "  npx crema apply -f examples/coffee-shop/traffic/weight-70-30.yaml",
+        "docs/demo.md walks through the rest; Ctrl-C stops the mesh",
+        "",
+      ].join("\n");
+    };
     await up([DEMO_DIR], flags, io, banner);
   });
 };
