@@ -67,7 +67,7 @@ describe("absolute-form requests through the HTTP proxy listener", () => {
       virtualHost: "allow_any",
       cluster: "PassthroughCluster",
     });
-    expectCall(mesh, viaProxy("payment-service:8080"), { virtualHost: "allow_any" });
+    expectCall(mesh, viaProxy("payment-service:8080"), { virtualHost: "allow_any:8080" });
   });
 
   it("VirtualService routes apply to the proxied requests too", () => {
@@ -159,6 +159,23 @@ describe("CONNECT through the HTTP proxy listener", () => {
     expectCall(strict, connect("api.example.com:443"), {
       virtualHost: "block_all",
       directResponse: { status: 502 },
+    });
+  });
+
+  it("a request inside a tunnel to an unknown host on an HTTP port meets that port's catch-all", () => {
+    // What Node's fetch sends for http://example.org/ behind HTTP_PROXY: CONNECT example.org:80,
+    // then plain HTTP with the CONNECT target as authority (the proxy terminates the tunnel
+    // because port 80's catch-all has no CONNECT route).
+    const strict = resourcesFor(MESH, orders, {
+      meshConfig: { outboundTrafficPolicy: "REGISTRY_ONLY" },
+    });
+    expectCall(strict, viaProxy("example.org:80"), {
+      virtualHost: "block_all:80",
+      directResponse: { status: 502 },
+    });
+    expectCall(resourcesFor(MESH, orders), viaProxy("example.org:80"), {
+      virtualHost: "allow_any:80",
+      cluster: "PassthroughCluster",
     });
   });
 });

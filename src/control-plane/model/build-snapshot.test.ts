@@ -130,6 +130,7 @@ describe("the coffee-shop example", async () => {
   const { files } = await readSources(
     [new URL("../../../examples/coffee-shop", import.meta.url).pathname],
     async () => "",
+    { recursive: false },
   );
   const { resources } = validateSources(files);
   const snapshot = buildSnapshot(resources);

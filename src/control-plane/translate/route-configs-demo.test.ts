@@ -11,7 +11,7 @@ import { buildGatewayRouteConfigs } from "./routes-gateway.ts";
 const DEMO = new URL("../../../examples/coffee-shop", import.meta.url).pathname;
 
 describe("the coffee-shop demo's route configurations", async () => {
-  const { files } = await readSources([DEMO], async () => "");
+  const { files } = await readSources([DEMO], async () => "", { recursive: false });
   const snapshot = buildSnapshot(validateSources(files).resources);
 
   it("every service's sidecar and 15001 configurations encode", () => {
@@ -36,7 +36,10 @@ describe("the coffee-shop demo's route configurations", async () => {
     for (const config of configs.values()) {
       expectEncodes(config);
       const [vhost] = config.virtual_hosts as JsonObject[];
-      expect(vhost!.domains).toEqual(["coffee.example.com"]);
+      // Port 80 also serves "*" (a browser at the gateway's address); HTTPS only the name.
+      expect(vhost!.domains).toEqual(
+        config.name === "http.80" ? ["*", "coffee.example.com"] : ["coffee.example.com"],
+      );
       expect((vhost!.routes as Obj[]).length).toBeGreaterThan(0);
     }
   });

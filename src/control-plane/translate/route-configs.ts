@@ -207,8 +207,21 @@ export function buildLocalOutboundRouteConfig(
     virtualHosts.push({ ...vhost, domains });
   }
   virtualHosts.sort((a, b) => compare(String(a.name), String(b.name)));
-  if (!hasWildcardDomain(virtualHosts))
+  if (!hasWildcardDomain(virtualHosts)) {
+    // A tunnel to an unknown host on a port the mesh knows as HTTP (not sniffed) is terminated (its requests
+    // then meet the port's catch-all as Istio's per-port route configuration has it: 502 under
+    // REGISTRY_ONLY, PassthroughCluster under ALLOW_ANY); other ports' tunnels meet the last one.
+    const httpPorts = new Set(
+      scope.services.flatMap((s) =>
+        s.ports.filter((p) => isHttpProtocol(p.protocol)).map((p) => p.port),
+      ),
+    );
+    for (const port of [...httpPorts].sort((a, b) => a - b)) {
+      const catchAll = buildCatchAllVirtualHost(scope.outboundTrafficPolicy, false);
+      virtualHosts.push({ ...catchAll, name: `${catchAll.name}:${port}`, domains: [`*:${port}`] });
+    }
     virtualHosts.push(buildCatchAllVirtualHost(scope.outboundTrafficPolicy, true));
+  }
   return routeConfiguration(LOCAL_OUTBOUND_ROUTE_CONFIG, virtualHosts, false);
 }
 
