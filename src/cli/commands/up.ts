@@ -41,6 +41,8 @@ const WAIT_POLL_MS = 200;
 /** A container that exited this often while `--detach` waits will not become ready by itself. */
 const CRASH_LOOP_RESTARTS = 3;
 const LOG_TAIL_LINES = 15;
+/** How long a failed `--detach` waits for the mesh to stop before killing it. */
+const STOP_WAIT_MS = 30_000;
 
 function port(text: string, flag: string): number {
   const value = Number(text);
@@ -168,14 +170,22 @@ async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
   });
   closeSync(out);
   let exitedWith: string | undefined;
-  child.once("exit", (code, signal) => {
-    exitedWith = signal ?? String(code);
-  });
+  const childExited = new Promise<void>((resolve) =>
+    child.once("exit", (code, signal) => {
+      exitedWith = signal ?? String(code);
+      resolve();
+    }),
+  );
   child.unref();
   const deadline = Date.now() + timeoutMs;
-  const fail = async (message: string, state?: RuntimeState) => {
-    if (state) process.kill(state.pid, "SIGTERM");
-    else if (exitedWith === undefined) child.kill("SIGTERM");
+  /** Stops the mesh (it is our child: the runtime itself) and waits until it has. */
+  const fail = async (message: string): Promise<never> => {
+    if (exitedWith === undefined) {
+      child.kill("SIGTERM");
+      const kill = setTimeout(() => child.kill("SIGKILL"), STOP_WAIT_MS);
+      await childExited;
+      clearTimeout(kill);
+    }
     throw new CremaError(
       "CREMA_RUNTIME_POD_NOT_READY",
       `${message}\nthe mesh was stopped; its output is in ${logFile}`,
@@ -202,7 +212,7 @@ async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
             `${p.namespace}/${p.name}:\n${p.containers.map((c) => tail(c.logFile, 5)).join("\n")}`,
         )
         .join("\n");
-      return fail(`not every pod was ready after ${flags.timeout}:\n${details}`, state);
+      return fail(`not every pod was ready after ${flags.timeout}:\n${details}`);
     }
     try {
       state ??= readRuntimeState(stateDir);
@@ -212,7 +222,7 @@ async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
     }
     const pods = await fetchPods(state);
     const problem = pods.map(hopeless).find((p) => p !== undefined);
-    if (problem) return fail(problem, state);
+    if (problem) return fail(problem);
     if (pods.length > 0 && pods.every((p) => p.ready)) {
       io.stdout(summary(state, pods));
       io.stdout(`running in the background (process ${state.pid}); 'crema down' stops it\n`);
