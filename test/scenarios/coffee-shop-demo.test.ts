@@ -3,8 +3,8 @@
 // `crema apply`, and what the seed article says you will see, seen through `crema exec` (the
 // sleep pod's sidecar) and through the ingress gateway. Pods live in 127.57.0.0/16.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { request } from "node:http";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -340,7 +340,7 @@ describe("the seed article's traffic examples, applied live", () => {
     expect(answers.some((a) => a.ms >= 2900)).toBe(true);
   }, 60_000);
 
-  it("registry-only.yaml (REGISTRY_ONLY) blocks unknown hosts with 502; external-api.yaml lets one through", async () => {
+  it("registry-only.yaml (REGISTRY_ONLY) blocks unknown hosts with 502; an external ServiceEntry is reachable", async () => {
     await apply(`${TRAFFIC}/registry-only.yaml`);
     const [unknown] = await fromSleep("http://example.org/");
     expect(unknown!.status).toBe(502);
@@ -364,6 +364,34 @@ describe("the seed article's traffic examples, applied live", () => {
     const [after] = await fromSleep("http://api.payments.example.com/");
     // Known to the mesh now: sent out, and its fictional name has no address to reach.
     expect(after!.status).toBe(503);
+
+    // A payment provider's sandbox outside the mesh (a server of this test), entered in the
+    // registry with its address: reachable through the sidecar despite REGISTRY_ONLY.
+    const sandbox = createServer((req, res) =>
+      res.end(JSON.stringify({ sandbox: true, host: req.headers.host })),
+    );
+    await new Promise<void>((resolve) => sandbox.listen(8080, "127.57.250.1", resolve));
+    try {
+      const file = join(stateDir, "sandbox.yaml");
+      writeFileSync(
+        file,
+        `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: payments-sandbox, namespace: coffee-shop}
+spec:
+  hosts: [sandbox.payments.example.com]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP, targetPort: 8080}]
+  endpoints: [{address: 127.57.250.1}]
+`,
+      );
+      await apply(file);
+      const [reached] = await fromSleep("http://sandbox.payments.example.com/charge");
+      expect(reached).toMatchObject({ status: 200, body: { sandbox: true } });
+    } finally {
+      sandbox.close();
+    }
   });
 
   it("legacy-db.yaml gives the database's ServiceEntry its STATIC endpoints", async () => {
