@@ -86,6 +86,17 @@ export function podEnvironment(
   };
 }
 
+/**
+ * The proxy container's environment: the pod's, minus what points the app at the proxy (the
+ * proxy must not send its own connections through itself, and Node would load its HTTP-proxy
+ * machinery for nothing).
+ */
+function proxyEnvironment(shared: Record<string, string>): Record<string, string> {
+  const env = { ...shared };
+  for (const key of [...PROXY_ENV_KEYS, "NODE_USE_ENV_PROXY", "HOST", "PORT"]) delete env[key];
+  return env;
+}
+
 function fieldValue(ref: string, plan: PodPlan, addresses: PodAddresses): string {
   if (ref === "metadata.name") return plan.name;
   if (ref === "metadata.namespace") return plan.namespace;
@@ -155,7 +166,7 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
       name: PROXY_CONTAINER,
       kind: "proxy",
       argv: proxyArgv(options),
-      env: shared,
+      env: proxyEnvironment(shared),
       cwd: plan.workingDir,
       logFile: logFile(PROXY_CONTAINER),
       onLine: (line) => options.onLine?.(PROXY_CONTAINER, line),
