@@ -283,7 +283,7 @@ describe("crema up: a local mesh from manifests", () => {
     expect(statusCode).toBe(200);
   });
 
-  it("scales a Deployment with crema apply, and crema logs shows a pod's output", async () => {
+  it("scales a Deployment with crema apply, removes it with crema delete, and crema logs shows a pod's output", async () => {
     const file = join(dir, "scaled.yaml");
     writeFileSync(
       file,
@@ -297,6 +297,13 @@ describe("crema up: a local mesh from manifests", () => {
       v2 = (await status()).pods.filter((p) => p.deployment === "echo-v2");
     }
     expect(v2.map((p) => p.ready)).toEqual([true, true]);
+
+    // Deleting the Deployment stops its pods.
+    expect((await crema(["delete", "-f", file, ...stateArgs()])).code).toBe(0);
+    for (let i = 0; i < 100 && v2.length > 0; i++) {
+      v2 = (await status()).pods.filter((p) => p.deployment === "echo-v2");
+    }
+    expect(v2).toEqual([]);
 
     const logs = await crema(["logs", "sleep", "-c", "proxy", ...stateArgs()]);
     expect(logs.code, logs.stderr).toBe(0);
