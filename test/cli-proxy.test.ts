@@ -62,6 +62,8 @@ describe("crema proxy options", () => {
       xdsProtocol: "sotw",
       adminAddress: { host: "127.0.0.1", port: 15000 },
       readinessAddress: { host: "127.0.0.5", port: 15021 },
+      statusAddress: { host: "127.0.0.5", port: 15020 },
+      appAddress: "127.0.0.1",
       sourceAddress: "127.0.0.5",
       concurrency: 2,
       drainTimeMs: 5000,
@@ -98,6 +100,7 @@ describe("crema proxy options", () => {
       appAddress: "127.0.0.6",
       xdsProtocol: "delta",
       readinessAddress: "127.0.0.5:0",
+      statusAddress: "127.0.0.5:0",
       sourceAddress: "127.0.0.7",
       concurrency: "4",
       drainTime: "1.5s",
@@ -107,6 +110,9 @@ describe("crema proxy options", () => {
       xdsProtocol: "delta",
       adminAddress: { host: "127.0.0.5", port: 15000 },
       readinessAddress: { host: "127.0.0.5", port: 0 },
+      statusAddress: { host: "127.0.0.5", port: 0 },
+      // App probes go where the sidecar forwards inbound traffic.
+      appAddress: "127.0.0.6",
       sourceAddress: "127.0.0.7",
       concurrency: 4,
       drainTimeMs: 1500,
@@ -115,6 +121,46 @@ describe("crema proxy options", () => {
       CREMA_LOCAL_RUNTIME: "true",
       CREMA_APP_ADDRESS: "127.0.0.6",
     });
+  });
+
+  it("reads the app probers from ISTIO_KUBE_APP_PROBERS", () => {
+    const probers = {
+      "/app-health/web/readyz": { httpGet: { path: "/ready", port: 8080 }, timeoutSeconds: 2 },
+      "/app-health/web/livez": { tcpSocket: { port: 8080 } },
+    };
+    const resolved = options(
+      { xdsAddress: "127.0.0.1:15010", ...pod },
+      { ISTIO_KUBE_APP_PROBERS: JSON.stringify(probers) },
+    );
+    expect(Object.fromEntries(resolved.appProbers ?? [])).toEqual({
+      "/app-health/web/readyz": {
+        kind: "httpGet",
+        path: "/ready",
+        port: 8080,
+        scheme: "HTTP",
+        httpHeaders: [],
+        timeoutMs: 2000,
+      },
+      "/app-health/web/livez": { kind: "tcpSocket", port: 8080, timeoutMs: 1000 },
+    });
+    expect(options({ xdsAddress: "127.0.0.1:15010", ...pod }).appProbers?.size).toBe(0);
+  });
+
+  it("refuses a bad ISTIO_KUBE_APP_PROBERS with every problem", () => {
+    const env = {
+      ISTIO_KUBE_APP_PROBERS: JSON.stringify({
+        "/app-health/web/readyz": { httpGet: { port: "http" } },
+        "/ready": { tcpSocket: { port: 8080 } },
+      }),
+    };
+    expect(() => options({ xdsAddress: "127.0.0.1:15010", ...pod }, env)).toThrow(
+      expect.objectContaining({
+        code: "CREMA_PROXY_INVALID_FLAG",
+        message: expect.stringMatching(
+          /^ISTIO_KUBE_APP_PROBERS is invalid:\n {2}.*readyz"\]\.httpGet\.port: .*\n {2}.*"\/ready"\]: the path must be/s,
+        ),
+      }),
+    );
   });
 
   it("gives 127.0.0.1 no source address", () => {
@@ -181,6 +227,7 @@ describe("crema proxy rejects bad flags", () => {
     [[...XDS, ...POD, "--xds-protocol", "incremental"], "--xds-protocol must be sotw or delta"],
     [["--xds-address", "istiod", ...POD], "--xds-address must be HOST:PORT"],
     [[...XDS, ...POD, "--admin-address", "15000"], "--admin-address must be HOST:PORT"],
+    [[...XDS, ...POD, "--status-address", "15020"], "--status-address must be HOST:PORT"],
     [[...XDS, ...POD, "--concurrency", "0"], "--concurrency must be a whole number"],
     [[...XDS, ...POD, "--drain-time", "5"], "--drain-time must be a duration"],
     [[...XDS, ...POD, "--source-address", "pod"], "--source-address 'pod' is not an IP"],
@@ -196,7 +243,14 @@ describe("crema proxy rejects bad flags", () => {
   it("lists its flags in --help", async () => {
     const run = await runCli(["proxy", "--help"]);
     expect(run.code).toBe(0);
-    for (const flag of ["--xds-address", "--pod-name", "--label", "--meta", "--drain-time"]) {
+    for (const flag of [
+      "--xds-address",
+      "--pod-name",
+      "--label",
+      "--meta",
+      "--drain-time",
+      "--status-address",
+    ]) {
       expect(run.stdout).toContain(flag);
     }
   });

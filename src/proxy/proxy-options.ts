@@ -3,6 +3,7 @@
 import type { Clock } from "../base/clock.ts";
 import type { Logger } from "../base/logger.ts";
 import type { JsonObject } from "../xds/proto-json.ts";
+import type { AppProbers } from "./agent/app-probers.ts";
 
 export type ProxyType = "sidecar" | "router";
 
@@ -19,6 +20,14 @@ export interface ProxyOptions {
   adminAddress?: { host: string; port: number };
   /** Readiness/health server (the agent's 15021 `/healthz/ready`); port 0 picks one; absent = none. */
   readinessAddress?: { host: string; port: number };
+  /** The agent's status server (Istio's 15020: `/app-health/…` probes, `/healthz/ready`); port 0
+   * picks one; absent = none. */
+  statusAddress?: { host: string; port: number };
+  /** The app probes the status server performs (ISTIO_KUBE_APP_PROBERS); default none. */
+  appProbers?: AppProbers;
+  /** Where app probes reach the app: where the sidecar forwards inbound traffic (metadata
+   * CREMA_APP_ADDRESS in the local runtime); default 127.0.0.1. */
+  appAddress?: string;
   /** Source address of every upstream connection the proxy opens (the pod IP in the local
    * runtime), unless a cluster's upstream_bind_config says otherwise. */
   sourceAddress?: string;
@@ -37,6 +46,8 @@ export interface RunningProxy {
   readonly adminUrl: string;
   /** The readiness server's bound address, when one was asked for. */
   readonly readinessUrl: string | undefined;
+  /** The agent's status server's bound address, when one was asked for. */
+  readonly statusUrl?: string | undefined;
   /** Resolves once the first full configuration is applied (every listener and cluster warm). */
   readonly ready: Promise<void>;
   /** Drains listeners, closes connections and the xDS stream. */

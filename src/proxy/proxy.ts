@@ -7,8 +7,10 @@ import { XdsClient } from "../xds/client/xds-client.ts";
 import { TYPE_URL } from "../xds/type-urls.ts";
 import { type ServerState, startAdminServer } from "./admin/admin-server.ts";
 import { describeClusters } from "./admin/clusters-view.ts";
+import type { RunningHttpServer } from "./admin/http-listen.ts";
 import { startReadinessServer } from "./admin/readiness-server.ts";
 import { ResourceRecorder } from "./admin/resource-recorder.ts";
+import { startStatusServer } from "./agent/status-server.ts";
 import { ConnectionPools } from "./hcm/upstream-pools.ts";
 import type { ProxyOptions, RunningProxy } from "./proxy-options.ts";
 import { ListenerManager } from "./runtime/listener-manager.ts";
@@ -208,22 +210,46 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       loggers: () => ({ main: String(logger.level) }),
     },
     options.adminAddress ?? { host: "127.0.0.1", port: 15000 },
-  );
-  const readiness = options.readinessAddress
-    ? await startReadinessServer(
-        () => (state === "LIVE" ? true : `proxy is ${state}`),
-        options.readinessAddress,
-      )
-    : undefined;
+  ).catch(async (error: unknown) => {
+    await proxy.close();
+    throw error;
+  });
+  const isReady = () => (state === "LIVE" ? true : `proxy is ${state}`);
+  let readiness: RunningHttpServer | undefined;
+  let status: RunningHttpServer | undefined;
+  try {
+    if (options.readinessAddress) {
+      readiness = await startReadinessServer(isReady, options.readinessAddress);
+    }
+    if (options.statusAddress) {
+      status = await startStatusServer(
+        {
+          probers: options.appProbers ?? new Map(),
+          appAddress: options.appAddress ?? "127.0.0.1",
+          isReady,
+          logger,
+        },
+        options.statusAddress,
+      );
+    }
+  } catch (error) {
+    // Nothing may keep the process alive once the caller learns it cannot start.
+    await proxy.close();
+    await admin.close();
+    await readiness?.close();
+    throw error;
+  }
   return {
     adminUrl: admin.url,
     readinessUrl: readiness?.url,
+    statusUrl: status?.url,
     ready: proxy.ready,
     close: async () => {
       state = "DRAINING";
       await proxy.close();
       await admin.close();
       await readiness?.close();
+      await status?.close();
     },
   };
 }

@@ -5,13 +5,15 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { type ContainerProcess, startContainerProcess } from "./container-process.ts";
 import type { PodAddresses } from "./pod-ips.ts";
-import type { PodPlan } from "./pod-plan.ts";
+import type { ContainerPlan, PodPlan } from "./pod-plan.ts";
 import type { PodStatus } from "./runtime-state.ts";
 
 export const PROXY_CONTAINER = "istio-proxy";
 const PROXY_ADMIN_PORT = 15000;
 const PROXY_OUTBOUND_PORT = 15001;
 const PROXY_READINESS_PORT = 15021;
+/** The agent's status port, where Istio's injector points rewritten app probes. */
+const AGENT_STATUS_PORT = 15020;
 const PROBE_TIMEOUT_MS = 1_000;
 
 export interface LocalPodOptions {
@@ -91,10 +93,33 @@ export function podEnvironment(
  * proxy must not send its own connections through itself, and Node would load its HTTP-proxy
  * machinery for nothing).
  */
-function proxyEnvironment(shared: Record<string, string>): Record<string, string> {
+function proxyEnvironment(
+  shared: Record<string, string>,
+  containers: readonly ContainerPlan[],
+): Record<string, string> {
   const env = { ...shared };
   for (const key of [...PROXY_ENV_KEYS, "NODE_USE_ENV_PROXY", "HOST", "PORT"]) delete env[key];
+  const probers = appProbers(containers);
+  if (Object.keys(probers).length > 0) env.ISTIO_KUBE_APP_PROBERS = JSON.stringify(probers);
   return env;
+}
+
+const readyzPath = (container: string) => `/app-health/${container}/readyz`;
+
+/**
+ * Istio's probe rewrite: each container's httpGet readiness probe, keyed by the path the
+ * injector points the kubelet at on the agent's 15020 (ISTIO_KUBE_APP_PROBERS).
+ */
+function appProbers(containers: readonly ContainerPlan[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of containers) {
+    if (!c.readinessProbe) continue;
+    out[readyzPath(c.name)] = {
+      httpGet: { path: c.readinessProbe.path, port: c.readinessProbe.port, scheme: "HTTP" },
+      timeoutSeconds: 1,
+    };
+  }
+  return out;
 }
 
 function fieldValue(ref: string, plan: PodPlan, addresses: PodAddresses): string {
@@ -166,7 +191,7 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
       name: PROXY_CONTAINER,
       kind: "proxy",
       argv: proxyArgv(options),
-      env: proxyEnvironment(shared),
+      env: proxyEnvironment(shared, plan.containers),
       cwd: plan.workingDir,
       logFile: logFile(PROXY_CONTAINER),
       onLine: (line) => options.onLine?.(PROXY_CONTAINER, line),
@@ -193,13 +218,17 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
       onLine: (line) => options.onLine?.(container.name, line),
       ...(options.onChange ? { onChange: options.onChange } : {}),
     });
-    // Without a readiness probe Kubernetes calls a started container ready; the runtime also
-    // waits for its ports to accept connections, so "ready" means a request can be served.
+    // A probe of an injected pod goes through the agent, as Istio's injector rewrites it. Without
+    // a readiness probe Kubernetes calls a started container ready; the runtime also waits for
+    // its ports to accept connections, so "ready" means a request can be served.
     const probe = container.readinessProbe
-      ? () =>
-          httpOk(
-            `http://${appHost}:${container.readinessProbe!.port}${container.readinessProbe!.path}`,
-          )
+      ? plan.sidecar
+        ? () =>
+            httpOk(`http://${addresses.podIP}:${AGENT_STATUS_PORT}${readyzPath(container.name)}`)
+        : () =>
+            httpOk(
+              `http://${appHost}:${container.readinessProbe!.port}${container.readinessProbe!.path}`,
+            )
       : async () => {
           const open = await Promise.all(
             container.ports.map((p) => tcpOpen(appHost, p.containerPort)),

@@ -213,6 +213,10 @@ describe("crema up: a local mesh from manifests", () => {
     expect(pods.every((p) => p.podIP.startsWith("127.50."))).toBe(true);
     expect(byDeployment("sleep")[0]!.sidecar).toBe(true);
     expect(byDeployment("client")[0]!.sidecar).toBe(false);
+    // echo-v2's readiness probe was rewritten through its agent, as Istio's injector does.
+    const v2 = byDeployment("echo-v2")[0]!;
+    const probe = await fetch(`http://${v2.podIP}:15020/app-health/echo/readyz`);
+    expect(probe.status).toBe(200);
     const gateway = byDeployment("istio-ingressgateway")[0]!;
     expect(gateway.gateway).toBe(true);
     expect(gateway.namespace).toBe("istio-system");

@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { parseDuration } from "../../base/duration.ts";
 import { CremaError, describeError, isCremaError } from "../../base/errors.ts";
 import { createLogger, type Logger } from "../../base/logger.ts";
+import { APP_PROBERS_ENV, parseAppProbers } from "../../proxy/agent/app-probers.ts";
 import { buildProxyNode } from "../../proxy/bootstrap/node-identity.ts";
 import type { ProxyOptions, RunningProxy } from "../../proxy/proxy-options.ts";
 import type { CliIo } from "../io.ts";
@@ -26,6 +27,7 @@ export interface ProxyFlags {
   xdsProtocol?: string;
   adminAddress?: string;
   readinessAddress?: string;
+  statusAddress?: string;
   sourceAddress?: string;
   concurrency?: string;
   drainTime?: string;
@@ -34,6 +36,7 @@ export interface ProxyFlags {
 
 const ADMIN_PORT = 15000;
 const READINESS_PORT = 15021;
+const STATUS_PORT = 15020;
 const DEFAULT_CONCURRENCY = 2;
 const DEFAULT_DRAIN_TIME = "5s";
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -145,6 +148,16 @@ export function proxyOptionsFromFlags(
   const readinessAddress = flags.readinessAddress
     ? parseHostPort(flags.readinessAddress, "--readiness-address")
     : { host: identity.ip, port: READINESS_PORT };
+  const statusAddress = flags.statusAddress
+    ? parseHostPort(flags.statusAddress, "--status-address")
+    : { host: identity.ip, port: STATUS_PORT };
+  // pilot-agent refuses to start on a bad value; so does crema (a config error, not a probe failure).
+  const probers = parseAppProbers(io.env[APP_PROBERS_ENV]);
+  if (!probers.ok) {
+    throw invalid(`${APP_PROBERS_ENV} is invalid:\n  ${probers.errors.join("\n  ")}`);
+  }
+  const metadataApp = (identity.node.metadata as { CREMA_APP_ADDRESS?: unknown } | undefined)
+    ?.CREMA_APP_ADDRESS;
   const sourceAddress =
     flags.sourceAddress ?? (isLocalRuntimePodIp(identity.ip) ? identity.ip : undefined);
   if (sourceAddress !== undefined && isIP(sourceAddress) === 0) {
@@ -157,6 +170,10 @@ export function proxyOptionsFromFlags(
     xdsProtocol: protocol,
     adminAddress,
     readinessAddress,
+    statusAddress,
+    appProbers: probers.probers,
+    // Probes reach the app where the sidecar forwards inbound traffic.
+    appAddress: typeof metadataApp === "string" && metadataApp !== "" ? metadataApp : "127.0.0.1",
     ...(sourceAddress !== undefined ? { sourceAddress } : {}),
     concurrency:
       flags.concurrency !== undefined ? parseConcurrency(flags.concurrency) : DEFAULT_CONCURRENCY,
@@ -165,10 +182,11 @@ export function proxyOptionsFromFlags(
   };
 }
 
-/** `proxy started admin=URL readiness=URL node=ID`, printed once the admin server listens. */
+/** `proxy started admin=URL readiness=URL status=URL node=ID`, once the servers listen. */
 export function startedLine(running: RunningProxy, nodeId: string): string {
   const readiness = running.readinessUrl ? ` readiness=${running.readinessUrl}` : "";
-  return `proxy started admin=${running.adminUrl}${readiness} node=${nodeId}\n`;
+  const status = running.statusUrl ? ` status=${running.statusUrl}` : "";
+  return `proxy started admin=${running.adminUrl}${readiness}${status} node=${nodeId}\n`;
 }
 
 export interface ProxyRun {
@@ -253,6 +271,10 @@ export const registerProxyCommand: CommandRegistrar = (program: Command, io: Cli
     .option(
       "--readiness-address <host:port>",
       "readiness server (/healthz/ready); default <ip>:15021",
+    )
+    .option(
+      "--status-address <host:port>",
+      "the agent's status server (/app-health/… probes from env ISTIO_KUBE_APP_PROBERS, /healthz/ready); default <ip>:15020",
     )
     .option(
       "--source-address <ip>",

@@ -1,5 +1,6 @@
 // The agent's health server (Istio's :15021): `/healthz/ready` answers 200 once the proxy is
 // ready and 503 with the reason until then; Kubernetes readiness probes point here.
+import type { ServerResponse } from "node:http";
 import {
   type ListenAddress,
   listenHttp,
@@ -22,6 +23,21 @@ function reasonOf(isReady: ReadinessCheck): true | string {
   }
 }
 
+/** Answers `/healthz/ready`: 200 when ready, else 503 with the reason (15021 and 15020 alike). */
+export function answerReadiness(res: ServerResponse, isReady: ReadinessCheck): void {
+  const ready = reasonOf(isReady);
+  if (ready === true) {
+    res.writeHead(200, { "content-length": 0 }).end();
+    return;
+  }
+  res
+    .writeHead(503, {
+      "content-type": "text/plain; charset=UTF-8",
+      "content-length": Buffer.byteLength(ready),
+    })
+    .end(ready);
+}
+
 export function startReadinessServer(
   isReady: ReadinessCheck,
   address: ListenAddress,
@@ -34,16 +50,6 @@ export function startReadinessServer(
         .end("404 page not found\n");
       return;
     }
-    const ready = reasonOf(isReady);
-    if (ready === true) {
-      res.writeHead(200, { "content-length": 0 }).end();
-      return;
-    }
-    res
-      .writeHead(503, {
-        "content-type": "text/plain; charset=UTF-8",
-        "content-length": Buffer.byteLength(ready),
-      })
-      .end(ready);
+    answerReadiness(res, isReady);
   }, address);
 }

@@ -15,7 +15,8 @@ import { type ControlPlaneProcess, startControlPlaneProcess } from "./control-pl
 /**
  * Subnets in use by scenario test files (one each): keep them unique.
  * 31 proxy-http, 32 proxy-resilience, 33 proxy-protocols, 34 proxy-tcp, 35 proxy-config,
- * 36 proxy-hostile-input, 37 proxy-control-plane-loss, 45 cli-proxy-config; 40 is the proxy
+ * 36 proxy-hostile-input, 37 proxy-control-plane-loss, 45 cli-proxy-config, 47 proxy-agent-status
+ * (its unit tests under src/proxy/agent use 127.47.1–2.x); 40 is the proxy
  * benchmark's (bench/proxy.ts). The local runtime's tests use pod networks 127.50–53.
  */
 export type Subnet = number;
@@ -65,6 +66,8 @@ export interface Mesh {
     type?: "sidecar" | "router";
     appAddress?: string;
     extraArgs?: string[];
+    /** Extra environment (e.g. ISTIO_KUBE_APP_PROBERS), over this process's. */
+    env?: Record<string, string>;
   }): Promise<ProxyProcess>;
   stop(): Promise<void>;
 }
@@ -193,7 +196,7 @@ export function startProxyProcess(
   ];
   const child: ChildProcess = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, CREMA_LOG_LEVEL: "info" },
+    env: { ...process.env, CREMA_LOG_LEVEL: "info", ...options.env },
   });
   let tail = "";
   createInterface({ input: child.stderr! }).on("line", (line) => {
