@@ -119,6 +119,21 @@ describe("planPods", () => {
   });
 });
 
+describe("bare Pods", () => {
+  it("are refused unless they name their address (then they are registry data)", () => {
+    const pod = (status = "") => `apiVersion: v1
+kind: Pod
+metadata: {name: lone, namespace: default}
+spec: {containers: [{name: main, image: x}]}
+${status}`;
+    const refused = plan(pod()).diagnostics;
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ code: "CREMA_RUNTIME_UNSUPPORTED_MANIFEST", path: "kind" });
+    expect(refused[0]!.message).toContain("not bare Pods");
+    expect(plan(pod("status: {podIP: 10.0.0.9}")).diagnostics).toEqual([]);
+  });
+});
+
 describe("the built-in gateways", () => {
   const load = (yaml: string) => validateSources([{ path: "x", text: yaml }]).resources;
   const EGRESS_GATEWAY = `apiVersion: networking.istio.io/v1

@@ -180,6 +180,19 @@ export function planPods(resources: readonly Resource[]): PodPlanResult {
   const deployments = resources
     .filter((r) => r.kind === "Deployment")
     .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  // A Pod that names its address is an already running workload the registry reads; one without
+  // would have to be run, which only a Deployment asks the runtime to do.
+  for (const pod of resources.filter((r) => r.kind === "Pod")) {
+    const status = isObj(pod.body.status) ? pod.body.status : {};
+    if (typeof status.podIP === "string" && status.podIP !== "") continue;
+    diagnostics.push(
+      diagnosticAt(pod, ["kind"], "value", {
+        code: "CREMA_RUNTIME_UNSUPPORTED_MANIFEST",
+        severity: "error",
+        message: `the local runtime runs Deployments, not bare Pods: put this Pod's spec in a Deployment's template (replicas: 1). A Pod with status.podIP is read as a running workload instead`,
+      }),
+    );
+  }
   for (const deployment of deployments) {
     const ctx: PlanContext = { deployment, diagnostics };
     const template = isObj(deployment.spec.template) ? deployment.spec.template : {};
