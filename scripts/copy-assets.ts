@@ -2,7 +2,11 @@
 import { copyFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
-const ASSETS = ["echo/echo.proto", "api/schemas.generated.json"];
+const ASSETS = [
+  "echo/echo.proto",
+  "api/schemas.generated.json",
+  "xds/envoy-descriptors.generated.json",
+];
 
 for (const asset of ASSETS) {
   const target = new URL(`../dist/${asset}`, import.meta.url);
