@@ -220,23 +220,18 @@ describe.each([
     }
   });
 
-  it("NACKs a listener with a required HTTP filter it does not implement, and keeps serving", async () => {
+  it("NACKs a listener whose RBAC filter it cannot honour, and keeps serving", async () => {
     source.set(
       LDS,
       "web",
       listener([
         {
-          // What Istio sends for an AuthorizationPolicy; the proxy has no RBAC filter yet, and
-          // skipping a required filter would let denied requests through.
+          // RBAC's unified matcher API is not implemented; skipping it would let denied requests
+          // through, so the whole listener is refused.
           name: "envoy.filters.http.rbac",
           typed_config: {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
-            rules: {
-              action: "DENY",
-              policies: {
-                "deny-all": { permissions: [{ any: true }], principals: [{ any: true }] },
-              },
-            },
+            matcher: { matcher_list: { matchers: [] } },
           },
         },
         routerFilter,
@@ -244,9 +239,7 @@ describe.each([
     );
     ads.push();
     const nack = await events.waitFor((e) => e.kind === "nack" && e.typeUrl === LDS);
-    expect(nack.kind === "nack" && nack.message).toContain(
-      'unsupported HTTP filter "envoy.filters.http.rbac"',
-    );
+    expect(nack.kind === "nack" && nack.message).toContain("matcher");
     const reply = await call();
     expect(reply.status).toBe(200);
     expect(reply.headers["x-config"]).toBe("good-1");

@@ -23,7 +23,13 @@ import {
   ROUTE_NOT_FOUND_REPLY,
 } from "../http/local-reply.ts";
 import { routerFilterConfig } from "../listener/decode-http-filters.ts";
-import type { ConnectionInfo, HcmConfig, RouterFilterConfig } from "../listener/types.ts";
+import type {
+  ConnectionInfo,
+  HcmConfig,
+  HttpFilter,
+  RouterFilterConfig,
+} from "../listener/types.ts";
+import { RBAC_DENIED_STATUS, type RbacFilterConfig } from "../rbac/index.ts";
 import {
   applyRequestHeaderMutations,
   applyResponseHeaderMutations,
@@ -44,6 +50,7 @@ import { firstValue } from "./headers.ts";
 import { armHttp2IdleTimeout } from "./http2-idle-timeout.ts";
 import { NodeDownstream } from "./node-downstream.ts";
 import { type AnyRequest, prepareRequest } from "./prepare-request.ts";
+import { checkRbac, compileRbacFilters, releaseRbacFilters } from "./rbac-filter.ts";
 import { RequestBody } from "./request-body.ts";
 import { routeToCluster } from "./router.ts";
 import { handleUpgrade } from "./upgrade.ts";
@@ -72,6 +79,7 @@ export class HttpConnectionManager {
   private readonly http2: Http2Server;
   private readonly inlineRoutes: CompiledRouteConfig | undefined;
   private readonly routerConfig: RouterFilterConfig;
+  private readonly rbacFilters: Map<HttpFilter, RbacFilterConfig>;
   private readonly connections = new Map<Socket, ConnectionState>();
   private readonly sessions = new Set<Http2Session>();
   /** HTTP/2 requests see a proxy of the socket, so their connection is found by session. */
@@ -84,6 +92,7 @@ export class HttpConnectionManager {
     this.config = config;
     this.deps = deps;
     this.routerConfig = routerFilterConfig(config.httpFilters);
+    this.rbacFilters = compileRbacFilters(config.httpFilters, config.statPrefix);
     if (config.routes.kind === "inline") {
       const compiled = decodeRouteConfiguration(config.routes.routeConfig);
       if (compiled.ok) this.inlineRoutes = compiled.value;
@@ -181,6 +190,7 @@ export class HttpConnectionManager {
     for (const socket of this.connections.keys()) socket.destroy();
     this.connections.clear();
     if (this.inlineRoutes) releaseRouteConfiguration(this.inlineRoutes);
+    releaseRbacFilters(this.rbacFilters);
   }
 
   get activeConnections(): number {
@@ -275,8 +285,24 @@ export class HttpConnectionManager {
     startedAt: number,
     onStreamEnd: (listener: () => void) => void,
   ): void {
+    // Filters' dynamic metadata for this stream (filter namespace → values).
+    const dynamicMetadata: Record<string, Record<string, unknown>> = {};
     for (const filter of this.config.httpFilters) {
       if (filter.disabled) continue;
+      const rbac = this.rbacFilters.get(filter);
+      if (rbac) {
+        const connection = this.connectionOf(req);
+        const decision = checkRbac(rbac, { route, connection, dynamicMetadata }, this.deps.stats);
+        if (!decision.allowed) {
+          downstream.sendLocalReply({
+            status: RBAC_DENIED_STATUS,
+            details: decision.details ?? "rbac_access_denied",
+            body: LOCAL_REPLY_BODY.rbacDenied,
+          });
+          return;
+        }
+        continue;
+      }
       if (filter.typeUrl.endsWith(".HTTPFault")) {
         const fault = faultFor(filter, routeConfig, selection, route, this.deps.random);
         if (fault) {

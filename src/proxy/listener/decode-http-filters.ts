@@ -2,6 +2,7 @@
 // optional unknown ones skipped, router required last, as Envoy validates a filter chain.
 
 import type { JsonObject } from "../../xds/proto-json.ts";
+import { decodeHttpRbac, RBAC_HTTP_TYPE, releaseRbacConfig } from "../rbac/index.ts";
 import { Fields } from "../routing/decode-reader.ts";
 import { typeName } from "./decode-listener-filters.ts";
 import type { HttpFilter, RouterFilterConfig } from "./types.ts";
@@ -13,13 +14,26 @@ export const DEFAULT_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([
   ROUTER_TYPE,
   "envoy.extensions.filters.http.fault.v3.HTTPFault",
   "envoy.extensions.filters.http.cors.v3.Cors",
+  RBAC_HTTP_TYPE,
 ]);
 
 const NAME_TO_TYPE: Record<string, string> = {
   "envoy.filters.http.router": ROUTER_TYPE,
   "envoy.filters.http.fault": "envoy.extensions.filters.http.fault.v3.HTTPFault",
   "envoy.filters.http.cors": "envoy.extensions.filters.http.cors.v3.Cors",
+  "envoy.filters.http.rbac": RBAC_HTTP_TYPE,
 };
+
+/**
+ * Checks a filter's typed_config where the filter has its own decoder; the HCM compiles it again
+ * for its own lifetime (rbac-filter.ts), so nothing decoded here is kept.
+ */
+function checkFilterConfig(type: string, config: JsonObject, f: Fields): void {
+  if (type !== RBAC_HTTP_TYPE) return;
+  const decoded = decodeHttpRbac(config);
+  if (decoded.ok) releaseRbacConfig(decoded.value);
+  else for (const error of decoded.errors) f.ctx.errors.push(`${f.at("typed_config")}.${error}`);
+}
 
 export interface HttpFilterOptions {
   /** Message names of the typed configs the proxy implements (default DEFAULT_HTTP_FILTER_TYPES). */
@@ -74,6 +88,7 @@ function decodeHttpFilter(f: Fields, known: ReadonlySet<string>): HttpFilter | u
       disabled,
     };
     if (type === ROUTER_TYPE) filter.router = decodeRouterConfig(routerFields(f, config));
+    else checkFilterConfig(type, config, f);
     return filter;
   }
   if (!optional) {

@@ -1,5 +1,6 @@
 // A filter chain's network filters: http_connection_manager → HcmConfig, tcp_proxy →
 // TcpProxyConfig, telemetry-only filters skipped, anything else an error (the proxy NACKs).
+import { decodeNetworkRbac, RBAC_NETWORK_TYPE, releaseRbacConfig } from "../rbac/index.ts";
 import type { Fields } from "../routing/decode-reader.ts";
 import { decodeHcm, type HcmDecodeOptions } from "./decode-hcm.ts";
 import { typeName } from "./decode-listener-filters.ts";
@@ -12,6 +13,7 @@ export const TCP_PROXY_TYPE = "envoy.extensions.filters.network.tcp_proxy.v3.Tcp
 const BY_NAME: Record<string, string> = {
   "envoy.filters.network.http_connection_manager": HCM_TYPE,
   "envoy.filters.network.tcp_proxy": TCP_PROXY_TYPE,
+  "envoy.filters.network.rbac": RBAC_NETWORK_TYPE,
 };
 
 /** Stats/metadata-only network filters (Istio telemetry): skipping them changes no traffic. */
@@ -83,7 +85,15 @@ export function decodeNetworkFilter(
   if (type === TCP_PROXY_TYPE && typed) {
     return { kind: "tcp_proxy", name, config: decodeTcpProxy(typed) };
   }
-  if (type === HCM_TYPE || type === TCP_PROXY_TYPE) f.error("typed_config is required");
+  if (type === RBAC_NETWORK_TYPE && typed) {
+    const config = f.json("typed_config") ?? {};
+    const decoded = decodeNetworkRbac(config);
+    if (decoded.ok) releaseRbacConfig(decoded.value);
+    else for (const error of decoded.errors) f.ctx.errors.push(`${f.at("typed_config")}.${error}`);
+    return { kind: "rbac", name, config };
+  }
+  if (type === HCM_TYPE || type === TCP_PROXY_TYPE || type === RBAC_NETWORK_TYPE)
+    f.error("typed_config is required");
   else if (!TELEMETRY_ONLY.has(type)) {
     f.error(`unsupported network filter ${JSON.stringify(name)}${url ? ` (${url})` : ""}`);
   }

@@ -164,7 +164,9 @@ export interface TcpProxyConfig {
 
 export type NetworkFilter =
   | { kind: "http_connection_manager"; name: string; config: HcmConfig }
-  | { kind: "tcp_proxy"; name: string; config: TcpProxyConfig };
+  | { kind: "tcp_proxy"; name: string; config: TcpProxyConfig }
+  /** envoy.filters.network.rbac, checked at decode time and compiled by the chain's runtime. */
+  | { kind: "rbac"; name: string; config: JsonObject };
 
 export interface FilterChain {
   name: string;

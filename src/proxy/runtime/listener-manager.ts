@@ -19,7 +19,9 @@ import type {
   ListenerConfig,
   TcpProxyConfig,
 } from "../listener/types.ts";
+import { type RbacFilterConfig, releaseRbacConfig } from "../rbac/index.ts";
 import { inspectConnection } from "./inspect-connection.ts";
+import { compileNetworkRbac, networkRbacAllows } from "./network-rbac.ts";
 import type { RouteStore } from "./route-store.ts";
 
 export type StartTcpProxy = (
@@ -43,7 +45,7 @@ export interface ListenerManagerOptions {
 
 /** Only an HCM whose codec is AUTO needs the client's first bytes (the HTTP/2 preface). */
 function needsH2cSniff(chain: FilterChain | undefined): boolean {
-  const filter = chain?.filters[0];
+  const filter = chain?.filters.at(-1);
   return filter?.kind === "http_connection_manager" && filter.config.codecType === "AUTO";
 }
 
@@ -76,6 +78,8 @@ function listenerShellKey(json: JsonObject): string {
  */
 interface ChainRuntime {
   hcm?: HttpConnectionManager;
+  /** The chain's network RBAC filters, compiled for the runtime's lifetime. */
+  rbac?: RbacFilterConfig[];
   readonly tcpSessions: Set<{ close(): void }>;
 }
 
@@ -265,13 +269,18 @@ class ActiveListener {
     info: ConnectionInfo,
     h2c: boolean,
   ): void {
-    const filter = chain?.filters[0];
-    if (!chain || !filter || chain.transportSocket) {
+    const filter = chain?.filters.at(-1);
+    if (!chain || !filter || filter.kind === "rbac" || chain.transportSocket) {
       // No chain (Envoy closes), or one needing TLS termination the proxy cannot do yet.
       socket.destroy();
       return;
     }
     const runtime = this.runtimeFor(chain);
+    runtime.rbac ??= compileNetworkRbac(chain);
+    if (!networkRbacAllows(runtime.rbac, info, this.manager.hcmDeps.stats)) {
+      socket.destroy();
+      return;
+    }
     if (filter.kind === "http_connection_manager") {
       runtime.hcm ??= new HttpConnectionManager(filter.config, this.manager.hcmDeps);
       runtime.hcm.handle(socket, info, h2c);
@@ -323,6 +332,7 @@ class ActiveListener {
     for (const runtime of this.runtimes.values()) {
       runtime.hcm?.close();
       for (const session of runtime.tcpSessions) session.close();
+      for (const rbac of runtime.rbac ?? []) releaseRbacConfig(rbac);
     }
     this.runtimes.clear();
     // A client that connected but never spoke would otherwise outlive the listener (and keep a
