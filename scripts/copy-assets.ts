@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 
 const ASSETS = [
   "echo/echo.proto",
+  "ca/istio-ca.proto",
   "api/schemas.generated.json",
   "xds/envoy-descriptors.generated.json",
 ];

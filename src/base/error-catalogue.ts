@@ -126,6 +126,70 @@ const catalogue = {
     solve: "Use one of the Envoy v3 types crema supports (listed in docs/xds.md).",
   },
 
+  // ca: the certificate authority (root and signing keys, workload certificates, bootstrap tokens)
+  CREMA_CA_INVALID_FILE: {
+    title: "Unusable CA file",
+    meaning:
+      "A file of the certificate authority (`ca-cert.pem`, `ca-key.pem`, `root-cert.pem`, `cert-chain.pem` or the bootstrap token key) is missing, unreadable, or not the PEM it should be. The message names the file.",
+    solve:
+      "Restore the file named in the message, or remove the whole directory of a self-signed CA to have a new root generated (every workload certificate it issued stops being trusted).",
+  },
+  CREMA_CA_KEY_MISMATCH: {
+    title: "CA key does not match its certificate",
+    meaning: "The private key in `ca-key.pem` is not the key of the certificate in `ca-cert.pem`.",
+    solve:
+      "Put the key that was generated with the signing certificate in `ca-key.pem` (the pair from the same CSR), or issue a new signing certificate for the key you have.",
+  },
+  CREMA_CA_INVALID_CHAIN: {
+    title: "CA certificate chain is invalid",
+    meaning:
+      "The plugged-in signing certificate cannot be used: it is not a CA certificate, has expired or is not yet valid, or does not chain to a certificate in `root-cert.pem` through the certificates in `cert-chain.pem`.",
+    solve:
+      "Check the certificates named in the message: `ca-cert.pem` must be a CA certificate, `cert-chain.pem` must hold the intermediates from it up to the root, and `root-cert.pem` the root that signed the top one.",
+  },
+  CREMA_CA_INVALID_CSR: {
+    title: "Invalid certificate signing request",
+    meaning:
+      "A certificate signing request was refused before its identity was checked: it is missing, too large, not a PEM `CERTIFICATE REQUEST`, uses an unsupported key, or its signature does not verify.",
+    solve:
+      "Send one PKCS#10 CSR in PEM, signed with the private key it carries (ECDSA P-256/P-384 or RSA 2048+). crema's agent does this; other clients should compare with `openssl req -verify`.",
+  },
+  CREMA_CA_IDENTITY_MISMATCH: {
+    title: "CSR asks for another identity",
+    meaning:
+      "The SPIFFE identity in the CSR's URI SAN is not the caller's own `spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>`, or the CSR asks for no SPIFFE identity at all. A workload may only get a certificate for itself.",
+    solve:
+      "Request the identity the caller's token is bound to (its namespace and service account, in the mesh's trust domain or one of its aliases), or authenticate with a token for the identity you need.",
+  },
+  CREMA_CA_TTL_TOO_LONG: {
+    title: "Requested certificate lifetime is too long",
+    meaning:
+      "A CSR asked for a validity longer than the CA's maximum workload certificate lifetime (90 days by default, as in Istio). Istio refuses such requests rather than shortening them, and so does crema.",
+    solve:
+      "Ask for a shorter validity (the default, 24 hours, is used when the request gives none), or raise the CA's maximum.",
+  },
+  CREMA_CA_NOT_READY: {
+    title: "Certificate authority cannot sign",
+    meaning:
+      "The CA's signing certificate has expired or is not yet valid at the current time, so no certificate it signs would be trusted.",
+    solve:
+      "Self-signed CAs rotate their root before it expires; check the machine's clock. For a plugged-in CA, install a new signing certificate in `cacerts` before the old one expires.",
+  },
+  CREMA_CA_UNAUTHENTICATED: {
+    title: "Certificate request not authenticated",
+    meaning:
+      "A call to the CA carried no usable credentials: no `authorization: Bearer` token, or a token that is malformed, expired, not signed by this control plane, or not meant for the CA (audience `istio-ca`).",
+    solve:
+      "Issue a fresh bootstrap token for the workload's namespace and service account and send it as `authorization: Bearer <token>`; the message names what was wrong with the one sent.",
+  },
+  CREMA_CA_INVALID_IDENTITY: {
+    title: "Invalid workload identity",
+    meaning:
+      "A trust domain, namespace or service account name cannot form a SPIFFE identity (it is empty, or contains `/` or characters a SPIFFE ID does not allow).",
+    solve:
+      "Use Kubernetes names: lower-case letters, digits, `-` and `.`; a trust domain such as `cluster.local`.",
+  },
+
   // config: reading and decoding input
   CREMA_CONFIG_READ_FAILED: {
     title: "Cannot read input",
