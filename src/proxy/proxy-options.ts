@@ -4,6 +4,7 @@ import type { Clock } from "../base/clock.ts";
 import type { Logger } from "../base/logger.ts";
 import type { JsonObject } from "../xds/proto-json.ts";
 import type { AppProbers } from "./agent/app-probers.ts";
+import type { SecretProvider } from "./tls/secret-provider.ts";
 
 export type ProxyType = "sidecar" | "router";
 
@@ -31,6 +32,8 @@ export interface ProxyOptions {
   /** Source address of every upstream connection the proxy opens (the pod IP in the local
    * runtime), unless a cluster's upstream_bind_config says otherwise. */
   sourceAddress?: string;
+  /** TLS material by SDS name (`default`, `ROOTCA`): the agent's workload certificates; default none. */
+  secrets?: SecretProvider;
   /** Worker count (Envoy's --concurrency); default 2. */
   concurrency?: number;
   /** Time a draining listener keeps serving before it closes (Envoy's --drain-time-s), ms. */
