@@ -117,7 +117,7 @@ function tcpListener(rbac: JsonObject): JsonObject {
   };
 }
 
-function apply(m: ListenerManager, listeners: JsonObject[]): string[] {
+function apply(m: ListenerManager, listeners: JsonObject[]): readonly string[] {
   return m.handler().apply({
     added: new Map(listeners.map((l) => [l.name as string, l])),
     removed: [],
