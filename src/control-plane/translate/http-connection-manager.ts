@@ -5,6 +5,9 @@ import type { JsonObject } from "../../xds/proto-json.ts";
 import type { MeshConfig } from "../model/mesh-config.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import type { Protocol } from "../model/service.ts";
+import type { MeshSnapshot } from "../model/snapshot.ts";
+import { buildAuthnFilters } from "./authn/authn-filters.ts";
+import { buildAuthzHttpFilters, buildCustomAuthzHttpFilters } from "./authz/authz-filters.ts";
 import { compact, typed } from "./listener-common.ts";
 
 export const HCM_FILTER_NAME = "envoy.filters.network.http_connection_manager";
@@ -17,6 +20,8 @@ export type ListenerClass = "sidecar-outbound" | "sidecar-inbound" | "gateway";
 export interface HcmContext {
   meshConfig: MeshConfig;
   proxy: ProxyNode;
+  /** Istio config the policy filters read (inbound and gateway HCMs pass it; outbound may omit it). */
+  snapshot?: MeshSnapshot;
 }
 
 export interface HcmOptions {
@@ -58,17 +63,25 @@ export const ROUTER_FILTER = httpFilter(
 export function metadataExchangeFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
   return [];
 }
-/** SEAM (security): ext_authz for CUSTOM AuthorizationPolicies (`envoy.filters.http.ext_authz`). */
-export function customAuthzFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
-  return [];
+/**
+ * CUSTOM AuthorizationPolicies: istiod's RBAC marker filter plus ext_authz, or a fail-closed DENY
+ * RBAC filter while the provider is unknown (ext_authz itself is a SEAM in authz/authz-filters.ts).
+ */
+export function customAuthzFilters(ctx: HcmContext, cls: ListenerClass): JsonObject[] {
+  if (!ctx.snapshot) return [];
+  return buildCustomAuthzHttpFilters({ snapshot: ctx.snapshot, proxy: ctx.proxy }, cls);
 }
-/** SEAM (security): RequestAuthentication → `envoy.filters.http.jwt_authn` (+ istio_authn). */
-export function authnFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
-  return [];
+/**
+ * RequestAuthentication → `envoy.filters.http.jwt_authn` (istiod no longer adds istio_authn).
+ * Reads `snapshot` and `jwks` when the context carries them (see authn/authn-filters.ts).
+ */
+export function authnFilters(ctx: HcmContext, cls: ListenerClass): JsonObject[] {
+  return buildAuthnFilters(ctx, cls);
 }
-/** SEAM (security): AuthorizationPolicy → `envoy.filters.http.rbac` (DENY before ALLOW). */
-export function authzFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
-  return [];
+/** AuthorizationPolicy → `envoy.filters.http.rbac`: AUDIT, DENY, ALLOW (authz/authz-filters.ts). */
+export function authzFilters(ctx: HcmContext, cls: ListenerClass): JsonObject[] {
+  if (!ctx.snapshot) return [];
+  return buildAuthzHttpFilters({ snapshot: ctx.snapshot, proxy: ctx.proxy }, cls);
 }
 /** SEAM (telemetry): the stats filter (Istio puts it after fault and cors, before the router). */
 export function statsFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {

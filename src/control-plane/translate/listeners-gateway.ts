@@ -8,6 +8,7 @@ import { selectorMatches, stringList, stringMap } from "../../config/analysis/la
 import type { Resource } from "../../config/resource.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import { isHttpProtocol, protocolOf } from "../model/service.ts";
+import { buildAuthzNetworkFilters } from "./authz/authz-filters.ts";
 import { autoPassthroughChains } from "./gateway-auto-passthrough.ts";
 import { buildHttpConnectionManager, hcmFilter } from "./http-connection-manager.ts";
 import {
@@ -151,7 +152,7 @@ function httpChain(
       ? server.server.name
       : `outbound_${WILDCARD_IPV4}_${bindPort};`;
   const hcm = buildHttpConnectionManager(
-    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy },
+    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
     {
       class: "gateway",
       statPrefix,
@@ -209,6 +210,12 @@ function tcpChains(
   return [];
 }
 
+/** Istio puts the network RBAC filters (authz/) in front of every TCP chain of a gateway. */
+function withNetworkAuthz(ctx: ListenerContext, chains: ChainOptions[]): ChainOptions[] {
+  const authz = buildAuthzNetworkFilters(ctx);
+  return authz.length ? chains.map((c) => ({ ...c, filters: [...authz, ...c.filters] })) : chains;
+}
+
 /** The port a gateway listener binds: the server port, or the local runtime's remapped one. */
 export function gatewayBindPort(ctx: ListenerContext, serverPort: number): number {
   return ctx.mode === "local"
@@ -226,7 +233,9 @@ export function buildGatewayListeners(ctx: ListenerContext): JsonObject[] {
     const chains: ChainOptions[] = isHttpServer(first)
       ? [httpChain(ctx, first, bindPort, false)]
       : servers.flatMap((s) =>
-          terminatesHttps(s) ? [httpChain(ctx, s, bindPort, true)] : tcpChains(ctx, s, sniSeen),
+          terminatesHttps(s)
+            ? [httpChain(ctx, s, bindPort, true)]
+            : withNetworkAuthz(ctx, tcpChains(ctx, s, sniSeen)),
         );
     if (chains.length === 0) continue; // Istio omits listeners without chains (no bound TCP/TLS routes).
     const needTls = chains.some((c) => (c.sniHosts?.length ?? 0) > 0);

@@ -10,6 +10,7 @@ import {
 } from "../../api/istio-names.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import type { Protocol } from "../model/service.ts";
+import { buildAuthzNetworkFilters } from "./authz/authz-filters.ts";
 import { buildHttpConnectionManager, hcmFilter } from "./http-connection-manager.ts";
 import {
   inboundListenerFilters,
@@ -120,6 +121,7 @@ function inboundRouteConfig(port: InboundPort): JsonObject {
 function chainFilters(ctx: ListenerContext, port: InboundPort, http: boolean): JsonObject[] {
   if (!http) {
     return [
+      ...buildAuthzNetworkFilters(ctx),
       tcpProxyFilter({
         statPrefix: port.cluster,
         cluster: port.cluster,
@@ -131,7 +133,7 @@ function chainFilters(ctx: ListenerContext, port: InboundPort, http: boolean): J
     ? `${port.cluster};`
     : `inbound_${port.bind}_${port.targetPort};`;
   const hcm = buildHttpConnectionManager(
-    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy },
+    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
     {
       class: "sidecar-inbound",
       statPrefix,

@@ -22,6 +22,7 @@ import {
   RESPONSE_CODE_DETAILS,
   ROUTE_NOT_FOUND_REPLY,
 } from "../http/local-reply.ts";
+import type { JwtAuthnFilter } from "../jwt/jwt-authn-filter.ts";
 import { routerFilterConfig } from "../listener/decode-http-filters.ts";
 import type {
   ConnectionInfo,
@@ -48,6 +49,7 @@ import { faultStats } from "./fault-stats.ts";
 import type { ConnectionState, HcmDeps, HcmEntry } from "./hcm-types.ts";
 import { firstValue } from "./headers.ts";
 import { armHttp2IdleTimeout } from "./http2-idle-timeout.ts";
+import { compileJwtFilters, JWT_METADATA_NAMESPACE } from "./jwt-filter.ts";
 import { NodeDownstream } from "./node-downstream.ts";
 import { type AnyRequest, prepareRequest } from "./prepare-request.ts";
 import { checkRbac, compileRbacFilters, releaseRbacFilters } from "./rbac-filter.ts";
@@ -80,6 +82,7 @@ export class HttpConnectionManager {
   private readonly inlineRoutes: CompiledRouteConfig | undefined;
   private readonly routerConfig: RouterFilterConfig;
   private readonly rbacFilters: Map<HttpFilter, RbacFilterConfig>;
+  private readonly jwtFilters: Map<HttpFilter, JwtAuthnFilter>;
   private readonly connections = new Map<Socket, ConnectionState>();
   private readonly sessions = new Set<Http2Session>();
   /** HTTP/2 requests see a proxy of the socket, so their connection is found by session. */
@@ -93,6 +96,7 @@ export class HttpConnectionManager {
     this.deps = deps;
     this.routerConfig = routerFilterConfig(config.httpFilters);
     this.rbacFilters = compileRbacFilters(config.httpFilters, config.statPrefix);
+    this.jwtFilters = compileJwtFilters(config.httpFilters);
     if (config.routes.kind === "inline") {
       const compiled = decodeRouteConfiguration(config.routes.routeConfig);
       if (compiled.ok) this.inlineRoutes = compiled.value;
@@ -271,10 +275,14 @@ export class HttpConnectionManager {
       grpc,
       startedAt,
       (listener) => res.once("close", listener),
-    );
+    ).catch((error: unknown) => {
+      // A filter that throws fails its request, never the proxy.
+      this.deps.logger.error({ err: error }, "HTTP filter failed");
+      if (!downstream.closed) downstream.sendLocalReply({ status: 500, details: "filter_error" });
+    });
   }
 
-  private runFilters(
+  private async runFilters(
     req: AnyRequest,
     downstream: Downstream,
     routeConfig: CompiledRouteConfig,
@@ -284,11 +292,32 @@ export class HttpConnectionManager {
     grpc: boolean,
     startedAt: number,
     onStreamEnd: (listener: () => void) => void,
-  ): void {
+  ): Promise<void> {
     // Filters' dynamic metadata for this stream (filter namespace → values).
     const dynamicMetadata: Record<string, Record<string, unknown>> = {};
     for (const filter of this.config.httpFilters) {
       if (filter.disabled) continue;
+      const jwt = this.jwtFilters.get(filter);
+      if (jwt) {
+        const outcome = await jwt.authenticate({
+          method: route.method,
+          authority: route.authority,
+          path: route.path,
+          scheme: route.scheme,
+          headers,
+        });
+        if (downstream.closed) return;
+        if (!outcome.allowed) {
+          downstream.sendLocalReply(outcome.reply);
+          return;
+        }
+        // What is forwarded: the token removed unless `forward`, claims copied to headers.
+        for (const name of Object.keys(headers)) delete headers[name];
+        Object.assign(headers, outcome.headers);
+        route.path = outcome.path;
+        if (outcome.metadata) dynamicMetadata[JWT_METADATA_NAMESPACE] = outcome.metadata;
+        continue;
+      }
       const rbac = this.rbacFilters.get(filter);
       if (rbac) {
         const connection = this.connectionOf(req);

@@ -2,6 +2,8 @@
 // optional unknown ones skipped, router required last, as Envoy validates a filter chain.
 
 import type { JsonObject } from "../../xds/proto-json.ts";
+import { decodeJwtAuthn } from "../jwt/decode-jwt-authn.ts";
+import { JWT_AUTHN_TYPE } from "../jwt/jwt-authn-config.ts";
 import { decodeHttpRbac, RBAC_HTTP_TYPE, releaseRbacConfig } from "../rbac/index.ts";
 import { Fields } from "../routing/decode-reader.ts";
 import { typeName } from "./decode-listener-filters.ts";
@@ -15,6 +17,7 @@ export const DEFAULT_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([
   "envoy.extensions.filters.http.fault.v3.HTTPFault",
   "envoy.extensions.filters.http.cors.v3.Cors",
   RBAC_HTTP_TYPE,
+  JWT_AUTHN_TYPE,
 ]);
 
 const NAME_TO_TYPE: Record<string, string> = {
@@ -22,6 +25,7 @@ const NAME_TO_TYPE: Record<string, string> = {
   "envoy.filters.http.fault": "envoy.extensions.filters.http.fault.v3.HTTPFault",
   "envoy.filters.http.cors": "envoy.extensions.filters.http.cors.v3.Cors",
   "envoy.filters.http.rbac": RBAC_HTTP_TYPE,
+  "envoy.filters.http.jwt_authn": JWT_AUTHN_TYPE,
 };
 
 /**
@@ -29,10 +33,16 @@ const NAME_TO_TYPE: Record<string, string> = {
  * for its own lifetime (rbac-filter.ts), so nothing decoded here is kept.
  */
 function checkFilterConfig(type: string, config: JsonObject, f: Fields): void {
-  if (type !== RBAC_HTTP_TYPE) return;
-  const decoded = decodeHttpRbac(config);
-  if (decoded.ok) releaseRbacConfig(decoded.value);
-  else for (const error of decoded.errors) f.ctx.errors.push(`${f.at("typed_config")}.${error}`);
+  let errors: readonly string[] = [];
+  if (type === RBAC_HTTP_TYPE) {
+    const decoded = decodeHttpRbac(config);
+    if (decoded.ok) releaseRbacConfig(decoded.value);
+    else errors = decoded.errors;
+  } else if (type === JWT_AUTHN_TYPE) {
+    const decoded = decodeJwtAuthn(config);
+    if (!decoded.ok) errors = decoded.errors;
+  }
+  for (const error of errors) f.ctx.errors.push(`${f.at("typed_config")}.${error}`);
 }
 
 export interface HttpFilterOptions {
