@@ -1,16 +1,22 @@
 // `crema proxy` in front of the proxy core: flags and Istio-style environment → ProxyOptions and
 // the node the control plane reads back; usage errors; the started/ready lines and shutdown,
 // against a fake proxy (no test here needs a working one).
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../src/base/logger.ts";
+import { createSelfSignedCa } from "../src/ca/root-ca.ts";
 import {
   type ProxyFlags,
   parseHostPort,
   proxyOptionsFromFlags,
   runProxy,
+  workloadCertificatesFromFlags,
 } from "../src/cli/commands/proxy.ts";
 import type { CliIo } from "../src/cli/io.ts";
 import { decodeProxyNode } from "../src/control-plane/model/proxy.ts";
+import {
+  DEFAULT_CA_ROOT_CERT_FILE,
+  DEFAULT_TOKEN_FILE,
+} from "../src/proxy/agent/workload-certificate-config.ts";
 import { buildProxyNode } from "../src/proxy/bootstrap/node-identity.ts";
 import type { ProxyOptions, RunningProxy } from "../src/proxy/proxy-options.ts";
 import { runCli } from "./support/cli.ts";
@@ -180,6 +186,87 @@ describe("crema proxy options", () => {
   });
 });
 
+describe("crema proxy workload certificates", () => {
+  const files: Record<string, string> = { token: "t0ken\n" };
+  beforeAll(async () => {
+    files["root.pem"] = (await createSelfSignedCa()).signingCertPem;
+  });
+
+  function certificates(flags: ProxyFlags, env: Record<string, string> = {}) {
+    const io = testIo(env);
+    const resolved = proxyOptionsFromFlags(flags, io, silentLogger(), "0.1.0");
+    return workloadCertificatesFromFlags(flags, io, resolved, (path) => files[path]);
+  }
+
+  it("runs without certificates when no CA is given", () => {
+    expect(certificates({ xdsAddress: "127.0.0.1:15010", ...pod })).toBeUndefined();
+  });
+
+  it("asks the CA for the pod's identity with the given root and token", () => {
+    const config = certificates(
+      {
+        xdsAddress: "127.0.0.1:15010",
+        ...pod,
+        serviceAccount: "web",
+        meta: ["TRUST_DOMAIN=shop.example"],
+        caAddress: "127.0.0.1:15012",
+        caRootCert: "root.pem",
+        tokenFile: "token",
+      },
+      { SECRET_TTL: "2h", ECC_SIGNATURE_ALGORITHM: "RSA" },
+    );
+    expect(config).toMatchObject({
+      caAddress: "127.0.0.1:15012",
+      caRootCertFile: "root.pem",
+      token: { file: "token" },
+      identity: { trustDomain: "shop.example", namespace: "shop", serviceAccount: "web" },
+      keyAlgorithm: "rsa-2048",
+      ttlMs: 2 * 3600_000,
+    });
+  });
+
+  it("reads CA_ADDR, CA_ROOT_CA and CREMA_BOOTSTRAP_TOKEN, as pilot-agent reads its variables", () => {
+    const config = certificates(
+      { xdsAddress: "127.0.0.1:15010", ...pod },
+      { CA_ADDR: "[::1]:15012", CA_ROOT_CA: "root.pem", CREMA_BOOTSTRAP_TOKEN: "abc" },
+    );
+    expect(config).toMatchObject({
+      caAddress: "[::1]:15012",
+      token: { value: "abc" },
+      identity: { trustDomain: "cluster.local", namespace: "shop", serviceAccount: "default" },
+    });
+  });
+
+  it.each([
+    [["--ca-address", "istiod"], "--ca-address must be HOST:PORT"],
+    [
+      ["--ca-address", "127.0.0.1:15012", "--ca-root-cert", "no-such-root.pem"],
+      "the CA's root certificate no-such-root.pem cannot be read",
+    ],
+    [
+      ["--ca-address", "127.0.0.1:15012", "--ca-root-cert", "package.json"],
+      "the CA's root certificate package.json contains no PEM CERTIFICATE block",
+    ],
+  ])("crema proxy %j", async (args, message) => {
+    const run = await runCli(["proxy", ...XDS, ...POD, ...args]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`crema: CREMA_PROXY_INVALID_FLAG: ${message}`);
+  });
+
+  it("names pilot-agent's default files in --help", async () => {
+    const run = await runCli(["proxy", "--help"]);
+    for (const text of [
+      "--ca-address",
+      "--ca-root-cert",
+      "--token-file",
+      DEFAULT_CA_ROOT_CERT_FILE,
+      DEFAULT_TOKEN_FILE,
+    ]) {
+      expect(run.stdout).toContain(text);
+    }
+  });
+});
+
 describe("the node the control plane reads back", () => {
   it("decodes to the same pod, labels, locality and local-runtime settings", () => {
     const { node } = buildProxyNode({
@@ -304,6 +391,39 @@ describe("runProxy", () => {
     shutdown.abort();
     await running;
     expect(proxy.closed()).toBe(true);
+  });
+
+  it("is ready only once the workload certificate is in hand, and stops renewing on close", async () => {
+    const io = testIo();
+    const proxy = fakeProxy();
+    let issue = () => {};
+    let closed = false;
+    const certificates = {
+      ready: () =>
+        new Promise<void>((done) => {
+          issue = done;
+        }),
+      close: () => {
+        closed = true;
+      },
+    };
+    const shutdown = new AbortController();
+    const running = runProxy(resolved(), io, {
+      shutdown: shutdown.signal,
+      cut: new AbortController().signal,
+      exitNow: () => {},
+      start: proxy.start,
+      certificates,
+    });
+    await io.printed("proxy started");
+    proxy.becomeReady();
+    await new Promise((done) => setImmediate(done));
+    expect(io.out()).not.toContain("proxy ready");
+    issue();
+    await io.printed("proxy ready\n");
+    shutdown.abort();
+    await running;
+    expect(proxy.closed() && closed).toBe(true);
   });
 
   it("exits at once on a second signal", async () => {

@@ -1,5 +1,6 @@
 // `crema proxy`: Envoy's job with pilot-agent's front — the node from Istio-style environment
-// and flags, then the proxy, serving until SIGTERM/SIGINT drains it.
+// and flags, the workload certificates from the CA when one is given, then the proxy, serving
+// until SIGTERM/SIGINT drains it.
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { Command } from "commander";
@@ -7,6 +8,13 @@ import { parseDuration } from "../../base/duration.ts";
 import { CremaError, describeError, isCremaError } from "../../base/errors.ts";
 import { createLogger, type Logger } from "../../base/logger.ts";
 import { APP_PROBERS_ENV, parseAppProbers } from "../../proxy/agent/app-probers.ts";
+import {
+  BOOTSTRAP_TOKEN_ENV,
+  DEFAULT_CA_ROOT_CERT_FILE,
+  DEFAULT_TOKEN_FILE,
+  parseWorkloadCertificateConfig,
+  type WorkloadCertificateConfig,
+} from "../../proxy/agent/workload-certificate-config.ts";
 import { buildProxyNode } from "../../proxy/bootstrap/node-identity.ts";
 import type { ProxyOptions, RunningProxy } from "../../proxy/proxy-options.ts";
 import type { CliIo } from "../io.ts";
@@ -32,6 +40,9 @@ export interface ProxyFlags {
   concurrency?: string;
   drainTime?: string;
   logLevel?: string;
+  caAddress?: string;
+  caRootCert?: string;
+  tokenFile?: string;
 }
 
 const ADMIN_PORT = 15000;
@@ -182,6 +193,33 @@ export function proxyOptionsFromFlags(
   };
 }
 
+/**
+ * The agent's certificate settings when a CA is given (--ca-address or CA_ADDR), else undefined:
+ * the proxy then runs without certificates. Throws CREMA_PROXY_INVALID_FLAG.
+ */
+export function workloadCertificatesFromFlags(
+  flags: ProxyFlags,
+  io: CliIo,
+  options: ProxyOptions,
+  readTextFile?: (path: string) => string | undefined,
+): WorkloadCertificateConfig | undefined {
+  const caText = flags.caAddress ?? io.env.CA_ADDR;
+  if (caText === undefined || caText.trim() === "") return undefined;
+  const ca = parseHostPort(caText, "--ca-address", false);
+  const metadata = (options.node.metadata ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  return parseWorkloadCertificateConfig({
+    caAddress: formatHostPort(ca.host, ca.port),
+    ...(flags.caRootCert !== undefined ? { caRootCert: flags.caRootCert } : {}),
+    ...(flags.tokenFile !== undefined ? { tokenFile: flags.tokenFile } : {}),
+    namespace: text(metadata.NAMESPACE) ?? "",
+    serviceAccount: text(metadata.SERVICE_ACCOUNT) ?? "default",
+    ...(text(metadata.TRUST_DOMAIN) ? { metadataTrustDomain: text(metadata.TRUST_DOMAIN) } : {}),
+    env: io.env,
+    ...(readTextFile ? { readTextFile } : {}),
+  });
+}
+
 /** `proxy started admin=URL readiness=URL status=URL node=ID`, once the servers listen. */
 export function startedLine(running: RunningProxy, nodeId: string): string {
   const readiness = running.readinessUrl ? ` readiness=${running.readinessUrl}` : "";
@@ -197,6 +235,9 @@ export interface ProxyRun {
   /** Ends the process now (the CLI exits; tests record it). */
   exitNow: () => void;
   start?: (options: ProxyOptions) => Promise<RunningProxy>;
+  /** The agent's workload certificates (already passed as options.secrets): "proxy ready"
+   * waits for the first one, and they stop renewing when the proxy closes. */
+  certificates?: { ready(): Promise<void>; close(): void };
 }
 
 /** Starts the proxy, reports it started and ready, and closes it when `shutdown` fires. */
@@ -208,7 +249,8 @@ export async function runProxy(options: ProxyOptions, io: CliIo, run: ProxyRun):
     const start = run.start ?? (await import("../../proxy/proxy.ts")).startProxy;
     const running = await start(options);
     io.stdout(startedLine(running, String(options.node.id)));
-    running.ready.then(
+    // With a CA, ready also means the workload certificate is in hand.
+    Promise.all([running.ready, run.certificates?.ready()]).then(
       () => {
         if (!run.shutdown.aborted) io.stdout("proxy ready\n");
       },
@@ -223,6 +265,7 @@ export async function runProxy(options: ProxyOptions, io: CliIo, run: ProxyRun):
     }
     await running.close();
   } finally {
+    run.certificates?.close();
     run.cut.removeEventListener("abort", onCut);
   }
 }
@@ -289,8 +332,21 @@ export const registerProxyCommand: CommandRegistrar = (program: Command, io: Cli
       "--log-level <level>",
       "log level on stderr: debug, info, warn, error (env CREMA_LOG_LEVEL)",
     )
+    .option(
+      "--ca-address <host:port>",
+      "the CA's CSR API (TLS) for workload certificates (env CA_ADDR); without it, no certificates",
+    )
+    .option(
+      "--ca-root-cert <file>",
+      `the root that signs the CA's certificate, or SYSTEM (env CA_ROOT_CA); default ${DEFAULT_CA_ROOT_CERT_FILE}`,
+    )
+    .option(
+      "--token-file <file>",
+      `the token the CA authenticates the workload with, read before each request; default env ${BOOTSTRAP_TOKEN_ENV}, else ${DEFAULT_TOKEN_FILE}`,
+    )
     .action(async (flags: ProxyFlags) => {
       let options: ProxyOptions;
+      let certificateConfig: WorkloadCertificateConfig | undefined;
       try {
         const logger = createLogger({
           name: "proxy",
@@ -298,6 +354,7 @@ export const registerProxyCommand: CommandRegistrar = (program: Command, io: Cli
           destination: { write: (line: string) => io.stderr(line) },
         });
         options = proxyOptionsFromFlags(flags, io, logger);
+        certificateConfig = workloadCertificatesFromFlags(flags, io, options);
       } catch (error) {
         if (!isCremaError(error)) throw error;
         // A bad flag is a usage error, as commander's own are.
@@ -305,12 +362,19 @@ export const registerProxyCommand: CommandRegistrar = (program: Command, io: Cli
         io.exit(2);
         return;
       }
+      // The first CSR goes out while the proxy starts; the proxy reads TLS material from it.
+      const certificates = certificateConfig
+        ? (await import("../../proxy/agent/workload-certificates.ts"))
+            .workloadCertificatesFromConfig(certificateConfig, { logger: options.logger })
+            .start()
+        : undefined;
       const signals = shutdownSignals(options.logger);
       try {
-        await runProxy(options, io, {
+        await runProxy(certificates ? { ...options, secrets: certificates } : options, io, {
           shutdown: signals.shutdown,
           cut: signals.cut,
           exitNow: () => process.exit(0),
+          ...(certificates ? { certificates } : {}),
         });
       } finally {
         signals.dispose();
