@@ -1,11 +1,14 @@
 // The control plane (istiod's job), composed: configuration store → snapshot → per-proxy
-// translation → ADS server, with Istio's push debounce, and the debug/metrics HTTP server.
+// translation → ADS server, with Istio's push debounce, and the debug/metrics HTTP server; with a
+// `ca`, also the certificate authority and ADS over TLS on the secure port (ca-server.ts).
 import * as grpc from "@grpc/grpc-js";
 import { type Clock, systemClock } from "../base/clock.ts";
+import { CremaError } from "../base/errors.ts";
 import type { Logger } from "../base/logger.ts";
 import { resourceRef } from "../config/resource.ts";
 import { AdsServer } from "../xds/server/index.ts";
 import { shortTypeName } from "../xds/type-urls.ts";
+import { type CaOptions, type CaServer, startCaServer } from "./ca-server.ts";
 import { configApiHandlers } from "./config-api.ts";
 import { type ConfigStore, createConfigStore } from "./config-store.ts";
 import {
@@ -23,6 +26,8 @@ import { createPushDebouncer } from "./push-debouncer.ts";
 
 /** How long shutdown waits for xDS streams, then for their connections, before cutting them. */
 const SHUTDOWN_GRACE_MS = 5_000;
+/** Istio's secure xDS / CA port. */
+export const DEFAULT_SECURE_XDS_ADDRESS = "127.0.0.1:15012";
 
 export interface ControlPlaneOptions {
   configPaths: readonly string[];
@@ -31,6 +36,13 @@ export interface ControlPlaneOptions {
   /** Debug and metrics (Istio: 15014). */
   httpAddress: string;
   meshConfig?: Partial<MeshConfig>;
+  /**
+   * Turns on the certificate authority: Istio's CSR API and ADS over TLS on `secureXdsAddress`.
+   * The trust domain defaults to meshConfig.trustDomain.
+   */
+  ca?: CaOptions;
+  /** TLS gRPC for the CSR API and xDS (Istio: 15012), with `ca` only. Default 127.0.0.1:15012. */
+  secureXdsAddress?: string;
   defaultNamespace?: string;
   watch?: boolean;
   translate: Translate;
@@ -41,6 +53,12 @@ export interface ControlPlaneOptions {
 export interface ControlPlane {
   xdsAddress: string;
   httpUrl: string;
+  /** The TLS port of the CSR API and xDS; undefined without a CA. */
+  secureXdsAddress: string | undefined;
+  /** The trust bundle workloads need (PEM); undefined without a CA. */
+  caRootPem(): string | undefined;
+  /** A bootstrap token for a workload's CSR (the local runtime gives one to each sidecar). */
+  issueBootstrapToken(namespace: string, serviceAccount: string): Promise<string>;
   store: ConfigStore;
   snapshot(): MeshSnapshot;
   close(): Promise<void>;
@@ -120,6 +138,23 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     ),
   );
 
+  let caServer: CaServer | undefined;
+  if (options.ca) {
+    try {
+      caServer = await startCaServer({
+        ca: { ...options.ca, trustDomain: options.ca.trustDomain ?? meshConfig.trustDomain },
+        address: options.secureXdsAddress ?? DEFAULT_SECURE_XDS_ADDRESS,
+        ads,
+        logger,
+        clock,
+        shutdownGraceMs: SHUTDOWN_GRACE_MS,
+      });
+    } catch (error) {
+      grpcServer.forceShutdown();
+      throw error;
+    }
+  }
+
   const handlers: DebugHandler[] = [
     ...configApiHandlers(store),
     {
@@ -181,13 +216,31 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   ready = true;
   const xdsAddress = `${host.includes(":") ? `[${host}]` : host}:${boundPort}`;
   logger.info(
-    { xds: xdsAddress, http: debug.url, version: snapshot.version },
+    {
+      xds: xdsAddress,
+      http: debug.url,
+      ...(caServer ? { secureXds: caServer.address } : {}),
+      version: snapshot.version,
+    },
     "control plane ready",
   );
 
   return {
     xdsAddress,
     httpUrl: debug.url,
+    secureXdsAddress: caServer?.address,
+    caRootPem: () => caServer?.rootPem(),
+    issueBootstrapToken(namespace, serviceAccount) {
+      if (!caServer) {
+        return Promise.reject(
+          new CremaError(
+            "CREMA_BASE_INTERNAL",
+            "the control plane was started without a certificate authority (the `ca` option)",
+          ),
+        );
+      }
+      return caServer.issueBootstrapToken(namespace, serviceAccount);
+    },
     store,
     snapshot: () => snapshot,
     async close() {
@@ -196,6 +249,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       debouncer.stop();
       store.close();
       await ads.close();
+      await caServer?.close();
       // A client that keeps its HTTP/2 connection open after its streams ended must not hold the
       // shutdown: graceful first, forced after the same grace the ADS streams had.
       await new Promise<void>((resolve) => {

@@ -33,6 +33,7 @@ export const ENVOY_PROTO_FILES = [
   "envoy/extensions/filters/listener/original_dst/v3/original_dst.proto",
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
   "envoy/extensions/transport_sockets/tls/v3/secret.proto",
+  "envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto",
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
   "envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash.proto",
   "envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto",

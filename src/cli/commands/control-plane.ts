@@ -8,6 +8,8 @@ import { shutdownSignals } from "../signals.ts";
 interface ControlPlaneFlags {
   config: string[];
   xdsAddress: string;
+  secureXdsAddress: string;
+  caDir?: string;
   httpAddress: string;
   namespace?: string;
   rootNamespace?: string;
@@ -27,6 +29,15 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
       "YAML/JSON files or directories (read recursively and watched)",
     )
     .option("--xds-address <host:port>", "plaintext gRPC xDS address (ADS)", "127.0.0.1:15010")
+    .option(
+      "--ca-dir <dir>",
+      "run the certificate authority, keeping its root here (an Istio cacerts layout in <dir>/cacerts is used instead when present)",
+    )
+    .option(
+      "--secure-xds-address <host:port>",
+      "TLS gRPC address of the CA's CSR API and xDS (with --ca-dir)",
+      "127.0.0.1:15012",
+    )
     .option(
       "--http-address <host:port>",
       "debug endpoints, readiness and metrics",
@@ -58,6 +69,9 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
           configPaths: flags.config,
           xdsAddress: flags.xdsAddress,
           httpAddress: flags.httpAddress,
+          ...(flags.caDir
+            ? { ca: { dir: flags.caDir }, secureXdsAddress: flags.secureXdsAddress }
+            : {}),
           defaultNamespace: flags.namespace ?? "default",
           meshConfig: {
             rootNamespace: flags.rootNamespace ?? "istio-system",
@@ -67,8 +81,11 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
           translate: translateProxy,
           logger,
         });
+        const secure = controlPlane.secureXdsAddress
+          ? ` secure-xds=${controlPlane.secureXdsAddress}`
+          : "";
         io.stdout(
-          `control-plane ready xds=${controlPlane.xdsAddress} http=${controlPlane.httpUrl}\n`,
+          `control-plane ready xds=${controlPlane.xdsAddress} http=${controlPlane.httpUrl}${secure}\n`,
         );
         if (!signals.shutdown.aborted) {
           await new Promise<void>((done) =>

@@ -17,22 +17,17 @@ export interface MeshConfig {
   httpIdleTimeoutMs: number;
   /** Send Istio mTLS automatically to destinations that have a sidecar. */
   enableAutoMtls: boolean;
-  /**
-   * crema's switch, not Istio's: proxies hold workload certificates (SDS `default`/`ROOTCA`), so
-   * TLS may be translated — DestinationRule `tls`, auto-mTLS and PeerAuthentication's inbound
-   * mTLS chains. Off: every cluster and inbound chain is plaintext and PeerAuthentication is
-   * ignored, as before proxies spoke TLS.
-   */
-  workloadCertificates: boolean;
   pathNormalization: PathNormalization;
   /** Locality-aware load balancing (only takes effect with outlier detection). */
   localityLbEnabled: boolean;
   /** Default tracing sample percentage (0–100). */
   tracingSamplingPercent: number;
   /**
-   * Proxies carry workload certificates (crema's CA issues them): Istio mTLS and the
-   * identity-based AuthorizationPolicy depend on it. Off, proxies talk plaintext and
-   * AuthorizationPolicy is not enforced (a principal could never match).
+   * crema's switch, not Istio's: proxies carry workload certificates (crema's CA issues them,
+   * SDS `default`/`ROOTCA`). Istio mTLS and the identity-based AuthorizationPolicy depend on it.
+   * Off, proxies talk plaintext — no DestinationRule `tls`, no auto-mTLS, no mTLS inbound chains,
+   * PeerAuthentication ignored — and AuthorizationPolicy is not enforced (a principal could never
+   * match).
    */
   workloadCertificates: boolean;
   /** Ports the ingress gateway pods listen on, by Gateway server port (local runtime). */
@@ -47,7 +42,6 @@ export const DEFAULT_MESH_CONFIG: Readonly<MeshConfig> = {
   connectTimeoutMs: 10_000,
   httpIdleTimeoutMs: 3_600_000,
   enableAutoMtls: true,
-  workloadCertificates: false,
   pathNormalization: "BASE",
   localityLbEnabled: true,
   tracingSamplingPercent: 1,

@@ -5,9 +5,16 @@
 import type { ProxyNode } from "../model/proxy.ts";
 import type { Service, ServicePort } from "../model/service.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
-import { type ClusterDraft, setHttp2, setUseDownstreamProtocol } from "./cluster-draft.ts";
+import {
+  type ClusterDraft,
+  isHttp2,
+  setHttp2,
+  setUpstreamHttpOptions,
+  setUseDownstreamProtocol,
+} from "./cluster-draft.ts";
 import type { TrafficPolicy } from "./cluster-traffic-policy.ts";
 import { applyConnectionPool, applyH2Upgrade } from "./connection-pool.ts";
+import type { EffectiveDestinationRule } from "./destination-rules.ts";
 import { localityClientOf } from "./endpoints.ts";
 import { applyLoadBalancer } from "./load-balancer.ts";
 import { applyOutlierDetection } from "./outlier-detection.ts";
@@ -23,6 +30,8 @@ export interface PolicyContext {
   sendUnhealthyEndpoints?: boolean;
   /** Istio's SniDnatClusterMode: the gateway relays TLS as is, so no upstream TLS. */
   sniDnat?: boolean;
+  /** The DestinationRule that applies (upstream TLS reads its workloadSelector and load balancer). */
+  dr?: EffectiveDestinationRule;
 }
 
 /** HTTP/2 for http2/grpc ports; sniffed ports on sidecars follow the downstream protocol. */
@@ -66,10 +75,16 @@ export function applyTrafficPolicy(
           tls: policy?.tls,
           subset: ctx.subset,
           istioMtlsSni: istioMtlsSni(ctx.port.port, ctx.subset, ctx.service.hostname),
+          dr: ctx.dr,
+          clusterType: String(cluster.type),
+          http2: isHttp2(draft),
         });
     if (tls?.transport_socket) cluster.transport_socket = tls.transport_socket;
     if (tls?.transport_socket_matches) {
       cluster.transport_socket_matches = tls.transport_socket_matches;
+    }
+    if (tls?.upstreamHttpProtocolOptions) {
+      setUpstreamHttpOptions(draft, tls.upstreamHttpProtocolOptions);
     }
   }
   if (cluster.type === "ORIGINAL_DST") cluster.lb_policy = "CLUSTER_PROVIDED";

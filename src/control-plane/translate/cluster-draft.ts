@@ -15,6 +15,8 @@ export type UpstreamProtocol =
 
 export interface HttpOptionsDraft {
   common?: JsonObject;
+  /** upstream_http_protocol_options (auto_sni, auto_san_validation of originated TLS). */
+  upstreamHttp?: JsonObject;
   upstream?: UpstreamProtocol;
 }
 
@@ -39,6 +41,12 @@ export function childObject(parent: JsonObject, key: string): JsonObject {
 function httpOptions(draft: ClusterDraft): HttpOptionsDraft {
   draft.http ??= {};
   return draft.http;
+}
+
+/** Merges fields into upstream_http_protocol_options. */
+export function setUpstreamHttpOptions(draft: ClusterDraft, fields: JsonObject): void {
+  const options = httpOptions(draft);
+  options.upstreamHttp = { ...options.upstreamHttp, ...fields };
 }
 
 /** Makes the cluster speak HTTP/2 upstream (istiod setH2Options). */
@@ -66,6 +74,7 @@ export function commonHttpOptions(draft: ClusterDraft): JsonObject {
 export function httpProtocolOptionsJson(options: HttpOptionsDraft): JsonObject {
   const out: JsonObject = { "@type": HTTP_PROTOCOL_OPTIONS_TYPE };
   if (options.common) out.common_http_protocol_options = options.common;
+  if (options.upstreamHttp) out.upstream_http_protocol_options = options.upstreamHttp;
   const upstream = options.upstream ?? { kind: "http1" };
   switch (upstream.kind) {
     case "http2":

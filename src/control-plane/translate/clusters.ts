@@ -111,6 +111,7 @@ function buildCluster(ctx: BuildContext, spec: ClusterSpec): ClusterDraft | unde
   }
   if (spec.type === "STRICT_DNS" || spec.type === "LOGICAL_DNS" || spec.type === "STATIC") {
     const groups = localityGroups({
+      snapshot: ctx.snapshot,
       endpoints: serviceEndpoints(ctx.snapshot, spec.service, spec.port, spec.labels),
       dr: spec.dr,
       subset: spec.subset,
@@ -142,6 +143,7 @@ function buildCluster(ctx: BuildContext, spec: ClusterSpec): ClusterDraft | unde
     direction: "outbound",
     sendUnhealthyEndpoints: ctx.options.sendUnhealthyEndpoints,
     sniDnat: spec.sniDnat,
+    dr: spec.dr,
   });
   if (cluster.type === "EDS") cluster.eds_cluster_config = edsClusterConfig(spec.name);
   return draft;

@@ -83,6 +83,8 @@ function localityKey(endpoint: Endpoint): string {
 }
 
 export interface GroupInput {
+  /** For PeerAuthentication's say on endpoint mTLS (meshConfig.workloadCertificates). */
+  snapshot?: MeshSnapshot;
   endpoints: readonly Endpoint[];
   dr: EffectiveDestinationRule | undefined;
   subset: string;
@@ -102,7 +104,13 @@ export function localityGroups(input: GroupInput): LocalityGroup[] {
       group = { locality: endpoint.locality, lbEndpoints: [], labels: [], weight: 0, priority: 0 };
       byLocality.set(key, group);
     }
-    const mtls = endpointUsesIstioMtls(input.dr, input.subset, input.servicePort, endpoint);
+    const mtls = endpointUsesIstioMtls(
+      input.dr,
+      input.subset,
+      input.servicePort,
+      endpoint,
+      input.snapshot,
+    );
     const lbEndpoint = lbEndpointJson(endpoint, mtls, input.clusterId);
     group.lbEndpoints.push(lbEndpoint);
     group.labels.push(
@@ -158,6 +166,7 @@ export function buildClusterLoadAssignment(
     (e) => isIP(e.address) !== 0 && (!sniDnat || e.tlsMode === "istio"),
   );
   const groups = localityGroups({
+    snapshot,
     endpoints,
     dr,
     subset: parsed.subset,

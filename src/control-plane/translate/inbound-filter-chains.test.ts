@@ -1,8 +1,19 @@
 // Inbound filter-chain options per mTLS mode (Istio's filterchain_options.go) and the listener
 // filters they require.
 import { describe, expect, it } from "vitest";
-import { inboundListenerFilters, matchOptions } from "./inbound-filter-chains.ts";
-import type { ChainOptions } from "./listener-common.ts";
+import type { JsonObject } from "../../xds/proto-json.ts";
+import { TYPE_URL } from "../../xds/type-urls.ts";
+import { snapshotFromYaml } from "../model/testing.ts";
+import { expectEncodable, proxyNode } from "./clusters-testing.ts";
+import {
+  inboundListenerFilters,
+  inboundMtlsMode,
+  inboundMtlsTransportSocket,
+  matchOptions,
+  passthroughMtlsPorts,
+} from "./inbound-filter-chains.ts";
+import type { ChainOptions, ListenerContext } from "./listener-common.ts";
+import { scopeFor } from "./sidecar-scope.ts";
 
 const shape = (o: ReturnType<typeof matchOptions>[number]) =>
   `${o.http ? "http" : "tcp"}/${o.transportProtocol}/${(o.applicationProtocols ?? []).join("+")}${o.tls ? "/terminate" : ""}`;
@@ -75,5 +86,71 @@ describe("inboundListenerFilters", () => {
         true,
       ),
     ).toEqual([]);
+  });
+});
+
+describe("inbound mTLS from PeerAuthentication", () => {
+  const STRICT_MESH = `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: reviews, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  portLevelMtls: {9080: {mode: PERMISSIVE}, 15020: {mode: DISABLE}}
+`;
+  const context = (workloadCertificates: boolean): ListenerContext => {
+    const snapshot = snapshotFromYaml(STRICT_MESH, { workloadCertificates });
+    const proxy = proxyNode({ labels: { app: "reviews" } });
+    return { snapshot, proxy, scope: scopeFor(snapshot, proxy), mode: "standard" };
+  };
+
+  it("follows PeerAuthentication per workload port once proxies have workload certificates", () => {
+    const ctx = context(true);
+    expect(inboundMtlsMode(ctx, 9080)).toBe("PERMISSIVE");
+    expect(inboundMtlsMode(ctx, 15020)).toBe("DISABLE");
+    expect(inboundMtlsMode(ctx, 0)).toBe("STRICT");
+    expect(passthroughMtlsPorts(ctx, [9080])).toEqual([15020]);
+  });
+
+  it("is plaintext everywhere without workload certificates", () => {
+    const ctx = context(false);
+    expect(inboundMtlsMode(ctx, 9080)).toBe("DISABLE");
+    expect(inboundMtlsMode(ctx, 0)).toBe("DISABLE");
+    expect(passthroughMtlsPorts(ctx, [])).toEqual([]);
+    expect(inboundMtlsTransportSocket(ctx, true)).toBeUndefined();
+  });
+
+  it("terminates Istio mTLS with the workload certificate, requiring a mesh client certificate", () => {
+    const http = inboundMtlsTransportSocket(context(true), true)!;
+    const tcp = inboundMtlsTransportSocket(context(true), false)!;
+    expect(http.name).toBe("envoy.transport_sockets.tls");
+    const typed = http.typed_config as JsonObject;
+    expect(typed.require_client_certificate).toBe(true);
+    const common = typed.common_tls_context as JsonObject;
+    expect(common.alpn_protocols).toEqual(["h2", "http/1.1"]);
+    expect((tcp.typed_config as JsonObject).common_tls_context).toMatchObject({
+      alpn_protocols: ["istio-peer-exchange", "h2", "http/1.1"],
+    });
+    expect(common.combined_validation_context).toMatchObject({
+      default_validation_context: {
+        match_subject_alt_names: [{ prefix: "spiffe://cluster.local/" }],
+      },
+      validation_context_sds_secret_config: { name: "ROOTCA" },
+    });
+    expect(common.tls_certificate_sds_secret_configs).toMatchObject([{ name: "default" }]);
+    expectEncodable(
+      [
+        {
+          name: "l",
+          address: { socket_address: { address: "0.0.0.0", port_value: 1 } },
+          filter_chains: [{ transport_socket: http }, { transport_socket: tcp }],
+        },
+      ],
+      TYPE_URL.listener,
+    );
   });
 });

@@ -1,6 +1,7 @@
 // Inbound filter-chain match options and listener filters, as Istio's filterchain_options.go and
 // populateListenerFilters: chains per mTLS mode and protocol, original_dst when captured, and the
-// TLS/HTTP inspectors enabled only for the destination ports whose chains need them.
+// TLS/HTTP inspectors enabled only for the destination ports whose chains need them; plus the
+// PeerAuthentication mode of each port and the DownstreamTlsContext of its mTLS chains.
 import type { JsonObject } from "../../xds/proto-json.ts";
 import type { Protocol } from "../model/service.ts";
 import {
@@ -15,23 +16,71 @@ import {
   TLS_TRANSPORT,
 } from "./listener-common.ts";
 import { listenerProtocol } from "./listeners-outbound.ts";
+import { type MtlsMode, mtlsModeForPort, peerAuthenticationOf } from "./peer-authentication.ts";
+import {
+  SDS_DEFAULT_RESOURCE,
+  SDS_ROOT_RESOURCE,
+  SUPPORTED_CIPHERS,
+  sdsSecretConfig,
+  tlsTransportSocket,
+} from "./tls-context.ts";
 
-export type MtlsMode = "DISABLE" | "PERMISSIVE" | "STRICT";
+export type { MtlsMode } from "./peer-authentication.ts";
 
 /**
- * SEAM (security): the PeerAuthentication mode for an inbound port. Until workload certificates and
- * SDS exist every port is plaintext (DISABLE); the security work returns PERMISSIVE by default.
+ * The PeerAuthentication mode for an inbound (workload) port, with Istio's precedence; port 0 is
+ * the passthrough. DISABLE while proxies hold no workload certificates
+ * (meshConfig.workloadCertificates off): every inbound chain stays plaintext.
  */
-export function inboundMtlsMode(_ctx: ListenerContext, _port: number): MtlsMode {
-  return "DISABLE";
+export function inboundMtlsMode(ctx: ListenerContext, port: number): MtlsMode {
+  if (!ctx.snapshot.meshConfig.workloadCertificates) return "DISABLE";
+  return mtlsModeForPort(peerAuthenticationOf(ctx.snapshot, ctx.proxy), port);
 }
 
-/** SEAM (security): the DownstreamTlsContext transport socket for Istio mTLS chains. */
+/**
+ * Istio's per-port passthrough chains (authn Builder.ForPassthrough): ports that the workload's
+ * PeerAuthentication names in portLevelMtls but no inbound port (service target port or Sidecar
+ * ingress port) covers get passthrough chains of their own, with that port's mode.
+ */
+export function passthroughMtlsPorts(
+  ctx: ListenerContext,
+  handledPorts: readonly number[],
+): number[] {
+  if (!ctx.snapshot.meshConfig.workloadCertificates) return [];
+  const { perPort } = peerAuthenticationOf(ctx.snapshot, ctx.proxy);
+  return [...perPort.keys()].filter((p) => !handledPorts.includes(p)).sort((a, b) => a - b);
+}
+
+/**
+ * The DownstreamTlsContext istiod builds for inbound Istio mTLS (authn/utils BuildInboundTLS and
+ * ApplyToCommonTLSContext): the workload certificate and roots over SDS, a client certificate
+ * required from any SPIFFE identity of the mesh's trust domain, Istio's TLS 1.2+ ciphers, and ALPN
+ * h2/http/1.1 for HTTP chains (TCP chains also `istio-peer-exchange`, for metadata exchange).
+ */
 export function inboundMtlsTransportSocket(
-  _ctx: ListenerContext,
-  _http: boolean,
+  ctx: ListenerContext,
+  http: boolean,
 ): JsonObject | undefined {
-  return undefined;
+  if (!ctx.snapshot.meshConfig.workloadCertificates) return undefined;
+  const trustDomain = ctx.snapshot.meshConfig.trustDomain;
+  return tlsTransportSocket("DownstreamTlsContext", {
+    common_tls_context: {
+      tls_params: {
+        tls_minimum_protocol_version: "TLSv1_2",
+        tls_maximum_protocol_version: "TLSv1_3",
+        cipher_suites: [...SUPPORTED_CIPHERS],
+      },
+      alpn_protocols: http ? ["h2", "http/1.1"] : ["istio-peer-exchange", "h2", "http/1.1"],
+      tls_certificate_sds_secret_configs: [sdsSecretConfig(SDS_DEFAULT_RESOURCE)],
+      combined_validation_context: {
+        default_validation_context: {
+          match_subject_alt_names: [{ prefix: `spiffe://${trustDomain}/` }],
+        },
+        validation_context_sds_secret_config: sdsSecretConfig(SDS_ROOT_RESOURCE),
+      },
+    },
+    require_client_certificate: true,
+  });
 }
 
 export interface MatchOption {

@@ -17,6 +17,7 @@ import {
   inboundMtlsMode,
   inboundMtlsTransportSocket,
   matchOptions,
+  passthroughMtlsPorts,
 } from "./inbound-filter-chains.ts";
 import {
   type ChainOptions,
@@ -203,12 +204,18 @@ export function buildSidecarInboundListeners(ctx: ListenerContext): JsonObject[]
     destinationPort: INBOUND_CAPTURE_PORT,
     filters: blackholeFilters(),
   };
+  const ports = inboundPorts(ctx);
+  // Passthrough chains for every port, then for ports only PeerAuthentication portLevelMtls names.
+  const targetPorts = ports.map((p) => p.targetPort);
+  const passthroughPorts = [0, ...passthroughMtlsPorts(ctx, targetPorts)];
   const chains: ChainOptions[] = [
     blackhole,
-    ...inboundChains(ctx, { ...PASSTHROUGH_PORT, protocol: "UNSUPPORTED" }),
+    ...passthroughPorts.flatMap((targetPort) =>
+      inboundChains(ctx, { ...PASSTHROUGH_PORT, targetPort, protocol: "UNSUPPORTED" }),
+    ),
   ];
   const listeners: JsonObject[] = [];
-  for (const port of inboundPorts(ctx)) {
+  for (const port of ports) {
     const portChains = inboundChains(ctx, port);
     if (port.bindToPort || ctx.mode === "local") {
       const bind = port.bind === WILDCARD_IPV4 && ctx.mode === "local" ? ip : port.bind;
