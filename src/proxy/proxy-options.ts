@@ -34,6 +34,8 @@ export interface ProxyOptions {
   sourceAddress?: string;
   /** TLS material by SDS name (`default`, `ROOTCA`): the agent's workload certificates; default none. */
   secrets?: SecretProvider;
+  /** Resolves once `secrets` holds the workload certificate; readiness waits for it. */
+  secretsReady?: Promise<void>;
   /** Worker count (Envoy's --concurrency); default 2. */
   concurrency?: number;
   /** Time a draining listener keeps serving before it closes (Envoy's --drain-time-s), ms. */

@@ -17,6 +17,8 @@ import { ListenerManager } from "./runtime/listener-manager.ts";
 import { RouteStore } from "./runtime/route-store.ts";
 import { StatsStore } from "./stats/stats-store.ts";
 import { startTcpProxy } from "./tcp/tcp-proxy.ts";
+import { NO_SECRETS } from "./tls/secret-provider.ts";
+import { UpstreamTlsConnector } from "./tls/upstream-tls.ts";
 import { ClusterManager } from "./upstream/cluster-manager.ts";
 import { DnsRefresher } from "./upstream/dns-refresher.ts";
 
@@ -65,14 +67,26 @@ export function assembleProxy(
   const pools = new ConnectionPools();
   const random = Math.random;
   const sourceAddress = options.sourceAddress;
-  const tcpDeps = { clusters, stats, random, ...(sourceAddress ? { sourceAddress } : {}) };
+  // TLS material (SDS `default` and `ROOTCA`) for listeners that terminate and clusters that
+  // originate TLS; a rotation reaches both through the provider's onChange.
+  const secrets = options.secrets ?? NO_SECRETS;
+  const upstreamTls = new UpstreamTlsConnector(secrets);
+  const tcpDeps = {
+    clusters,
+    stats,
+    random,
+    upstreamTls,
+    ...(sourceAddress ? { sourceAddress } : {}),
+  };
   const listeners = new ListenerManager({
+    secrets,
     hcm: {
       clusters,
       pools,
       stats,
       random,
       logger,
+      upstreamTls,
       ...(sourceAddress ? { sourceAddress } : {}),
       relayTcp: (socket, clusterName, target, idleTimeoutMs, events) => {
         startTcpProxy(
@@ -148,6 +162,7 @@ export function assembleProxy(
         dns.close();
         routes.close();
         pools.close();
+        upstreamTls.close();
       })();
       return closing;
     },
@@ -159,7 +174,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const logger = options.logger;
   const drainTimeMs = options.drainTimeMs ?? DEFAULT_DRAIN_TIME_MS;
   let state: ServerState = "INITIALIZING";
-  void proxy.ready.then(() => {
+  // LIVE once the first full configuration is applied and, with a CA, the workload certificate
+  // has arrived (mTLS handshakes would fail before it).
+  void Promise.all([proxy.ready, options.secretsReady]).then(() => {
     if (state === "INITIALIZING") state = "LIVE";
   });
   const admin = await startAdminServer(

@@ -23,6 +23,13 @@ export interface LocalPodOptions {
   xdsAddress: string;
   /** argv prefix that runs the crema CLI (node + bin/crema.js). */
   cremaCommand: readonly string[];
+  /** Where the sidecar gets its workload certificate, when the mesh has a CA. */
+  certificates?: {
+    caAddress: string;
+    rootCertFile: string;
+    /** The pod's bootstrap token, kept fresh by the runtime (the agent reads it before each CSR). */
+    tokenFile: string;
+  };
   /** Folder prepended to PATH: `crema` and `node` as the runtime runs them. */
   binDir: string;
   logDir: string;
@@ -150,6 +157,16 @@ function proxyArgv(options: LocalPodOptions): string[] {
     ...(plan.gateway ? [] : ["--app-address", addresses.appIP]),
     "--drain-time",
     "1s",
+    ...(options.certificates
+      ? [
+          "--ca-address",
+          options.certificates.caAddress,
+          "--ca-root-cert",
+          options.certificates.rootCertFile,
+          "--token-file",
+          options.certificates.tokenFile,
+        ]
+      : []),
     ...Object.entries(plan.labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
   ];
 }

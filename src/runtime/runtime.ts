@@ -39,6 +39,9 @@ const HTTPS_GATEWAY_PORT = 443;
 /** Kinds whose change can change the set of pods. */
 const POD_SHAPING_KINDS = new Set(["Deployment", "Namespace"]);
 
+/** How often pods' bootstrap tokens are rewritten (they last an hour; the agent reads the file). */
+const TOKEN_REFRESH_MS = 20 * 60_000;
+
 export interface RuntimeOptions {
   paths: readonly string[];
   /** Read folders inside the folders named (default: only their files, as kubectl). */
@@ -49,6 +52,8 @@ export interface RuntimeOptions {
   ingressPort?: number;
   /** Host port for its port 443. */
   ingressTlsPort?: number;
+  /** Run the CA and give every proxy a workload certificate (Istio mTLS); default true. */
+  workloadCertificates?: boolean;
   logger: Logger;
   /** Each line a container writes. */
   onLine?: (pod: string, container: string, line: string) => void;
@@ -130,11 +135,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     ),
   ]);
 
+  const workloadCertificates = options.workloadCertificates ?? true;
   const controlPlane = await startControlPlane({
     configPaths: files,
     xdsAddress: "127.0.0.1:0",
     httpAddress: "127.0.0.1:0",
-    meshConfig: { ingressGatewayPorts: gatewayPorts },
+    ...(workloadCertificates
+      ? { ca: { dir: join(stateDir, "ca") }, secureXdsAddress: "127.0.0.1:0" }
+      : {}),
+    meshConfig: { ingressGatewayPorts: gatewayPorts, workloadCertificates },
     watch: false,
     translate: translateProxy,
     logger,
@@ -171,8 +180,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     writeFileSync(pidFile, JSON.stringify(pids));
   };
 
-  const startPod = (plan: PodPlan) => {
+  const tokenDir = join(stateDir, "tokens");
+  const rootCertFile = join(stateDir, "ca", "mesh-root-cert.pem");
+  const certificatesFor = async (plan: PodPlan) => {
+    if (!workloadCertificates || !plan.sidecar || !controlPlane.secureXdsAddress) return undefined;
+    const tokenFile = join(tokenDir, `${plan.namespace}.${plan.name}.jwt`);
+    await writeToken(tokenFile, plan);
+    return { caAddress: controlPlane.secureXdsAddress, rootCertFile, tokenFile };
+  };
+  const writeToken = async (file: string, plan: PodPlan) => {
+    const token = await controlPlane.issueBootstrapToken(plan.namespace, plan.serviceAccount);
+    writeFileSync(file, token, { mode: 0o600 });
+  };
+  if (workloadCertificates) {
+    mkdirSync(tokenDir, { recursive: true });
+    writeFileSync(rootCertFile, controlPlane.caRootPem() ?? "");
+  }
+
+  const startPod = async (plan: PodPlan) => {
+    const certificates = await certificatesFor(plan);
     const pod = startLocalPod({
+      ...(certificates ? { certificates } : {}),
       plan,
       addresses: addresses.allocate(),
       xdsAddress: controlPlane.xdsAddress,
@@ -220,7 +248,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const stops = [...pods]
       .filter(([key]) => !wanted.has(key))
       .map(([key, pod]) => stopPod(key, pod));
-    for (const [key, plan] of wanted) if (!pods.has(key)) startPod(plan);
+    await Promise.all(
+      [...wanted].filter(([key]) => !pods.has(key)).map(([, plan]) => startPod(plan)),
+    );
     await Promise.all(stops);
   };
   await reconcile();
@@ -233,6 +263,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         .catch((error: unknown) => logger.error({ err: error }, "reconciling pods failed"));
     }
   });
+
+  // Bootstrap tokens are short-lived; the agents read theirs again before every CSR.
+  const tokenTimer = setInterval(() => {
+    if (!workloadCertificates) return;
+    for (const pod of pods.values()) {
+      if (!pod.plan.sidecar) continue;
+      const file = join(tokenDir, `${pod.plan.namespace}.${pod.plan.name}.jwt`);
+      writeToken(file, pod.plan).catch((error: unknown) =>
+        logger.warn({ err: error, pod: pod.plan.name }, "cannot refresh the pod's bootstrap token"),
+      );
+    }
+  }, TOKEN_REFRESH_MS);
+  tokenTimer.unref();
 
   let probing = false;
   const probeTimer = setInterval(() => {
@@ -255,6 +298,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const ingress: RuntimeState["ingress"] = {};
   const closeAll = async () => {
     clearInterval(probeTimer);
+    clearInterval(tokenTimer);
     offChange();
     await reconciling;
     await Promise.all([...pods].map(([key, pod]) => stopPod(key, pod)));

@@ -370,12 +370,18 @@ export const registerProxyCommand: CommandRegistrar = (program: Command, io: Cli
         : undefined;
       const signals = shutdownSignals(options.logger);
       try {
-        await runProxy(certificates ? { ...options, secrets: certificates } : options, io, {
-          shutdown: signals.shutdown,
-          cut: signals.cut,
-          exitNow: () => process.exit(0),
-          ...(certificates ? { certificates } : {}),
-        });
+        await runProxy(
+          certificates
+            ? { ...options, secrets: certificates, secretsReady: certificates.ready() }
+            : options,
+          io,
+          {
+            shutdown: signals.shutdown,
+            cut: signals.cut,
+            exitNow: () => process.exit(0),
+            ...(certificates ? { certificates } : {}),
+          },
+        );
       } finally {
         signals.dispose();
       }

@@ -163,6 +163,10 @@ export class HttpConnectionManager {
       // paused and its handle never started reading; the session reads the handle natively, so
       // reading starts here. (Sniffed connections read already; read(0) leaves their bytes.)
       if (socket.readableLength === 0) socket.read(0);
+      // node's HTTP/2 server refuses a TLS connection whose ALPN is not `h2`; Envoy also serves
+      // HTTP/2 over TLS by prior knowledge (codec_type HTTP2, or the preface without ALPN).
+      const tls = socket as Socket & { alpnProtocol?: string | false };
+      if (tls.alpnProtocol === false || tls.alpnProtocol === "http/1.1") tls.alpnProtocol = "h2";
       this.pendingSessionState = state;
       try {
         this.http2.emit("connection", socket);

@@ -7,6 +7,7 @@ import { Agent, type ClientRequest, type ClientRequestArgs } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { noop } from "../../base/noop.ts";
+import { openConnection, type UpstreamTls } from "../upstream/dial.ts";
 import { holdConnectionSlot, mayOpenConnection, PendingStreams } from "./pending-streams.ts";
 import { startHttp1Attempt } from "./upstream-http1.ts";
 import type {
@@ -30,6 +31,7 @@ interface AgentHooks {
 class PoolAgent extends Agent {
   private readonly hooks: AgentHooks;
   private readonly served = new WeakMap<Duplex, number>();
+  private readonly tls: UpstreamTls | undefined;
 
   constructor(target: UpstreamTarget, hooks: AgentHooks) {
     super({
@@ -45,13 +47,23 @@ class PoolAgent extends Agent {
       ...(target.sourceAddress ? { localAddress: target.sourceAddress } : {}),
     });
     this.hooks = hooks;
+    this.tls = target.tls;
   }
 
   override createConnection(
     options: ClientRequestArgs,
     callback?: (err: Error | null, stream: Duplex) => void,
   ): Duplex | null | undefined {
-    const socket = super.createConnection(options, callback);
+    // TLS connections come from the one place upstream connections are opened (dial.ts), which
+    // holds the request back until the server's certificate is accepted.
+    const socket = this.tls
+      ? openConnection({
+          address: String(options.host),
+          port: Number(options.port),
+          ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+          tls: this.tls,
+        })
+      : super.createConnection(options, callback);
     if (socket) {
       this.served.set(socket, 1);
       this.hooks.opened(socket);

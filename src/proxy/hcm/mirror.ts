@@ -28,7 +28,14 @@ function sendMirror(deps: RouterDeps, req: RouterRequest, policy: MirrorPolicy):
     : shadowAuthority(req.authority);
   const headers = wireHeaders(req.headers);
   const stats = clusterStats(deps.stats, name);
-  const target = upstreamTarget(cluster, host, req.downstream.protocol, deps.sourceAddress, stats);
+  const target = upstreamTarget(
+    cluster,
+    host,
+    req.downstream.protocol,
+    deps.sourceAddress,
+    stats,
+    deps.upstreamTls,
+  );
   stats.upstreamRqTotal.inc();
   let attempt: UpstreamAttempt | undefined;
   const done = (): void => {

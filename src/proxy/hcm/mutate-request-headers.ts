@@ -3,8 +3,9 @@
 // detection, cleaning x-envoy-* headers from external requests, x-request-id, XFCC, via.
 import { randomUUID } from "node:crypto";
 import { isIP } from "node:net";
-import type { HcmConfig } from "../listener/types.ts";
+import type { DownstreamTlsInfo, HcmConfig } from "../listener/types.ts";
 import type { MutableHeaders } from "../routing/types.ts";
+import { mutateForwardedClientCert } from "./forward-client-cert.ts";
 import { firstValue } from "./headers.ts";
 
 /** Headers Envoy trusts only from internal requests; stripped from external ones at the edge. */
@@ -48,6 +49,8 @@ export interface RequestMutationInput {
   scheme: string;
   /** "1.1" or "2", for `via`. */
   protocol: string;
+  /** The downstream TLS session, when the connection is TLS-terminated (XFCC). */
+  tls?: DownstreamTlsInfo | undefined;
 }
 
 export interface RequestMutationResult {
@@ -99,7 +102,7 @@ export function mutateRequestHeaders(
     if (entries.length > 0) clientIp = entries[entries.length - 1] ?? clientIp;
     if (headers["x-forwarded-proto"] === undefined) headers["x-forwarded-proto"] = input.scheme;
   }
-  if (config.forwardClientCertDetails === "SANITIZE") delete headers["x-forwarded-client-cert"];
+  mutateForwardedClientCert(config, headers, input.tls);
   const requestId = firstValue(headers["x-request-id"]);
   const regenerate =
     requestId === undefined ||

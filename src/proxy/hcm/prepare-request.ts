@@ -59,16 +59,20 @@ export function prepareRequest(
   }
   path = normalized.path;
   const remoteIp = state?.info.sourceIp ?? req.socket?.remoteAddress ?? "";
+  const tls = state?.info.tls;
+  // Envoy's scheme for a request on a TLS connection is https.
+  const scheme = tls ? "https" : "http";
   const { clientIp } = mutateRequestHeaders(config, {
     headers,
     remoteIp,
-    scheme: "http",
+    scheme,
     protocol: http2 ? "2" : "1.1",
+    tls,
   });
   const grpc = isGrpcContentType(firstValue(headers["content-type"]));
   return {
     ok: true,
-    route: { authority, path, method, scheme: "http", headers, sourceIp: clientIp },
+    route: { authority, path, method, scheme, headers, sourceIp: clientIp },
     headers,
     grpc,
     clientIp,

@@ -60,6 +60,7 @@ export function checkRbac(
     directRemoteIp: info?.directSourceIp ?? info?.sourceIp ?? "",
     remoteIp: input.route.sourceIp ?? info?.sourceIp ?? "",
     ...(info?.serverName ? { requestedServerName: info.serverName } : {}),
+    ...(info?.tls ? { tls: info.tls } : {}),
     dynamicMetadata: input.dynamicMetadata,
   });
   for (const counter of decision.counters) stats.counter(counter).inc();

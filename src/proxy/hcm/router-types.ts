@@ -3,6 +3,7 @@
 import type { RouterFilterConfig } from "../listener/types.ts";
 import type { ForwardAction, MutableHeaders, RouteRequest } from "../routing/types.ts";
 import type { StatsStore } from "../stats/stats-store.ts";
+import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
 import type { ClusterManager } from "../upstream/cluster-manager.ts";
 import type { Downstream } from "./downstream.ts";
 import type { RequestBody } from "./request-body.ts";
@@ -15,6 +16,8 @@ export interface RouterDeps {
   random: () => number;
   /** Source address for upstream connections unless the cluster binds its own. */
   sourceAddress?: string;
+  /** TLS origination for clusters with an UpstreamTlsContext (raw TCP/upgrades; pools have theirs). */
+  upstreamTls?: UpstreamTlsConnector;
 }
 
 export interface RouterRequest {

@@ -236,6 +236,7 @@ class RouterStream implements ResponseStreamHooks {
       req.downstream.protocol,
       this.deps.sourceAddress,
       this.stats,
+      this.deps.upstreamTls,
     );
     let ended = false;
     const endAttempt = (): void => {

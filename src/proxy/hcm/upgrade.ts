@@ -84,7 +84,12 @@ export function proxyUpgrade(deps: RouterDeps, config: HcmConfig, req: UpgradeRe
     cluster.lb?.onRequestEnd(host);
   };
   socket.pause();
-  dialHost(cluster, host, { sourceAddress: deps.sourceAddress, stats, success: "connect" }).then(
+  dialHost(cluster, host, {
+    sourceAddress: deps.sourceAddress,
+    stats,
+    success: "connect",
+    tls: deps.upstreamTls,
+  }).then(
     (upstream) => {
       upstream.on("error", () => socket.destroy());
       socket.on("error", () => upstream.destroy());

@@ -2,6 +2,7 @@
 // connect timeout and failure classification as Envoy's HTTP/1 connection pool reports them (UF
 // before the connection, UC when it closes before the response head, UPE when the codec rejects it).
 import { type Agent, type ClientRequest, request } from "node:http";
+import type { TLSSocket } from "node:tls";
 import { setTimeoutMs } from "../../base/timer.ts";
 import { DialError, dialFailure } from "../upstream/dial.ts";
 import type {
@@ -60,7 +61,11 @@ class Http1Attempt implements UpstreamAttempt {
       } else callbacks.onReset("connection_termination");
     };
     req.on("socket", (socket) => {
-      if (!socket.connecting) {
+      // A TLS connection is established once its handshake is done and the server accepted
+      // (connect_timeout covers both); a pooled one was established long ago.
+      const tls = socket as TLSSocket & { secureConnecting?: boolean };
+      const secure = tls.encrypted === true;
+      if (!socket.connecting && !(secure && tls.secureConnecting)) {
         connected = true;
         callbacks.onConnected?.();
         return;
@@ -69,7 +74,9 @@ class Http1Attempt implements UpstreamAttempt {
         fail(new DialError("connection_timeout", "connect timeout"));
         req.destroy();
       }, target.connectTimeoutMs);
-      socket.once("connect", () => {
+      socket.once(secure ? "secureConnect" : "connect", () => {
+        // A refused server destroyed the socket in an earlier listener; its error follows.
+        if (socket.destroyed) return;
         connected = true;
         this.clearTimer();
         callbacks.onConnected?.();

@@ -4,10 +4,9 @@
 // while a new session opens within the cluster's max_connections; sessions are replaced when
 // they close or receive GOAWAY; connect timeout and reset classification as Envoy reports them.
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
-import { connect as netConnect } from "node:net";
 import { noop } from "../../base/noop.ts";
 import { armsTimer, setTimeoutMs } from "../../base/timer.ts";
-import { DialError, dialFailure } from "../upstream/dial.ts";
+import { DialError, dialFailure, openConnection, tlsFailure } from "../upstream/dial.ts";
 import { holdConnectionSlot, mayOpenConnection, PendingStreams } from "./pending-streams.ts";
 import type {
   AttemptCallbacks,
@@ -131,14 +130,19 @@ export class Http2Pool {
 
   private connect(): void {
     const target = this.target;
+    // The session reads a TLS socket natively from its handshake on, so the server's verdict is
+    // checked when the session connects, before any stream is dispatched to it.
+    const socket = openConnection(
+      {
+        address: target.address,
+        port: target.port,
+        ...(target.sourceAddress ? { localAddress: target.sourceAddress } : {}),
+        ...(target.tls ? { tls: target.tls } : {}),
+      },
+      false,
+    );
     const session = connect(`http://${target.address}:${target.port}`, {
-      createConnection: () =>
-        netConnect({
-          host: target.address,
-          port: target.port,
-          noDelay: true,
-          ...(target.sourceAddress ? { localAddress: target.sourceAddress } : {}),
-        }),
+      createConnection: () => socket,
       settings: { enablePush: false },
     });
     const client: Http2Client = {
@@ -159,6 +163,12 @@ export class Http2Pool {
     }, target.connectTimeoutMs);
     session.once("connect", () => {
       if (timer) clearTimeout(timer);
+      const refused = tlsFailure(socket, target.tls);
+      if (refused) {
+        client.failure = refused;
+        session.destroy();
+        return;
+      }
       client.connected = true;
       this.pump();
     });

@@ -2,8 +2,10 @@
 // bind address and limits. Shared by the router's attempts and its request mirrors; built once per
 // cluster config, host, protocol and source address, as every attempt to a host asks for the same.
 import type { ClusterStats } from "../stats/stats-store.ts";
+import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
 import type { ClusterConfig } from "../upstream/cluster-config.ts";
 import type { Cluster } from "../upstream/cluster-manager.ts";
+import { upstreamTlsFor } from "../upstream/dial-host.ts";
 import type { Host } from "../upstream/lb/host-set.ts";
 import type { PoolLimits, UpstreamHttpProtocol, UpstreamTarget } from "./upstream-types.ts";
 
@@ -28,7 +30,7 @@ const targetsByCluster = new WeakMap<Cluster, ClusterTargets>();
 export function poolKey(target: UpstreamTarget): string {
   return (
     target.poolKey ??
-    `${target.protocol}|${target.address}|${target.port}|${target.sourceAddress ?? ""}|${target.limits?.cluster ?? ""}`
+    `${target.protocol}|${target.address}|${target.port}|${target.sourceAddress ?? ""}|${target.limits?.cluster ?? ""}|${target.tls?.target.key ?? ""}`
   );
 }
 
@@ -39,6 +41,7 @@ export function upstreamTarget(
   downstreamProtocol: UpstreamHttpProtocol,
   sourceAddress: string | undefined,
   stats: ClusterStats,
+  tls?: UpstreamTlsConnector,
 ): UpstreamTarget {
   const config = cluster.config;
   let targets = targetsByCluster.get(cluster);
@@ -66,22 +69,26 @@ export function upstreamTarget(
     targets.byHost.set(host, forHost);
   }
   forHost[downstreamProtocol] ??= buildTarget(
-    config,
+    cluster,
     targets.limits,
     host,
     downstreamProtocol,
     sourceAddress,
+    tls,
   );
   return forHost[downstreamProtocol];
 }
 
 function buildTarget(
-  config: ClusterConfig,
+  cluster: Cluster,
   limits: PoolLimits,
   host: Host,
   downstreamProtocol: UpstreamHttpProtocol,
   sourceAddress: string | undefined,
+  connector: UpstreamTlsConnector | undefined,
 ): UpstreamTarget {
+  const config = cluster.config;
+  const tls = upstreamTlsFor(cluster, host, connector);
   const protocol =
     config.protocol === "downstream"
       ? downstreamProtocol
@@ -97,6 +104,7 @@ function buildTarget(
     idleTimeoutMs: config.idleTimeoutMs,
     ...(bind ? { sourceAddress: bind } : {}),
     limits,
+    ...(tls ? { tls } : {}),
   };
   target.poolKey = poolKey(target);
   return target;

@@ -4,6 +4,7 @@ import type { Readable } from "node:stream";
 import type { StreamResetReason } from "../http/reset-reason.ts";
 import type { ClusterStats } from "../stats/stats-store.ts";
 import type { CircuitBreakers } from "../upstream/circuit-breakers.ts";
+import type { UpstreamTls } from "../upstream/dial.ts";
 
 export type UpstreamHttpProtocol = "http1" | "http2";
 
@@ -33,6 +34,8 @@ export interface UpstreamTarget {
   limits?: PoolLimits;
   /** The pool this target's streams go to, when computed once for it (upstream-target.ts). */
   poolKey?: string;
+  /** TLS origination (the host's transport socket); absent: plaintext. */
+  tls?: UpstreamTls;
 }
 
 /** Header values as they go on the wire (lowercase names). */

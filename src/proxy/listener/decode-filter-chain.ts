@@ -1,6 +1,7 @@
 // One FilterChain: its FilterChainMatch (validated as Envoy does: ports 1–65535, CIDRs, no
 // partial SNI wildcards) and its network filters, of which the last must be terminal.
 import type { Fields } from "../routing/decode-reader.ts";
+import { decodeDownstreamTransportSocket } from "../tls/decode-tls-context.ts";
 import { compileCidr } from "./cidr.ts";
 import type { HcmDecodeOptions } from "./decode-hcm.ts";
 import { decodeNetworkFilter } from "./decode-network-filters.ts";
@@ -80,12 +81,15 @@ export function decodeFilterChain(f: Fields, options: HcmDecodeOptions): FilterC
       f.ctx.errors.push(`${paths[i]}: terminal filter ${filter.kind} must be the last`);
     }
   });
-  const transportSocket = f.json("transport_socket");
-  if (transportSocket) chain.transportSocket = transportSocket;
+  const socket = f.object("transport_socket");
+  const tls = socket && decodeDownstreamTransportSocket(socket);
+  if (tls) chain.transportSocket = tls;
+  const handshakeTimeout = f.duration("transport_socket_connect_timeout");
+  if (handshakeTimeout) chain.transportSocketConnectTimeoutMs = handshakeTimeout;
   if (f.raw("use_proxy_proto") === true)
     f.error("PROXY protocol is not supported", "use_proxy_proto");
   f.unsupported("on_demand_configuration");
-  f.skip("metadata", "transport_socket_connect_timeout");
+  f.skip("metadata");
   f.finish();
   return chain;
 }

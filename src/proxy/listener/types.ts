@@ -1,6 +1,8 @@
 // The decoded shape of an Envoy v3 Listener (LDS) as crema's proxy uses it: addresses, listener
 // filters, filter chains with their network filters (HCM, TCP proxy) and the chain-match index.
+import type { X509Certificate } from "node:crypto";
 import type { JsonObject } from "../../xds/proto-json.ts";
+import type { DownstreamTlsConfig } from "../tls/tls-context.ts";
 import type { FilterChainIndex } from "./filter-chain-index.ts";
 
 export type TrafficDirection = "UNSPECIFIED" | "INBOUND" | "OUTBOUND";
@@ -172,8 +174,10 @@ export interface FilterChain {
   name: string;
   match: FilterChainMatch;
   filters: NetworkFilter[];
-  /** TransportSocket kept opaque (TLS termination belongs to the transport layer). */
-  transportSocket?: JsonObject;
+  /** The chain's DownstreamTlsContext (envoy.transport_sockets.tls); absent for raw_buffer. */
+  transportSocket?: DownstreamTlsConfig;
+  /** transport_socket_connect_timeout: how long the TLS handshake may take. */
+  transportSocketConnectTimeoutMs?: number;
 }
 
 export interface ListenerConfig {
@@ -206,4 +210,23 @@ export interface ConnectionInfo {
   sourcePort: number;
   /** The directly connected peer (differs from sourceIp only after PROXY protocol). */
   directSourceIp?: string;
+  /** Set once the chain's TLS handshake completed (the connection is TLS-terminated). */
+  tls?: DownstreamTlsInfo;
+}
+
+/** A terminated TLS connection, as RBAC (`authenticated`) and XFCC see it. */
+export interface DownstreamTlsInfo {
+  /** The peer certificate's URI SANs (empty when the client presented none). */
+  uriSans: readonly string[];
+  dnsSans: readonly string[];
+  /** The peer certificate's subject in RFC 2253 form ("" when none). */
+  subject: string;
+  peerCertificatePresented: boolean;
+  /** The peer certificate chained to the trusted CA (false when nothing was checked). */
+  peerCertificateValidated: boolean;
+  /** The negotiated ALPN protocol ("" when the two sides agreed on none). */
+  alpn: string;
+  /** The certificate this proxy presented (XFCC `By`) and the peer's (XFCC `Hash`, `Cert` …). */
+  localCertificate?: X509Certificate;
+  peerCertificate?: X509Certificate;
 }

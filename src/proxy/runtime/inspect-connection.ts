@@ -55,6 +55,15 @@ function peek(
   });
 }
 
+/**
+ * Envoy's AUTO codec on a TLS connection that negotiated no ALPN: whether the decrypted stream
+ * starts with the HTTP/2 preface (the bytes stay in the socket).
+ */
+export async function sniffHttp2Preface(socket: Socket, timeoutMs: number): Promise<boolean> {
+  const bytes = await peek(socket, (b) => detectHttp(b) !== "need-more", timeoutMs);
+  return detectHttp(bytes) === "h2c";
+}
+
 /** Runs the listener's inspectors (and, for HTTP chains, preface detection) on a connection. */
 export async function inspectConnection(
   socket: Socket,

@@ -3,32 +3,22 @@
 // A listener warms until its RDS route tables arrive; an update that changes only filter chains
 // keeps the connections of unchanged chains and drains those of removed or changed ones (Envoy's
 // filter-chain-only update), any other update drains the whole listener; a removed one drains and
-// closes.
+// closes. A chain with a DownstreamTlsContext terminates TLS first and serves the decrypted stream.
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../../base/logger.ts";
 import { setTimeoutMs } from "../../base/timer.ts";
 import type { ApplyResult, ResourceUpdate, TypeHandler } from "../../xds/client/types.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
-import { HttpConnectionManager } from "../hcm/connection-manager.ts";
 import type { HcmDeps } from "../hcm/hcm-types.ts";
 import { decodeListener } from "../listener/decode-listener.ts";
 import { selectFilterChain } from "../listener/index.ts";
-import type {
-  ConnectionInfo,
-  FilterChain,
-  ListenerConfig,
-  TcpProxyConfig,
-} from "../listener/types.ts";
-import { type RbacFilterConfig, releaseRbacConfig } from "../rbac/index.ts";
+import type { ConnectionInfo, FilterChain, ListenerConfig } from "../listener/types.ts";
+import type { SecretProvider } from "../tls/secret-provider.ts";
+import { ChainRuntime, needsH2cSniff, type StartTcpProxy } from "./chain-runtime.ts";
 import { inspectConnection } from "./inspect-connection.ts";
-import { compileNetworkRbac, networkRbacAllows } from "./network-rbac.ts";
 import type { RouteStore } from "./route-store.ts";
 
-export type StartTcpProxy = (
-  socket: Socket,
-  config: TcpProxyConfig,
-  originalDestination: { address: string; port: number },
-) => { close(): void };
+export type { StartTcpProxy } from "./chain-runtime.ts";
 
 export interface ListenerManagerOptions {
   hcm: Omit<HcmDeps, "routeConfig">;
@@ -41,12 +31,8 @@ export interface ListenerManagerOptions {
   logger: Logger;
   /** A listener's socket finished binding (or failed to): readiness may have changed. */
   onBound?: () => void;
-}
-
-/** Only an HCM whose codec is AUTO needs the client's first bytes (the HTTP/2 preface). */
-function needsH2cSniff(chain: FilterChain | undefined): boolean {
-  const filter = chain?.filters.at(-1);
-  return filter?.kind === "http_connection_manager" && filter.config.codecType === "AUTO";
+  /** TLS material for chains that terminate TLS (SDS `default`, `ROOTCA`); default none. */
+  secrets?: SecretProvider;
 }
 
 /**
@@ -70,17 +56,6 @@ function listenerShellKey(json: JsonObject): string {
     ...shell
   } = json;
   return JSON.stringify(shell);
-}
-
-/**
- * What one filter chain runs: its HTTP connection manager or its TCP proxy sessions. An update
- * that leaves the chain unchanged hands it to the new listener, connections and all.
- */
-interface ChainRuntime {
-  hcm?: HttpConnectionManager;
-  /** The chain's network RBAC filters, compiled for the runtime's lifetime. */
-  rbac?: RbacFilterConfig[];
-  readonly tcpSessions: Set<{ close(): void }>;
 }
 
 /** How often, and how far apart, a bind that found its address still in use is retried. */
@@ -214,7 +189,13 @@ class ActiveListener {
     const key = this.chainKeys.get(chain) ?? chainKey(chain);
     let runtime = this.runtimes.get(key);
     if (!runtime) {
-      runtime = { tcpSessions: new Set() };
+      const { hcmDeps, options } = this.manager;
+      runtime = new ChainRuntime({
+        hcmDeps,
+        startTcpProxy: options.startTcpProxy,
+        logger: options.logger,
+        secrets: options.secrets,
+      });
       this.runtimes.set(key, runtime);
     }
     return runtime;
@@ -262,7 +243,7 @@ class ActiveListener {
     );
   }
 
-  /** Hands an inspected connection to its filter chain's network filter. */
+  /** Hands an inspected connection to its filter chain's runtime. */
   private dispatch(
     socket: Socket,
     chain: FilterChain | undefined,
@@ -270,29 +251,12 @@ class ActiveListener {
     h2c: boolean,
   ): void {
     const filter = chain?.filters.at(-1);
-    if (!chain || !filter || filter.kind === "rbac" || chain.transportSocket) {
-      // No chain (Envoy closes), or one needing TLS termination the proxy cannot do yet.
+    if (!chain || !filter || filter.kind === "rbac") {
+      // No chain: Envoy closes the connection.
       socket.destroy();
       return;
     }
-    const runtime = this.runtimeFor(chain);
-    runtime.rbac ??= compileNetworkRbac(chain);
-    if (!networkRbacAllows(runtime.rbac, info, this.manager.hcmDeps.stats)) {
-      socket.destroy();
-      return;
-    }
-    if (filter.kind === "http_connection_manager") {
-      runtime.hcm ??= new HttpConnectionManager(filter.config, this.manager.hcmDeps);
-      runtime.hcm.handle(socket, info, h2c);
-      return;
-    }
-    const session = this.manager.options.startTcpProxy(socket, filter.config, {
-      address: info.destinationIp,
-      port: info.destinationPort,
-    });
-    runtime.tcpSessions.add(session);
-    socket.once("close", () => runtime.tcpSessions.delete(session));
-    socket.resume();
+    this.runtimeFor(chain).accept(this.config, chain, socket, info, h2c);
   }
 
   routeNames(): string[] {
@@ -316,7 +280,7 @@ class ActiveListener {
   }
 
   drain(): void {
-    for (const runtime of this.runtimes.values()) runtime.hcm?.drain();
+    for (const runtime of this.runtimes.values()) runtime.drain();
   }
 
   private stopAccepting(): void {
@@ -329,11 +293,7 @@ class ActiveListener {
   close(): void {
     this.manager.draining.delete(this);
     this.stopAccepting();
-    for (const runtime of this.runtimes.values()) {
-      runtime.hcm?.close();
-      for (const session of runtime.tcpSessions) session.close();
-      for (const rbac of runtime.rbac ?? []) releaseRbacConfig(rbac);
-    }
+    for (const runtime of this.runtimes.values()) runtime.close();
     this.runtimes.clear();
     // A client that connected but never spoke would otherwise outlive the listener (and keep a
     // shutting-down proxy's process alive); Envoy closes every connection of a removed listener.

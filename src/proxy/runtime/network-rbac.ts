@@ -30,6 +30,7 @@ export function networkRbacAllows(
       directRemoteIp: info.directSourceIp ?? info.sourceIp,
       remoteIp: info.sourceIp,
       ...(info.serverName ? { requestedServerName: info.serverName } : {}),
+      ...(info.tls ? { tls: info.tls } : {}),
     });
     for (const counter of decision.counters) stats.counter(counter).inc();
     if (!decision.allowed) return false;

@@ -8,6 +8,7 @@ import type { ResponseFlag } from "../http/response-flags.ts";
 import type { TcpProxyConfig } from "../listener/types.ts";
 import { pickByWeight } from "../routing/weighted-cluster.ts";
 import { type ClusterStats, clusterStats, type StatsStore } from "../stats/stats-store.ts";
+import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
 import type { Cluster, ClusterManager } from "../upstream/cluster-manager.ts";
 import { dialHost } from "../upstream/dial-host.ts";
 import { type Host, hostAddress } from "../upstream/lb/host-set.ts";
@@ -22,6 +23,8 @@ export interface TcpProxyDeps {
   sourceAddress?: string;
   /** Weighted cluster pick, default Math.random. */
   random?: () => number;
+  /** TLS origination for clusters with an UpstreamTlsContext. */
+  upstreamTls?: UpstreamTlsConnector;
 }
 
 export interface TcpProxyResult {
@@ -223,6 +226,7 @@ class Session implements TcpProxySession {
         sourceAddress: this.deps.sourceAddress,
         stats,
         success: "final",
+        tls: this.deps.upstreamTls,
       });
       upstream.on("error", noop);
       return upstream;

@@ -1,5 +1,6 @@
 // The decoded form of an Envoy v3 Cluster (CDS) and its Envoy defaults, shared by decoder and runtime.
 import type { JsonObject } from "../../xds/proto-json.ts";
+import type { UpstreamTransportSocket } from "../tls/tls-context.ts";
 import type { LoadAssignment } from "./decode-endpoints.ts";
 import type { LbConfig } from "./lb/config.ts";
 import type { LbPolicy } from "./lb/load-balancer.ts";
@@ -69,7 +70,8 @@ export interface TransportSocketMatch {
   readonly name: string;
   /** Matched against the endpoint's `envoy.transport_socket_match` filter metadata. */
   readonly match: JsonObject;
-  readonly transportSocket?: JsonObject;
+  /** Absent: raw_buffer. */
+  readonly transportSocket?: UpstreamTransportSocket;
 }
 
 export interface ClusterConfig {
@@ -101,8 +103,9 @@ export interface ClusterConfig {
   /** ORIGINAL_DST: original_dst_lb_config.http_header_name when use_http_header is set. */
   readonly originalDstHeader?: string;
   readonly upstreamBindAddress?: { readonly address: string; readonly port: number };
-  /** Opaque seams for the TLS layer. */
-  readonly transportSocket?: JsonObject;
+  /** The cluster's transport socket (absent: raw_buffer); a matching entry of
+   * transportSocketMatches wins for an endpoint (transport-socket-match.ts). */
+  readonly transportSocket?: UpstreamTransportSocket;
   readonly transportSocketMatches: readonly TransportSocketMatch[];
   readonly metadata: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }

@@ -1,5 +1,6 @@
 // CDS Cluster JSON → ClusterConfig, collecting every problem with its field path (the proxy NACKs).
-import type { JsonObject } from "../../xds/proto-json.ts";
+import { decodeUpstreamTransportSocket } from "../tls/decode-tls-context.ts";
+import type { UpstreamTransportSocket } from "../tls/tls-context.ts";
 import {
   type ClusterConfig,
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -107,18 +108,26 @@ function readDns(f: Fields, discovery: DiscoveryType): DnsConfig | undefined {
   return discovery === "STRICT_DNS" || discovery === "LOGICAL_DNS" ? dns : undefined;
 }
 
+/** A transport_socket, or undefined for raw_buffer (the default). */
+function readSocket(f: Fields | undefined): UpstreamTransportSocket | undefined {
+  const socket = f && decodeUpstreamTransportSocket(f);
+  return socket?.kind === "tls" ? socket : undefined;
+}
+
 function readTransport(f: Fields): {
-  transportSocket?: JsonObject;
+  transportSocket?: UpstreamTransportSocket;
   transportSocketMatches: TransportSocketMatch[];
 } {
-  const transportSocket = f.json("transport_socket");
+  const transportSocket = readSocket(f.object("transport_socket"));
   const transportSocketMatches = f.objects("transport_socket_matches").map((m) => {
-    const socket = m.json("transport_socket");
-    return {
-      name: m.string("name"),
+    const socket = readSocket(m.object("transport_socket"));
+    const match: TransportSocketMatch = {
+      name: m.string("name", 1),
       match: m.json("match") ?? {},
       ...(socket ? { transportSocket: socket } : {}),
     };
+    m.finish();
+    return match;
   });
   if (f.has("transport_socket_matcher"))
     f.error("transport_socket_matcher is not supported", "transport_socket_matcher");

@@ -3,9 +3,12 @@
 // its outlier detector, as Envoy's TCP connection pool does.
 import type { Socket } from "node:net";
 import type { ClusterStats } from "../stats/stats-store.ts";
+import { NO_SECRETS } from "../tls/secret-provider.ts";
+import { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
 import type { Cluster } from "./cluster-manager.ts";
-import { DialError, dial } from "./dial.ts";
+import { DialError, dial, type UpstreamTls } from "./dial.ts";
 import type { Host } from "./lb/host-set.ts";
+import { transportSocketFor } from "./transport-socket-match.ts";
 
 export interface DialHostOptions {
   /** The proxy's default source address (the cluster's upstream_bind_address wins). */
@@ -16,6 +19,34 @@ export interface DialHostOptions {
    * follows (upgrades), "final" when none will (TCP proxy).
    */
   success: "connect" | "final";
+  /** Opens TLS to hosts whose transport socket asks for it (absent: one without secrets). */
+  tls?: UpstreamTlsConnector | undefined;
+}
+
+let withoutSecrets: UpstreamTlsConnector | undefined;
+
+/** For callers given no connector (hand-built deps): TLS still happens, with no secrets. */
+function defaultConnector(): UpstreamTlsConnector {
+  withoutSecrets ??= new UpstreamTlsConnector(NO_SECRETS);
+  return withoutSecrets;
+}
+
+/** The TLS a connection to `host` needs, with the connector that opens it (undefined: TCP). */
+export function upstreamTlsFor(
+  cluster: Cluster,
+  host: Host,
+  connector: UpstreamTlsConnector | undefined,
+): UpstreamTls | undefined {
+  const socket = transportSocketFor(cluster.config, host);
+  if (socket?.kind !== "tls") return undefined;
+  return {
+    connector: connector ?? defaultConnector(),
+    target: {
+      config: socket.tls,
+      key: socket.key,
+      ...(host.hostname ? { hostname: host.hostname } : {}),
+    },
+  };
 }
 
 /** Connects to `host`, or rejects with a DialError once the failure is recorded. */
@@ -26,11 +57,13 @@ export async function dialHost(
 ): Promise<Socket> {
   const bind = cluster.config.upstreamBindAddress?.address ?? options.sourceAddress;
   try {
+    const tls = upstreamTlsFor(cluster, host, options.tls);
     const upstream = await dial({
       address: host.address,
       port: host.port,
       connectTimeoutMs: cluster.config.connectTimeoutMs,
       ...(bind ? { localAddress: bind } : {}),
+      ...(tls ? { tls } : {}),
     });
     cluster.outlierDetector?.onResult(host, { localOriginSuccess: options.success });
     return upstream;
