@@ -83,7 +83,10 @@ spec:
 `;
 
 /** `curl` from inside a pod: the status code, or curl's exit code when the connection failed. */
-async function curl(pod: string, url: string): Promise<{ code: number; status: string; body: string }> {
+async function curl(
+  pod: string,
+  url: string,
+): Promise<{ code: number; status: string; body: string }> {
   const run = await crema(["exec", pod, "--", "curl", "-s", "-w", "\n%{http_code}", url]);
   const lines = run.stdout.split("\n");
   return { code: run.code, status: lines.at(-1) ?? "", body: lines.slice(0, -1).join("\n") };
@@ -169,7 +172,16 @@ spec:
 `,
     );
     await eventually(async () => (await curl("sleep", "http://echo.secure/")).status === "200");
-    const post = await crema(["exec", "sleep", "--", "curl", "-s", "-X", "POST", "http://echo.secure/"]);
+    const post = await crema([
+      "exec",
+      "sleep",
+      "--",
+      "curl",
+      "-s",
+      "-X",
+      "POST",
+      "http://echo.secure/",
+    ]);
     expect(post.stdout).toBe("RBAC: access denied");
   });
 });
