@@ -4,11 +4,15 @@
 // and HAProxy as single hops. Scenarios alternate over several rounds; medians and min–max are
 // reported with each proxy's CPU and RSS.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { issueBootstrapToken, loadOrCreateBootstrapTokenKey } from "../src/ca/bootstrap-token.ts";
 import {
   INJECTED_NAMESPACE_YAML,
+  type Mesh,
   podYaml,
   serviceYaml,
   startMesh,
@@ -21,6 +25,8 @@ const CLIENT_IP = ip(9);
 const PLAIN_BACKEND_IP = ip(1);
 const PAIRED_POD_IP = ip(2);
 const PAIRED_APP_IP = ip(2, 2);
+const SECURE_POD_IP = ip(3);
+const SECURE_APP_IP = ip(3, 2);
 const NGINX_IP = ip(10);
 const HAPROXY_IP = ip(11);
 
@@ -71,12 +77,39 @@ interface WrkResult {
   p99Ms: number;
 }
 
+// The control plane runs its CA, so sidecars speak Istio mTLS wherever the destination has one:
+// "plain" has no sidecar, "paired" is kept plaintext by its DestinationRule, "secure" gets mTLS.
 const CONFIG = `${INJECTED_NAMESPACE_YAML}---
 ${serviceYaml("plain")}---
 ${serviceYaml("paired")}---
-${podYaml({ name: "plain-1", ip: PLAIN_BACKEND_IP, labels: { app: "plain" }, ports: [8080] })}---
+${serviceYaml("secure")}---
+${podYaml({ name: "plain-1", ip: PLAIN_BACKEND_IP, labels: { app: "plain", "sidecar.istio.io/inject": "false" }, ports: [8080] })}---
 ${podYaml({ name: "paired-1", ip: PAIRED_POD_IP, labels: { app: "paired" }, ports: [8080] })}---
-${podYaml({ name: "client", ip: CLIENT_IP, labels: { app: "client" } })}`;
+${podYaml({ name: "secure-1", ip: SECURE_POD_IP, labels: { app: "secure" }, ports: [8080] })}---
+${podYaml({ name: "client", ip: CLIENT_IP, labels: { app: "client" } })}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: paired, namespace: default}
+spec:
+  host: paired
+  trafficPolicy: {tls: {mode: DISABLE}}
+`;
+
+/** What a sidecar needs for its workload certificate from the mesh's CA (a VM gets the same). */
+async function certificateArgs(mesh: Mesh, caDir: string): Promise<string[]> {
+  const key = await loadOrCreateBootstrapTokenKey(caDir);
+  const token = await issueBootstrapToken(key, { namespace: "default", serviceAccount: "default" });
+  const tokenFile = join(caDir, "bench-token.jwt");
+  writeFileSync(tokenFile, token);
+  return [
+    "--ca-address",
+    mesh.controlPlane.secureXdsAddress!,
+    "--ca-root-cert",
+    join(caDir, "root-cert.pem"),
+    "--token-file",
+    tokenFile,
+  ];
+}
 
 function requireWrk(): void {
   const probe = spawnSync("wrk", ["--version"], { encoding: "utf8" });
@@ -272,8 +305,16 @@ function spread(values: number[]): Spread {
 
 export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBenchRow[]> {
   requireWrk();
-  const backends = await Promise.all([startBackend(PLAIN_BACKEND_IP), startBackend(PAIRED_APP_IP)]);
-  const mesh = await startMesh(SUBNET, CONFIG);
+  const backends = await Promise.all([
+    startBackend(PLAIN_BACKEND_IP),
+    startBackend(PAIRED_APP_IP),
+    startBackend(SECURE_APP_IP),
+  ]);
+  const caDir = mkdtempSync(join(tmpdir(), "crema-bench-ca-"));
+  const mesh = await startMesh(SUBNET, CONFIG, {
+    controlPlaneArgs: ["--ca-dir", caDir, "--secure-xds-address", "127.0.0.1:0"],
+  });
+  const certificates = await certificateArgs(mesh, caDir);
   const peers = startPeers({
     backend: { host: PLAIN_BACKEND_IP, port: 8080 },
     nginx: NGINX_IP,
@@ -285,12 +326,21 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
       pod: "client",
       ip: CLIENT_IP,
       labels: { app: "client" },
+      extraArgs: certificates,
     });
     const paired = await mesh.startProxy({
       pod: "paired-1",
       ip: PAIRED_POD_IP,
       labels: { app: "paired" },
       appAddress: PAIRED_APP_IP,
+      extraArgs: certificates,
+    });
+    const secure = await mesh.startProxy({
+      pod: "secure-1",
+      ip: SECURE_POD_IP,
+      labels: { app: "secure" },
+      appAddress: SECURE_APP_IP,
+      extraArgs: certificates,
     });
     const outbound = `http://${CLIENT_IP}:15001/`;
     const scenarios: Scenario[] = [
@@ -301,6 +351,12 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
         url: outbound,
         host: "paired",
         proxies: [client.pid, paired.pid],
+      },
+      {
+        name: "sidecar pair with Istio mTLS",
+        url: outbound,
+        host: "secure",
+        proxies: [client.pid, secure.pid],
       },
       ...peers.map((peer) => ({ name: peer.name, url: peer.url, proxies: [peer.pid] })),
     ];
@@ -363,5 +419,6 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
     await Promise.all(peers.map((peer) => peer.stop()));
     await mesh.stop();
     for (const backend of backends) backend.kill("SIGTERM");
+    rmSync(caDir, { recursive: true, force: true });
   }
 }

@@ -76,6 +76,8 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
           meshConfig: {
             rootNamespace: flags.rootNamespace ?? "istio-system",
             outboundTrafficPolicy: mode as OutboundTrafficPolicyMode,
+            // With a CA, proxies carry workload certificates: mTLS and authorization are on.
+            workloadCertificates: flags.caDir !== undefined,
           },
           watch: flags.watch,
           translate: translateProxy,

@@ -74,6 +74,21 @@ export function http1HeadersTimeoutMs(config: {
 
 type AnyResponse = ServerResponse | Http2ServerResponse;
 
+/** One request as the HTTP filters see it, carried across a filter that waits. */
+interface FilterStream {
+  req: AnyRequest;
+  downstream: Downstream;
+  routeConfig: CompiledRouteConfig;
+  selection: RouteMatchResult;
+  route: RouteRequest;
+  headers: MutableHeaders;
+  grpc: boolean;
+  startedAt: number;
+  onStreamEnd: (listener: () => void) => void;
+  /** Filters' dynamic metadata (filter namespace → values). */
+  dynamicMetadata: Record<string, Record<string, unknown>>;
+}
+
 export class HttpConnectionManager {
   private readonly config: HcmConfig;
   private readonly deps: HcmDeps;
@@ -270,57 +285,64 @@ export class HttpConnectionManager {
         });
     }
     this.runFilters(
-      req,
-      downstream,
-      routeConfig,
-      selection,
-      prepared.route,
-      prepared.headers,
-      grpc,
-      startedAt,
-      (listener) => res.once("close", listener),
-    ).catch((error: unknown) => {
-      // A filter that throws fails its request, never the proxy.
-      this.deps.logger.error({ err: error }, "HTTP filter failed");
-      if (!downstream.closed) downstream.sendLocalReply({ status: 500, details: "filter_error" });
-    });
+      {
+        req,
+        downstream,
+        routeConfig,
+        selection,
+        route: prepared.route,
+        headers: prepared.headers,
+        grpc,
+        startedAt,
+        onStreamEnd: (listener) => res.once("close", listener),
+        dynamicMetadata: {},
+      },
+      0,
+    );
   }
 
-  private async runFilters(
-    req: AnyRequest,
-    downstream: Downstream,
-    routeConfig: CompiledRouteConfig,
-    selection: RouteMatchResult,
-    route: RouteRequest,
-    headers: MutableHeaders,
-    grpc: boolean,
-    startedAt: number,
-    onStreamEnd: (listener: () => void) => void,
-  ): Promise<void> {
-    // Filters' dynamic metadata for this stream (filter namespace → values).
-    const dynamicMetadata: Record<string, Record<string, unknown>> = {};
-    for (const filter of this.config.httpFilters) {
+  /** A filter that throws fails its request, never the proxy. */
+  private filterFailed(downstream: Downstream, error: unknown): void {
+    this.deps.logger.error({ err: error }, "HTTP filter failed");
+    if (!downstream.closed) downstream.sendLocalReply({ status: 500, details: "filter_error" });
+  }
+
+  /**
+   * Runs the HTTP filters from `from` on, then the router. Synchronous unless a filter must wait
+   * (jwt_authn verifying, a fault delay): it then resumes the chain after that filter.
+   */
+  private runFilters(stream: FilterStream, from: number): void {
+    const { req, downstream, routeConfig, selection, route, headers, grpc, startedAt } = stream;
+    const { onStreamEnd, dynamicMetadata } = stream;
+    const filters = this.config.httpFilters;
+    for (let i = from; i < filters.length; i++) {
+      const filter = filters[i]!;
       if (filter.disabled) continue;
       const jwt = this.jwtFilters.get(filter);
       if (jwt) {
-        const outcome = await jwt.authenticate({
-          method: route.method,
-          authority: route.authority,
-          path: route.path,
-          scheme: route.scheme,
-          headers,
-        });
-        if (downstream.closed) return;
-        if (!outcome.allowed) {
-          downstream.sendLocalReply(outcome.reply);
-          return;
-        }
-        // What is forwarded: the token removed unless `forward`, claims copied to headers.
-        for (const name of Object.keys(headers)) delete headers[name];
-        Object.assign(headers, outcome.headers);
-        route.path = outcome.path;
-        if (outcome.metadata) dynamicMetadata[JWT_METADATA_NAMESPACE] = outcome.metadata;
-        continue;
+        jwt
+          .authenticate({
+            method: route.method,
+            authority: route.authority,
+            path: route.path,
+            scheme: route.scheme,
+            headers,
+          })
+          .then((outcome) => {
+            if (downstream.closed) return;
+            if (!outcome.allowed) {
+              downstream.sendLocalReply(outcome.reply);
+              return;
+            }
+            // What is forwarded: the token removed unless `forward`, claims copied to headers.
+            for (const name of Object.keys(headers)) delete headers[name];
+            Object.assign(headers, outcome.headers);
+            route.path = outcome.path;
+            if (outcome.metadata) dynamicMetadata[JWT_METADATA_NAMESPACE] = outcome.metadata;
+            this.runFilters(stream, i + 1);
+          })
+          .catch((error: unknown) => this.filterFailed(downstream, error));
+        return;
       }
       const rbac = this.rbacFilters.get(filter);
       if (rbac) {

@@ -5,6 +5,8 @@ import { createInterface } from "node:readline";
 
 export interface ControlPlaneProcess {
   xdsAddress: string;
+  /** The CA's CSR API and xDS over TLS, when started with --ca-dir. */
+  secureXdsAddress: string | undefined;
   httpUrl: string;
   /** The last 20 kB of its stderr (for failure messages). */
   logs(): string;
@@ -51,8 +53,10 @@ export async function startControlPlaneProcess(args: string[]): Promise<ControlP
   });
   const xdsAddress = /xds=(\S+)/.exec(ready)![1]!;
   const httpUrl = /http=(\S+)/.exec(ready)![1]!;
+  const secureXdsAddress = /secure-xds=(\S+)/.exec(ready)?.[1];
   return {
     xdsAddress,
+    secureXdsAddress,
     httpUrl,
     logs: () => stderrTail,
     waitForLog: (text) => new Promise((resolve) => waiters.push({ text, resolve })),

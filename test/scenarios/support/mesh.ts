@@ -231,7 +231,7 @@ export function startProxyProcess(
 export async function startMesh(
   subnet: Subnet,
   initialYaml: string,
-  options: { xdsAddress?: string } = {},
+  options: { xdsAddress?: string; controlPlaneArgs?: readonly string[] } = {},
 ): Promise<Mesh> {
   const dir = mkdtempSync(join(tmpdir(), "crema-mesh-"));
   writeFileSync(join(dir, "00-initial.yaml"), initialYaml);
@@ -239,6 +239,7 @@ export async function startMesh(
     "--config",
     dir,
     ...(options.xdsAddress ? ["--xds-address", options.xdsAddress] : []),
+    ...(options.controlPlaneArgs ?? []),
   ];
   let controlPlane = await startControlPlaneProcess(args);
   let running = true;
