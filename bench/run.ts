@@ -157,6 +157,11 @@ if (only.has("proxy")) {
     console.log(
       `target: sidecar pair p90 added latency at ${options.fixedRate} req/s ≤ 1.0 ms — ${met(pair.addedP90AtRateMs <= 1)} (${pair.addedP90AtRateMs.toFixed(2)} ms)`,
     );
+  const mtls = row("sidecar pair with Istio mTLS");
+  if (mtls)
+    console.log(
+      `target: sidecar pair with mTLS p90 added latency at ${options.fixedRate} req/s ≤ 1.3 ms — ${met(mtls.addedP90AtRateMs <= 1.3)} (${mtls.addedP90AtRateMs.toFixed(2)} ms)`,
+    );
   if (hop?.proxyCpuSecondsPer1k !== undefined)
     console.log(
       `target: proxy CPU ≤ 0.25 vCPU per 1,000 req/s (0.25 s per 1,000 requests) — ${met(hop.proxyCpuSecondsPer1k <= 0.25)} (${hop.proxyCpuSecondsPer1k.toFixed(3)} s)`,
