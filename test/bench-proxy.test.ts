@@ -37,7 +37,7 @@ describe("proxy benchmark", () => {
     expect(() => parseWrkOutput(failed)).toThrow(/12 failed responses/);
   });
 
-  it("measures direct, one sidecar, a sidecar pair, nginx and HAProxy in one run", async () => {
+  it("measures direct, one sidecar, a sidecar pair (plain and mTLS), nginx and HAProxy in one run", async () => {
     const rows = await benchProxy({
       rounds: 1,
       durationSeconds: 1,
@@ -48,6 +48,7 @@ describe("proxy benchmark", () => {
       "direct (baseline)",
       "one sidecar (outbound only)",
       "sidecar pair (outbound → inbound)",
+      "sidecar pair with Istio mTLS",
       "nginx (1 worker, upstream keep-alive)",
       "HAProxy (1 thread)",
     ]);
