@@ -2,12 +2,12 @@
 // examples/coffee-shop --detach`, then each file of examples/coffee-shop/traffic/ applied with
 // `crema apply`, and what the seed article says you will see, seen through `crema exec` (the
 // sleep pod's sidecar) and through the ingress gateway. Pods live in 127.57.0.0/16.
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCrema } from "./support/crema-cli.ts";
 
 const POD_CIDR = "127.57.0.0/16";
 const DEMO = "examples/coffee-shop";
@@ -29,20 +29,7 @@ let stateDir: string;
 let ingressPort: number;
 let controlPlaneUrl: string;
 
-function crema(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      // exec's own arguments end with `-- CMD…`, so its state dir goes before them.
-      args[0] === "exec"
-        ? ["bin/crema.js", "exec", "--state-dir", stateDir, ...args.slice(1)]
-        : ["bin/crema.js", ...args, "--state-dir", stateDir],
-      { env: { ...process.env, NO_COLOR: "1" }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const crema = (args: string[]) => runCrema(args, stateDir);
 
 /** Sends requests from inside `pod` with Node's fetch (through the pod's sidecar). */
 async function fromPod(

@@ -1,27 +1,17 @@
 // What a user of `crema up` hits when something is wrong, and how the runtime recovers: invalid
 // manifests are refused before anything starts, a taken host port and a command that does not
 // exist are named, and a crashed container is restarted. Pods live in 127.52.0.0/16.
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PodStatus } from "../../src/runtime/runtime-state.ts";
+import { runCrema } from "./support/crema-cli.ts";
 
 const POD_CIDR = "127.52.0.0/16";
 
-function crema(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["bin/crema.js", ...args],
-      { env: { ...process.env, NO_COLOR: "1" }, timeout: 90_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const crema = (args: string[]) => runCrema(args);
 
 const deployment = (name: string, command: string) => `apiVersion: apps/v1
 kind: Deployment

@@ -3,7 +3,6 @@
 // ingress gateway on a host port), `crema exec` calls services from inside a pod, `crema apply`
 // changes routing and scales Deployments live, and `crema down` leaves nothing behind.
 // Pods live in 127.50.0.0/16, which only this file uses.
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { connect } from "node:net";
@@ -11,27 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PodStatus } from "../../src/runtime/runtime-state.ts";
+import { runCrema } from "./support/crema-cli.ts";
 
 const POD_CIDR = "127.50.0.0/16";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function crema(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      ["bin/crema.js", ...args],
-      { env: { ...process.env, NO_COLOR: "1" }, timeout: 90_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-    if (stdin !== undefined) child.stdin?.end(stdin);
-  });
-}
+const crema = (args: string[]) => runCrema(args);
 
 const MANIFESTS = `apiVersion: v1
 kind: Namespace

@@ -3,28 +3,16 @@
 // client speaks mTLS and a pod without a sidecar plaintext, and both get in; STRICT resets the
 // plaintext client; the backend sees the caller's SPIFFE identity; AuthorizationPolicy matches
 // it. Pods live in 127.59.0.0/16.
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCrema } from "./support/crema-cli.ts";
 
 let dir: string;
 let stateDir: string;
 
-function crema(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      args[0] === "exec"
-        ? ["bin/crema.js", "exec", "--state-dir", stateDir, ...args.slice(1)]
-        : ["bin/crema.js", ...args, "--state-dir", stateDir],
-      { env: { ...process.env, NO_COLOR: "1" }, timeout: 90_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const crema = (args: string[]) => runCrema(args, stateDir);
 
 const MANIFESTS = `apiVersion: v1
 kind: Namespace
