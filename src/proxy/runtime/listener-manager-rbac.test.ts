@@ -2,24 +2,21 @@
 // 403 `RBAC: access denied` before anything is routed, the network filter closes a denied
 // connection before the TCP proxy starts, and a config the engine cannot honour is NACKed.
 import { request } from "node:http";
-import { connect, type Socket } from "node:net";
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { systemClock } from "../../base/clock.ts";
-import { silentLogger } from "../../base/logger.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
-import { ConnectionPools } from "../hcm/upstream-pools.ts";
-import type { TcpProxyConfig } from "../listener/types.ts";
 import { StatsStore } from "../stats/stats-store.ts";
-import { ClusterManager } from "../upstream/cluster-manager.ts";
-import { ListenerManager } from "./listener-manager.ts";
-import { RouteStore } from "./route-store.ts";
-
-const TCP = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
-const HCM =
-  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-const ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
-const HTTP_RBAC = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC";
-const NETWORK_RBAC = "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC";
+import type { ListenerManager } from "./listener-manager.ts";
+import {
+  applyListeners,
+  boundPort,
+  greetingManager,
+  HCM_TYPE as HCM,
+  HTTP_RBAC_TYPE as HTTP_RBAC,
+  NETWORK_RBAC_TYPE as NETWORK_RBAC,
+  ROUTER_TYPE as ROUTER,
+  TCP_PROXY_TYPE as TCP,
+} from "./listener-manager-testing.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -27,24 +24,7 @@ afterEach(() => {
 });
 
 function manager(stats: StatsStore): ListenerManager {
-  const m = new ListenerManager({
-    hcm: {
-      clusters: new ClusterManager({ clock: systemClock(), onEdsNames: () => {} }),
-      pools: new ConnectionPools(),
-      stats,
-      random: Math.random,
-      logger: silentLogger(),
-      relayTcp: () => {},
-    },
-    routes: new RouteStore(),
-    startTcpProxy: (socket: Socket, config: TcpProxyConfig) => {
-      socket.end(`hello from ${config.statPrefix}\n`);
-      return { close: () => socket.destroy() };
-    },
-    onRdsNames: () => {},
-    drainTimeMs: 0,
-    logger: silentLogger(),
-  });
+  const m = greetingManager({ stats });
   cleanups.push(() => m.close());
   return m;
 }
@@ -117,29 +97,6 @@ function tcpListener(rbac: JsonObject): JsonObject {
   };
 }
 
-function apply(m: ListenerManager, listeners: JsonObject[]): readonly string[] {
-  return m.handler().apply({
-    added: new Map(listeners.map((l) => [l.name as string, l])),
-    removed: [],
-    full: true,
-    version: "1",
-    versions: new Map(listeners.map((l) => [l.name as string, "1"])),
-  }).errors;
-}
-
-function portOf(m: ListenerManager, name: string): number {
-  const address = m.statuses().find((s) => s.name === name)!.boundAddress!;
-  return Number(address.slice(address.lastIndexOf(":") + 1));
-}
-
-async function bound(m: ListenerManager, name: string): Promise<number> {
-  for (;;) {
-    const status = m.statuses().find((s) => s.name === name);
-    if (status?.boundAddress) return portOf(m, name);
-    await new Promise((r) => setImmediate(r));
-  }
-}
-
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     request({ host: "127.0.0.1", port, path }, (res) => {
@@ -172,8 +129,8 @@ describe("RBAC filters in the proxy", () => {
   it("the HTTP filter denies with 403 RBAC: access denied and counts as Envoy", async () => {
     const stats = new StatsStore();
     const m = manager(stats);
-    expect(apply(m, [httpListener(DENY_ADMIN)])).toEqual([]);
-    const port = await bound(m, "http");
+    expect(applyListeners(m, [httpListener(DENY_ADMIN)])).toEqual([]);
+    const port = await boundPort(m, "http");
     expect(await get(port, "/menu")).toEqual({ status: 200, body: "ok" });
     expect(await get(port, "/admin/restock?x=1")).toEqual({
       status: 403,
@@ -198,19 +155,19 @@ describe("RBAC filters in the proxy", () => {
         },
       },
     };
-    expect(apply(m, [tcpListener(denyLoopback)])).toEqual([]);
-    expect(await greeting(await bound(m, "tcp"))).toBe("");
+    expect(applyListeners(m, [tcpListener(denyLoopback)])).toEqual([]);
+    expect(await greeting(await boundPort(m, "tcp"))).toBe("");
     const allowLoopback = {
       ...denyLoopback,
       rules: { ...denyLoopback.rules, action: "ALLOW" },
     };
-    expect(apply(m, [tcpListener(allowLoopback)])).toEqual([]);
-    expect(await greeting(await bound(m, "tcp"))).toBe("hello from db\n");
+    expect(applyListeners(m, [tcpListener(allowLoopback)])).toEqual([]);
+    expect(await greeting(await boundPort(m, "tcp"))).toBe("hello from db\n");
   });
 
   it("NACKs an RBAC config it cannot honour, naming the field", () => {
     const m = manager(new StatsStore());
-    const errors = apply(m, [
+    const errors = applyListeners(m, [
       httpListener({ "@type": HTTP_RBAC, matcher: { matcher_list: { matchers: [] } } }),
     ]);
     expect(errors.join("\n")).toContain("matcher");

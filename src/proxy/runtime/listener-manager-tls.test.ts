@@ -6,27 +6,24 @@
 import { X509Certificate } from "node:crypto";
 import { connect as h2connect } from "node:http2";
 import { request } from "node:https";
-import { connect as netConnect, type Socket } from "node:net";
+import { connect as netConnect } from "node:net";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { systemClock } from "../../base/clock.ts";
-import { silentLogger } from "../../base/logger.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
-import { ConnectionPools } from "../hcm/upstream-pools.ts";
-import type { TcpProxyConfig } from "../listener/types.ts";
 import { StatsStore } from "../stats/stats-store.ts";
 import type { TlsCertificate } from "../tls/secret-provider.ts";
 import { createTestCa, istioDownstreamTls, StaticSecrets, type TestCa } from "../tls/testing.ts";
-import { ClusterManager } from "../upstream/cluster-manager.ts";
-import { ListenerManager } from "./listener-manager.ts";
-import { RouteStore } from "./route-store.ts";
-
-const HCM =
-  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-const ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
-const HTTP_RBAC = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC";
-const NETWORK_RBAC = "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC";
-const TCP = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+import type { ListenerManager } from "./listener-manager.ts";
+import {
+  applyListeners,
+  boundPort,
+  greetingManager,
+  HCM_TYPE as HCM,
+  HTTP_RBAC_TYPE as HTTP_RBAC,
+  NETWORK_RBAC_TYPE as NETWORK_RBAC,
+  ROUTER_TYPE as ROUTER,
+  TCP_PROXY_TYPE as TCP,
+} from "./listener-manager-testing.ts";
 
 const SERVER_ID = "spiffe://cluster.local/ns/shop/sa/payments";
 const CLIENT_ID = "spiffe://cluster.local/ns/shop/sa/orders";
@@ -51,25 +48,7 @@ beforeAll(async () => {
 });
 
 function manager(secrets: StaticSecrets, stats = new StatsStore()): ListenerManager {
-  const m = new ListenerManager({
-    secrets,
-    hcm: {
-      clusters: new ClusterManager({ clock: systemClock(), onEdsNames: () => {} }),
-      pools: new ConnectionPools(),
-      stats,
-      random: Math.random,
-      logger: silentLogger(),
-      relayTcp: () => {},
-    },
-    routes: new RouteStore(),
-    startTcpProxy: (socket: Socket, config: TcpProxyConfig) => {
-      socket.end(`hello from ${config.statPrefix}\n`);
-      return { close: () => socket.destroy() };
-    },
-    onRdsNames: () => {},
-    drainTimeMs: 0,
-    logger: silentLogger(),
-  });
+  const m = greetingManager({ secrets, stats });
   cleanups.push(() => m.close());
   return m;
 }
@@ -126,24 +105,6 @@ function httpListener(transportSocket: JsonObject, httpFilters: JsonObject[] = [
       },
     ],
   };
-}
-
-function apply(m: ListenerManager, listeners: JsonObject[]): readonly string[] {
-  return m.handler().apply({
-    added: new Map(listeners.map((l) => [l.name as string, l])),
-    removed: [],
-    full: true,
-    version: "1",
-    versions: new Map(listeners.map((l) => [l.name as string, "1"])),
-  }).errors;
-}
-
-async function bound(m: ListenerManager, name: string): Promise<number> {
-  for (;;) {
-    const address = m.statuses().find((s) => s.name === name)?.boundAddress;
-    if (address) return Number(address.slice(address.lastIndexOf(":") + 1));
-    await new Promise((r) => setImmediate(r));
-  }
 }
 
 interface Reply {
@@ -216,8 +177,8 @@ describe("TLS termination in the listener manager", () => {
   it("serves mTLS, and refuses plaintext, a missing client certificate and a foreign CA", async () => {
     const stats = new StatsStore();
     const m = manager(StaticSecrets.workload(serverCert, ca.rootsPem), stats);
-    expect(apply(m, [httpListener(istioDownstreamTls())])).toEqual([]);
-    const port = await bound(m, "inbound");
+    expect(applyListeners(m, [httpListener(istioDownstreamTls())])).toEqual([]);
+    const port = await boundPort(m, "inbound");
     const ok = await get(port, { cert: clientCert });
     expect({ status: ok.status, body: ok.body }).toEqual({ status: 200, body: "ok" });
     expect(ok.peer?.subjectAltName).toBe(`URI:${SERVER_ID}`);
@@ -253,15 +214,15 @@ describe("TLS termination in the listener manager", () => {
         common_tls_context: { tls_certificate_sds_secret_configs: [{ name: "default" }] },
       },
     };
-    expect(apply(m, [httpListener(oneWay)])).toEqual([]);
-    expect((await get(await bound(m, "inbound"))).status).toBe(200);
+    expect(applyListeners(m, [httpListener(oneWay)])).toEqual([]);
+    expect((await get(await boundPort(m, "inbound"))).status).toBe(200);
   });
 
   it("refuses a client whose certificate no SAN matcher accepts", async () => {
     const m = manager(StaticSecrets.workload(serverCert, ca.rootsPem));
     const sans = [{ san_type: "URI", matcher: { exact: CLIENT_ID } }];
-    expect(apply(m, [httpListener(istioDownstreamTls(sans))])).toEqual([]);
-    const port = await bound(m, "inbound");
+    expect(applyListeners(m, [httpListener(istioDownstreamTls(sans))])).toEqual([]);
+    const port = await boundPort(m, "inbound");
     expect((await get(port, { cert: clientCert })).status).toBe(200);
     expect(await refused(get(port, { cert: otherCert }))).toBe(true);
   });
@@ -270,8 +231,8 @@ describe("TLS termination in the listener manager", () => {
     const secrets = new StaticSecrets();
     secrets.setTrustedCa("ROOTCA", ca.rootsPem);
     const m = manager(secrets);
-    expect(apply(m, [httpListener(istioDownstreamTls())])).toEqual([]);
-    const port = await bound(m, "inbound");
+    expect(applyListeners(m, [httpListener(istioDownstreamTls())])).toEqual([]);
+    const port = await boundPort(m, "inbound");
     expect(await refused(get(port, { cert: clientCert }))).toBe(true);
     secrets.setCertificate("default", serverCert);
     expect((await get(port, { cert: clientCert })).status).toBe(200);
@@ -279,8 +240,8 @@ describe("TLS termination in the listener manager", () => {
 
   it("speaks HTTP/2 when ALPN says h2, and when the decrypted bytes start with the preface", async () => {
     const m = manager(StaticSecrets.workload(serverCert, ca.rootsPem));
-    expect(apply(m, [httpListener(istioDownstreamTls())])).toEqual([]);
-    const port = await bound(m, "inbound");
+    expect(applyListeners(m, [httpListener(istioDownstreamTls())])).toEqual([]);
+    const port = await boundPort(m, "inbound");
     const tlsOptions = {
       ca: ca.rootsPem,
       cert: clientCert.certificateChainPem,
@@ -325,8 +286,8 @@ describe("TLS termination in the listener manager", () => {
   it("hands the peer's SPIFFE identity to the HTTP RBAC filter (authenticated.principal_name)", async () => {
     const m = manager(StaticSecrets.workload(serverCert, ca.rootsPem));
     const rbac = { name: "envoy.filters.http.rbac", typed_config: allowOnly(HTTP_RBAC, CLIENT_ID) };
-    expect(apply(m, [httpListener(istioDownstreamTls(), [rbac])])).toEqual([]);
-    const port = await bound(m, "inbound");
+    expect(applyListeners(m, [httpListener(istioDownstreamTls(), [rbac])])).toEqual([]);
+    const port = await boundPort(m, "inbound");
     expect((await get(port, { cert: clientCert })).status).toBe(200);
     const denied = await get(port, { cert: otherCert });
     expect({ status: denied.status, body: denied.body }).toEqual({
@@ -353,8 +314,8 @@ describe("TLS termination in the listener manager", () => {
         },
       ],
     };
-    expect(apply(m, [listener])).toEqual([]);
-    const port = await bound(m, "tcp");
+    expect(applyListeners(m, [listener])).toEqual([]);
+    const port = await boundPort(m, "tcp");
     expect(await greeting(port, clientCert)).toBe("hello from db\n");
     expect(await greeting(port, otherCert)).toBe("");
   });
@@ -362,8 +323,8 @@ describe("TLS termination in the listener manager", () => {
   it("presents a rotated certificate on new handshakes while established connections keep going", async () => {
     const secrets = StaticSecrets.workload(serverCert, ca.rootsPem);
     const m = manager(secrets);
-    expect(apply(m, [httpListener(istioDownstreamTls())])).toEqual([]);
-    const port = await bound(m, "inbound");
+    expect(applyListeners(m, [httpListener(istioDownstreamTls())])).toEqual([]);
+    const port = await boundPort(m, "inbound");
     // An established connection: HTTP/1.1 keep-alive requests written by hand.
     const kept = tlsConnect({
       host: "127.0.0.1",
