@@ -36,7 +36,8 @@ export interface ProxyOptions {
   secrets?: SecretProvider;
   /** Resolves once `secrets` holds the workload certificate; readiness waits for it. */
   secretsReady?: Promise<void>;
-  /** Worker count (Envoy's --concurrency); default 2. */
+  /** Threads carrying traffic (Envoy's --concurrency): the main thread plus concurrency − 1
+   * worker threads on the same listener addresses; default 1 (the CLI's default is 2). */
   concurrency?: number;
   /** Time a draining listener keeps serving before it closes (Envoy's --drain-time-s), ms. */
   drainTimeMs?: number;

@@ -1,26 +1,30 @@
-// Assembles a running proxy: the xDS client (ADS) feeding clusters (CDS/EDS), route tables (RDS)
-// and listeners (LDS); the listeners' HTTP connection managers and TCP proxies sharing one set of
-// upstream connection pools; readiness once the first full configuration is warm.
-import type { Socket } from "node:net";
+// Assembles a running proxy: the xDS client (ADS) feeding the data plane — clusters (CDS/EDS),
+// route tables (RDS) and listeners (LDS) — and readiness once the first full configuration is
+// warm. With --concurrency above 1, worker threads run their own data planes on the same
+// listener addresses and get every update the main thread accepted; ACKs wait for them.
 import { systemClock } from "../base/clock.ts";
+import type { ResourceUpdate, TypeHandler } from "../xds/client/types.ts";
 import { XdsClient } from "../xds/client/xds-client.ts";
 import { TYPE_URL } from "../xds/type-urls.ts";
 import { type ServerState, startAdminServer } from "./admin/admin-server.ts";
-import { describeClusters } from "./admin/clusters-view.ts";
+import { type AdminCluster, describeClusters } from "./admin/clusters-view.ts";
 import type { RunningHttpServer } from "./admin/http-listen.ts";
 import { startReadinessServer } from "./admin/readiness-server.ts";
 import { ResourceRecorder } from "./admin/resource-recorder.ts";
 import { startStatusServer } from "./agent/status-server.ts";
-import { ConnectionPools } from "./hcm/upstream-pools.ts";
+import { assembleDataPlane, dataPlaneReady } from "./data-plane.ts";
 import type { ProxyOptions, RunningProxy } from "./proxy-options.ts";
-import { ListenerManager } from "./runtime/listener-manager.ts";
-import { RouteStore } from "./runtime/route-store.ts";
-import { StatsStore } from "./stats/stats-store.ts";
-import { startTcpProxy } from "./tcp/tcp-proxy.ts";
-import { NO_SECRETS } from "./tls/secret-provider.ts";
-import { UpstreamTlsConnector } from "./tls/upstream-tls.ts";
-import { ClusterManager } from "./upstream/cluster-manager.ts";
+import type { ListenerManager } from "./runtime/listener-manager.ts";
+import type { RouteStore } from "./runtime/route-store.ts";
+import type { StatsStore } from "./stats/stats-store.ts";
+import { NO_SECRETS, ROOT_CA_SECRET, WORKLOAD_SECRET } from "./tls/secret-provider.ts";
+import { sharedBreakerCounts } from "./upstream/circuit-breakers.ts";
+import type { ClusterManager } from "./upstream/cluster-manager.ts";
 import { DnsRefresher } from "./upstream/dns-refresher.ts";
+import { OutlierDetector } from "./upstream/outlier-detector.ts";
+import { forwardableSecrets } from "./workers/forwarded-secret-provider.ts";
+import { ProxyWorkers } from "./workers/proxy-workers.ts";
+import { mergedStats, withWorkerActiveRequests } from "./workers/worker-totals.ts";
 
 export type { ProxyOptions, RunningProxy } from "./proxy-options.ts";
 
@@ -34,6 +38,8 @@ export interface ProxyParts {
   listeners: ListenerManager;
   stats: StatsStore;
   recorder: ResourceRecorder;
+  /** The worker threads beyond the main one (--concurrency above 1). */
+  workers: ProxyWorkers | undefined;
 }
 
 export function assembleProxy(
@@ -41,101 +47,139 @@ export function assembleProxy(
 ): ProxyParts & { ready: Promise<void>; close(): Promise<void> } {
   const clock = options.clock ?? systemClock();
   const logger = options.logger;
-  const stats = new StatsStore();
+  const drainTimeMs = options.drainTimeMs ?? DEFAULT_DRAIN_TIME_MS;
+  const secrets = options.secrets ?? NO_SECRETS;
+  const currentSecrets = () => forwardableSecrets(secrets, [WORKLOAD_SECRET], [ROOT_CA_SECRET]);
+  const concurrency = options.concurrency ?? 1;
+  const workers =
+    concurrency > 1
+      ? new ProxyWorkers({
+          count: concurrency - 1,
+          logger,
+          setup: {
+            logLevel: String(logger.level),
+            sourceAddress: options.sourceAddress,
+            drainTimeMs,
+            secrets: currentSecrets(),
+          },
+          onOutlierResults: (results) => {
+            for (const [cluster, address, result] of results) {
+              const detector = plane.clusters.cluster(cluster)?.outlierDetector;
+              if (detector instanceof OutlierDetector) detector.onResultAt(address, result);
+            }
+          },
+        })
+      : undefined;
   const client = new XdsClient({
     serverAddress: options.xdsAddress,
     node: options.node,
     protocol: options.xdsProtocol ?? "sotw",
     logger,
     clock,
+    ...(workers ? { answerGate: () => workers.caughtUp() } : {}),
   });
   // Late-bound: a resolution reaches the cluster manager and may complete the first warm-up.
   const dns = new DnsRefresher({
     clock,
-    isCurrent: (config) => clusters.cluster(config.name)?.config === config,
+    isCurrent: (config) => plane.clusters.cluster(config.name)?.config === config,
     onResolved: (name, assignment) => {
-      clusters.setResolvedEndpoints(name, assignment);
+      plane.clusters.setResolvedEndpoints(name, assignment);
+      workers?.forwardDns(name, assignment);
       checkReady();
     },
   });
-  const clusters = new ClusterManager({
+  const plane = assembleDataPlane({
     clock,
-    onEdsNames: (names) => client.setResourceNames(TYPE_URL.clusterLoadAssignment, new Set(names)),
-    resolveDns: dns.resolveDns,
-  });
-  const routes = new RouteStore();
-  const pools = new ConnectionPools();
-  const random = Math.random;
-  const sourceAddress = options.sourceAddress;
-  // TLS material (SDS `default` and `ROOTCA`) for listeners that terminate and clusters that
-  // originate TLS; a rotation reaches both through the provider's onChange.
-  const secrets = options.secrets ?? NO_SECRETS;
-  const upstreamTls = new UpstreamTlsConnector(secrets);
-  const tcpDeps = {
-    clusters,
-    stats,
-    random,
-    upstreamTls,
-    ...(sourceAddress ? { sourceAddress } : {}),
-  };
-  const listeners = new ListenerManager({
-    secrets,
-    hcm: {
-      clusters,
-      pools,
-      stats,
-      random,
-      logger,
-      upstreamTls,
-      ...(sourceAddress ? { sourceAddress } : {}),
-      relayTcp: (socket, clusterName, target, idleTimeoutMs, events) => {
-        startTcpProxy(
-          socket as Socket,
-          {
-            statPrefix: "connect",
-            cluster: { kind: "cluster", name: clusterName },
-            idleTimeoutMs: idleTimeoutMs ?? 3_600_000,
-            maxConnectAttempts: 1,
-          },
-          tcpDeps,
-          { originalDestination: target, ...events },
-        );
-      },
-    },
-    routes,
-    startTcpProxy: (socket, config, originalDestination) =>
-      startTcpProxy(socket, config, tcpDeps, { originalDestination }),
-    onRdsNames: (names) => client.setResourceNames(TYPE_URL.routeConfiguration, names),
-    drainTimeMs: options.drainTimeMs ?? DEFAULT_DRAIN_TIME_MS,
     logger,
-    onBound: () => checkReady(),
+    sourceAddress: options.sourceAddress,
+    secrets,
+    drainTimeMs,
+    clusters: {
+      onEdsNames: (names) =>
+        client.setResourceNames(TYPE_URL.clusterLoadAssignment, new Set(names)),
+      resolveDns: dns.resolveDns,
+      ...(workers
+        ? {
+            breakerCounts: () => sharedBreakerCounts(),
+            onOutlierEvent: (cluster, event) =>
+              workers.broadcast({
+                kind: "outlier",
+                cluster,
+                address: `${event.host.address}:${event.host.port}`,
+                decision:
+                  event.type === "ejected"
+                    ? {
+                        ejected: true,
+                        reason: event.reason,
+                        ejectionTimeMs: event.ejectionTimeMs,
+                        ejections:
+                          plane.clusters
+                            .cluster(cluster)
+                            ?.outlierDetector?.ejectionCount(event.host) ?? 0,
+                      }
+                    : {
+                        ejected: false,
+                        ejections:
+                          plane.clusters
+                            .cluster(cluster)
+                            ?.outlierDetector?.ejectionCount(event.host) ?? 0,
+                      },
+              }),
+          }
+        : {}),
+    },
+    listeners: {
+      onRdsNames: (names) => client.setResourceNames(TYPE_URL.routeConfiguration, names),
+      onBound: () => checkReady(),
+      ...(workers
+        ? {
+            reusePort: true,
+            onAnyPortBound: (name, json, port) =>
+              workers.broadcast({ kind: "any-port", name, json, port }),
+          }
+        : {}),
+    },
   });
+  if (workers)
+    secrets.onChange(() => workers.broadcast({ kind: "secrets", secrets: currentSecrets() }));
+  const { clusters, routes, listeners, stats } = plane;
   const recorder = new ResourceRecorder();
-  client.watch(TYPE_URL.cluster, recorder.wrap(TYPE_URL.cluster, clusters.cdsHandler()));
-  client.watch(
-    TYPE_URL.clusterLoadAssignment,
-    recorder.wrap(TYPE_URL.clusterLoadAssignment, clusters.edsHandler()),
-  );
-  client.watch(TYPE_URL.listener, recorder.wrap(TYPE_URL.listener, listeners.handler()));
-  client.watch(
-    TYPE_URL.routeConfiguration,
-    recorder.wrap(TYPE_URL.routeConfiguration, routes.handler()),
-  );
+  // What the main thread accepts, every worker applies next (in the same order).
+  const forwarded = (typeUrl: string, handler: TypeHandler): TypeHandler => {
+    if (!workers) return handler;
+    return {
+      apply: (update: ResourceUpdate) => {
+        const result = handler.apply(update);
+        if (result.errors.length > 0) return result;
+        const breakerCounts =
+          typeUrl === TYPE_URL.cluster
+            ? new Map(
+                [...update.added.keys()].flatMap((name) => {
+                  const counts = clusters.cluster(name)?.circuitBreakers.counts;
+                  return counts ? [[name, counts] as const] : [];
+                }),
+              )
+            : undefined;
+        workers.forwardUpdate(typeUrl, update, breakerCounts);
+        return result;
+      },
+    };
+  };
+  const watch = (typeUrl: string, handler: TypeHandler) =>
+    client.watch(typeUrl, recorder.wrap(typeUrl, forwarded(typeUrl, handler)));
+  watch(TYPE_URL.cluster, clusters.cdsHandler());
+  watch(TYPE_URL.clusterLoadAssignment, clusters.edsHandler());
+  watch(TYPE_URL.listener, listeners.handler());
+  watch(TYPE_URL.routeConfiguration, routes.handler());
 
   let markReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
+  const mainReady = new Promise<void>((resolve) => {
     markReady = resolve;
   });
   const seen = new Set<string>();
   const checkReady = (): void => {
-    if (
-      seen.has(TYPE_URL.cluster) &&
-      seen.has(TYPE_URL.listener) &&
-      clusters.ready() &&
-      listeners.ready()
-    ) {
+    if (seen.has(TYPE_URL.cluster) && seen.has(TYPE_URL.listener) && dataPlaneReady(plane))
       markReady();
-    }
   };
   client.events.on("update", (typeUrl) => {
     seen.add(typeUrl);
@@ -153,18 +197,40 @@ export function assembleProxy(
     listeners,
     stats,
     recorder,
-    ready,
+    workers,
+    ready: workers ? mainReady.then(() => workers.ready) : mainReady,
     close: () => {
       closing ??= (async () => {
         listeners.close();
         await client.close();
-        clusters.close();
+        await workers?.close();
         dns.close();
-        routes.close();
-        pools.close();
-        upstreamTls.close();
+        plane.close();
       })();
       return closing;
+    },
+  };
+}
+
+/** What the admin server shows of every thread: fresh after each refresh(). */
+function adminView(proxy: ProxyParts) {
+  let stats: StatsStore = proxy.stats;
+  let workerClusters: ((clusters: AdminCluster[]) => AdminCluster[]) | undefined;
+  return {
+    get stats() {
+      return stats;
+    },
+    clusters: () => {
+      const clusters = describeClusters(proxy.clusters);
+      return workerClusters ? workerClusters(clusters) : clusters;
+    },
+    refresh: async () => {
+      const workers = proxy.workers;
+      if (!workers) return;
+      await workers.caughtUp();
+      const totals = await workers.collect();
+      stats = mergedStats(proxy.stats, totals);
+      workerClusters = (clusters) => withWorkerActiveRequests(clusters, totals);
     },
   };
 }
@@ -179,14 +245,18 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   void Promise.all([proxy.ready, options.secretsReady]).then(() => {
     if (state === "INITIALIZING") state = "LIVE";
   });
+  const view = adminView(proxy);
   const admin = await startAdminServer(
     {
       node: options.node,
       startTime: Date.now(),
-      concurrency: options.concurrency ?? 2,
+      concurrency: options.concurrency ?? 1,
       drainTimeMs,
       recorder: proxy.recorder,
-      stats: proxy.stats,
+      get stats() {
+        return view.stats;
+      },
+      refresh: view.refresh,
       logger,
       state: () => state,
       warmingClusters: () =>
@@ -195,7 +265,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           .filter((c) => c.warming)
           .map((c) => c.name),
       warmingListeners: () => proxy.listeners.warmingNames(),
-      clusters: () => describeClusters(proxy.clusters),
+      clusters: view.clusters,
       listeners: () =>
         proxy.listeners
           .statuses()
@@ -207,6 +277,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       drainListeners: () => {
         state = "DRAINING";
         proxy.listeners.drain();
+        proxy.workers?.broadcast({ kind: "drain" });
       },
       // Envoy exits; the CLI's SIGTERM handling drains and closes everything first.
       quit: () => {
@@ -222,6 +293,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
               : level === "off"
                 ? "silent"
                 : level;
+        proxy.workers?.broadcast({ kind: "log-level", level: logger.level });
         return true;
       },
       loggers: () => ({ main: String(logger.level) }),

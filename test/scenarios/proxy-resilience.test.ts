@@ -362,7 +362,10 @@ describe("resilience through a sidecar", () => {
     const stat = `cluster.${cluster("cb")}.upstream_rq_pending_overflow`;
     const before = await counterValue(stat);
     // One connection and one pending request: of 10 concurrent requests that each hold the
-    // connection for 1 s, one is served, at most one waits, and the rest overflow at once.
+    // connection for 1 s, the rest overflow at once. The limits are the proxy's, shared by its 2
+    // threads (the CLI's default --concurrency), but, as in Envoy, a thread whose pool has no
+    // connection opens one past max_connections (Istio's circuit-breaking task calls it leeway):
+    // up to one served per thread, and at most one waits.
     const replies = await Promise.all(
       Array.from({ length: 10 }, () => call("http://cb/delay/1000")),
     );
@@ -370,7 +373,7 @@ describe("resilience through a sidecar", () => {
     const overflowed = replies.filter((r) => r.status === 503);
     expect(ok.length + overflowed.length).toBe(10);
     expect(ok.length).toBeGreaterThanOrEqual(1);
-    expect(ok.length).toBeLessThanOrEqual(2);
+    expect(ok.length).toBeLessThanOrEqual(3);
     for (const r of overflowed) {
       expect(r.headers["x-envoy-overloaded"]).toBe("true");
       expect(r.body).toBe(

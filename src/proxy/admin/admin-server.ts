@@ -1,7 +1,9 @@
 // The proxy's admin server (Envoy's :15000): config dump, clusters, listeners, stats, server
 // info and readiness to read; drain, quit and log levels to change (POST only, as Envoy).
 // What it shows comes from an AdminSource the proxy assembles; nothing here holds proxy state.
+
 import type { ServerResponse } from "node:http";
+import { describeError } from "../../base/errors.ts";
 import type { Logger } from "../../base/logger.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import {
@@ -80,6 +82,11 @@ export interface AdminSource {
   loggers(): Readonly<Record<string, string>>;
   /** Where failures of drain and quit are reported. */
   readonly logger?: Logger;
+  /**
+   * Runs before each request is answered: a proxy with worker threads waits until they serve
+   * what the main thread accepted and gathers their stats, so answers cover every thread.
+   */
+  refresh?(): Promise<void>;
 }
 
 const TEXT = "text/plain; charset=UTF-8";
@@ -382,6 +389,10 @@ export function startAdminServer(
     const endpoint = byPath.get(path);
     if (!endpoint) return send(res, text(`invalid path. ${help(list)}`, 404));
     if (endpoint.mutates && method !== "POST") return send(res, notPost(method));
-    send(res, endpoint.handle(query, method));
+    if (!source.refresh) return send(res, endpoint.handle(query, method));
+    source.refresh().then(
+      () => send(res, endpoint.handle(query, method)),
+      (error: unknown) => send(res, text(`${describeError(error)}\n`, 500)),
+    );
   }, address);
 }

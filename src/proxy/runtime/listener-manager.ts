@@ -16,6 +16,7 @@ import type { ConnectionInfo, FilterChain, ListenerConfig } from "../listener/ty
 import type { SecretProvider } from "../tls/secret-provider.ts";
 import { ChainRuntime, needsH2cSniff, type StartTcpProxy } from "./chain-runtime.ts";
 import { inspectConnection } from "./inspect-connection.ts";
+import { type ListenerStats, listenerStats } from "./listener-stats.ts";
 import type { RouteStore } from "./route-store.ts";
 
 export type { StartTcpProxy } from "./chain-runtime.ts";
@@ -33,6 +34,20 @@ export interface ListenerManagerOptions {
   onBound?: () => void;
   /** TLS material for chains that terminate TLS (SDS `default`, `ROOTCA`); default none. */
   secrets?: SecretProvider;
+  /**
+   * Bind with SO_REUSEPORT, so that each of the proxy's worker threads holds its own socket on
+   * the listener's address and the kernel spreads connections over them (Envoy's reuse_port).
+   */
+  reusePort?: boolean;
+  /**
+   * The port to bind for a listener whose address says port 0: a worker thread binds the port
+   * the main thread's socket got. Default: 0 (any free port).
+   */
+  portForAnyPort?: (listenerName: string, listenerJson: string) => Promise<number>;
+  /** A listener whose address says port 0 bound this port (the main thread tells its workers). */
+  onAnyPortBound?: (listenerName: string, listenerJson: string, port: number) => void;
+  /** The thread this manager accepts on, for per-worker listener stats (0: the main thread). */
+  workerIndex?: number;
 }
 
 /**
@@ -88,6 +103,7 @@ class ActiveListener {
   boundAddress: string | undefined;
   /** listen() failed for good: the listener accepts nothing, so the proxy is not ready. */
   bindFailed = false;
+  private stats: ListenerStats | undefined;
 
   constructor(manager: ListenerManager, config: ListenerConfig, json: string, shell: string) {
     this.manager = manager;
@@ -121,8 +137,18 @@ class ActiveListener {
       record.binding = false;
       this.manager.options.onBound?.();
     };
+    const { reusePort, portForAnyPort, onAnyPortBound } = this.manager.options;
+    let port: number | Promise<number> = address.port;
+    if (port === 0 && portForAnyPort) port = portForAnyPort(this.config.name, this.json);
     const listen = (): void => {
-      server.listen({ host: address.address, port: address.port });
+      if (typeof port === "number") {
+        server.listen({ host: address.address, port, ...(reusePort ? { reusePort } : {}) });
+        return;
+      }
+      void port.then((chosen) => {
+        port = chosen;
+        if (record.binding) listen();
+      });
     };
     let retries = 0;
     server.on("error", (err: NodeJS.ErrnoException) => {
@@ -147,7 +173,10 @@ class ActiveListener {
     server.once("listening", () => {
       const bound = server.address();
       const owner = record.owner;
-      if (bound && typeof bound === "object") owner.boundAddress = `${bound.address}:${bound.port}`;
+      if (bound && typeof bound === "object") {
+        owner.boundAddress = `${bound.address}:${bound.port}`;
+        if (address.port === 0) onAnyPortBound?.(this.config.name, this.json, bound.port);
+      }
       settled();
     });
     this.socket = record;
@@ -203,6 +232,20 @@ class ActiveListener {
 
   private onConnection(socket: Socket): void {
     socket.on("error", () => {});
+    const address = this.config.address;
+    if (address) {
+      const { hcm, workerIndex } = this.manager.options;
+      this.stats ??= listenerStats(hcm.stats, address, workerIndex ?? 0);
+      const stats = this.stats;
+      stats.downstreamCxTotal.inc();
+      stats.downstreamCxActive.inc();
+      stats.workerDownstreamCxTotal.inc();
+      stats.workerDownstreamCxActive.inc();
+      socket.once("close", () => {
+        stats.downstreamCxActive.dec();
+        stats.workerDownstreamCxActive.dec();
+      });
+    }
     this.inspecting.add(socket);
     // Asked only when no listener filter reads the first bytes, so the connection's info is final
     // and the chain picked here serves it, unless an update replaced the config meanwhile.

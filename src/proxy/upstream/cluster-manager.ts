@@ -2,7 +2,7 @@
 import type { Clock } from "../../base/clock.ts";
 import type { ApplyResult, ResourceUpdate, TypeHandler } from "../../xds/client/types.ts";
 import { CircuitBreakers } from "./circuit-breakers.ts";
-import type { ClusterConfig, DiscoveryType } from "./cluster-config.ts";
+import type { ClusterConfig, DiscoveryType, OutlierDetectionConfig } from "./cluster-config.ts";
 import { decodeCluster } from "./decode-cluster.ts";
 import { buildHostSet, decodeLoadAssignment, type LoadAssignment } from "./decode-endpoints.ts";
 import {
@@ -13,7 +13,7 @@ import {
 } from "./lb/host-set.ts";
 import { createLoadBalancer, type LoadBalancer, type PickContext } from "./lb/load-balancer.ts";
 import type { RandomSource } from "./lb/random-source.ts";
-import { OutlierDetector } from "./outlier-detector.ts";
+import { OutlierDetector, type OutlierEvent, type OutlierMonitor } from "./outlier-detector.ts";
 
 /**
  * DNS seam for STRICT_DNS/LOGICAL_DNS clusters: the inline assignment → the endpoints to use, or
@@ -34,6 +34,13 @@ export interface ClusterManagerOptions {
   resolveDns?: ResolveDns;
   /** Outlier detectors' enforcement/jitter randomness (OS-seeded when unset). */
   random?: RandomSource;
+  /** A new cluster's circuit-breaker counts (default: its own); worker threads share them. */
+  breakerCounts?: (clusterName: string) => Int32Array | undefined;
+  /** The outlier detection of a cluster that configures it (default: an OutlierDetector here);
+   * a worker thread's clusters defer to the main thread's detectors. */
+  outlierMonitor?: (clusterName: string, config: OutlierDetectionConfig) => OutlierMonitor;
+  /** Every ejection and readmission, after the cluster's load balancer saw it. */
+  onOutlierEvent?: (clusterName: string, event: OutlierEvent) => void;
 }
 
 /** One cluster as the proxy uses it. */
@@ -43,7 +50,7 @@ export interface Cluster {
   readonly lb: LoadBalancer | undefined;
   readonly circuitBreakers: CircuitBreakers;
   /** Only when the cluster configures outlier_detection. */
-  readonly outlierDetector: OutlierDetector | undefined;
+  readonly outlierDetector: OutlierMonitor | undefined;
   /** Undefined while the cluster is warming (EDS cluster before its first assignment). */
   readonly hostSet: HostSet | undefined;
 }
@@ -74,7 +81,7 @@ interface Entry {
   config: ClusterConfig;
   lb: LoadBalancer | undefined;
   circuitBreakers: CircuitBreakers;
-  outlierDetector: OutlierDetector | undefined;
+  outlierDetector: OutlierMonitor | undefined;
   unsubscribe: (() => void) | undefined;
   hostSet: HostSet | undefined;
   /** The assignment `hostSet` was built from, to keep it when an update doesn't change it. */
@@ -239,7 +246,10 @@ export class ClusterManager {
     const entry: Entry = old ?? {
       config,
       lb: undefined,
-      circuitBreakers: new CircuitBreakers(config.circuitBreakers),
+      circuitBreakers: new CircuitBreakers(
+        config.circuitBreakers,
+        this.options.breakerCounts?.(config.name),
+      ),
       outlierDetector: undefined,
       unsubscribe: undefined,
       hostSet: undefined,
@@ -253,14 +263,17 @@ export class ClusterManager {
     if (outlierChanged) {
       this.stopDetector(entry);
       if (config.outlierDetection) {
-        const detector = new OutlierDetector(config.outlierDetection, {
-          clock: this.options.clock,
-          ...(this.options.random ? { random: this.options.random } : {}),
-        });
+        const detector =
+          this.options.outlierMonitor?.(config.name, config.outlierDetection) ??
+          new OutlierDetector(config.outlierDetection, {
+            clock: this.options.clock,
+            ...(this.options.random ? { random: this.options.random } : {}),
+          });
         entry.outlierDetector = detector;
         // Ejection and readmission flip host.ejected; the LB must rebuild its schedule.
-        entry.unsubscribe = detector.subscribe(() => {
+        entry.unsubscribe = detector.subscribe((event) => {
           if (entry.hostSet) entry.lb?.update(entry.hostSet);
+          this.options.onOutlierEvent?.(config.name, event);
         });
       }
     }

@@ -24,6 +24,22 @@ export type OutlierEvent =
   | { type: "ejected"; host: Host; reason: EjectionReason; ejectionTimeMs: number }
   | { type: "unejected"; host: Host };
 
+/**
+ * What a cluster asks of its outlier detection: the detector itself on the proxy's main thread,
+ * or a worker thread's view of it (results go to the main thread, ejections come back).
+ */
+export interface OutlierMonitor {
+  onResult(host: Host, result: OutlierResult): void;
+  isEjected(host: Host): boolean;
+  ejectionCount(host: Host): number;
+  readonly ejectedHosts: number;
+  /** The cluster's hosts after an EDS update: sets each host's `ejected` from what is known. */
+  setHosts(hosts: readonly Host[]): void;
+  /** Events come after `host.ejected` changed; the listener rebuilds the load balancer. */
+  subscribe(listener: (event: OutlierEvent) => void): () => void;
+  stop(): void;
+}
+
 export interface OutlierDetectorOptions {
   clock: Clock;
   /** Decides enforcement (`random % 100 < enforcing_*`) and jitter; OS-seeded when unset. */
@@ -49,7 +65,7 @@ interface Monitor {
  * ejection-time multiplier happen on the interval timer. Subscribers get `ejected` and
  * `unejected` after `host.ejected` has changed and must then call the load balancer's update().
  */
-export class OutlierDetector {
+export class OutlierDetector implements OutlierMonitor {
   private readonly config: OutlierDetectionConfig;
   private readonly clock: Clock;
   private readonly random: RandomSource;
@@ -97,7 +113,12 @@ export class OutlierDetector {
 
   /** Records the outcome of one request (or connection) to `host`. */
   onResult(host: Host, result: OutlierResult): void {
-    const monitor = this.monitors.get(hostAddress(host));
+    this.onResultAt(hostAddress(host), result);
+  }
+
+  /** Records an outcome reported by address (a worker thread's request to that host). */
+  onResultAt(address: string, result: OutlierResult): void {
+    const monitor = this.monitors.get(address);
     if (!monitor) return;
     const { localOriginFailure, localOriginSuccess, status } = result;
     if (this.config.splitExternalLocalOriginErrors) {

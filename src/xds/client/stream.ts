@@ -13,6 +13,8 @@ export interface StreamContext {
   now(): number;
   /** A response of `state`'s type was answered: ACK (no errors) or NACK. */
   settled(state: TypeState, version: string, errors: readonly string[]): void;
+  /** What every request waits for before it goes out, if anything (XdsClientOptions.answerGate). */
+  answerGate?: () => Promise<void> | undefined;
 }
 
 interface RequestLike {
@@ -36,6 +38,8 @@ export abstract class AdsStream<Req extends RequestLike, Res> {
   #flushScheduled = false;
   #sentFirst = false;
   #ended = false;
+  /** Requests held behind the answer gate, written in order once it opens. */
+  #held: Promise<void> | undefined;
 
   constructor(call: ClientDuplexStream<Req, Res>, ctx: StreamContext) {
     this.call = call;
@@ -100,6 +104,22 @@ export abstract class AdsStream<Req extends RequestLike, Res> {
       request.node = this.ctx.node;
       this.#sentFirst = true;
     }
+    const gate = this.ctx.answerGate?.();
+    if (!gate && !this.#held) {
+      this.#write(request);
+      return;
+    }
+    const held: Promise<void> = (this.#held ?? Promise.resolve())
+      .then(() => gate)
+      .catch(() => {})
+      .then(() => {
+        if (this.#held === held) this.#held = undefined;
+        if (!this.#ended) this.#write(request);
+      });
+    this.#held = held;
+  }
+
+  #write(request: Req): void {
     this.ctx.logger.debug({ request: summary(request) }, "xDS request");
     this.call.write(request);
   }

@@ -65,6 +65,12 @@ export interface XdsClientOptions {
   backoff?: BackoffOptions;
   /** Default insecure; pass TLS/mTLS credentials here. */
   credentials?: ChannelCredentials;
+  /**
+   * Called before each request is written; a promise holds that request and every later one
+   * until it settles. A proxy whose workers apply what its main thread accepted holds its ACKs
+   * this way, so the server hears an ACK only once every worker serves the config.
+   */
+  answerGate?: () => Promise<void> | undefined;
   /** Extra grpc-js channel options; they override crema's defaults (64 MiB receive limit,
    * keepalive every 5 minutes). */
   channelOptions?: ChannelOptions;

@@ -91,6 +91,7 @@ export class XdsClient {
       logger: this.#logger,
       now: () => this.#clock.now(),
       settled: (state, version, errors) => this.#settled(state, version, errors),
+      ...(options.answerGate ? { answerGate: options.answerGate } : {}),
     };
   }
 
