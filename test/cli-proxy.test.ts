@@ -1,6 +1,7 @@
 // `crema proxy` in front of the proxy core: flags and Istio-style environment → ProxyOptions and
 // the node the control plane reads back; usage errors; the started/ready lines and shutdown,
 // against a fake proxy (no test here needs a working one).
+import { availableParallelism } from "node:os";
 import { beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../src/base/logger.ts";
 import { createSelfSignedCa } from "../src/ca/root-ca.ts";
@@ -95,6 +96,11 @@ describe("crema proxy options", () => {
     });
     // A pod IP that is not a local-runtime loopback gets no source address.
     expect(resolved).not.toHaveProperty("sourceAddress");
+  });
+
+  it("reads --concurrency 0 as one thread per core, as Istio's ProxyConfig does", () => {
+    const resolved = options({ xdsAddress: "127.0.0.1:15010", ...pod, concurrency: "0" });
+    expect(resolved.concurrency).toBe(availableParallelism());
   });
 
   it("takes the local runtime's flags", () => {
@@ -315,7 +321,8 @@ describe("crema proxy rejects bad flags", () => {
     [["--xds-address", "istiod", ...POD], "--xds-address must be HOST:PORT"],
     [[...XDS, ...POD, "--admin-address", "15000"], "--admin-address must be HOST:PORT"],
     [[...XDS, ...POD, "--status-address", "15020"], "--status-address must be HOST:PORT"],
-    [[...XDS, ...POD, "--concurrency", "0"], "--concurrency must be a whole number"],
+    [[...XDS, ...POD, "--concurrency", "-1"], "--concurrency must be a whole number"],
+    [[...XDS, ...POD, "--concurrency", "two"], "--concurrency must be a whole number"],
     [[...XDS, ...POD, "--drain-time", "5"], "--drain-time must be a duration"],
     [[...XDS, ...POD, "--source-address", "pod"], "--source-address 'pod' is not an IP"],
     [[...XDS, ...POD, "--log-level", "loud"], "--log-level must be one of"],

@@ -157,6 +157,8 @@ function proxyArgv(options: LocalPodOptions): string[] {
     ...(plan.gateway ? [] : ["--app-address", addresses.appIP]),
     "--drain-time",
     "1s",
+    "--concurrency",
+    String(plan.proxyConcurrency),
     ...(options.certificates
       ? [
           "--ca-address",

@@ -117,6 +117,26 @@ describe("planPods", () => {
     });
     expect(diagnostics[0]!.message).toContain("ignores 'image'");
   });
+
+  it("gives sidecars one thread unless proxy.istio.io/config sets concurrency", () => {
+    const annotated = (config: string) =>
+      plan(
+        NAMESPACES +
+          deployment("orders", "shop", `, annotations: {proxy.istio.io/config: '${config}'}`),
+      );
+    expect(plan(NAMESPACES + deployment("orders", "shop")).pods[0]!.proxyConcurrency).toBe(1);
+    expect(annotated('{"concurrency": 2}').pods[0]!.proxyConcurrency).toBe(2);
+    expect(annotated("concurrency: 0").pods[0]!.proxyConcurrency).toBe(0);
+    expect(annotated("holdApplicationUntilProxyStarts: true").pods[0]!.proxyConcurrency).toBe(1);
+    const { pods, diagnostics } = annotated("concurrency: two");
+    expect(pods).toEqual([]);
+    expect(diagnostics).toHaveLength(1);
+    expect(diagnostics[0]).toMatchObject({
+      code: "CREMA_RUNTIME_UNSUPPORTED_MANIFEST",
+      path: `spec.template.metadata.annotations["proxy.istio.io/config"]`,
+    });
+    expect(diagnostics[0]!.message).toContain("concurrency must be a whole number of threads");
+  });
 });
 
 describe("bare Pods", () => {

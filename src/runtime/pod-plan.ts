@@ -3,6 +3,7 @@
 // Pure: the runtime compares plans with what runs and starts or stops the difference.
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { stringMap } from "../config/analysis/labels.ts";
 import type { Diagnostic } from "../config/diagnostic.ts";
 import type { Resource } from "../config/resource.ts";
@@ -42,6 +43,8 @@ export interface PodPlan {
   gateway: boolean;
   /** Where the containers run: the folder of the manifest that declared the Deployment. */
   workingDir: string;
+  /** The sidecar's threads (`crema proxy --concurrency`; 0: one per core). */
+  proxyConcurrency: number;
 }
 
 export interface PodPlanResult {
@@ -55,6 +58,15 @@ const FIELD_REFS: readonly FieldRef[] = [
   "status.podIP",
   "spec.serviceAccountName",
 ];
+/** Istio's per-pod ProxyConfig override (YAML or JSON); the runtime reads its `concurrency`. */
+export const PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config";
+/**
+ * The sidecar threads of a pod that does not say: Istio's sidecars default to 2, but a laptop
+ * runs every pod's proxy on the same few cores, where a second thread per proxy costs start-up
+ * time and memory and adds no throughput.
+ */
+export const LOCAL_RUNTIME_PROXY_CONCURRENCY = 1;
+
 const SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
 function hash(text: string): string {
@@ -92,6 +104,44 @@ function error(ctx: PlanContext, path: Array<string | number>, message: string):
       message,
     }),
   );
+}
+
+/** `concurrency` of the pod's `proxy.istio.io/config`, the default without it; undefined (with
+ * a diagnostic) when the annotation cannot be read. */
+function proxyConfigConcurrency(
+  ctx: PlanContext,
+  annotations: Record<string, string>,
+): number | undefined {
+  const text = annotations[PROXY_CONFIG_ANNOTATION];
+  if (text === undefined) return LOCAL_RUNTIME_PROXY_CONCURRENCY;
+  const path = ["spec", "template", "metadata", "annotations", PROXY_CONFIG_ANNOTATION];
+  let config: unknown;
+  try {
+    config = parseYaml(text);
+  } catch (err) {
+    error(
+      ctx,
+      path,
+      `not a ProxyConfig in YAML or JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
+    return undefined;
+  }
+  if (config === null || config === undefined) return LOCAL_RUNTIME_PROXY_CONCURRENCY;
+  if (!isObj(config)) {
+    error(ctx, path, "must be a ProxyConfig (a mapping such as 'concurrency: 2')");
+    return undefined;
+  }
+  const concurrency = config.concurrency;
+  if (concurrency === undefined) return LOCAL_RUNTIME_PROXY_CONCURRENCY;
+  if (typeof concurrency !== "number" || !Number.isInteger(concurrency) || concurrency < 0) {
+    error(
+      ctx,
+      path,
+      `concurrency must be a whole number of threads (0: one per core), got ${JSON.stringify(concurrency)}`,
+    );
+    return undefined;
+  }
+  return concurrency;
 }
 
 function containerEnv(ctx: PlanContext, container: Obj, path: Array<string | number>) {
@@ -214,6 +264,8 @@ export function planPods(resources: readonly Resource[]): PodPlanResult {
       );
       continue;
     }
+    const proxyConcurrency = proxyConfigConcurrency(ctx, annotations);
+    if (proxyConcurrency === undefined) continue;
     const templateHash = nameChars(hash(JSON.stringify(template)), 10);
     const replicas = typeof deployment.spec.replicas === "number" ? deployment.spec.replicas : 1;
     const serviceAccount =
@@ -235,6 +287,7 @@ export function planPods(resources: readonly Resource[]): PodPlanResult {
         sidecar,
         gateway,
         workingDir: deployment.source ? dirname(deployment.source.file) : ".",
+        proxyConcurrency,
       });
     }
   }

@@ -3,6 +3,7 @@
 // until SIGTERM/SIGINT drains it.
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { parseDuration } from "../../base/duration.ts";
 import { CremaError, describeError, isCremaError } from "../../base/errors.ts";
@@ -81,11 +82,14 @@ function formatHostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Threads carrying traffic; 0 is one per core (Istio's ProxyConfig.concurrency 0). */
 function parseConcurrency(text: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) {
-    throw invalid(`--concurrency must be a whole number of workers, 1 or more, got '${text}'`);
+  if (!/^\d+$/.test(text.trim())) {
+    throw invalid(
+      `--concurrency must be a whole number of threads (0: one per core), got '${text}'`,
+    );
   }
-  return Number(text);
+  return Number(text) === 0 ? availableParallelism() : Number(text);
 }
 
 function parseDrainTime(text: string): number {
@@ -323,7 +327,10 @@ export const registerProxyCommand: CommandRegistrar = (program: Command, io: Cli
       "--source-address <ip>",
       "source address of upstream connections; default the pod IP when it is a 127.x address other than 127.0.0.1",
     )
-    .option("--concurrency <n>", "worker threads; default 2")
+    .option(
+      "--concurrency <n>",
+      "threads carrying traffic (the main one and n−1 workers; 0: one per core); default 2",
+    )
     .option(
       "--drain-time <duration>",
       "how long draining listeners keep serving on shutdown, e.g. 5s; default 5s",
