@@ -22,6 +22,7 @@ import { startPeers } from "./c-peers.ts";
 const SUBNET = 40;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
 const CLIENT_IP = ip(9);
+const SINGLE_THREAD_CLIENT_IP = ip(12);
 const PLAIN_BACKEND_IP = ip(1);
 const PAIRED_POD_IP = ip(2);
 const PAIRED_APP_IP = ip(2, 2);
@@ -87,6 +88,7 @@ ${podYaml({ name: "plain-1", ip: PLAIN_BACKEND_IP, labels: { app: "plain", "side
 ${podYaml({ name: "paired-1", ip: PAIRED_POD_IP, labels: { app: "paired" }, ports: [8080] })}---
 ${podYaml({ name: "secure-1", ip: SECURE_POD_IP, labels: { app: "secure" }, ports: [8080] })}---
 ${podYaml({ name: "client", ip: CLIENT_IP, labels: { app: "client" } })}---
+${podYaml({ name: "client-1t", ip: SINGLE_THREAD_CLIENT_IP, labels: { app: "client" } })}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: paired, namespace: default}
@@ -328,6 +330,13 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
       labels: { app: "client" },
       extraArgs: certificates,
     });
+    // Like-for-like with nginx's one worker and HAProxy's one thread.
+    const singleThread = await mesh.startProxy({
+      pod: "client-1t",
+      ip: SINGLE_THREAD_CLIENT_IP,
+      labels: { app: "client" },
+      extraArgs: [...certificates, "--concurrency", "1"],
+    });
     const paired = await mesh.startProxy({
       pod: "paired-1",
       ip: PAIRED_POD_IP,
@@ -346,6 +355,12 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
     const scenarios: Scenario[] = [
       { name: "direct (baseline)", url: `http://${PLAIN_BACKEND_IP}:8080/`, proxies: [] },
       { name: "one sidecar (outbound only)", url: outbound, host: "plain", proxies: [client.pid] },
+      {
+        name: "one sidecar, 1 thread (outbound only)",
+        url: `http://${SINGLE_THREAD_CLIENT_IP}:15001/`,
+        host: "plain",
+        proxies: [singleThread.pid],
+      },
       {
         name: "sidecar pair (outbound → inbound)",
         url: outbound,

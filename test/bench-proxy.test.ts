@@ -47,6 +47,7 @@ describe("proxy benchmark", () => {
     expect(rows.map((r) => r.name)).toEqual([
       "direct (baseline)",
       "one sidecar (outbound only)",
+      "one sidecar, 1 thread (outbound only)",
       "sidecar pair (outbound → inbound)",
       "sidecar pair with Istio mTLS",
       "nginx (1 worker, upstream keep-alive)",
