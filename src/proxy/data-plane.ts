@@ -5,11 +5,13 @@
 import type { Socket } from "node:net";
 import type { Clock } from "../base/clock.ts";
 import type { Logger } from "../base/logger.ts";
+import type { JsonObject } from "../xds/proto-json.ts";
 import { ConnectionPools } from "./hcm/upstream-pools.ts";
 import { ListenerManager, type ListenerManagerOptions } from "./runtime/listener-manager.ts";
 import { RouteStore } from "./runtime/route-store.ts";
 import { StatsStore } from "./stats/stats-store.ts";
 import { startTcpProxy } from "./tcp/tcp-proxy.ts";
+import { ProxyTelemetry } from "./telemetry/proxy-telemetry.ts";
 import { NO_SECRETS, type SecretProvider } from "./tls/secret-provider.ts";
 import { UpstreamTlsConnector } from "./tls/upstream-tls.ts";
 import { ClusterManager, type ClusterManagerOptions } from "./upstream/cluster-manager.ts";
@@ -17,6 +19,8 @@ import { ClusterManager, type ClusterManagerOptions } from "./upstream/cluster-m
 export interface DataPlaneOptions {
   clock: Clock;
   logger: Logger;
+  /** The proxy's xDS node: who this proxy is in Istio's metrics. */
+  node: JsonObject;
   /** Source address of every upstream connection (the pod IP in the local runtime). */
   sourceAddress?: string | undefined;
   /** TLS material (SDS `default` and `ROOTCA`) for listeners and clusters; default none. */
@@ -36,12 +40,14 @@ export interface DataPlane {
   readonly routes: RouteStore;
   readonly listeners: ListenerManager;
   readonly stats: StatsStore;
+  readonly telemetry: ProxyTelemetry;
   close(): void;
 }
 
 export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
   const { logger, sourceAddress } = options;
   const stats = new StatsStore();
+  const telemetry = new ProxyTelemetry(options.node);
   const clusters = new ClusterManager({ clock: options.clock, ...options.clusters });
   const routes = new RouteStore();
   const pools = new ConnectionPools();
@@ -66,6 +72,7 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
       stats,
       random,
       logger,
+      telemetry,
       upstreamTls,
       ...(sourceAddress ? { sourceAddress } : {}),
       relayTcp: (socket, clusterName, target, idleTimeoutMs, events) => {
@@ -93,6 +100,7 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
     routes,
     listeners,
     stats,
+    telemetry,
     close() {
       listeners.close();
       clusters.close();

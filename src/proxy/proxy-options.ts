@@ -24,6 +24,9 @@ export interface ProxyOptions {
   /** The agent's status server (Istio's 15020: `/app-health/…` probes, `/healthz/ready`); port 0
    * picks one; absent = none. */
   statusAddress?: { host: string; port: number };
+  /** Envoy's Prometheus listener (Istio's 15090 `/stats/prometheus`); port 0 picks one; absent =
+   * none. */
+  prometheusAddress?: { host: string; port: number };
   /** The app probes the status server performs (ISTIO_KUBE_APP_PROBERS); default none. */
   appProbers?: AppProbers;
   /** Where app probes reach the app: where the sidecar forwards inbound traffic (metadata
@@ -54,6 +57,8 @@ export interface RunningProxy {
   readonly readinessUrl: string | undefined;
   /** The agent's status server's bound address, when one was asked for. */
   readonly statusUrl?: string | undefined;
+  /** The Prometheus endpoint's bound address, when one was asked for. */
+  readonly prometheusUrl?: string | undefined;
   /** Resolves once the first full configuration is applied (every listener and cluster warm). */
   readonly ready: Promise<void>;
   /** Drains listeners, closes connections and the xDS stream. */

@@ -6,7 +6,12 @@ import { systemClock } from "../base/clock.ts";
 import type { ResourceUpdate, TypeHandler } from "../xds/client/types.ts";
 import { XdsClient } from "../xds/client/xds-client.ts";
 import { TYPE_URL } from "../xds/type-urls.ts";
-import { type ServerState, startAdminServer } from "./admin/admin-server.ts";
+import {
+  type AdminSource,
+  type ServerState,
+  startAdminServer,
+  startPrometheusServer,
+} from "./admin/admin-server.ts";
 import { type AdminCluster, describeClusters } from "./admin/clusters-view.ts";
 import type { RunningHttpServer } from "./admin/http-listen.ts";
 import { startReadinessServer } from "./admin/readiness-server.ts";
@@ -17,6 +22,9 @@ import type { ProxyOptions, RunningProxy } from "./proxy-options.ts";
 import type { ListenerManager } from "./runtime/listener-manager.ts";
 import type { RouteStore } from "./runtime/route-store.ts";
 import type { StatsStore } from "./stats/stats-store.ts";
+import { sumIstioMetrics } from "./telemetry/metrics-snapshot.ts";
+import type { ProxyTelemetry } from "./telemetry/proxy-telemetry.ts";
+import type { IstioMetrics } from "./telemetry/request-metrics.ts";
 import { NO_SECRETS, ROOT_CA_SECRET, WORKLOAD_SECRET } from "./tls/secret-provider.ts";
 import { sharedBreakerCounts } from "./upstream/circuit-breakers.ts";
 import type { ClusterManager } from "./upstream/cluster-manager.ts";
@@ -40,6 +48,8 @@ export interface ProxyParts {
   recorder: ResourceRecorder;
   /** The worker threads beyond the main one (--concurrency above 1). */
   workers: ProxyWorkers | undefined;
+  /** The main thread's Istio metrics (workers keep their own). */
+  telemetry: ProxyTelemetry;
 }
 
 export function assembleProxy(
@@ -57,6 +67,7 @@ export function assembleProxy(
           count: concurrency - 1,
           logger,
           setup: {
+            node: options.node,
             logLevel: String(logger.level),
             sourceAddress: options.sourceAddress,
             drainTimeMs,
@@ -91,6 +102,7 @@ export function assembleProxy(
   const plane = assembleDataPlane({
     clock,
     logger,
+    node: options.node,
     sourceAddress: options.sourceAddress,
     secrets,
     drainTimeMs,
@@ -198,6 +210,7 @@ export function assembleProxy(
     stats,
     recorder,
     workers,
+    telemetry: plane.telemetry,
     ready: workers ? mainReady.then(() => workers.ready) : mainReady,
     close: () => {
       closing ??= (async () => {
@@ -215,11 +228,13 @@ export function assembleProxy(
 /** What the admin server shows of every thread: fresh after each refresh(). */
 function adminView(proxy: ProxyParts) {
   let stats: StatsStore = proxy.stats;
+  let istio: IstioMetrics = proxy.telemetry.metrics;
   let workerClusters: ((clusters: AdminCluster[]) => AdminCluster[]) | undefined;
   return {
     get stats() {
       return stats;
     },
+    istioMetrics: () => istio,
     clusters: () => {
       const clusters = describeClusters(proxy.clusters);
       return workerClusters ? workerClusters(clusters) : clusters;
@@ -230,6 +245,10 @@ function adminView(proxy: ProxyParts) {
       await workers.caughtUp();
       const totals = await workers.collect();
       stats = mergedStats(proxy.stats, totals);
+      istio = sumIstioMetrics(
+        proxy.telemetry.metrics,
+        totals.map((t) => t.istio),
+      );
       workerClusters = (clusters) => withWorkerActiveRequests(clusters, totals);
     },
   };
@@ -246,58 +265,60 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (state === "INITIALIZING") state = "LIVE";
   });
   const view = adminView(proxy);
-  const admin = await startAdminServer(
-    {
-      node: options.node,
-      startTime: Date.now(),
-      concurrency: options.concurrency ?? 1,
-      drainTimeMs,
-      recorder: proxy.recorder,
-      get stats() {
-        return view.stats;
-      },
-      refresh: view.refresh,
-      logger,
-      state: () => state,
-      warmingClusters: () =>
-        proxy.clusters
-          .snapshot()
-          .filter((c) => c.warming)
-          .map((c) => c.name),
-      warmingListeners: () => proxy.listeners.warmingNames(),
-      clusters: view.clusters,
-      listeners: () =>
-        proxy.listeners
-          .statuses()
-          .flatMap((l) =>
-            l.warming
-              ? []
-              : [{ name: l.name, ...(l.boundAddress ? { address: l.boundAddress } : {}) }],
-          ),
-      drainListeners: () => {
-        state = "DRAINING";
-        proxy.listeners.drain();
-        proxy.workers?.broadcast({ kind: "drain" });
-      },
-      // Envoy exits; the CLI's SIGTERM handling drains and closes everything first.
-      quit: () => {
-        if (options.onQuit) options.onQuit();
-        else process.kill(process.pid, "SIGTERM");
-      },
-      setLogLevel: (level) => {
-        logger.level =
-          level === "warning"
-            ? "warn"
-            : level === "critical"
-              ? "fatal"
-              : level === "off"
-                ? "silent"
-                : level;
-        proxy.workers?.broadcast({ kind: "log-level", level: logger.level });
-        return true;
-      },
-      loggers: () => ({ main: String(logger.level) }),
+  const source: AdminSource = {
+    node: options.node,
+    startTime: Date.now(),
+    concurrency: options.concurrency ?? 1,
+    drainTimeMs,
+    recorder: proxy.recorder,
+    get stats() {
+      return view.stats;
     },
+    refresh: view.refresh,
+    istioMetrics: view.istioMetrics,
+    logger,
+    state: () => state,
+    warmingClusters: () =>
+      proxy.clusters
+        .snapshot()
+        .filter((c) => c.warming)
+        .map((c) => c.name),
+    warmingListeners: () => proxy.listeners.warmingNames(),
+    clusters: view.clusters,
+    listeners: () =>
+      proxy.listeners
+        .statuses()
+        .flatMap((l) =>
+          l.warming
+            ? []
+            : [{ name: l.name, ...(l.boundAddress ? { address: l.boundAddress } : {}) }],
+        ),
+    drainListeners: () => {
+      state = "DRAINING";
+      proxy.listeners.drain();
+      proxy.workers?.broadcast({ kind: "drain" });
+    },
+    // Envoy exits; the CLI's SIGTERM handling drains and closes everything first.
+    quit: () => {
+      if (options.onQuit) options.onQuit();
+      else process.kill(process.pid, "SIGTERM");
+    },
+    setLogLevel: (level) => {
+      logger.level =
+        level === "warning"
+          ? "warn"
+          : level === "critical"
+            ? "fatal"
+            : level === "off"
+              ? "silent"
+              : level;
+      proxy.workers?.broadcast({ kind: "log-level", level: logger.level });
+      return true;
+    },
+    loggers: () => ({ main: String(logger.level) }),
+  };
+  const admin = await startAdminServer(
+    source,
     options.adminAddress ?? { host: "127.0.0.1", port: 15000 },
   ).catch(async (error: unknown) => {
     await proxy.close();
@@ -306,7 +327,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const isReady = () => (state === "LIVE" ? true : `proxy is ${state}`);
   let readiness: RunningHttpServer | undefined;
   let status: RunningHttpServer | undefined;
+  let prometheus: RunningHttpServer | undefined;
   try {
+    if (options.prometheusAddress) {
+      prometheus = await startPrometheusServer(source, options.prometheusAddress);
+    }
     if (options.readinessAddress) {
       readiness = await startReadinessServer(isReady, options.readinessAddress);
     }
@@ -325,6 +350,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     // Nothing may keep the process alive once the caller learns it cannot start.
     await proxy.close();
     await admin.close();
+    await prometheus?.close();
     await readiness?.close();
     throw error;
   }
@@ -332,11 +358,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     adminUrl: admin.url,
     readinessUrl: readiness?.url,
     statusUrl: status?.url,
+    prometheusUrl: prometheus?.url,
     ready: proxy.ready,
     close: async () => {
       state = "DRAINING";
       await proxy.close();
       await admin.close();
+      await prometheus?.close();
       await readiness?.close();
       await status?.close();
     },

@@ -37,6 +37,7 @@ export interface ProxyFlags {
   adminAddress?: string;
   readinessAddress?: string;
   statusAddress?: string;
+  prometheusAddress?: string;
   sourceAddress?: string;
   concurrency?: string;
   drainTime?: string;
@@ -49,6 +50,7 @@ export interface ProxyFlags {
 const ADMIN_PORT = 15000;
 const READINESS_PORT = 15021;
 const STATUS_PORT = 15020;
+const PROMETHEUS_PORT = 15090;
 const DEFAULT_CONCURRENCY = 2;
 const DEFAULT_DRAIN_TIME = "5s";
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -166,6 +168,9 @@ export function proxyOptionsFromFlags(
   const statusAddress = flags.statusAddress
     ? parseHostPort(flags.statusAddress, "--status-address")
     : { host: identity.ip, port: STATUS_PORT };
+  const prometheusAddress = flags.prometheusAddress
+    ? parseHostPort(flags.prometheusAddress, "--prometheus-address")
+    : { host: identity.ip, port: PROMETHEUS_PORT };
   // pilot-agent refuses to start on a bad value; so does crema (a config error, not a probe failure).
   const probers = parseAppProbers(io.env[APP_PROBERS_ENV]);
   if (!probers.ok) {
@@ -186,6 +191,7 @@ export function proxyOptionsFromFlags(
     adminAddress,
     readinessAddress,
     statusAddress,
+    prometheusAddress,
     appProbers: probers.probers,
     // Probes reach the app where the sidecar forwards inbound traffic.
     appAddress: typeof metadataApp === "string" && metadataApp !== "" ? metadataApp : "127.0.0.1",
@@ -224,11 +230,13 @@ export function workloadCertificatesFromFlags(
   });
 }
 
-/** `proxy started admin=URL readiness=URL status=URL node=ID`, once the servers listen. */
+/** `proxy started admin=URL readiness=URL status=URL prometheus=URL node=ID`, once the servers
+ * listen. */
 export function startedLine(running: RunningProxy, nodeId: string): string {
   const readiness = running.readinessUrl ? ` readiness=${running.readinessUrl}` : "";
   const status = running.statusUrl ? ` status=${running.statusUrl}` : "";
-  return `proxy started admin=${running.adminUrl}${readiness}${status} node=${nodeId}\n`;
+  const prometheus = running.prometheusUrl ? ` prometheus=${running.prometheusUrl}` : "";
+  return `proxy started admin=${running.adminUrl}${readiness}${status}${prometheus} node=${nodeId}\n`;
 }
 
 export interface ProxyRun {
@@ -322,6 +330,10 @@ export const registerProxyCommand: CommandRegistrar = (program: Command, io: Cli
     .option(
       "--status-address <host:port>",
       "the agent's status server (/app-health/… probes from env ISTIO_KUBE_APP_PROBERS, /healthz/ready); default <ip>:15020",
+    )
+    .option(
+      "--prometheus-address <host:port>",
+      "Envoy's Prometheus endpoint (/stats/prometheus: envoy_* and Istio's istio_* metrics); default <ip>:15090",
     )
     .option(
       "--source-address <ip>",

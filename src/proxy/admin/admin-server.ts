@@ -6,6 +6,7 @@ import type { ServerResponse } from "node:http";
 import { describeError } from "../../base/errors.ts";
 import type { Logger } from "../../base/logger.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
+import { withTemporaryRe2 } from "../routing/re2-pool.ts";
 import {
   PROMETHEUS_CONTENT_TYPE,
   renderPrometheus,
@@ -14,6 +15,8 @@ import {
   selectStats,
 } from "../stats/prometheus.ts";
 import type { StatsStore } from "../stats/stats-store.ts";
+import { appendIstioMetrics } from "../telemetry/prometheus-exposition.ts";
+import type { IstioMetrics } from "../telemetry/request-metrics.ts";
 import { type AdminCluster, renderClustersJson, renderClustersText } from "./clusters-view.ts";
 import { buildConfigDump, parseConfigDumpQuery } from "./config-dump.ts";
 import {
@@ -87,6 +90,8 @@ export interface AdminSource {
    * what the main thread accepted and gathers their stats, so answers cover every thread.
    */
   refresh?(): Promise<void>;
+  /** Istio's standard metrics, appended to `/stats/prometheus`; absent: none. */
+  istioMetrics?(): IstioMetrics;
 }
 
 const TEXT = "text/plain; charset=UTF-8";
@@ -252,13 +257,13 @@ function endpoints(source: AdminSource): Endpoint[] {
         "usedonly",
         "format: text, json or prometheus",
       ],
-      handle: (q) => stats(source.stats, q, q.get("format") ?? "text"),
+      handle: (q) => stats(source, q, q.get("format") ?? "text"),
     },
     {
       path: "/stats/prometheus",
       help: "print server stats in prometheus format",
       params: ["filter: RE2 the stat names must contain", "usedonly"],
-      handle: (q) => stats(source.stats, q, "prometheus"),
+      handle: (q) => stats(source, q, "prometheus"),
     },
   ];
   return list;
@@ -284,7 +289,8 @@ function settle(source: AdminSource, what: string, run: () => void | Promise<voi
   }
 }
 
-function stats(store: StatsStore, q: URLSearchParams, format: string): Reply {
+function stats(source: AdminSource, q: URLSearchParams, format: string): Reply {
+  const store = source.stats;
   const filter = q.get("filter");
   const selected = selectStats(store, {
     ...(filter !== null ? { filter } : {}),
@@ -297,10 +303,48 @@ function stats(store: StatsStore, q: URLSearchParams, format: string): Reply {
     case "json":
       return json(renderStatsJson(selected.stats));
     case "prometheus":
-      return { status: 200, body: renderPrometheus(selected.stats), type: PROMETHEUS_CONTENT_TYPE };
+      return {
+        status: 200,
+        body: prometheusText(source, selected.stats, filter),
+        type: PROMETHEUS_CONTENT_TYPE,
+      };
     default:
       return text(`unknown format ${JSON.stringify(format)}: use text, json or prometheus\n`, 400);
   }
+}
+
+/** Envoy's exposition of the selected stats, then Istio's standard metrics (istio_*). */
+function prometheusText(
+  source: AdminSource,
+  selected: Parameters<typeof renderPrometheus>[0],
+  filter: string | null,
+): string {
+  const envoy = renderPrometheus(selected);
+  const istio = source.istioMetrics?.();
+  if (!istio) return envoy;
+  if (filter === null || filter === "") return appendIstioMetrics(envoy, istio);
+  // The filter compiled fine for the stats above.
+  const filtered = withTemporaryRe2(filter, "u", (re) =>
+    appendIstioMetrics(envoy, istio, { filter: (name) => re.test(name) }),
+  );
+  return filtered.ok ? filtered.value : envoy;
+}
+
+/** `/stats/prometheus` alone, as Envoy's 15090 listener serves it. */
+export function startPrometheusServer(
+  source: AdminSource,
+  address: ListenAddress,
+): Promise<RunningHttpServer> {
+  return listenHttp((req, res) => {
+    const { path, query } = splitTarget(req.url);
+    if (path !== "/stats/prometheus")
+      return send(res, text("only /stats/prometheus is served here\n", 404));
+    const answer = () => send(res, stats(source, query, "prometheus"));
+    if (!source.refresh) return answer();
+    source
+      .refresh()
+      .then(answer, (error: unknown) => send(res, text(`${describeError(error)}\n`, 500)));
+  }, address);
 }
 
 function activeLoggers(source: AdminSource): string {

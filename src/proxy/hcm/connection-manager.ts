@@ -22,6 +22,7 @@ import {
   RESPONSE_CODE_DETAILS,
   ROUTE_NOT_FOUND_REPLY,
 } from "../http/local-reply.ts";
+import { newStreamInfo, type StreamInfo } from "../http/stream-info.ts";
 import type { JwtAuthnFilter } from "../jwt/jwt-authn-filter.ts";
 import { routerFilterConfig } from "../listener/decode-http-filters.ts";
 import type {
@@ -29,6 +30,7 @@ import type {
   HcmConfig,
   HttpFilter,
   RouterFilterConfig,
+  TrafficDirection,
 } from "../listener/types.ts";
 import { RBAC_DENIED_STATUS, type RbacFilterConfig } from "../rbac/index.ts";
 import {
@@ -41,6 +43,7 @@ import {
   selectRoute,
 } from "../routing/index.ts";
 import type { CompiledRouteConfig, MutableHeaders, RouteRequest } from "../routing/types.ts";
+import type { Reporter } from "../telemetry/metric-definitions.ts";
 import { answerClientError } from "./client-error.ts";
 import { handleConnect } from "./connect.ts";
 import type { Downstream } from "./downstream.ts";
@@ -55,6 +58,7 @@ import { type AnyRequest, prepareRequest } from "./prepare-request.ts";
 import { checkRbac, compileRbacFilters, releaseRbacFilters } from "./rbac-filter.ts";
 import { RequestBody } from "./request-body.ts";
 import { routeToCluster } from "./router.ts";
+import { connectionStreamFields, finishStreamInfo } from "./stream-record.ts";
 import { handleUpgrade } from "./upgrade.ts";
 
 const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
@@ -105,10 +109,17 @@ export class HttpConnectionManager {
   /** The connection being handed to the HTTP/2 server ("session" is emitted synchronously). */
   private pendingSessionState: ConnectionState | undefined;
   private draining = false;
+  /** Istio's reporter for this HCM's streams: `destination` on a sidecar's inbound listener. */
+  private readonly reporter: Reporter;
 
-  constructor(config: HcmConfig, deps: HcmDeps) {
+  constructor(
+    config: HcmConfig,
+    deps: HcmDeps,
+    options: { trafficDirection?: TrafficDirection | undefined } = {},
+  ) {
     this.config = config;
     this.deps = deps;
+    this.reporter = options.trafficDirection === "INBOUND" ? "destination" : "source";
     this.routerConfig = routerFilterConfig(config.httpFilters);
     this.rbacFilters = compileRbacFilters(config.httpFilters, config.statPrefix);
     this.jwtFilters = compileJwtFilters(config.httpFilters);
@@ -240,22 +251,33 @@ export class HttpConnectionManager {
   private onRequest(req: AnyRequest, res: AnyResponse, http2: boolean): void {
     const startedAt = performance.now();
     const state = this.connectionOf(req);
-    if (state) {
-      state.activeRequests++;
-      res.once("close", () => {
-        state.activeRequests--;
-      });
-    }
+    if (state) state.activeRequests++;
     if (this.draining && !http2) (res as ServerResponse).shouldKeepAlive = false;
     const prepared = prepareRequest(this.config, req, http2, state);
     const grpc = prepared.ok
       ? prepared.grpc
       : isGrpcContentType(firstValue(req.headers["content-type"]));
-    const downstream = new NodeDownstream(res, this.config, {
-      http2,
-      grpc,
-      head: req.method === "HEAD",
+    const info = newStreamInfo({
+      protocol: http2 ? "HTTP/2" : `HTTP/${(req as IncomingMessage).httpVersion}`,
+      ...connectionStreamFields(state?.info),
     });
+    const downstream = new NodeDownstream(
+      res,
+      this.config,
+      { http2, grpc, head: req.method === "HEAD" },
+      info,
+    );
+    const telemetry = this.deps.telemetry;
+    if (telemetry) downstream.telemetry = { reporter: this.reporter, peer: undefined };
+    res.once("close", () => {
+      if (state) state.activeRequests--;
+      this.endStream(req, downstream, startedAt, grpc, prepared.ok ? prepared.route : undefined);
+    });
+    if (telemetry && prepared.ok && this.reporter === "destination") {
+      const { peer, announced } = telemetry.takeRequestPeer(prepared.headers);
+      downstream.telemetry!.peer = peer;
+      if (announced) downstream.announce = (headers) => telemetry.announce(headers);
+    }
     if (!prepared.ok) {
       downstream.sendLocalReply({
         status: prepared.status,
@@ -272,6 +294,9 @@ export class HttpConnectionManager {
       downstream.sendLocalReply(ROUTE_NOT_FOUND_REPLY);
       return;
     }
+    if (selection.route.name !== "") downstream.info.routeName = selection.route.name;
+    // Envoy knows the route's cluster once the route is picked (a fault abort still names it).
+    if (selection.clusterName !== undefined) downstream.info.upstreamCluster = selection.clusterName;
     if (selection.action.kind === "route") {
       // Envoy's filter manager finalizes every response of a routed stream with the route's
       // mutations, local replies included (fault aborts, the router's); a redirect's or direct
@@ -299,6 +324,25 @@ export class HttpConnectionManager {
       },
       0,
     );
+  }
+
+  /** The stream is over: its record goes to Istio's metrics (and the access logs). */
+  private endStream(
+    req: AnyRequest,
+    downstream: NodeDownstream,
+    startedAt: number,
+    grpc: boolean,
+    route: RouteRequest | undefined,
+  ): void {
+    const telemetry = this.deps.telemetry;
+    const stream = downstream.telemetry;
+    if (!telemetry || !stream) return;
+    const info: StreamInfo = downstream.info;
+    finishStreamInfo(info, req, startedAt, route);
+    const cluster = info.upstreamCluster
+      ? this.deps.clusters.cluster(info.upstreamCluster)?.config
+      : undefined;
+    telemetry.recordStream(info, { reporter: stream.reporter, peer: stream.peer, cluster, grpc });
   }
 
   /** A filter that throws fails its request, never the proxy. */
@@ -449,7 +493,7 @@ export class HttpConnectionManager {
       scheme: route.scheme,
       headers,
       grpc,
-      body: new RequestBody(req, limit),
+      body: new RequestBody(req, limit, downstream.info),
       downstream,
       includeAttemptCount: selection.virtualHost.includeRequestAttemptCount,
       includeAttemptCountInResponse: selection.virtualHost.includeAttemptCountInResponse,

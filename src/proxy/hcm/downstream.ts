@@ -2,7 +2,10 @@
 // response head, body and trailers, answer locally, or reset.
 import type { LocalReplyInput } from "../http/local-reply.ts";
 import type { ResponseFlag } from "../http/response-flags.ts";
+import type { StreamInfo } from "../http/stream-info.ts";
 import type { MutableHeaders } from "../routing/types.ts";
+import type { Reporter } from "../telemetry/metric-definitions.ts";
+import type { WorkloadMetadata } from "../telemetry/workload-labels.ts";
 import type { WireHeaders } from "./upstream-types.ts";
 
 export type LocalReplyRequest = Omit<LocalReplyInput, "grpc" | "headRequest">;
@@ -31,6 +34,15 @@ export interface Downstream {
   /** Resets the stream (HTTP/2 RST_STREAM, HTTP/1.1 connection close). */
   reset(): void;
   onClose(listener: () => void): void;
-  /** Response flags for the access log and metrics. */
+  /** Response flags for the access log and metrics (the stream info's). */
   readonly flags: ResponseFlag[];
+  /** What access logs and Istio's metrics read of this stream once it ends. */
+  readonly info: StreamInfo;
+  /** Istio's metrics for this stream: who reports, and the peer workload once known. */
+  readonly telemetry?: StreamTelemetry | undefined;
+}
+
+export interface StreamTelemetry {
+  readonly reporter: Reporter;
+  peer: WorkloadMetadata | undefined;
 }

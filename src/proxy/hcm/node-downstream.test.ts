@@ -1,5 +1,6 @@
 // NodeDownstream local replies over real HTTP/2: a gRPC request gets a trailers-only answer (one
 // HEADERS frame with END_STREAM carrying grpc-status), anything else headers and a body.
+
 import { once } from "node:events";
 import {
   type ClientHttp2Session,
@@ -11,8 +12,10 @@ import {
   type IncomingHttpHeaders,
 } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newStreamInfo } from "../http/stream-info.ts";
 import type { HcmConfig } from "../listener/types.ts";
 import { NodeDownstream } from "./node-downstream.ts";
+import { connectionStreamFields } from "./stream-record.ts";
 
 const CONFIG = { serverName: "envoy", serverHeaderTransformation: "OVERWRITE" } as HcmConfig;
 let server: Http2Server;
@@ -22,7 +25,12 @@ beforeAll(async () => {
   server = createServer();
   server.on("request", (req, res: Http2ServerResponse) => {
     const grpc = String(req.headers["content-type"]).startsWith("application/grpc");
-    const downstream = new NodeDownstream(res, CONFIG, { http2: true, grpc, head: false });
+    const downstream = new NodeDownstream(
+      res,
+      CONFIG,
+      { http2: true, grpc, head: false },
+      newStreamInfo({ ...connectionStreamFields(undefined), protocol: "HTTP/2" }),
+    );
     downstream.sendLocalReply({ status: 503, flag: "UH", body: "no healthy upstream" });
   });
   server.listen(0, "127.0.0.1");

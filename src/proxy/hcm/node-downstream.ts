@@ -4,10 +4,11 @@ import type { ServerResponse } from "node:http";
 import { constants, type Http2ServerResponse } from "node:http2";
 import { localReply } from "../http/local-reply.ts";
 import type { ResponseFlag } from "../http/response-flags.ts";
+import type { StreamInfo } from "../http/stream-info.ts";
 import type { HcmConfig } from "../listener/types.ts";
 import { wireHeaders } from "../routing/select-route.ts";
 import type { MutableHeaders } from "../routing/types.ts";
-import type { Downstream, LocalReplyRequest } from "./downstream.ts";
+import type { Downstream, LocalReplyRequest, StreamTelemetry } from "./downstream.ts";
 import type { WireHeaders } from "./upstream-types.ts";
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -27,7 +28,11 @@ export function applyServerHeader(config: HcmConfig, headers: MutableHeaders): v
 
 export class NodeDownstream implements Downstream {
   readonly protocol: "http1" | "http2";
-  readonly flags: ResponseFlag[] = [];
+  readonly flags: ResponseFlag[];
+  readonly info: StreamInfo;
+  telemetry: StreamTelemetry | undefined = undefined;
+  /** Adds this proxy's peer-metadata exchange headers to the response (the client asked). */
+  announce: ((headers: MutableHeaders) => void) | undefined = undefined;
   private readonly res: NodeResponse;
   private readonly config: HcmConfig;
   private readonly grpc: boolean;
@@ -40,7 +45,10 @@ export class NodeDownstream implements Downstream {
     res: NodeResponse,
     config: HcmConfig,
     options: { http2: boolean; grpc: boolean; head: boolean },
+    info: StreamInfo,
   ) {
+    this.info = info;
+    this.flags = info.responseFlags;
     this.res = res;
     this.config = config;
     this.protocol = options.http2 ? "http2" : "http1";
@@ -58,8 +66,7 @@ export class NodeDownstream implements Downstream {
 
   writeHead(status: number, headers: MutableHeaders, endStream = false): void {
     if (endStream && this.respondEndStream(status, headers)) return;
-    applyServerHeader(this.config, headers);
-    this.status = status;
+    this.finalizeHead(status, headers);
     const res = this.res as ServerResponse;
     res.writeHead(status, wireHeaders(headers));
     if (endStream) res.end();
@@ -73,8 +80,7 @@ export class NodeDownstream implements Downstream {
   private respondEndStream(status: number, headers: MutableHeaders): boolean {
     const res = this.res;
     if (!("stream" in res) || res.stream.destroyed) return false;
-    applyServerHeader(this.config, headers);
-    this.status = status;
+    this.finalizeHead(status, headers);
     res.stream.respond(
       { ...wireHeaders(headers), [constants.HTTP2_HEADER_STATUS]: status },
       { endStream: true },
@@ -82,7 +88,17 @@ export class NodeDownstream implements Downstream {
     return true;
   }
 
+  /** The head as it goes out: server header, exchange headers, and the stream info's record. */
+  private finalizeHead(status: number, headers: MutableHeaders): void {
+    applyServerHeader(this.config, headers);
+    this.announce?.(headers);
+    this.status = status;
+    this.info.responseCode = status;
+    this.info.responseHeaders = headers;
+  }
+
   write(chunk: Uint8Array): boolean {
+    this.info.bytesSent += chunk.byteLength;
     return (this.res as ServerResponse).write(chunk);
   }
 
@@ -91,12 +107,16 @@ export class NodeDownstream implements Downstream {
   }
 
   end(trailers?: WireHeaders): void {
-    if (trailers && Object.keys(trailers).length > 0) this.res.addTrailers(trailers);
+    if (trailers && Object.keys(trailers).length > 0) {
+      this.info.responseTrailers = trailers;
+      this.res.addTrailers(trailers);
+    }
     (this.res as ServerResponse).end();
   }
 
   sendLocalReply(input: LocalReplyRequest): void {
     if (input.flag) this.flags.push(input.flag);
+    if (input.details !== undefined) this.info.responseCodeDetails = input.details;
     if (this.res.headersSent) {
       this.reset();
       return;
@@ -112,6 +132,7 @@ export class NodeDownstream implements Downstream {
     // A gRPC local reply is trailers-only: its status travels in the one HEADERS frame.
     if (this.grpc && this.respondEndStream(reply.status, reply.headers)) return;
     this.writeHead(reply.status, reply.headers);
+    this.info.bytesSent += Buffer.byteLength(reply.body);
     (this.res as ServerResponse).end(reply.body);
   }
 

@@ -30,9 +30,17 @@ export class RequestBody {
   private discarding = false;
   private readonly completeListeners: Array<() => void> = [];
 
+  /** Body bytes received so far (the access log's %BYTES_RECEIVED%), when someone counts. */
+  private readonly received: { bytesReceived: number } | undefined;
+
   /** `source` undefined: the request has no body. */
-  constructor(source: Readable | undefined, limitBytes: number) {
+  constructor(
+    source: Readable | undefined,
+    limitBytes: number,
+    received?: { bytesReceived: number },
+  ) {
     this.source = source;
+    this.received = received;
     this.limitBytes = limitBytes;
     this.ended = source === undefined;
     if (!source) return;
@@ -139,6 +147,7 @@ export class RequestBody {
   }
 
   private onData(chunk: Uint8Array): void {
+    if (this.received) this.received.bytesReceived += chunk.byteLength;
     for (const mirror of this.mirrors) this.writeMirror(mirror, chunk);
     if (this.discarding) return;
     if (!this.overflowed) {

@@ -3,6 +3,7 @@
 import type { RouterFilterConfig } from "../listener/types.ts";
 import type { ForwardAction, MutableHeaders, RouteRequest } from "../routing/types.ts";
 import type { StatsStore } from "../stats/stats-store.ts";
+import type { ProxyTelemetry } from "../telemetry/proxy-telemetry.ts";
 import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
 import type { ClusterManager } from "../upstream/cluster-manager.ts";
 import type { Downstream } from "./downstream.ts";
@@ -18,6 +19,8 @@ export interface RouterDeps {
   sourceAddress?: string;
   /** TLS origination for clusters with an UpstreamTlsContext (raw TCP/upgrades; pools have theirs). */
   upstreamTls?: UpstreamTlsConnector;
+  /** Istio's standard metrics and their peer-metadata exchange; absent: none. */
+  telemetry?: ProxyTelemetry;
 }
 
 export interface RouterRequest {

@@ -2,6 +2,7 @@
 // loopback sockets: invalid upstream statuses, gRPC trailers-only responses, the load balancer's
 // active-request bookkeeping on aborted attempts, timeouts beyond Node's timer limit, and gRPC
 // statuses in outlier detection.
+
 import { Agent, createServer as createHttpServer, type IncomingMessage, request } from "node:http";
 import { createServer as createHttp2Server, connect as http2Connect } from "node:http2";
 import {
@@ -14,6 +15,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../base/clock.ts";
 import { silentLogger } from "../../base/logger.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
+import { newStreamInfo } from "../http/stream-info.ts";
 import type { RouterFilterConfig } from "../listener/types.ts";
 import {
   decodeRouteConfiguration,
@@ -28,6 +30,7 @@ import { ClusterManager } from "../upstream/cluster-manager.ts";
 import type { Downstream, LocalReplyRequest } from "./downstream.ts";
 import { RequestBody } from "./request-body.ts";
 import { routeToCluster } from "./router.ts";
+import { connectionStreamFields } from "./stream-record.ts";
 import { ConnectionPools } from "./upstream-pools.ts";
 
 const HCM =
@@ -691,6 +694,7 @@ async function routeDirect(
       reset: () => {},
       onClose: () => {},
       flags: [],
+      info: newStreamInfo({ ...connectionStreamFields(undefined), protocol: "HTTP/1.1" }),
     };
     routeToCluster(
       { clusters, pools, stats: new StatsStore(), random: Math.random },

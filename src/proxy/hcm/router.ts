@@ -220,6 +220,9 @@ class RouterStream implements ResponseStreamHooks {
       return;
     }
     this.host = host;
+    const info = req.downstream.info;
+    info.upstreamCluster = cluster.config.name;
+    info.upstreamHost = `${host.address}:${host.port}`;
     this.attempted.add(host);
     this.retry.onHostAttempted(`${host.address}:${host.port}`);
     this.attemptCount++;
@@ -230,6 +233,8 @@ class RouterStream implements ResponseStreamHooks {
     if (this.retried) this.setExpectedTimeoutHeader();
     const headers = wireHeaders(req.headers);
     if (req.includeAttemptCount) headers["x-envoy-attempt-count"] = String(this.attemptCount);
+    if (req.downstream.telemetry?.reporter === "source")
+      this.deps.telemetry?.announce(headers, cluster.config);
     const target = upstreamTarget(
       cluster,
       host,
@@ -354,11 +359,15 @@ class RouterStream implements ResponseStreamHooks {
 
   private forwardResponse(response: UpstreamResponse, endAttempt: () => void): void {
     const headers = forwardableResponseHeaders(response.headers);
+    const { info, telemetry } = this.req.downstream;
+    info.responseCodeDetails = RESPONSE_CODE_DETAILS.viaUpstream;
+    if (telemetry?.reporter === "source" && this.deps.telemetry)
+      telemetry.peer = this.deps.telemetry.takeResponsePeer(headers, this.host?.metadata);
     // Envoy measures from the end of the request, and only for a response to a complete request.
-    if (this.requestCompleteAt !== undefined && !this.req.routerConfig.suppressEnvoyHeaders) {
-      headers["x-envoy-upstream-service-time"] = String(
-        Math.floor(performance.now() - this.requestCompleteAt),
-      );
+    if (this.requestCompleteAt !== undefined) {
+      info.upstreamServiceTimeMs = Math.floor(performance.now() - this.requestCompleteAt);
+      if (!this.req.routerConfig.suppressEnvoyHeaders)
+        headers["x-envoy-upstream-service-time"] = String(info.upstreamServiceTimeMs);
     }
     this.req.downstream.mutateResponseHeaders?.(headers);
     streamResponse(this.req.downstream, response, headers, this, endAttempt);
@@ -390,6 +399,8 @@ class RouterStream implements ResponseStreamHooks {
       }
     }
     if (this.retry.flag) this.req.downstream.flags.push(this.retry.flag);
+    if (transportFailureReason)
+      this.req.downstream.info.upstreamTransportFailureReason = transportFailureReason;
     this.fail(upstreamResetReply(reason, this.retried, transportFailureReason));
   }
 

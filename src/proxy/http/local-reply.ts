@@ -24,6 +24,8 @@ export const LOCAL_REPLY_BODY = {
 
 /** Envoy's response code details (%RESPONSE_CODE_DETAILS%) for the common local replies. */
 export const RESPONSE_CODE_DETAILS = {
+  /** Not a local reply: the upstream's response, forwarded. */
+  viaUpstream: "via_upstream",
   routeNotFound: "route_not_found",
   clusterNotFound: "cluster_not_found",
   noHealthyUpstream: "no_healthy_upstream",

@@ -11,6 +11,7 @@ import type {
   FilterChain,
   ListenerConfig,
   TcpProxyConfig,
+  TrafficDirection,
 } from "../listener/types.ts";
 import { type RbacFilterConfig, releaseRbacConfig } from "../rbac/index.ts";
 import { DownstreamTlsTerminator } from "../tls/downstream-tls.ts";
@@ -49,6 +50,8 @@ export class ChainRuntime {
   /** Connections in their TLS handshake or codec sniff: no network filter owns them yet. */
   private readonly pending = new Set<Socket>();
   private readonly tcpSessions = new Set<{ close(): void }>();
+  /** The listener's traffic_direction (Istio's metrics report `destination` on INBOUND). */
+  private trafficDirection: TrafficDirection | undefined;
 
   constructor(deps: ChainDeps) {
     this.deps = deps;
@@ -62,6 +65,7 @@ export class ChainRuntime {
     info: ConnectionInfo,
     h2c: boolean,
   ): void {
+    this.trafficDirection = listener.trafficDirection;
     const tls = chain.transportSocket;
     if (!tls) {
       this.serve(chain, socket, info, h2c);
@@ -133,7 +137,9 @@ export class ChainRuntime {
       return;
     }
     if (filter.kind === "http_connection_manager") {
-      this.hcm ??= new HttpConnectionManager(filter.config, this.deps.hcmDeps);
+      this.hcm ??= new HttpConnectionManager(filter.config, this.deps.hcmDeps, {
+        trafficDirection: this.trafficDirection,
+      });
       this.hcm.handle(socket, info, h2c);
       return;
     }

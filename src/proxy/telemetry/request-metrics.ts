@@ -435,11 +435,8 @@ export class IstioMetrics {
     const key =
       `${this.peerText(ctx)},request_protocol="tcp",response_flags="${escapeLabelValue(flags)}"` +
       `,connection_security_policy="${connectionSecurityPolicy(ctx)}"`;
-    let metrics = this.tcpByLabels.get(key);
-    if (!metrics) {
-      metrics = new ConnectionMetrics({ labels: key, opened: 0, closed: 0, sent: 0, received: 0 });
-      this.tcpByLabels.set(key, metrics);
-    }
+    this.tcpSeriesFor(key);
+    const metrics = this.tcpByLabels.get(key)!;
     this.connections.set(ctx, flags, metrics);
     return metrics;
   }
@@ -460,13 +457,24 @@ export class IstioMetrics {
     return series;
   }
 
-  private messageSeriesFor(labels: string): MessageSeries {
+  /** @internal The gRPC message series of a label set (merging other threads' series too). */
+  messageSeriesFor(labels: string): MessageSeries {
     let series = this.messagesByLabels.get(labels);
     if (!series) {
       series = { labels, request: 0, response: 0 };
       this.messagesByLabels.set(labels, series);
     }
     return series;
+  }
+
+  /** @internal The TCP series of a label set (merging other threads' series). */
+  tcpSeriesFor(labels: string): TcpSeries {
+    let metrics = this.tcpByLabels.get(labels);
+    if (!metrics) {
+      metrics = new ConnectionMetrics({ labels, opened: 0, closed: 0, sent: 0, received: 0 });
+      this.tcpByLabels.set(labels, metrics);
+    }
+    return metrics.series;
   }
 
   private peerText(ctx: PeerContext): string {

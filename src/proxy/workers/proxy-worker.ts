@@ -10,6 +10,7 @@ import { createLogger } from "../../base/logger.ts";
 import type { TypeHandler } from "../../xds/client/types.ts";
 import { TYPE_URL } from "../../xds/type-urls.ts";
 import { assembleDataPlane, dataPlaneReady } from "../data-plane.ts";
+import { snapshotIstioMetrics } from "../telemetry/metrics-snapshot.ts";
 import type { LoadAssignment } from "../upstream/decode-endpoints.ts";
 import type { OutlierResult } from "../upstream/outlier-detector.ts";
 import { ForwardedSecretProvider } from "./forwarded-secret-provider.ts";
@@ -49,6 +50,7 @@ const flushOutlierResults = (): void => {
 const plane = assembleDataPlane({
   clock: systemClock(),
   logger,
+  node: setup.node,
   sourceAddress: setup.sourceAddress,
   secrets,
   drainTimeMs: setup.drainTimeMs,
@@ -168,6 +170,7 @@ function totals() {
     counters: statEntries(plane.stats.counterEntries()),
     gauges: statEntries(plane.stats.gaugeEntries()),
     activeRequests,
+    istio: snapshotIstioMetrics(plane.telemetry.metrics),
   };
 }
 

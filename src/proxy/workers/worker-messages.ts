@@ -2,7 +2,9 @@
 // xDS stream, the admin server, the agent and the outlier detectors; workers carry traffic with
 // the config the main thread accepted, share its circuit-breaker counts and report to it.
 import type { ResourceUpdate } from "../../xds/client/types.ts";
+import type { JsonObject } from "../../xds/proto-json.ts";
 import type { StatTags } from "../stats/stats-store.ts";
+import type { IstioMetricsSnapshot } from "../telemetry/metrics-snapshot.ts";
 import type { TlsCertificate } from "../tls/secret-provider.ts";
 import type { LoadAssignment } from "../upstream/decode-endpoints.ts";
 import type { EjectionReason, OutlierResult } from "../upstream/outlier-detector.ts";
@@ -26,6 +28,8 @@ export interface ForwardedSecrets {
 /** What a worker is started with. */
 export interface WorkerSetup {
   readonly index: number;
+  /** The proxy's xDS node (Istio's metrics label this proxy's side from it). */
+  readonly node: JsonObject;
   readonly logLevel: string;
   readonly sourceAddress: string | undefined;
   readonly drainTimeMs: number;
@@ -78,6 +82,7 @@ export interface WorkerTotals {
   readonly gauges: readonly StatEntry[];
   /** Requests active per host: [cluster, address, count], only where count > 0. */
   readonly activeRequests: readonly (readonly [string, string, number])[];
+  readonly istio: IstioMetricsSnapshot;
 }
 
 export type FromWorker =

@@ -1,0 +1,142 @@
+// Istio's standard metrics as one proxy thread produces them: the peer-metadata exchange on each
+// HTTP stream (Istio's metadata-exchange filter), and the record of each finished stream and TCP
+// connection (Istio's stats filter). One per thread, built from the proxy's xDS node.
+
+import type { JsonObject } from "../../xds/proto-json.ts";
+import { formatResponseFlags } from "../http/response-flags.ts";
+import type { StreamInfo } from "../http/stream-info.ts";
+import type { Reporter } from "./metric-definitions.ts";
+import {
+  buildPeerMetadataHeaders,
+  PEER_METADATA_HEADER,
+  PEER_METADATA_ID_HEADER,
+  PeerMetadataCache,
+  type PeerMetadataHeaders,
+  peerFromEndpointMetadata,
+  skipPeerMetadataExchange,
+} from "./peer-metadata.ts";
+import { type ConnectionMetrics, IstioMetrics } from "./request-metrics.ts";
+import {
+  type ClusterLike,
+  DestinationServiceCache,
+  localWorkloadFromNode,
+  type WorkloadMetadata,
+} from "./workload-labels.ts";
+
+type Headers = Record<string, string | string[] | undefined>;
+type Metadata = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+
+function headerValue(value: string | readonly string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : (value as string | undefined);
+}
+
+/** What the stats filter knows of a finished HTTP stream beyond its StreamInfo. */
+export interface HttpStreamTelemetry {
+  readonly reporter: Reporter;
+  /** The other side's workload, from the exchange (or the endpoint's metadata at the source). */
+  readonly peer: WorkloadMetadata | undefined;
+  /** The cluster the stream went to (at the destination, the inbound cluster). */
+  readonly cluster: ClusterLike | undefined;
+  readonly grpc: boolean;
+}
+
+export class ProxyTelemetry {
+  readonly metrics: IstioMetrics;
+  private readonly exchange: PeerMetadataHeaders;
+  private readonly peers = new PeerMetadataCache();
+  private readonly services = new DestinationServiceCache();
+
+  constructor(node: JsonObject) {
+    const local = localWorkloadFromNode(node);
+    this.metrics = new IstioMetrics(local);
+    this.exchange = buildPeerMetadataHeaders(local);
+  }
+
+  /**
+   * At the destination: the client proxy's workload from the request, whose exchange headers
+   * never reach the app. True in `announced` when the client sent them (the response then
+   * carries this proxy's own, as Istio answers only a client that takes part).
+   */
+  takeRequestPeer(headers: Headers): { peer: WorkloadMetadata | undefined; announced: boolean } {
+    const value = headerValue(headers[PEER_METADATA_HEADER]);
+    const announced = value !== undefined || headers[PEER_METADATA_ID_HEADER] !== undefined;
+    delete headers[PEER_METADATA_HEADER];
+    delete headers[PEER_METADATA_ID_HEADER];
+    return { peer: this.peers.decode(value), announced };
+  }
+
+  /** This proxy's exchange headers, on a request to `cluster` or on an inbound response. */
+  announce(headers: Headers, cluster?: ClusterLike): void {
+    if (cluster && skipPeerMetadataExchange(cluster, true)) return;
+    headers[PEER_METADATA_ID_HEADER] = this.exchange.id;
+    headers[PEER_METADATA_HEADER] = this.exchange.value;
+  }
+
+  /**
+   * At the source: the server proxy's workload from the response, else the endpoint's
+   * `istio.workload` metadata; the exchange headers are not forwarded to the app.
+   */
+  takeResponsePeer(
+    headers: Headers,
+    endpointMetadata: Metadata | undefined,
+  ): WorkloadMetadata | undefined {
+    const value = headerValue(headers[PEER_METADATA_HEADER]);
+    delete headers[PEER_METADATA_HEADER];
+    delete headers[PEER_METADATA_ID_HEADER];
+    return this.peers.decode(value) ?? peerFromEndpointMetadata(endpointMetadata);
+  }
+
+  /** Counts a finished HTTP stream (istio_requests_total and the three histograms). */
+  recordStream(info: StreamInfo, stream: HttpStreamTelemetry): void {
+    const trailers = info.responseTrailers ?? info.responseHeaders;
+    const grpcStatus = stream.grpc ? grpcStatusFrom(trailers, info.responseHeaders) : undefined;
+    this.metrics
+      .forStream({
+        reporter: stream.reporter,
+        peer: stream.peer,
+        destinationService: this.services.resolve(
+          stream.cluster,
+          info.routeName ?? "",
+          headerValue(info.requestHeaders[":authority"]) ?? "",
+        ),
+        // The downstream connection's certificates: at the destination, the client's and ours.
+        peerPrincipal: info.downstreamPeerUriSan,
+        localPrincipal: info.downstreamLocalUriSan,
+        requestProtocol: stream.grpc ? "grpc" : "http",
+      })
+      .record({
+        responseCode: info.responseCode,
+        responseFlags: formatResponseFlags(info.responseFlags),
+        grpcStatus,
+        durationMs: info.durationMs,
+        requestBytes: info.wireBytesReceived,
+        responseBytes: info.wireBytesSent,
+      });
+  }
+
+  /** The TCP metrics of a connection, once its peer and flags are known. */
+  forConnection(
+    info: StreamInfo,
+    reporter: Reporter,
+    peer: WorkloadMetadata | undefined,
+    cluster: ClusterLike | undefined,
+  ): ConnectionMetrics {
+    return this.metrics.forConnection({
+      reporter,
+      peer,
+      destinationService: this.services.resolve(cluster),
+      peerPrincipal: info.downstreamPeerUriSan,
+      localPrincipal: info.downstreamLocalUriSan,
+      responseFlags: formatResponseFlags(info.responseFlags),
+    });
+  }
+}
+
+function grpcStatusFrom(
+  trailers: StreamInfo["responseTrailers"],
+  headers: StreamInfo["responseHeaders"],
+): number | undefined {
+  const value = headerValue(trailers?.["grpc-status"]) ?? headerValue(headers?.["grpc-status"]);
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}

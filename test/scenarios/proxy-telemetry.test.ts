@@ -1,0 +1,163 @@
+// Istio's standard metrics from real `crema proxy` sidecars driven by the real control plane: the
+// client's sidecar reports `source`, the server's `destination`, each naming the other workload
+// through the peer-metadata exchange, on Envoy's Prometheus endpoint (15090), summed over the
+// proxies' two threads.
+import { request } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  INJECTED_NAMESPACE_YAML,
+  type Mesh,
+  podYaml,
+  serviceYaml,
+  startMesh,
+} from "./support/mesh.ts";
+
+const SUBNET = 41;
+const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
+const ECHO = ip(1);
+const SLEEP = ip(9);
+let mesh: Mesh;
+
+const CONFIG = `${INJECTED_NAMESPACE_YAML}---
+${serviceYaml("echo")}---
+${podYaml({ name: "echo-1", ip: ECHO, labels: { app: "echo", version: "v1" }, ports: [8080] })}---
+${podYaml({ name: "sleep", ip: SLEEP, labels: { app: "sleep", version: "v2" } })}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: echo, namespace: default}
+spec:
+  hosts: [echo]
+  http:
+  - match: [{uri: {prefix: /teapot}}]
+    fault: {abort: {httpStatus: 418, percentage: {value: 100}}}
+    route: [{destination: {host: echo}}]
+  - route: [{destination: {host: echo}}]
+`;
+
+/** A request from the sleep pod through its sidecar, on a connection of its own. */
+function call(path: string): Promise<{ status: number; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: SLEEP, port: 15001, path: `http://echo${path}`, agent: false },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function scrape(podIp: string): Promise<string> {
+  const res = await fetch(`http://${podIp}:15090/stats/prometheus`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("text/plain; version=0.0.4");
+  return res.text();
+}
+
+/** The samples of `metric` whose labels include every `labels` pair, as label map → value. */
+function samples(text: string, metric: string, labels: Record<string, string>): number[] {
+  const out: number[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const close = line.lastIndexOf("}");
+    const body = line.slice(metric.length + 1, close);
+    const found = new Map<string, string>();
+    for (const m of body.matchAll(/([a-z_]+)="((?:[^"\\]|\\.)*)"/g)) found.set(m[1]!, m[2]!);
+    if (Object.entries(labels).every(([k, v]) => found.get(k) === v))
+      out.push(Number(line.slice(close + 2)));
+  }
+  return out;
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+beforeAll(async () => {
+  mesh = await startMesh(SUBNET, CONFIG);
+  await mesh.startEcho({ pod: "echo-1", ip: ip(1, 2) });
+  await mesh.startProxy({
+    pod: "echo-1",
+    ip: ECHO,
+    labels: { app: "echo", version: "v1" },
+    appAddress: ip(1, 2),
+  });
+  await mesh.startProxy({ pod: "sleep", ip: SLEEP, labels: { app: "sleep", version: "v2" } });
+}, 60_000);
+
+afterAll(async () => {
+  await mesh?.stop();
+});
+
+describe("Istio's standard metrics", () => {
+  it("counts requests at the source and the destination, naming each other's workload", async () => {
+    const total = 30;
+    for (let i = 0; i < total; i++) expect((await call("/hello")).status).toBe(200);
+    const pair = {
+      source_workload: "sleep",
+      source_workload_namespace: "default",
+      source_app: "sleep",
+      source_version: "v2",
+      destination_workload: "echo-1",
+      destination_workload_namespace: "default",
+      destination_service: "echo.default.svc.cluster.local",
+      destination_service_name: "echo",
+      destination_service_namespace: "default",
+      request_protocol: "http",
+      response_code: "200",
+      response_flags: "-",
+    };
+    const client = await scrape(SLEEP);
+    expect(
+      sum(samples(client, "istio_requests_total", { ...pair, reporter: "source" })),
+    ).toBe(total);
+    // The destination learns the client from the exchange headers; the app never sees them.
+    const server = await scrape(ECHO);
+    expect(
+      sum(
+        samples(server, "istio_requests_total", {
+          ...pair,
+          reporter: "destination",
+          destination_app: "echo",
+          destination_version: "v1",
+        }),
+      ),
+    ).toBe(total);
+    // Istio's buckets, cumulative, with _sum and _count.
+    const buckets = samples(client, "istio_request_duration_milliseconds_bucket", {
+      ...pair,
+      reporter: "source",
+      le: "+Inf",
+    });
+    expect(sum(buckets)).toBe(total);
+    expect(client).toMatch(/istio_request_duration_milliseconds_bucket\{[^}]*le="0\.5"\}/);
+    expect(client).toMatch(/istio_request_duration_milliseconds_bucket\{[^}]*le="3600000"\}/);
+    expect(client).toContain("# TYPE istio_request_bytes histogram");
+    expect(client).toContain("# TYPE istio_response_bytes histogram");
+    // Envoy's own stats come first on the same endpoint.
+    expect(client).toContain("# TYPE envoy_cluster_upstream_rq_total counter");
+  });
+
+  it("keeps the exchange headers from the apps on both sides", async () => {
+    const reply = await call("/headers");
+    expect(reply.status).toBe(200);
+    expect(reply.headers["x-envoy-peer-metadata"]).toBeUndefined();
+    expect(reply.headers["x-envoy-peer-metadata-id"]).toBeUndefined();
+  });
+
+  it("reports an injected abort with its code and response flag", async () => {
+    for (let i = 0; i < 4; i++) expect((await call("/teapot")).status).toBe(418);
+    const client = await scrape(SLEEP);
+    expect(
+      sum(
+        samples(client, "istio_requests_total", {
+          reporter: "source",
+          source_workload: "sleep",
+          destination_service_name: "echo",
+          response_code: "418",
+          response_flags: "FI",
+        }),
+      ),
+    ).toBe(4);
+  });
+});
