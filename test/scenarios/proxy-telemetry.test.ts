@@ -108,9 +108,9 @@ describe("Istio's standard metrics", () => {
       response_flags: "-",
     };
     const client = await scrape(SLEEP);
-    expect(
-      sum(samples(client, "istio_requests_total", { ...pair, reporter: "source" })),
-    ).toBe(total);
+    expect(sum(samples(client, "istio_requests_total", { ...pair, reporter: "source" }))).toBe(
+      total,
+    );
     // The destination learns the client from the exchange headers; the app never sees them.
     const server = await scrape(ECHO);
     expect(

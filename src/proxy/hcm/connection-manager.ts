@@ -296,7 +296,8 @@ export class HttpConnectionManager {
     }
     if (selection.route.name !== "") downstream.info.routeName = selection.route.name;
     // Envoy knows the route's cluster once the route is picked (a fault abort still names it).
-    if (selection.clusterName !== undefined) downstream.info.upstreamCluster = selection.clusterName;
+    if (selection.clusterName !== undefined)
+      downstream.info.upstreamCluster = selection.clusterName;
     if (selection.action.kind === "route") {
       // Envoy's filter manager finalizes every response of a routed stream with the route's
       // mutations, local replies included (fault aborts, the router's); a redirect's or direct
