@@ -61,6 +61,7 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
     stats,
     random,
     upstreamTls,
+    telemetry,
     ...(sourceAddress ? { sourceAddress } : {}),
   };
   const listeners = new ListenerManager({
@@ -90,8 +91,12 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
       },
     },
     routes,
-    startTcpProxy: (socket, config, originalDestination) =>
-      startTcpProxy(socket, config, tcpDeps, { originalDestination }),
+    startTcpProxy: (socket, config, { info, trafficDirection }) =>
+      startTcpProxy(socket, config, tcpDeps, {
+        originalDestination: { address: info.destinationIp, port: info.destinationPort },
+        connection: info,
+        reporter: trafficDirection === "INBOUND" ? "destination" : "source",
+      }),
     drainTimeMs: options.drainTimeMs,
     logger,
   });

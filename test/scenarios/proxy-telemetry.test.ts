@@ -5,6 +5,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  connectTunnel,
   INJECTED_NAMESPACE_YAML,
   type Mesh,
   podYaml,
@@ -20,7 +21,8 @@ let mesh: Mesh;
 
 const CONFIG = `${INJECTED_NAMESPACE_YAML}---
 ${serviceYaml("echo")}---
-${podYaml({ name: "echo-1", ip: ECHO, labels: { app: "echo", version: "v1" }, ports: [8080] })}---
+${serviceYaml("tcpecho", { selector: "echo", ports: [{ name: "tcp", port: 9000, targetPort: 9000 }] })}---
+${podYaml({ name: "echo-1", ip: ECHO, labels: { app: "echo", version: "v1" }, ports: [8080, 9000] })}---
 ${podYaml({ name: "sleep", ip: SLEEP, labels: { app: "sleep", version: "v2" } })}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -75,7 +77,7 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 beforeAll(async () => {
   mesh = await startMesh(SUBNET, CONFIG);
-  await mesh.startEcho({ pod: "echo-1", ip: ip(1, 2) });
+  await mesh.startEcho({ pod: "echo-1", ip: ip(1, 2), tcpPort: 9000 });
   await mesh.startProxy({
     pod: "echo-1",
     ip: ECHO,
@@ -159,5 +161,38 @@ describe("Istio's standard metrics", () => {
         }),
       ),
     ).toBe(4);
+  });
+
+  it("counts TCP connections and bytes at both ends", async () => {
+    const socket = await connectTunnel(SLEEP, "tcpecho:9000");
+    const payload = "x".repeat(1000);
+    let echoed = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      echoed += chunk;
+    });
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    socket.write(payload);
+    socket.end();
+    await closed;
+    expect(echoed).toBe(payload);
+    const tcp = { destination_service_name: "tcpecho", request_protocol: "tcp" };
+    // The close reaches each proxy a moment after the client saw it.
+    for (const [podIp, reporter] of [
+      [SLEEP, "source"],
+      [ECHO, "destination"],
+    ] as const) {
+      const labels = { ...tcp, reporter };
+      let text = "";
+      for (let i = 0; i < 200; i++) {
+        text = await scrape(podIp);
+        if (sum(samples(text, "istio_tcp_connections_closed_total", labels)) === 1) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(sum(samples(text, "istio_tcp_connections_opened_total", labels))).toBe(1);
+      expect(sum(samples(text, "istio_tcp_connections_closed_total", labels))).toBe(1);
+      expect(sum(samples(text, "istio_tcp_received_bytes_total", labels))).toBe(1000);
+      expect(sum(samples(text, "istio_tcp_sent_bytes_total", labels))).toBe(1000);
+    }
   });
 });

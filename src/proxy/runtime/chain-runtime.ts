@@ -19,10 +19,11 @@ import { NO_SECRETS, type SecretProvider } from "../tls/secret-provider.ts";
 import { sniffHttp2Preface } from "./inspect-connection.ts";
 import { compileNetworkRbac, networkRbacAllows } from "./network-rbac.ts";
 
+/** Hands a connection to a TCP proxy; its original destination is the connection's own. */
 export type StartTcpProxy = (
   socket: Socket,
   config: TcpProxyConfig,
-  originalDestination: { address: string; port: number },
+  connection: { info: ConnectionInfo; trafficDirection: TrafficDirection | undefined },
 ) => { close(): void };
 
 /** What a chain's runtime needs from its listener manager. */
@@ -144,8 +145,8 @@ export class ChainRuntime {
       return;
     }
     const session = this.deps.startTcpProxy(socket, filter.config, {
-      address: info.destinationIp,
-      port: info.destinationPort,
+      info,
+      trafficDirection: this.trafficDirection,
     });
     this.tcpSessions.add(session);
     socket.once("close", () => this.tcpSessions.delete(session));

@@ -4,10 +4,16 @@
 import type { Socket } from "node:net";
 import { noop } from "../../base/noop.ts";
 import { setTimeoutMs } from "../../base/timer.ts";
+import { connectionStreamFields } from "../hcm/stream-record.ts";
 import type { ResponseFlag } from "../http/response-flags.ts";
-import type { TcpProxyConfig } from "../listener/types.ts";
+import { newStreamInfo, type StreamInfo } from "../http/stream-info.ts";
+import type { ConnectionInfo, TcpProxyConfig } from "../listener/types.ts";
 import { pickByWeight } from "../routing/weighted-cluster.ts";
 import { type ClusterStats, clusterStats, type StatsStore } from "../stats/stats-store.ts";
+import type { Reporter } from "../telemetry/metric-definitions.ts";
+import { peerFromEndpointMetadata } from "../telemetry/peer-metadata.ts";
+import type { ProxyTelemetry } from "../telemetry/proxy-telemetry.ts";
+import type { ConnectionMetrics } from "../telemetry/request-metrics.ts";
 import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
 import type { Cluster, ClusterManager } from "../upstream/cluster-manager.ts";
 import { dialHost } from "../upstream/dial-host.ts";
@@ -25,6 +31,8 @@ export interface TcpProxyDeps {
   random?: () => number;
   /** TLS origination for clusters with an UpstreamTlsContext. */
   upstreamTls?: UpstreamTlsConnector;
+  /** Istio's TCP metrics (istio_tcp_*); absent: none. */
+  telemetry?: ProxyTelemetry;
 }
 
 export interface TcpProxyResult {
@@ -55,7 +63,14 @@ export interface TcpProxyOptions {
    * downstream is left open for the callback to answer on and close (CONNECT answers 503).
    */
   onConnectFailure?: (flags: readonly ResponseFlag[]) => void;
+  /** The accepted connection (addresses, SNI, certificates) for the session's record. */
+  connection?: ConnectionInfo;
+  /** Istio's reporter for the connection's metrics (default `source`). */
+  reporter?: Reporter;
 }
+
+/** How often a long connection's bytes reach Istio's metrics (Istio's tcp_reporting_duration). */
+const TCP_REPORTING_INTERVAL_MS = 5_000;
 
 /** The cluster for a new connection: the only one, or a weighted pick (Envoy: random % total). */
 export function selectTcpCluster(
@@ -95,7 +110,13 @@ class Session implements TcpProxySession {
   private readonly options: TcpProxyOptions;
   private readonly stats: TcpProxyStats;
   private readonly startedAt = Date.now();
-  private readonly flags: ResponseFlag[] = [];
+  /** What access logs and metrics read of the connection (its flags are the session's). */
+  readonly info: StreamInfo;
+  private readonly flags: ResponseFlag[];
+  private metrics: ConnectionMetrics | undefined;
+  private reportedReceived = 0;
+  private reportedSent = 0;
+  private reportTimer: NodeJS.Timeout | undefined;
   private clusterName: string | undefined;
   private upstreamHost: string | undefined;
   private bytesReceived = 0;
@@ -119,6 +140,11 @@ class Session implements TcpProxySession {
     this.config = config;
     this.deps = deps;
     this.options = options;
+    this.info = newStreamInfo(
+      { protocol: undefined, ...connectionStreamFields(options.connection) },
+      this.startedAt,
+    );
+    this.flags = this.info.responseFlags;
     this.stats = tcpProxyStats(deps.stats, config.statPrefix);
     this.stats.downstreamCxTotal.inc();
     this.done = new Promise((resolve) => {
@@ -245,6 +271,7 @@ class Session implements TcpProxySession {
     }
     this.upstream = upstream;
     this.lease = lease;
+    this.openMetrics(lease);
     lease.stats.upstreamCxActive.inc();
     this.downstream.removeListener("data", this.onEarlyData);
     this.downstream.removeListener("close", this.onEarlyClose);
@@ -282,6 +309,49 @@ class Session implements TcpProxySession {
     void this.relay.done.then(() => this.end());
   }
 
+  /**
+   * Istio counts a TCP connection open once its peer is known: at the source, the endpoint the
+   * upstream connection went to (its `istio.workload` metadata); at the destination, with no TCP
+   * metadata exchange in crema, no peer is ever learnt. Bytes follow every 5 s and at close.
+   */
+  private openMetrics(lease: Lease | undefined): void {
+    const telemetry = this.deps.telemetry;
+    if (!telemetry || this.metrics) return;
+    const reporter = this.options.reporter ?? "source";
+    const peer =
+      reporter === "source" && lease ? peerFromEndpointMetadata(lease.host.metadata) : undefined;
+    const cluster =
+      lease?.cluster.config ?? this.deps.clusters.cluster(this.clusterName ?? "")?.config;
+    this.metrics = telemetry.forConnection(this.info, reporter, peer, cluster);
+    this.metrics.opened();
+    this.reportTimer = setInterval(() => this.reportBytes(), TCP_REPORTING_INTERVAL_MS);
+    this.reportTimer.unref();
+  }
+
+  private reportBytes(): void {
+    this.metrics?.addBytes(
+      this.bytesSent - this.reportedSent,
+      this.bytesReceived - this.reportedReceived,
+    );
+    this.reportedSent = this.bytesSent;
+    this.reportedReceived = this.bytesReceived;
+  }
+
+  /** The session's record is final: Istio's metrics count the close (and the open if unseen). */
+  private closeMetrics(): void {
+    const info = this.info;
+    info.durationMs = Date.now() - this.startedAt;
+    info.bytesReceived = info.wireBytesReceived = this.bytesReceived;
+    info.bytesSent = info.wireBytesSent = this.bytesSent;
+    info.upstreamCluster = this.clusterName;
+    info.upstreamHost = this.upstreamHost;
+    if (!this.deps.telemetry) return;
+    this.openMetrics(this.lease);
+    if (this.reportTimer) clearInterval(this.reportTimer);
+    this.reportBytes();
+    this.metrics?.closed();
+  }
+
   private readonly onEarlyData = (chunk: Buffer): void => {
     this.early.push(chunk);
     this.bytesReceived += chunk.length;
@@ -313,6 +383,7 @@ class Session implements TcpProxySession {
       this.lease.stats.upstreamCxDestroy.inc();
       this.lease.release();
     }
+    this.closeMetrics();
     this.resolveDone({
       flags: this.flags,
       ...(this.clusterName !== undefined ? { cluster: this.clusterName } : {}),
