@@ -4,6 +4,7 @@ import type { Clock } from "../base/clock.ts";
 import type { Logger } from "../base/logger.ts";
 import type { JsonObject } from "../xds/proto-json.ts";
 import type { AppProbers } from "./agent/app-probers.ts";
+import type { AppMetricsTarget } from "./agent/metrics-merge.ts";
 import type { SecretProvider } from "./tls/secret-provider.ts";
 
 export type ProxyType = "sidecar" | "router";
@@ -27,6 +28,9 @@ export interface ProxyOptions {
   /** Envoy's Prometheus listener (Istio's 15090 `/stats/prometheus`); port 0 picks one; absent =
    * none. */
   prometheusAddress?: { host: string; port: number };
+  /** The app's metrics the status server merges into its `/stats/prometheus`
+   * (ISTIO_PROMETHEUS_ANNOTATIONS); absent: none. */
+  appMetrics?: AppMetricsTarget | undefined;
   /** The app probes the status server performs (ISTIO_KUBE_APP_PROBERS); default none. */
   appProbers?: AppProbers;
   /** Where app probes reach the app: where the sidecar forwards inbound traffic (metadata

@@ -8,6 +8,7 @@ import { XdsClient } from "../xds/client/xds-client.ts";
 import { TYPE_URL } from "../xds/type-urls.ts";
 import {
   type AdminSource,
+  prometheusExposition,
   type ServerState,
   startAdminServer,
   startPrometheusServer,
@@ -342,6 +343,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           appAddress: options.appAddress ?? "127.0.0.1",
           isReady,
           logger,
+          proxyMetrics: () => prometheusExposition(source),
+          appMetrics: options.appMetrics,
         },
         options.statusAddress,
       );

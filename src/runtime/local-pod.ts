@@ -3,6 +3,7 @@
 // as the kubelet would judge it, and the Pod object the control plane's registry reads.
 import { connect } from "node:net";
 import { join } from "node:path";
+import { PROMETHEUS_ANNOTATIONS_ENV } from "../proxy/agent/metrics-merge.ts";
 import { type ContainerProcess, startContainerProcess } from "./container-process.ts";
 import type { PodAddresses } from "./pod-ips.ts";
 import type { ContainerPlan, PodPlan } from "./pod-plan.ts";
@@ -100,14 +101,20 @@ export function podEnvironment(
  * proxy must not send its own connections through itself, and Node would load its HTTP-proxy
  * machinery for nothing).
  */
-function proxyEnvironment(
-  shared: Record<string, string>,
-  containers: readonly ContainerPlan[],
-): Record<string, string> {
+function proxyEnvironment(shared: Record<string, string>, plan: PodPlan): Record<string, string> {
   const env = { ...shared };
   for (const key of [...PROXY_ENV_KEYS, "NODE_USE_ENV_PROXY", "HOST", "PORT"]) delete env[key];
-  const probers = appProbers(containers);
+  const probers = appProbers(plan.containers);
   if (Object.keys(probers).length > 0) env.ISTIO_KUBE_APP_PROBERS = JSON.stringify(probers);
+  // Istio's metrics merging: the pod's scrape annotations go to the agent, which serves the
+  // app's metrics with the proxy's on 15020.
+  const annotations = plan.annotations;
+  if (annotations["prometheus.io/scrape"] === "true")
+    env[PROMETHEUS_ANNOTATIONS_ENV] = JSON.stringify({
+      scrape: "true",
+      path: annotations["prometheus.io/path"] ?? "/metrics",
+      port: annotations["prometheus.io/port"] ?? "",
+    });
   return env;
 }
 
@@ -210,7 +217,7 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
       name: PROXY_CONTAINER,
       kind: "proxy",
       argv: proxyArgv(options),
-      env: proxyEnvironment(shared, plan.containers),
+      env: proxyEnvironment(shared, plan),
       cwd: plan.workingDir,
       logFile: logFile(PROXY_CONTAINER),
       onLine: (line) => options.onLine?.(PROXY_CONTAINER, line),

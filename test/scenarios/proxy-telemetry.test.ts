@@ -2,7 +2,7 @@
 // client's sidecar reports `source`, the server's `destination`, each naming the other workload
 // through the peer-metadata exchange, on Envoy's Prometheus endpoint (15090), summed over the
 // proxies' two threads.
-import { request } from "node:http";
+import { createServer, request, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   connectTunnel,
@@ -18,6 +18,7 @@ const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
 const ECHO = ip(1);
 const SLEEP = ip(9);
 let mesh: Mesh;
+let appMetrics: Server;
 
 const CONFIG = `${INJECTED_NAMESPACE_YAML}---
 ${serviceYaml("echo")}---
@@ -78,17 +79,31 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 beforeAll(async () => {
   mesh = await startMesh(SUBNET, CONFIG);
   await mesh.startEcho({ pod: "echo-1", ip: ip(1, 2), tcpPort: 9000 });
+  // The app's own metrics, which the agent merges into 15020's /stats/prometheus.
+  appMetrics = createServer((req, res) => {
+    res.setHeader("content-type", "text/plain; version=0.0.4");
+    res.end(req.url === "/app-metrics" ? "# TYPE orders_total counter\norders_total 7\n" : "");
+  });
+  await new Promise<void>((resolve) => appMetrics.listen(9102, ip(1, 2), resolve));
   await mesh.startProxy({
     pod: "echo-1",
     ip: ECHO,
     labels: { app: "echo", version: "v1" },
     appAddress: ip(1, 2),
+    env: {
+      ISTIO_PROMETHEUS_ANNOTATIONS: JSON.stringify({
+        scrape: "true",
+        port: "9102",
+        path: "/app-metrics",
+      }),
+    },
   });
   await mesh.startProxy({ pod: "sleep", ip: SLEEP, labels: { app: "sleep", version: "v2" } });
 }, 60_000);
 
 afterAll(async () => {
   await mesh?.stop();
+  await new Promise((resolve) => appMetrics?.close(resolve));
 });
 
 describe("Istio's standard metrics", () => {
@@ -194,5 +209,18 @@ describe("Istio's standard metrics", () => {
       expect(sum(samples(text, "istio_tcp_received_bytes_total", labels))).toBe(1000);
       expect(sum(samples(text, "istio_tcp_sent_bytes_total", labels))).toBe(1000);
     }
+  });
+
+  it("merges the app's metrics with the proxy's on the agent's 15020", async () => {
+    const res = await fetch(`http://${ECHO}:15020/stats/prometheus`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain("# TYPE envoy_cluster_upstream_rq_total counter");
+    expect(text).toContain("# TYPE istio_requests_total counter");
+    expect(text.endsWith("# TYPE orders_total counter\norders_total 7\n")).toBe(true);
+    // The sidecar without scrape annotations serves the proxy's metrics alone.
+    const plain = await (await fetch(`http://${SLEEP}:15020/stats/prometheus`)).text();
+    expect(plain).toContain("istio_requests_total{");
+    expect(plain).not.toContain("orders_total");
   });
 });

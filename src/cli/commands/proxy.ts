@@ -10,6 +10,10 @@ import { CremaError, describeError, isCremaError } from "../../base/errors.ts";
 import { createLogger, type Logger } from "../../base/logger.ts";
 import { APP_PROBERS_ENV, parseAppProbers } from "../../proxy/agent/app-probers.ts";
 import {
+  PROMETHEUS_ANNOTATIONS_ENV,
+  parseAppMetricsTarget,
+} from "../../proxy/agent/metrics-merge.ts";
+import {
   BOOTSTRAP_TOKEN_ENV,
   DEFAULT_CA_ROOT_CERT_FILE,
   DEFAULT_TOKEN_FILE,
@@ -176,6 +180,8 @@ export function proxyOptionsFromFlags(
   if (!probers.ok) {
     throw invalid(`${APP_PROBERS_ENV} is invalid:\n  ${probers.errors.join("\n  ")}`);
   }
+  const appMetrics = parseAppMetricsTarget(io.env[PROMETHEUS_ANNOTATIONS_ENV]);
+  if (!appMetrics.ok) throw invalid(appMetrics.error);
   const metadataApp = (identity.node.metadata as { CREMA_APP_ADDRESS?: unknown } | undefined)
     ?.CREMA_APP_ADDRESS;
   const sourceAddress =
@@ -193,6 +199,7 @@ export function proxyOptionsFromFlags(
     statusAddress,
     prometheusAddress,
     appProbers: probers.probers,
+    ...(appMetrics.target ? { appMetrics: appMetrics.target } : {}),
     // Probes reach the app where the sidecar forwards inbound traffic.
     appAddress: typeof metadataApp === "string" && metadataApp !== "" ? metadataApp : "127.0.0.1",
     ...(sourceAddress !== undefined ? { sourceAddress } : {}),

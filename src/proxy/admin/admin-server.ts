@@ -330,6 +330,12 @@ function prometheusText(
   return filtered.ok ? filtered.value : envoy;
 }
 
+/** What `/stats/prometheus` answers, for the agent's merged endpoint (every thread's stats). */
+export async function prometheusExposition(source: AdminSource): Promise<string> {
+  await source.refresh?.();
+  return stats(source, new URLSearchParams(), "prometheus").body;
+}
+
 /** `/stats/prometheus` alone, as Envoy's 15090 listener serves it. */
 export function startPrometheusServer(
   source: AdminSource,

@@ -1,6 +1,7 @@
 // The agent's status server (pilot-agent's :15020): `/app-health/<container>/<probe>` performs
 // the pod's original probe against the app for the kubelet (Istio's probe rewrite), and
-// `/healthz/ready` answers as :15021 does.
+// `/healthz/ready` answers as :15021 does, and `/stats/prometheus` merges the proxy's metrics with
+// the app's (Istio's metrics merging).
 import type { ServerResponse } from "node:http";
 import type { Logger } from "../../base/logger.ts";
 import {
@@ -12,8 +13,21 @@ import {
 import { answerReadiness, READY_PATH, type ReadinessCheck } from "../admin/readiness-server.ts";
 import { probeApp } from "./app-probe.ts";
 import type { AppProbers } from "./app-probers.ts";
+import { type AppMetricsTarget, mergeExpositions, scrapeApp } from "./metrics-merge.ts";
 
 export type RunningStatusServer = RunningHttpServer;
+
+/** The proxy's exposition, then the app's when it answers (pilot-agent serves the rest anyway). */
+async function mergedMetrics(options: StatusServerOptions): Promise<string> {
+  const target = options.appMetrics;
+  const [proxy, app] = await Promise.all([
+    options.proxyMetrics!(),
+    target ? scrapeApp(options.appAddress, target) : undefined,
+  ]);
+  if (app && !app.ok)
+    options.logger.warn({ reason: app.reason }, "the app's metrics could not be scraped");
+  return mergeExpositions(proxy, app?.ok ? app.text : undefined);
+}
 
 export interface StatusServerOptions {
   /** From ISTIO_KUBE_APP_PROBERS; empty when the injector rewrote no probe. */
@@ -22,7 +36,14 @@ export interface StatusServerOptions {
   appAddress: string;
   isReady: ReadinessCheck;
   logger: Logger;
+  /** The proxy's Prometheus exposition (envoy_* and istio_*), for the merged `/stats/prometheus`. */
+  proxyMetrics?: () => Promise<string>;
+  /** The app's metrics to merge in (ISTIO_PROMETHEUS_ANNOTATIONS); absent: none. */
+  appMetrics?: AppMetricsTarget | undefined;
 }
+
+const STATS_PATH = "/stats/prometheus";
+const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 const TEXT = { "content-type": "text/plain; charset=UTF-8" };
 
@@ -42,6 +63,22 @@ export async function startStatusServer(
     const { path } = splitTarget(req.url);
     if (path === READY_PATH) {
       answerReadiness(res, options.isReady);
+      return;
+    }
+    if (path === STATS_PATH && options.proxyMetrics) {
+      void mergedMetrics(options).then(
+        (body) => {
+          if (res.destroyed) return;
+          res.writeHead(200, {
+            "content-type": PROMETHEUS_TYPE,
+            "content-length": Buffer.byteLength(body),
+          });
+          res.end(body);
+        },
+        (error: unknown) => {
+          if (!res.headersSent) text(res, 500, `metrics unavailable: ${String(error)}\n`);
+        },
+      );
       return;
     }
     if (!path.startsWith("/app-health/") && !path.startsWith("/app-lifecycle/")) {
