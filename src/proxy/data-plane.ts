@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import type { Clock } from "../base/clock.ts";
 import type { Logger } from "../base/logger.ts";
 import type { JsonObject } from "../xds/proto-json.ts";
+import { AccessLogFiles } from "./access-log/index.ts";
 import { ConnectionPools } from "./hcm/upstream-pools.ts";
 import { ListenerManager, type ListenerManagerOptions } from "./runtime/listener-manager.ts";
 import { RouteStore } from "./runtime/route-store.ts";
@@ -48,6 +49,7 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
   const { logger, sourceAddress } = options;
   const stats = new StatsStore();
   const telemetry = new ProxyTelemetry(options.node);
+  const accessLogFiles = new AccessLogFiles({ logger });
   const clusters = new ClusterManager({ clock: options.clock, ...options.clusters });
   const routes = new RouteStore();
   const pools = new ConnectionPools();
@@ -62,6 +64,8 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
     random,
     upstreamTls,
     telemetry,
+    accessLogFiles,
+    logger,
     ...(sourceAddress ? { sourceAddress } : {}),
   };
   const listeners = new ListenerManager({
@@ -74,6 +78,7 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
       random,
       logger,
       telemetry,
+      accessLogFiles,
       upstreamTls,
       ...(sourceAddress ? { sourceAddress } : {}),
       relayTcp: (socket, clusterName, target, idleTimeoutMs, events) => {
@@ -112,6 +117,7 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
       routes.close();
       pools.close();
       upstreamTls.close();
+      void accessLogFiles.close();
     },
   };
 }

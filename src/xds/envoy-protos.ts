@@ -43,6 +43,9 @@ export const ENVOY_PROTO_FILES = [
   "envoy/extensions/clusters/aggregate/v3/cluster.proto",
   "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto",
   "envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto",
+  "envoy/extensions/access_loggers/file/v3/file.proto",
+  "envoy/extensions/access_loggers/stream/v3/stream.proto",
+  "envoy/extensions/access_loggers/filters/cel/v3/cel.proto",
   "envoy/service/status/v3/csds.proto",
   "envoy/admin/v3/config_dump.proto",
 ];

@@ -1,6 +1,10 @@
 // `crema control-plane`: istiod's job — serves xDS built from Istio YAML files, watched.
 import { createLogger } from "../../base/logger.ts";
-import type { OutboundTrafficPolicyMode } from "../../control-plane/model/mesh-config.ts";
+import { validateMeshAccessLog } from "../../control-plane/model/mesh-access-log.ts";
+import type {
+  AccessLogEncoding,
+  OutboundTrafficPolicyMode,
+} from "../../control-plane/model/mesh-config.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
 import { shutdownSignals } from "../signals.ts";
@@ -14,6 +18,9 @@ interface ControlPlaneFlags {
   namespace?: string;
   rootNamespace?: string;
   outboundTrafficPolicy?: string;
+  accessLogFile?: string;
+  accessLogEncoding?: string;
+  accessLogFormat?: string;
   watch: boolean;
   logLevel?: string;
 }
@@ -46,6 +53,21 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
     .option("-n, --namespace <name>", "namespace for resources that name none", "default")
     .option("--root-namespace <name>", "namespace whose config applies mesh-wide", "istio-system")
     .option("--outbound-traffic-policy <mode>", "ALLOW_ANY or REGISTRY_ONLY", "ALLOW_ANY")
+    .option(
+      "--access-log-file <path>",
+      "meshConfig.accessLogFile: where every proxy writes access logs (/dev/stdout, a file); off when empty",
+      "",
+    )
+    .option(
+      "--access-log-encoding <encoding>",
+      "meshConfig.accessLogEncoding: TEXT or JSON",
+      "TEXT",
+    )
+    .option(
+      "--access-log-format <format>",
+      "meshConfig.accessLogFormat: an Envoy format string (TEXT) or a JSON object of them (JSON)",
+      "",
+    )
     .option("--no-watch", "do not watch the configuration paths")
     .option("--log-level <level>", "debug, info, warn, error (env CREMA_LOG_LEVEL)")
     .action(async (flags: ControlPlaneFlags) => {
@@ -57,6 +79,17 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
       const mode = flags.outboundTrafficPolicy?.toUpperCase();
       if (mode !== "ALLOW_ANY" && mode !== "REGISTRY_ONLY") {
         io.stderr("crema: --outbound-traffic-policy is ALLOW_ANY or REGISTRY_ONLY\n");
+        io.exit(2);
+        return;
+      }
+      const accessLog = {
+        accessLogFile: flags.accessLogFile ?? "",
+        accessLogEncoding: (flags.accessLogEncoding ?? "TEXT").toUpperCase() as AccessLogEncoding,
+        accessLogFormat: flags.accessLogFormat ?? "",
+      };
+      const accessLogErrors = validateMeshAccessLog(accessLog);
+      if (accessLogErrors.length > 0) {
+        for (const error of accessLogErrors) io.stderr(`crema: ${error}\n`);
         io.exit(2);
         return;
       }
@@ -78,6 +111,7 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
             outboundTrafficPolicy: mode as OutboundTrafficPolicyMode,
             // With a CA, proxies carry workload certificates: mTLS and authorization are on.
             workloadCertificates: flags.caDir !== undefined,
+            ...accessLog,
           },
           watch: flags.watch,
           translate: translateProxy,

@@ -3,6 +3,7 @@
 
 export type OutboundTrafficPolicyMode = "ALLOW_ANY" | "REGISTRY_ONLY";
 export type PathNormalization = "NONE" | "BASE" | "MERGE_SLASHES" | "DECODE_AND_MERGE_SLASHES";
+export type AccessLogEncoding = "TEXT" | "JSON";
 
 export interface MeshConfig {
   /** Namespace whose config applies mesh-wide (Istio: istio-system). */
@@ -30,6 +31,14 @@ export interface MeshConfig {
    * match).
    */
   workloadCertificates: boolean;
+  /** Where every proxy writes access logs (`/dev/stdout` …); "" turns them off. */
+  accessLogFile: string;
+  accessLogEncoding: AccessLogEncoding;
+  /**
+   * Custom format: an Envoy format string (TEXT), or a JSON object of format strings (JSON);
+   * "" for Istio's default format.
+   */
+  accessLogFormat: string;
   /** Ports the ingress gateway pods listen on, by Gateway server port (local runtime). */
   ingressGatewayPorts?: Readonly<Record<number, number>>;
 }
@@ -46,4 +55,7 @@ export const DEFAULT_MESH_CONFIG: Readonly<MeshConfig> = {
   localityLbEnabled: true,
   tracingSamplingPercent: 1,
   workloadCertificates: false,
+  accessLogFile: "",
+  accessLogEncoding: "TEXT",
+  accessLogFormat: "",
 };

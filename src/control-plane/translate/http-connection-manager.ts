@@ -6,6 +6,7 @@ import type { MeshConfig } from "../model/mesh-config.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import type { Protocol } from "../model/service.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
+import { meshAccessLogs } from "./access-log.ts";
 import { buildAuthnFilters } from "./authn/authn-filters.ts";
 import { buildAuthzHttpFilters, buildCustomAuthzHttpFilters } from "./authz/authz-filters.ts";
 import { compact, typed } from "./listener-common.ts";
@@ -87,9 +88,12 @@ export function authzFilters(ctx: HcmContext, cls: ListenerClass): JsonObject[] 
 export function statsFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
   return [];
 }
-/** SEAM (telemetry): HCM access logs from Telemetry / meshConfig.accessLogFile. */
-export function accessLogs(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
-  return [];
+/**
+ * HCM access logs: meshConfig.accessLogFile for every listener class, as istiod does when no
+ * Telemetry resource configures logging (Telemetry's accessLogging is not translated yet).
+ */
+export function accessLogs(ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
+  return meshAccessLogs(ctx.meshConfig);
 }
 /**
  * SEAM: Istio sends `request_id_extension` with UuidRequestIdConfig{use_request_id_for_trace_sampling:

@@ -206,7 +206,7 @@ function toListener(ctx: ListenerContext, entry: Entry): JsonObject {
     fallback = {
       filter_chain_match: {},
       name: PASSTHROUGH_FILTER_CHAIN,
-      filters: catchAllFilters(ctx.proxy, ctx.scope),
+      filters: catchAllFilters(ctx.proxy, ctx.scope, ctx.snapshot.meshConfig),
     };
   }
   return compact({
@@ -260,7 +260,10 @@ export function buildVirtualOutboundListener(ctx: ListenerContext): JsonObject {
         filter_chain_match: { destination_port: OUTBOUND_CAPTURE_PORT },
         filters: blackholeFilters(),
       },
-      { name: VIRTUAL_OUTBOUND_CATCHALL_TCP_CHAIN, filters: catchAllFilters(ctx.proxy, ctx.scope) },
+      {
+        name: VIRTUAL_OUTBOUND_CATCHALL_TCP_CHAIN,
+        filters: catchAllFilters(ctx.proxy, ctx.scope, ctx.snapshot.meshConfig),
+      },
     ],
     use_original_dst: true,
     traffic_direction: "OUTBOUND",

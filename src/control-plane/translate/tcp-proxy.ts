@@ -11,9 +11,11 @@ import { formatDuration, parseDuration } from "../../base/duration.ts";
 import { hostsOverlap } from "../../config/analysis/hosts.ts";
 import type { Resource } from "../../config/resource.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
+import type { MeshConfig } from "../model/mesh-config.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import type { Service } from "../model/service.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
+import { meshAccessLogs } from "./access-log.ts";
 import { destinationRuleFor } from "./destination-rules.ts";
 import { type ChainOptions, compact, typed } from "./listener-common.ts";
 import { type VirtualServiceView, viewOf } from "./route-virtual-services.ts";
@@ -33,6 +35,8 @@ export interface TcpProxyOptions {
   idleTimeout?: string;
   maxDownstreamConnectionDuration?: string;
   hashBySourceIp?: boolean;
+  /** The tcp_proxy's access_log (Istio's setTCPAccessLog); omitted when empty. */
+  accessLog?: readonly JsonObject[];
 }
 
 export function tcpProxyFilter(options: TcpProxyOptions): JsonObject {
@@ -49,6 +53,7 @@ export function tcpProxyFilter(options: TcpProxyOptions): JsonObject {
         idle_timeout: options.idleTimeout,
         max_downstream_connection_duration: options.maxDownstreamConnectionDuration,
         hash_policy: options.hashBySourceIp ? [{ source_ip: {} }] : undefined,
+        access_log: options.accessLog?.length ? [...options.accessLog] : undefined,
       }),
     ),
   };
@@ -86,11 +91,20 @@ export function catchAllCluster(scope: SidecarScope): string {
   });
 }
 
-/** Istio's buildOutboundCatchAllNetworkFiltersOnly. */
-export function catchAllFilters(proxy: ProxyNode, scope: SidecarScope): JsonObject[] {
+/** Istio's buildOutboundCatchAllNetworkFiltersOnly (access-logged even towards the black hole). */
+export function catchAllFilters(
+  proxy: ProxyNode,
+  scope: SidecarScope,
+  mesh: MeshConfig,
+): JsonObject[] {
   const cluster = catchAllCluster(scope);
   return [
-    tcpProxyFilter({ statPrefix: cluster, cluster, idleTimeout: metadataIdleTimeout(proxy) }),
+    tcpProxyFilter({
+      statPrefix: cluster,
+      cluster,
+      idleTimeout: metadataIdleTimeout(proxy),
+      accessLog: meshAccessLogs(mesh),
+    }),
   ];
 }
 
@@ -138,7 +152,8 @@ export function l4IdleTimeout(
 export function singleDestinationFilters(ctx: L4Context, cluster: string): JsonObject[] {
   const parsed = parseClusterName(cluster);
   const policy = parsed ? tcpPolicy(ctx, parsed.host, parsed.subset) : {};
-  return [tcpProxyFilter({ statPrefix: cluster, cluster, ...policy })];
+  const accessLog = meshAccessLogs(ctx.snapshot.meshConfig);
+  return [tcpProxyFilter({ statPrefix: cluster, cluster, ...policy, accessLog })];
 }
 
 /** The same for a cluster whose name does not carry its host (SNI-DNAT clusters). */
@@ -148,7 +163,10 @@ export function destinationFilters(
   host: string,
   subset: string,
 ): JsonObject[] {
-  return [tcpProxyFilter({ statPrefix: cluster, cluster, ...tcpPolicy(ctx, host, subset) })];
+  const accessLog = meshAccessLogs(ctx.snapshot.meshConfig);
+  return [
+    tcpProxyFilter({ statPrefix: cluster, cluster, ...tcpPolicy(ctx, host, subset), accessLog }),
+  ];
 }
 
 /** Istio's buildOutboundNetworkFilters for one L4 rule: one cluster, or weighted ones named after the VS. */
@@ -168,6 +186,7 @@ export function l4RouteFilters(ctx: L4Context, route: L4Route): JsonObject[] {
       ...(idleTimeout ? { idleTimeout } : {}),
       ...(maxDownstreamConnectionDuration ? { maxDownstreamConnectionDuration } : {}),
       ...(hashBySourceIp ? { hashBySourceIp } : {}),
+      accessLog: meshAccessLogs(ctx.snapshot.meshConfig),
     }),
   ];
 }

@@ -16,6 +16,7 @@ import {
   type Http2Session,
 } from "node:http2";
 import type { Socket } from "node:net";
+import { type AccessLogger, openAccessLoggers } from "../access-log/index.ts";
 import {
   isGrpcContentType,
   LOCAL_REPLY_BODY,
@@ -78,6 +79,8 @@ export function http1HeadersTimeoutMs(config: {
 
 type AnyResponse = ServerResponse | Http2ServerResponse;
 
+const HTTP_LOG = { kind: "http" } as const;
+
 /** One request as the HTTP filters see it, carried across a filter that waits. */
 interface FilterStream {
   req: AnyRequest;
@@ -111,6 +114,7 @@ export class HttpConnectionManager {
   private draining = false;
   /** Istio's reporter for this HCM's streams: `destination` on a sidecar's inbound listener. */
   private readonly reporter: Reporter;
+  private readonly accessLoggers: readonly AccessLogger[];
 
   constructor(
     config: HcmConfig,
@@ -120,6 +124,9 @@ export class HttpConnectionManager {
     this.config = config;
     this.deps = deps;
     this.reporter = options.trafficDirection === "INBOUND" ? "destination" : "source";
+    this.accessLoggers = deps.accessLogFiles
+      ? openAccessLoggers(config.accessLogs, deps.accessLogFiles, deps.logger)
+      : [];
     this.routerConfig = routerFilterConfig(config.httpFilters);
     this.rbacFilters = compileRbacFilters(config.httpFilters, config.statPrefix);
     this.jwtFilters = compileJwtFilters(config.httpFilters);
@@ -327,7 +334,7 @@ export class HttpConnectionManager {
     );
   }
 
-  /** The stream is over: its record goes to Istio's metrics (and the access logs). */
+  /** The stream is over: its record goes to Istio's metrics and the access logs. */
   private endStream(
     req: AnyRequest,
     downstream: NodeDownstream,
@@ -337,9 +344,12 @@ export class HttpConnectionManager {
   ): void {
     const telemetry = this.deps.telemetry;
     const stream = downstream.telemetry;
-    if (!telemetry || !stream) return;
+    const loggers = this.accessLoggers;
+    if ((!telemetry || !stream) && loggers.length === 0) return;
     const info: StreamInfo = downstream.info;
     finishStreamInfo(info, req, startedAt, route);
+    for (const logger of loggers) logger.log(info, HTTP_LOG);
+    if (!telemetry || !stream) return;
     const cluster = info.upstreamCluster
       ? this.deps.clusters.cluster(info.upstreamCluster)?.config
       : undefined;

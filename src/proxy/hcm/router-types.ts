@@ -1,5 +1,6 @@
 // What the router filter is given: its dependencies (clusters, pools, stats) and one routed
 // request as the HCM hands it over after route selection and header mutations.
+import type { AccessLogFiles } from "../access-log/index.ts";
 import type { RouterFilterConfig } from "../listener/types.ts";
 import type { ForwardAction, MutableHeaders, RouteRequest } from "../routing/types.ts";
 import type { StatsStore } from "../stats/stats-store.ts";
@@ -21,6 +22,8 @@ export interface RouterDeps {
   upstreamTls?: UpstreamTlsConnector;
   /** Istio's standard metrics and their peer-metadata exchange; absent: none. */
   telemetry?: ProxyTelemetry;
+  /** Where access logs are written (one set of files per proxy thread); absent: no logs. */
+  accessLogFiles?: AccessLogFiles;
 }
 
 export interface RouterRequest {

@@ -1,6 +1,7 @@
 // HttpConnectionManager typed_config → HcmConfig: routes (RDS name or an inline table validated
 // by the routing engine), HTTP filters, upgrades, codec, path normalisation, XFF and timeouts.
 
+import { decodeAccessLogs } from "../access-log/decode-access-log.ts";
 import type { Fields } from "../routing/decode-reader.ts";
 import { decodeRouteConfiguration, releaseRouteConfiguration } from "../routing/index.ts";
 import { decodeHttpFilters, type HttpFilterOptions } from "./decode-http-filters.ts";
@@ -35,11 +36,11 @@ const FCC = [
 ] as const;
 const SERVER_HEADER = ["OVERWRITE", "APPEND_IF_ABSENT", "PASS_THROUGH"] as const;
 
-/** Observability and stats-only fields: accepted, not used by the data path. */
+/** Observability and stats-only fields: accepted, not used by the data path (access_log is). */
 const SKIPPED = [
   "@type",
   "tracing",
-  "access_log",
+  // Periodic and on-new-request flushing: crema logs once, at the end of each stream.
   "access_log_flush_interval",
   "flush_access_log_on_new_request",
   "access_log_options",
@@ -136,6 +137,13 @@ function stripPortMode(f: Fields): HcmConfig["stripPortMode"] {
   return any ? "any" : matching ? "matching" : "none";
 }
 
+/** gRPC clients ignore access_log, so proxyless listeners must not NACK over a logger crema lacks. */
+function decodeHcmAccessLogs(f: Fields, options: HcmDecodeOptions): HcmConfig["accessLogs"] {
+  if (!options.apiListener && !options.proxyless) return decodeAccessLogs(f);
+  f.skip("access_log");
+  return [];
+}
+
 /** Decodes `f` (the typed_config object); errors go to f.ctx.errors. */
 export function decodeHcm(f: Fields, options: HcmDecodeOptions = {}): HcmConfig {
   f.skip(...SKIPPED);
@@ -183,6 +191,7 @@ export function decodeHcm(f: Fields, options: HcmDecodeOptions = {}): HcmConfig 
     idleTimeoutMs: 3_600_000,
     maxHeadersCount: 100,
     headersWithUnderscoresAction: "ALLOW",
+    accessLogs: decodeHcmAccessLogs(f, options),
   };
   certDetails?.finish();
   if (hcm.maxRequestHeadersKb === 0) f.error("must be greater than 0", "max_request_headers_kb");

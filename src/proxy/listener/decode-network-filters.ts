@@ -1,5 +1,6 @@
 // A filter chain's network filters: http_connection_manager → HcmConfig, tcp_proxy →
 // TcpProxyConfig, telemetry-only filters skipped, anything else an error (the proxy NACKs).
+import { decodeAccessLogs } from "../access-log/decode-access-log.ts";
 import { decodeNetworkRbac, RBAC_NETWORK_TYPE, releaseRbacConfig } from "../rbac/index.ts";
 import type { Fields } from "../routing/decode-reader.ts";
 import { decodeHcm, type HcmDecodeOptions } from "./decode-hcm.ts";
@@ -39,7 +40,8 @@ function decodeWeightedClusters(w: Fields): TcpProxyConfig["cluster"] {
 }
 
 export function decodeTcpProxy(f: Fields): TcpProxyConfig {
-  f.skip("@type", "access_log", "access_log_flush_interval", "flush_access_log_on_connected");
+  // Periodic flushing and a log line on connect: crema logs once, when the connection closes.
+  f.skip("@type", "access_log_flush_interval", "flush_access_log_on_connected");
   f.skip("access_log_options");
   const statPrefix = f.string("stat_prefix", 1);
   const which = f.oneof(["cluster", "weighted_clusters", "on_demand"] as const);
@@ -58,6 +60,7 @@ export function decodeTcpProxy(f: Fields): TcpProxyConfig {
     cluster,
     idleTimeoutMs: f.duration("idle_timeout") ?? 3_600_000,
     maxConnectAttempts: f.optUint("max_connect_attempts") ?? 1,
+    accessLogs: decodeAccessLogs(f),
   };
   if (config.maxConnectAttempts < 1) f.error("must be at least 1", "max_connect_attempts");
   const maxDuration = f.duration("max_downstream_connection_duration");

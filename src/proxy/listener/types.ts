@@ -2,6 +2,7 @@
 // filters, filter chains with their network filters (HCM, TCP proxy) and the chain-match index.
 import type { X509Certificate } from "node:crypto";
 import type { JsonObject } from "../../xds/proto-json.ts";
+import type { AccessLogConfig } from "../access-log/types.ts";
 import type { DownstreamTlsConfig } from "../tls/tls-context.ts";
 import type { FilterChainIndex } from "./filter-chain-index.ts";
 
@@ -145,6 +146,8 @@ export interface HcmConfig {
   headersWithUnderscoresAction: HeadersWithUnderscoresAction;
   /** http2_protocol_options kept opaque for the HTTP/2 codec. */
   http2ProtocolOptions?: JsonObject;
+  /** `access_log`, compiled (empty when none); open them with openAccessLoggers. */
+  accessLogs: readonly AccessLogConfig[];
 }
 
 export interface TcpProxyWeightedCluster {
@@ -162,6 +165,11 @@ export interface TcpProxyConfig {
   /** Default 1. */
   maxConnectAttempts: number;
   maxDownstreamConnectionDurationMs?: number;
+  /**
+   * `access_log`, compiled; the decoder always sets it (empty when none). Optional only so that
+   * configs built by hand (the local HTTP proxy's CONNECT relay) need not name it.
+   */
+  accessLogs?: readonly AccessLogConfig[];
 }
 
 export type NetworkFilter =

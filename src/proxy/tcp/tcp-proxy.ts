@@ -2,8 +2,10 @@
 // host, connect (retrying up to max_connect_attempts), then relay bytes both ways until both sides
 // have closed, either resets, or the idle / max-duration timer fires.
 import type { Socket } from "node:net";
+import type { Logger } from "../../base/logger.ts";
 import { noop } from "../../base/noop.ts";
 import { setTimeoutMs } from "../../base/timer.ts";
+import { type AccessLogFiles, type AccessLogger, openAccessLoggers } from "../access-log/index.ts";
 import { connectionStreamFields } from "../hcm/stream-record.ts";
 import type { ResponseFlag } from "../http/response-flags.ts";
 import { newStreamInfo, type StreamInfo } from "../http/stream-info.ts";
@@ -33,6 +35,26 @@ export interface TcpProxyDeps {
   upstreamTls?: UpstreamTlsConnector;
   /** Istio's TCP metrics (istio_tcp_*); absent: none. */
   telemetry?: ProxyTelemetry;
+  /** Where the tcp_proxy's access logs are written; absent: no logs. */
+  accessLogFiles?: AccessLogFiles;
+  /** Where a logger that cannot write says so. */
+  logger?: Logger;
+}
+
+const TCP_LOG = { kind: "tcp" } as const;
+
+/** Each tcp_proxy config's loggers, opened once (a config lives as long as its filter chain). */
+const loggersByConfig = new WeakMap<TcpProxyConfig, readonly AccessLogger[]>();
+
+function accessLoggersFor(config: TcpProxyConfig, deps: TcpProxyDeps): readonly AccessLogger[] {
+  const files = deps.accessLogFiles;
+  if (!files || !deps.logger || !config.accessLogs?.length) return [];
+  let loggers = loggersByConfig.get(config);
+  if (!loggers) {
+    loggers = openAccessLoggers(config.accessLogs, files, deps.logger);
+    loggersByConfig.set(config, loggers);
+  }
+  return loggers;
 }
 
 export interface TcpProxyResult {
@@ -337,7 +359,10 @@ class Session implements TcpProxySession {
     this.reportedReceived = this.bytesReceived;
   }
 
-  /** The session's record is final: Istio's metrics count the close (and the open if unseen). */
+  /**
+   * The session's record is final: the access logs get it, and Istio's metrics count the close
+   * (and the open if unseen).
+   */
   private closeMetrics(): void {
     const info = this.info;
     info.durationMs = Date.now() - this.startedAt;
@@ -345,6 +370,7 @@ class Session implements TcpProxySession {
     info.bytesSent = info.wireBytesSent = this.bytesSent;
     info.upstreamCluster = this.clusterName;
     info.upstreamHost = this.upstreamHost;
+    for (const logger of accessLoggersFor(this.config, this.deps)) logger.log(info, TCP_LOG);
     if (!this.deps.telemetry) return;
     this.openMetrics(this.lease);
     if (this.reportTimer) clearInterval(this.reportTimer);
