@@ -13,6 +13,7 @@ import type {
 import { TYPE_URL } from "../xds/type-urls.ts";
 import { decodeProxyNode, type ProxyNode } from "./model/proxy.ts";
 import type { MeshSnapshot } from "./model/snapshot.ts";
+import { credentialSecretsFor } from "./translate/credential-secrets.ts";
 import type { ProxyResources } from "./translate/proxy-resources.ts";
 import type { SharedTranslationCache } from "./translate/shared-proxy.ts";
 
@@ -119,6 +120,13 @@ export function createDiscoverySource(options: {
       if (!entry) return { version: "", resources: EMPTY };
       if (typeUrl === TYPE_URL.listener && entry.proxy.kind === "proxyless") {
         entry.listenerNames = requestedNames(subscription);
+      }
+      if (typeUrl === TYPE_URL.secret) {
+        const snapshot = options.snapshot();
+        return {
+          version: snapshot.version,
+          resources: credentialSecretsFor(snapshot, entry.proxy, subscription?.names ?? []),
+        };
       }
       return {
         version: options.snapshot().version,

@@ -26,6 +26,7 @@ import type { StatsStore } from "./stats/stats-store.ts";
 import { sumIstioMetrics } from "./telemetry/metrics-snapshot.ts";
 import type { ProxyTelemetry } from "./telemetry/proxy-telemetry.ts";
 import type { IstioMetrics } from "./telemetry/request-metrics.ts";
+import { layeredSecrets, SdsSecrets } from "./tls/sds-secrets.ts";
 import { NO_SECRETS, ROOT_CA_SECRET, WORKLOAD_SECRET } from "./tls/secret-provider.ts";
 import { sharedBreakerCounts } from "./upstream/circuit-breakers.ts";
 import type { ClusterManager } from "./upstream/cluster-manager.ts";
@@ -59,8 +60,21 @@ export function assembleProxy(
   const clock = options.clock ?? systemClock();
   const logger = options.logger;
   const drainTimeMs = options.drainTimeMs ?? DEFAULT_DRAIN_TIME_MS;
-  const secrets = options.secrets ?? NO_SECRETS;
-  const currentSecrets = () => forwardableSecrets(secrets, [WORKLOAD_SECRET], [ROOT_CA_SECRET]);
+  // The agent's certificates, then the secrets the config names (credentialName over SDS, files).
+  const named = new SdsSecrets({
+    logger,
+    onNames: (names) => client.setResourceNames(TYPE_URL.secret, names),
+    onSettled: () => checkReady(),
+  });
+  const secrets = layeredSecrets(options.secrets ?? NO_SECRETS, named);
+  const currentSecrets = () => {
+    const { certificates, cas } = named.names();
+    return forwardableSecrets(
+      secrets,
+      [WORKLOAD_SECRET, ...certificates],
+      [ROOT_CA_SECRET, ...cas],
+    );
+  };
   const concurrency = options.concurrency ?? 1;
   const workers =
     concurrency > 1
@@ -178,12 +192,22 @@ export function assembleProxy(
       },
     };
   };
+  // Listeners and clusters name the SDS secrets their TLS contexts need.
+  const namingSecrets = (typeUrl: string, handler: TypeHandler): TypeHandler => ({
+    apply: (update) => {
+      const result = handler.apply(update);
+      if (result.errors.length === 0) named.track(typeUrl, update);
+      return result;
+    },
+  });
   const watch = (typeUrl: string, handler: TypeHandler) =>
     client.watch(typeUrl, recorder.wrap(typeUrl, forwarded(typeUrl, handler)));
-  watch(TYPE_URL.cluster, clusters.cdsHandler());
+  watch(TYPE_URL.cluster, namingSecrets(TYPE_URL.cluster, clusters.cdsHandler()));
   watch(TYPE_URL.clusterLoadAssignment, clusters.edsHandler());
-  watch(TYPE_URL.listener, listeners.handler());
+  watch(TYPE_URL.listener, namingSecrets(TYPE_URL.listener, listeners.handler()));
   watch(TYPE_URL.routeConfiguration, routes.handler());
+  // Workers get secrets through the "secrets" message, not as an xDS update.
+  client.watch(TYPE_URL.secret, recorder.wrap(TYPE_URL.secret, named.handler()));
 
   let markReady: () => void = () => {};
   const mainReady = new Promise<void>((resolve) => {
@@ -191,7 +215,12 @@ export function assembleProxy(
   });
   const seen = new Set<string>();
   const checkReady = (): void => {
-    if (seen.has(TYPE_URL.cluster) && seen.has(TYPE_URL.listener) && dataPlaneReady(plane))
+    if (
+      seen.has(TYPE_URL.cluster) &&
+      seen.has(TYPE_URL.listener) &&
+      dataPlaneReady(plane) &&
+      named.settled()
+    )
       markReady();
   };
   client.events.on("update", (typeUrl) => {
@@ -219,6 +248,7 @@ export function assembleProxy(
         await client.close();
         await workers?.close();
         dns.close();
+        named.close();
         plane.close();
       })();
       return closing;

@@ -2,11 +2,14 @@
 // examples/coffee-shop --detach`, then each file of examples/coffee-shop/traffic/ applied with
 // `crema apply`, and what the seed article says you will see, seen through `crema exec` (the
 // sleep pod's sidecar) and through the ingress gateway. Pods live in 127.57.0.0/16.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { runCrema } from "./support/crema-cli.ts";
 
 const POD_CIDR = "127.57.0.0/16";
@@ -27,6 +30,7 @@ interface Answer {
 
 let stateDir: string;
 let ingressPort: number;
+let ingressTlsPort: number;
 let controlPlaneUrl: string;
 
 const crema = (args: string[]) => runCrema(args, stateDir);
@@ -136,6 +140,7 @@ beforeAll(async () => {
   expect(up.code, `${up.stdout}${up.stderr}`).toBe(0);
   const status = JSON.parse((await crema(["status", "-o", "json"])).stdout);
   ingressPort = Number(new URL(status.ingress.http).port);
+  ingressTlsPort = Number(new URL(status.ingress.https).port);
   const { readRuntimeState } = await import("../../src/runtime/runtime-state.ts");
   controlPlaneUrl = readRuntimeState(stateDir).controlPlaneUrl;
 }, 120_000);
@@ -158,6 +163,43 @@ describe("the coffee shop through its ingress gateway", () => {
       service: "order-service",
       path: "/orders/42",
     });
+  });
+
+  it("serves HTTPS with the certificate the Gateway's credentialName names (over SDS)", async () => {
+    const secret = parseAllDocuments(readFileSync(`${DEMO}/20-gateway.yaml`, "utf8"))
+      .map((d) => d.toJSON() as { kind?: string; data?: Record<string, string> })
+      .find((d) => d?.kind === "Secret");
+    const ca = Buffer.from(secret!.data!["tls.crt"]!, "base64").toString();
+    const reply = await new Promise<{ status: number; body: string; subject: string }>(
+      (resolve, reject) => {
+        httpsRequest(
+          {
+            host: "127.0.0.1",
+            port: ingressTlsPort,
+            path: "/",
+            servername: "coffee.example.com",
+            headers: { host: "coffee.example.com" },
+            ca,
+          },
+          (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => {
+              body += chunk;
+            });
+            const peer = (res.socket as TLSSocket).getPeerCertificate();
+            res.once("end", () =>
+              resolve({ status: res.statusCode ?? 0, body, subject: String(peer.subjectaltname) }),
+            );
+          },
+        )
+          .once("error", reject)
+          .end();
+      },
+    );
+    expect(reply.status).toBe(200);
+    expect(reply.body).toContain("<form");
+    expect(reply.subject).toContain("DNS:coffee.example.com");
   });
 
   it("takes an order: order-service calls payment-service and inventory-service through its sidecar", async () => {

@@ -1,4 +1,4 @@
-// Istio config resources sorted into one list per kind (every served version in the same
+// Istio config resources (and the Kubernetes Secrets gateways read) sorted into one list per kind (every served version in the same
 // list), in input order — creation order, Istio's tie-break — for translation to read.
 import type { Resource } from "../../config/resource.ts";
 import type { IstioConfig } from "./snapshot.ts";
@@ -17,6 +17,8 @@ const LISTS: Readonly<Record<string, keyof IstioConfig>> = {
   "security.istio.io/AuthorizationPolicy": "authorizationPolicies",
   "telemetry.istio.io/Telemetry": "telemetries",
   "extensions.istio.io/WasmPlugin": "wasmPlugins",
+  // Gateways' TLS credentials (credentialName), served to them over SDS.
+  "/Secret": "secrets",
 };
 
 export function istioConfigOf(resources: readonly Resource[]): IstioConfig {
@@ -34,6 +36,7 @@ export function istioConfigOf(resources: readonly Resource[]): IstioConfig {
     authorizationPolicies: [],
     telemetries: [],
     wasmPlugins: [],
+    secrets: [],
   };
   for (const resource of resources) {
     const list = LISTS[`${resource.group}/${resource.kind}`];

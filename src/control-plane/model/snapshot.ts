@@ -23,6 +23,8 @@ export interface IstioConfig {
   authorizationPolicies: ConfigList;
   telemetries: ConfigList;
   wasmPlugins: ConfigList;
+  /** Kubernetes Secrets (core v1): TLS credentials a Gateway names with credentialName. */
+  secrets: ConfigList;
 }
 
 export interface MeshSnapshot {

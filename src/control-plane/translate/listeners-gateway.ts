@@ -1,6 +1,6 @@
 // Gateway (router) listeners as Istio's gateway.go builds them: servers of every Gateway selecting
 // the proxy merged by port; plaintext HTTP → one HCM with RDS `http.<port>`; HTTPS → a chain per
-// server matched by SNI (TLS context is a seam); TLS PASSTHROUGH → SNI chains from VirtualService
+// server matched by SNI, terminating TLS with its credential; TLS PASSTHROUGH → SNI chains from VirtualService
 // `tls` routes; AUTO_PASSTHROUGH → SNI-DNAT chains (gateway-auto-passthrough.ts); TCP → tcp_proxy
 // from `tcp` routes.
 import { hostsOverlap, parseServerHost } from "../../config/analysis/hosts.ts";
@@ -25,6 +25,17 @@ import { type VirtualServiceView, virtualServicesForGateway } from "./route-virt
 import { gatewayServerRouteName } from "./routes-gateway.ts";
 import { buildTcpRoutes, buildTlsRoutes } from "./routes-tcp.ts";
 import { l4RouteFilters } from "./tcp-proxy.ts";
+import {
+  credentialSdsSecretConfig,
+  exactMatches,
+  fileCertificateResource,
+  fileRootResource,
+  SDS_CA_SUFFIX,
+  SDS_DEFAULT_RESOURCE,
+  SDS_ROOT_RESOURCE,
+  sdsSecretConfig,
+  tlsTransportSocket,
+} from "./tls-context.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -112,16 +123,81 @@ export function sniHostsOf(server: GatewayServer): string[] {
   ].sort();
 }
 
+/** Istio's ALPNHttp: what an HTTPS gateway server offers. */
+const GATEWAY_HTTPS_ALPN = ["h2", "http/1.1"];
+
+const TLS_PROTOCOL: Readonly<Record<string, string>> = {
+  TLSV1_0: "TLSv1_0",
+  TLSV1_1: "TLSv1_1",
+  TLSV1_2: "TLSv1_2",
+  TLSV1_3: "TLSv1_3",
+};
+
 /**
- * SEAM (security): the DownstreamTlsContext transport socket terminating TLS for a server
- * (credentialName via SDS, certificate files, or ISTIO_MUTUAL). Returns undefined until gateway TLS
- * lands, so HTTPS chains are produced with their SNI match but without termination.
+ * Istio's buildGatewayListenerTLSContext: the DownstreamTlsContext that terminates TLS for a
+ * server. credentialName → the secret over SDS (`kubernetes://<name>`, and `<name>-cacert` to
+ * verify clients under MUTUAL); ISTIO_MUTUAL → the workload certificate and mesh roots; otherwise
+ * the certificate files the server names. MUTUAL and ISTIO_MUTUAL require a client certificate.
  */
 export function gatewayTransportSocket(
   _ctx: ListenerContext,
-  _server: GatewayServer,
+  server: GatewayServer,
 ): JsonObject | undefined {
-  return undefined;
+  const tls = isObj(server.server.tls) ? server.server.tls : undefined;
+  if (!tls || isPassthrough(server)) return undefined;
+  const mode = server.tlsMode ?? "SIMPLE";
+  const mutual = mode === "MUTUAL" || mode === "OPTIONAL_MUTUAL";
+  const subjectAltNames = stringList(tls.subjectAltNames);
+  const sanMatch: JsonObject = subjectAltNames.length
+    ? { match_subject_alt_names: exactMatches(subjectAltNames) }
+    : {};
+  const credentialName = typeof tls.credentialName === "string" ? tls.credentialName : "";
+  const common: JsonObject = {
+    ...(server.protocol === "HTTPS" ? { alpn_protocols: GATEWAY_HTTPS_ALPN } : {}),
+  };
+  if (credentialName !== "") {
+    common.tls_certificate_sds_secret_configs = [credentialSdsSecretConfig(credentialName)];
+    if (mutual)
+      common.combined_validation_context = {
+        default_validation_context: sanMatch,
+        validation_context_sds_secret_config: credentialSdsSecretConfig(
+          `${credentialName}${SDS_CA_SUFFIX}`,
+        ),
+      };
+    else if (subjectAltNames.length) common.validation_context = sanMatch;
+  } else if (mode === "ISTIO_MUTUAL") {
+    common.tls_certificate_sds_secret_configs = [sdsSecretConfig(SDS_DEFAULT_RESOURCE)];
+    common.combined_validation_context = {
+      default_validation_context: sanMatch,
+      validation_context_sds_secret_config: sdsSecretConfig(SDS_ROOT_RESOURCE),
+    };
+  } else {
+    const certificate = typeof tls.serverCertificate === "string" ? tls.serverCertificate : "";
+    const privateKey = typeof tls.privateKey === "string" ? tls.privateKey : "";
+    const caCertificates = typeof tls.caCertificates === "string" ? tls.caCertificates : "";
+    if (certificate && privateKey)
+      common.tls_certificate_sds_secret_configs = [
+        sdsSecretConfig(fileCertificateResource(certificate, privateKey)),
+      ];
+    if (caCertificates)
+      common.combined_validation_context = {
+        default_validation_context: sanMatch,
+        validation_context_sds_secret_config: sdsSecretConfig(fileRootResource(caCertificates)),
+      };
+  }
+  const minVersion = TLS_PROTOCOL[String(tls.minProtocolVersion ?? "")];
+  const maxVersion = TLS_PROTOCOL[String(tls.maxProtocolVersion ?? "")];
+  const ciphers = stringList(tls.cipherSuites);
+  if (minVersion || maxVersion || ciphers.length)
+    common.tls_params = {
+      ...(minVersion ? { tls_minimum_protocol_version: minVersion } : {}),
+      ...(maxVersion ? { tls_maximum_protocol_version: maxVersion } : {}),
+      ...(ciphers.length ? { cipher_suites: ciphers } : {}),
+    };
+  return tlsTransportSocket("DownstreamTlsContext", {
+    common_tls_context: common,
+    require_client_certificate: mutual || mode === "ISTIO_MUTUAL",
+  });
 }
 
 /** Views of VirtualServices bound to the server's Gateway whose hosts meet the server's (pickMatchingGatewayHosts). */

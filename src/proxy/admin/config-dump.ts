@@ -255,10 +255,24 @@ function secretsDump(recorder: ResourceRecorder, keep: NameFilter): JsonObject {
           name: r.name,
           version_info: r.version,
           last_updated: r.lastUpdated,
-          secret: typed(type, r.resource),
+          secret: typed(type, redactSecret(r.resource)),
         }),
       ),
   });
+}
+
+/** Envoy's MessageUtil::redact: a private key never leaves the proxy, even on /config_dump. */
+function redactSecret(secret: JsonObject): JsonObject {
+  const certificate = secret.tls_certificate;
+  if (typeof certificate !== "object" || certificate === null || Array.isArray(certificate))
+    return secret;
+  const key = certificate.private_key;
+  if (typeof key !== "object" || key === null || Array.isArray(key)) return secret;
+  const redacted: JsonObject = {};
+  for (const field of Object.keys(key))
+    redacted[field] =
+      field === "inline_bytes" ? Buffer.from("[redacted]").toString("base64") : "[redacted]";
+  return { ...secret, tls_certificate: { ...certificate, private_key: redacted } };
 }
 
 /** The last rejection of a type, with its errors placed on resources. */
