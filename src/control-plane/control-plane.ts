@@ -23,6 +23,7 @@ import { buildSnapshot } from "./model/build-snapshot.ts";
 import { DEFAULT_MESH_CONFIG, type MeshConfig } from "./model/mesh-config.ts";
 import type { MeshSnapshot } from "./model/snapshot.ts";
 import { createPushDebouncer } from "./push-debouncer.ts";
+import { JwksResolver } from "./translate/authn/jwks-resolver.ts";
 
 /** How long shutdown waits for xDS streams, then for their connections, before cutting them. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -76,7 +77,21 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     ...(options.defaultNamespace ? { defaultNamespace: options.defaultNamespace } : {}),
     ...(options.watch === undefined ? {} : { watch: options.watch }),
   });
-  let snapshot = buildSnapshot(store.current().resources, meshConfig);
+  // RequestAuthentication's jwksUri key sets, fetched here and inlined by translation; a new or
+  // changed key set bumps the generation, so the next snapshot has a new version and is pushed.
+  let keyGeneration = 0;
+  const jwks = new JwksResolver({
+    clock,
+    onChange: () => {
+      keyGeneration++;
+      debouncer.change("jwks");
+    },
+    onError: (message) => logger.warn({ reason: message }, "cannot fetch a JWKS"),
+  });
+  const snapshotNow = () =>
+    buildSnapshot(store.current().resources, meshConfig, { jwks, generation: keyGeneration });
+  let snapshot = snapshotNow();
+  jwks.start();
   let changedAt = clock.now();
   let ready = false;
 
@@ -115,7 +130,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const start = clock.now();
     changedAt = burstStart ?? start;
     burstStart = undefined;
-    snapshot = buildSnapshot(store.current().resources, meshConfig);
+    snapshot = snapshotNow();
     ads.push();
     metrics.pushTime.observe({ type: "all" }, (clock.now() - start) / 1000);
     logger.info({ version: snapshot.version, reasons: reasons.length }, "pushed configuration");
@@ -247,6 +262,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       ready = false;
       offChange();
       debouncer.stop();
+      jwks.stop();
       store.close();
       await ads.close();
       await caServer?.close();

@@ -2,7 +2,7 @@
 // server's sidecar, and tokens signed in this test meet Envoy's outcomes there — valid passes
 // (and reaches the app without the token), a bad one gets 401 with Envoy's body, a wrong
 // audience 403, no token passes without a principal. Subnet 39.
-import { request } from "node:http";
+import { createServer, request, type Server } from "node:http";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -15,7 +15,12 @@ import {
 
 const SUBNET = 39;
 const ISSUER = "https://auth.coffee.example.com";
+/** An issuer whose keys the control plane fetches from jwksUri (a server in this test). */
+const REMOTE_ISSUER = "https://remote.coffee.example.com";
 let mesh: Mesh;
+let jwksServer: Server;
+let jwksFetches = 0;
+let signRemote: (key?: "served" | "other") => Promise<string>;
 let clientIp: string;
 let sign: (
   claims: Record<string, unknown>,
@@ -57,6 +62,24 @@ beforeAll(async () => {
       .sign(privateKey);
   const ip = (h: number, n = 1) => `127.${SUBNET}.${h}.${n}`;
   clientIp = ip(9);
+  const served = await generateKeyPair("ES256");
+  const other = await generateKeyPair("ES256");
+  const remoteJwk = { ...(await exportJWK(served.publicKey)), kid: "r1", alg: "ES256" };
+  signRemote = (key = "served") =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid: "r1" })
+      .setIssuer(REMOTE_ISSUER)
+      .setSubject("bob")
+      .setIssuedAt()
+      .setExpirationTime("10m")
+      .sign(key === "served" ? served.privateKey : other.privateKey);
+  jwksServer = createServer((req, res) => {
+    jwksFetches++;
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ keys: [remoteJwk] }));
+  });
+  await new Promise<void>((resolve) => jwksServer.listen(0, ip(200), resolve));
+  const jwksPort = (jwksServer.address() as { port: number }).port;
   mesh = await startMesh(
     SUBNET,
     `${INJECTED_NAMESPACE_YAML}---
@@ -72,6 +95,8 @@ spec:
     - issuer: ${ISSUER}
       audiences: [coffee]
       jwks: '${JSON.stringify({ keys: [jwk] })}'
+    - issuer: ${REMOTE_ISSUER}
+      jwksUri: http://${ip(200)}:${jwksPort}/jwks.json
 `,
   );
   await mesh.startEcho({ pod: "echo-1", ip: ip(1, 2) });
@@ -86,6 +111,7 @@ spec:
 
 afterAll(async () => {
   await mesh?.stop();
+  await new Promise((resolve) => jwksServer?.close(resolve));
 });
 
 describe("RequestAuthentication at the server's sidecar", () => {
@@ -130,5 +156,23 @@ describe("RequestAuthentication at the server's sidecar", () => {
     });
     expect(wrong.status).toBe(403);
     expect(wrong.body).toBe("Audiences in Jwt are not allowed");
+  });
+
+  it("accepts tokens signed with the keys the control plane fetched from jwksUri", async () => {
+    // Until the key set arrives the sidecar holds istiod's fake one (every token refused); the
+    // fetch is followed by a push.
+    let reply: Reply | undefined;
+    for (let i = 0; i < 200; i++) {
+      reply = await call("http://echo/", { authorization: `Bearer ${await signRemote()}` });
+      if (reply.status === 200) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(reply?.status).toBe(200);
+    expect(jwksFetches).toBeGreaterThan(0);
+    const forged = await call("http://echo/", {
+      authorization: `Bearer ${await signRemote("other")}`,
+    });
+    expect(forged.status).toBe(401);
+    expect(forged.body).toBe("Jwt verification fails");
   });
 });

@@ -9,7 +9,7 @@ import { DEFAULT_MESH_CONFIG, type MeshConfig } from "./mesh-config.ts";
 import type { Service } from "./service.ts";
 import { serviceEntryServices } from "./service-entries.ts";
 import { collapseServices } from "./service-registry.ts";
-import type { MeshSnapshot } from "./snapshot.ts";
+import type { KeySets, MeshSnapshot } from "./snapshot.ts";
 import { snapshotVersion } from "./version.ts";
 import { isVisibleFrom, pickService } from "./visibility.ts";
 import type { Endpoint } from "./workload.ts";
@@ -52,6 +52,7 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 export function buildSnapshot(
   resources: readonly Resource[],
   meshConfig: Partial<MeshConfig> = {},
+  keys: { jwks: KeySets; generation: number } | undefined = undefined,
 ): MeshSnapshot {
   const mesh: MeshConfig = { ...DEFAULT_MESH_CONFIG, ...meshConfig };
   const namespaces = namespacesOf(resources);
@@ -113,7 +114,9 @@ export function buildSnapshot(
     );
 
   return {
-    version: snapshotVersion(resources, mesh),
+    // A fetched key set changes what translation inlines, so it must change the version too.
+    version: `${snapshotVersion(resources, mesh)}${keys?.generation ? `-k${keys.generation}` : ""}`,
+    ...(keys ? { jwks: keys.jwks } : {}),
     meshConfig: mesh,
     config: istioConfigOf(resources),
     services,

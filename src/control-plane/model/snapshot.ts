@@ -27,8 +27,14 @@ export interface IstioConfig {
   secrets: ConfigList;
 }
 
+/** JWKS the control plane fetched for RequestAuthentication's jwksUri (istiod's JwksResolver). */
+export interface KeySets {
+  /** The key set's JSON text, or undefined while it has not been fetched. */
+  lookup(issuer: string, jwksUri: string): string | undefined;
+}
+
 export interface MeshSnapshot {
-  /** Changes whenever anything in the snapshot changes. */
+  /** Changes whenever anything in the snapshot changes (fetched key sets included). */
   readonly version: string;
   readonly meshConfig: MeshConfig;
   readonly config: IstioConfig;
@@ -37,6 +43,8 @@ export interface MeshSnapshot {
   readonly workloads: readonly Workload[];
   /** Namespace name → labels (namespaces named by any resource appear, with {} when unknown). */
   readonly namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** Fetched JWKS; absent: none fetched (jwksUri rules get istiod's fake key set). */
+  readonly jwks?: KeySets;
   /** Services visible from a namespace, honouring exportTo; a host may appear once per visible namespace. */
   servicesVisibleFrom(namespace: string): readonly Service[];
   /** The service for `hostname` as seen from `namespace` (Istio prefers the one in that namespace). */

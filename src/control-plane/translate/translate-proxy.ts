@@ -101,6 +101,7 @@ export function scopedSnapshot(
     services: snapshot.services,
     workloads: snapshot.workloads,
     namespaces: snapshot.namespaces,
+    ...(snapshot.jwks ? { jwks: snapshot.jwks } : {}),
     servicesVisibleFrom: (namespace) =>
       namespace === proxy.namespace ? scope.services : snapshot.servicesVisibleFrom(namespace),
     serviceFor: (hostname, namespace) => snapshot.serviceFor(hostname, namespace),

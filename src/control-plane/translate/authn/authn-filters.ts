@@ -16,8 +16,8 @@ export interface AuthnContext {
   meshConfig: MeshConfig;
   proxy: ProxyNode;
   /** Without a snapshot there are no policies to read, so no filter. */
-  snapshot?: Pick<MeshSnapshot, "config">;
-  /** Key sets the control plane fetched; absent means none fetched (fake key sets). */
+  snapshot?: Pick<MeshSnapshot, "config" | "jwks">;
+  /** Key sets the control plane fetched (default: the snapshot's); absent: fake key sets. */
   jwks?: JwksLookup;
 }
 
@@ -38,8 +38,9 @@ export function buildAuthnFilters(ctx: AuthnContext, cls: ListenerClass): JsonOb
   if (cls === "sidecar-outbound" || !ctx.snapshot) return [];
   const policies = requestAuthenticationsFor(ctx.snapshot, ctx.proxy, ctx.meshConfig.rootNamespace);
   const rules = jwtRulesOf(policies);
+  const jwks = ctx.jwks ?? ctx.snapshot.jwks;
   const filter = buildJwtAuthnFilter(rules, {
-    ...(ctx.jwks ? { jwks: ctx.jwks } : {}),
+    ...(jwks ? { jwks } : {}),
     clearRouteCache: ctx.proxy.kind !== "sidecar",
   });
   return filter ? [filter] : [];
