@@ -3,7 +3,7 @@
 // (and reaches the app without the token), a bad one gets 401 with Envoy's body, a wrong
 // audience 403, no token passes without a principal. Subnet 39.
 import { createServer, request, type Server } from "node:http";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   INJECTED_NAMESPACE_YAML,
@@ -21,6 +21,12 @@ let mesh: Mesh;
 let jwksServer: Server;
 let jwksFetches = 0;
 let signRemote: (key?: "served" | "other") => Promise<string>;
+let publicPem: string;
+let signWith: (
+  key: "own" | "impostor",
+  claims?: Record<string, unknown>,
+  issuer?: string,
+) => Promise<string>;
 let clientIp: string;
 let sign: (
   claims: Record<string, unknown>,
@@ -49,7 +55,18 @@ function call(url: string, headers: Record<string, string> = {}): Promise<Reply>
 }
 
 beforeAll(async () => {
-  const { publicKey, privateKey } = await generateKeyPair("RS256");
+  const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
+  publicPem = await exportSPKI(publicKey);
+  const impostor = await generateKeyPair("RS256");
+  signWith = (key, claims = {}, issuer = ISSUER) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer(issuer)
+      .setSubject("alice")
+      .setAudience("coffee")
+      .setIssuedAt()
+      .setExpirationTime("10m")
+      .sign(key === "own" ? privateKey : impostor.privateKey);
   const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
   sign = (claims, options = {}) =>
     new SignJWT(claims)
@@ -97,6 +114,8 @@ spec:
       jwks: '${JSON.stringify({ keys: [jwk] })}'
     - issuer: ${REMOTE_ISSUER}
       jwksUri: http://${ip(200)}:${jwksPort}/jwks.json
+    - issuer: https://down.coffee.example.com
+      jwksUri: http://${ip(201)}:1/jwks.json
 `,
   );
   await mesh.startEcho({ pod: "echo-1", ip: ip(1, 2) });
@@ -174,5 +193,48 @@ describe("RequestAuthentication at the server's sidecar", () => {
     });
     expect(forged.status).toBe(401);
     expect(forged.body).toBe("Jwt verification fails");
+  });
+
+  it.each([
+    [
+      "not yet valid",
+      () => signWith("own", { nbf: Math.floor(Date.now() / 1000) + 3600 }),
+      "Jwt not yet valid",
+    ],
+    [
+      "issuer no rule names",
+      () => signWith("own", {}, "https://stranger.example.com"),
+      "Jwt issuer is not configured",
+    ],
+    ["bad signature", () => signWith("impostor"), "Jwt verification fails"],
+  ])("refuses a %s token with 401 and Envoy's reason", async (_name, token, body) => {
+    const reply = await call("http://echo/", { authorization: `Bearer ${await token()}` });
+    expect(reply.status).toBe(401);
+    expect(reply.body).toBe(body);
+  });
+
+  it("refuses an HS256 token whose secret is the issuer's public key (algorithm confusion)", async () => {
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256", kid: "k1" })
+      .setIssuer(ISSUER)
+      .setAudience("coffee")
+      .setExpirationTime("10m")
+      .sign(new TextEncoder().encode(publicPem));
+    const reply = await call("http://echo/", { authorization: `Bearer ${forged}` });
+    expect(reply.status).toBe(401);
+  });
+
+  it("refuses tokens of an issuer whose JWKS server is down, and keeps serving others", async () => {
+    const down = await new SignJWT({})
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer("https://down.coffee.example.com")
+      .setExpirationTime("10m")
+      .sign((await generateKeyPair("RS256")).privateKey);
+    const reply = await call("http://echo/", { authorization: `Bearer ${down}` });
+    expect(reply.status).toBe(401);
+    expect(reply.body).not.toBe("");
+    expect((await call("http://echo/", { authorization: `Bearer ${await sign({})}` })).status).toBe(
+      200,
+    );
   });
 });
