@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCrema } from "./support/crema-cli.ts";
 
@@ -171,5 +172,57 @@ spec:
       "http://echo.secure/",
     ]);
     expect(post.stdout).toBe("RBAC: access denied");
+  });
+
+  it("a DENY of requests without a principal answers 403 without a token and passes a valid one", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" };
+    await applyYaml(
+      "jwt.yaml",
+      `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: echo-jwt, namespace: secure}
+spec:
+  selector: {matchLabels: {app: echo}}
+  jwtRules: [{issuer: "https://issuer.example.com", jwks: '${JSON.stringify({ keys: [jwk] })}'}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: private-needs-jwt, namespace: secure}
+spec:
+  selector: {matchLabels: {app: echo}}
+  action: DENY
+  rules:
+    - from: [{source: {notRequestPrincipals: ["*"]}}]
+      to: [{operation: {paths: ["/private*"]}}]
+`,
+    );
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuer("https://issuer.example.com")
+      .setSubject("carol")
+      .setExpirationTime("10m")
+      .sign(privateKey);
+    await eventually(
+      async () => (await curl("sleep", "http://echo.secure/private/x")).status === "403",
+    );
+    expect((await curl("sleep", "http://echo.secure/private/x")).body).toBe("RBAC: access denied");
+    const signed = await crema([
+      "exec",
+      "sleep",
+      "--",
+      "curl",
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "-H",
+      `authorization: Bearer ${token}`,
+      "http://echo.secure/private/x",
+    ]);
+    expect(signed.stdout).toBe("200");
+    // The policy covers /private only.
+    expect((await curl("sleep", "http://echo.secure/public")).status).toBe("200");
   });
 });
