@@ -3,7 +3,8 @@
 // Istio mTLS to endpoints marked `tlsMode: istio` and plaintext to the others, through
 // transport_socket_matches (buildUpstreamTLSSettings, applyUpstreamTLSSettings,
 // buildUpstreamClusterTLSContext). Also which endpoints carry that mark (the EDS mtlsChecker).
-// Everything here waits for meshConfig.workloadCertificates: without it, clusters stay plaintext.
+// Istio mTLS (ISTIO_MUTUAL, auto-mTLS) waits for meshConfig.workloadCertificates: without it those
+// clusters stay plaintext. TLS origination (SIMPLE, MUTUAL) needs no workload certificate.
 import type { JsonObject } from "../../xds/proto-json.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import type { Service, ServicePort } from "../model/service.ts";
@@ -260,10 +261,11 @@ function privilegedCredential(name: string): boolean {
 
 /** Builds the cluster's TLS: undefined means plaintext (no transport socket at all). */
 export function buildUpstreamTls(input: UpstreamTlsInput): UpstreamTls | undefined {
-  if (!input.snapshot.meshConfig.workloadCertificates) return undefined;
   const settings = upstreamTlsSettings(input);
   if (!settings) return undefined;
   const { tls, auto } = settings;
+  const mesh = auto || tls.mode === "ISTIO_MUTUAL";
+  if (mesh && !input.snapshot.meshConfig.workloadCertificates) return undefined;
   switch (tls.mode) {
     case "DISABLE":
       return undefined;

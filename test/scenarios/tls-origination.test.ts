@@ -1,0 +1,181 @@
+// TLS origination to an external HTTPS server, as Istio's egress TLS origination task does it:
+// the app speaks plain HTTP to a ServiceEntry host, and its sidecar opens TLS to the server (a
+// DestinationRule with tls SIMPLE: the CA from a file, the SNI, the server's name checked);
+// MUTUAL adds the client certificate. Certificates from openssl; pods in 127.66.x.y.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer, type Server } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INJECTED_NAMESPACE_YAML, type Mesh, podYaml, startMesh } from "./support/mesh.ts";
+
+const SUBNET = 66;
+const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
+const EXTERNAL = ip(100);
+const SLEEP = ip(9);
+let mesh: Mesh;
+let dir: string;
+let server: Server;
+const seen: { sni: string | undefined; client: string | undefined }[] = [];
+
+function openssl(...args: string[]): void {
+  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+}
+
+function issue(name: string, san: string): void {
+  openssl(
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    `/CN=${name}`,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+  );
+  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    `${name}.ext`,
+    "-out",
+    `${name}.crt`,
+  );
+}
+
+function config(): string {
+  const file = (name: string) => join(dir, name);
+  return `${INJECTED_NAMESPACE_YAML}---
+${podYaml({ name: "sleep", ip: SLEEP, labels: { app: "sleep" } })}---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: external-api, namespace: default}
+spec:
+  hosts: [api.external.test, mtls.external.test]
+  ports: [{number: 8443, name: http, protocol: HTTP}]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  endpoints: [{address: ${EXTERNAL}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: external-api, namespace: default}
+spec:
+  host: api.external.test
+  trafficPolicy:
+    tls: {mode: SIMPLE, caCertificates: ${file("ca.crt")}, sni: api.external.test}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: external-mtls, namespace: default}
+spec:
+  host: mtls.external.test
+  trafficPolicy:
+    tls:
+      mode: MUTUAL
+      caCertificates: ${file("ca.crt")}
+      clientCertificate: ${file("client.crt")}
+      privateKey: ${file("client.key")}
+      sni: mtls.external.test
+`;
+}
+
+/** Plain HTTP from the sleep pod's app, through its sidecar. */
+function call(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: SLEEP, port: 15001, path: url, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .once("error", reject)
+      .end();
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "crema-tls-orig-"));
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    "/CN=test-ca",
+    "-days",
+    "2",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+  );
+  issue("server", "DNS:api.external.test,DNS:mtls.external.test");
+  issue("client", "URI:spiffe://cluster.local/ns/default/sa/sleep");
+  const pem = (name: string) => readFileSync(join(dir, name));
+  server = createServer(
+    {
+      key: pem("server.key"),
+      cert: pem("server.crt"),
+      ca: pem("ca.crt"),
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    (req, res) => {
+      const socket = req.socket as TLSSocket;
+      const peer = socket.getPeerCertificate();
+      seen.push({
+        sni: (socket as TLSSocket & { servername?: string }).servername,
+        client: peer?.subjectaltname,
+      });
+      res.end(`secure answer for ${req.headers.host}${req.url}`);
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(8443, EXTERNAL, resolve));
+  mesh = await startMesh(SUBNET, config());
+  await mesh.startProxy({ pod: "sleep", ip: SLEEP, labels: { app: "sleep" } });
+}, 60_000);
+
+afterAll(async () => {
+  await mesh?.stop();
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("TLS origination to an external HTTPS server", () => {
+  it("SIMPLE: the sidecar opens TLS with the SNI and verifies the server", async () => {
+    const reply = await call("http://api.external.test:8443/orders");
+    expect(reply).toEqual({ status: 200, body: "secure answer for api.external.test:8443/orders" });
+    expect(seen.at(-1)).toEqual({ sni: "api.external.test", client: undefined });
+  });
+
+  it("MUTUAL: the sidecar presents the client certificate from the DestinationRule's files", async () => {
+    const reply = await call("http://mtls.external.test:8443/pay");
+    expect(reply.status).toBe(200);
+    expect(seen.at(-1)?.sni).toBe("mtls.external.test");
+    expect(seen.at(-1)?.client).toContain("URI:spiffe://cluster.local/ns/default/sa/sleep");
+  });
+});
