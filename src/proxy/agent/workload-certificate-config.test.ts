@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createSelfSignedCa } from "../../ca/root-ca.ts";
+import { DEFAULT_WORKLOAD_CERT_TTL_MS } from "../../ca/sign-csr.ts";
 import {
   DEFAULT_CA_ROOT_CERT_FILE,
+  DEFAULT_SECRET_TTL_MS,
   DEFAULT_TOKEN_FILE,
   parseKeyAlgorithm,
   parseWorkloadCertificateConfig,
@@ -160,4 +162,8 @@ describe("parseKeyAlgorithm", () => {
       parseKeyAlgorithm({ ECC_SIGNATURE_ALGORITHM: "RSA", WORKLOAD_RSA_KEY_SIZE: "4096" }),
     ).toThrow("WORKLOAD_RSA_KEY_SIZE must be 2048");
   });
+});
+
+it("asks for the lifetime the CA gives by default", () => {
+  expect(DEFAULT_SECRET_TTL_MS).toBe(DEFAULT_WORKLOAD_CERT_TTL_MS);
 });

@@ -8,7 +8,6 @@ import { parseDuration } from "../../base/duration.ts";
 import { CremaError } from "../../base/errors.ts";
 import type { KeyAlgorithm } from "../../ca/crypto-keys.ts";
 import { parseCertificates } from "../../ca/pem.ts";
-import { DEFAULT_WORKLOAD_CERT_TTL_MS } from "../../ca/sign-csr.ts";
 import {
   DEFAULT_TRUST_DOMAIN,
   invalidIdentityReason,
@@ -18,6 +17,10 @@ import {
   DEFAULT_GRACE_PERIOD_RATIO,
   DEFAULT_GRACE_PERIOD_RATIO_JITTER,
 } from "./renewal-schedule.ts";
+
+/** pilot-agent's SECRET_TTL default, Istio's workload certificate lifetime (the CA's default too;
+ * declared here so that the agent does not load the CA's signing code). */
+export const DEFAULT_SECRET_TTL_MS = 24 * 3600 * 1000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -113,7 +116,7 @@ function parseRatio(env: Env, name: string, fallback: number): number {
 
 function parseTtl(env: Env): number {
   const text = set(env.SECRET_TTL);
-  if (text === undefined) return DEFAULT_WORKLOAD_CERT_TTL_MS;
+  if (text === undefined) return DEFAULT_SECRET_TTL_MS;
   const parsed = parseDuration(text);
   if (!parsed.ok || !(parsed.ms >= 1000) || !Number.isFinite(parsed.ms)) {
     throw invalid(`SECRET_TTL must be a duration of 1s or more such as '24h', got '${text}'`);

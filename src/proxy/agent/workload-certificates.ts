@@ -8,7 +8,6 @@ import { type Clock, systemClock, type TimerHandle } from "../../base/clock.ts";
 import type { Logger } from "../../base/logger.ts";
 import { MAX_TIMER_MS } from "../../base/timer.ts";
 import { DEFAULT_KEY_ALGORITHM, type KeyAlgorithm } from "../../ca/crypto-keys.ts";
-import { DEFAULT_WORKLOAD_CERT_TTL_MS } from "../../ca/sign-csr.ts";
 import { type SpiffeIdentity, spiffeId } from "../../ca/spiffe.ts";
 import {
   ROOT_CA_SECRET,
@@ -26,7 +25,10 @@ import {
   renewalDelayMs,
   retryDelayMs,
 } from "./renewal-schedule.ts";
-import type { WorkloadCertificateConfig } from "./workload-certificate-config.ts";
+import {
+  DEFAULT_SECRET_TTL_MS,
+  type WorkloadCertificateConfig,
+} from "./workload-certificate-config.ts";
 import { buildWorkloadCsr } from "./workload-csr.ts";
 
 export interface WorkloadCertificatesOptions {
@@ -172,7 +174,7 @@ export class WorkloadCertificates implements SecretProvider {
       );
       const chain = await options.signer({
         csrPem: csr.csrPem,
-        ttlMs: options.ttlMs ?? DEFAULT_WORKLOAD_CERT_TTL_MS,
+        ttlMs: options.ttlMs ?? DEFAULT_SECRET_TTL_MS,
       });
       const decoded = decodeIssuedCertificate(chain, csr.privateKeyPem);
       if (!decoded.ok) throw new Error(decoded.reason);
