@@ -1,5 +1,5 @@
 // An ingress gateway (`crema proxy --type router`) terminating TLS as Istio's Gateway servers ask:
-// MUTUAL with a credentialName Secret (key pair, CA to verify clients, subjectAltNames), served to
+// SIMPLE and MUTUAL with a credentialName Secret (key pair, CA to verify clients, subjectAltNames), served to
 // the gateway over SDS by the real control plane, and an HTTP server with httpsRedirect. Certificates
 // come from openssl. Pods in 127.64.x.y; the gateway pod's listeners bind its own address.
 import { execFileSync } from "node:child_process";
@@ -21,6 +21,7 @@ const SUBNET = 64;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
 const HTTPS_PORT = 19443;
 const HTTP_PORT = 19080;
+const SIMPLE_PORT = 19444;
 const HOST = "secure.gw.test";
 const GATEWAY = ip(9);
 const PARTNER = "spiffe://partner.example.com/client";
@@ -85,6 +86,16 @@ metadata: {name: gw-cert, namespace: istio-system}
 type: kubernetes.io/tls
 data: {tls.crt: ${b64("server.crt")}, tls.key: ${b64("server.key")}, ca.crt: ${b64("ca.crt")}}
 ---
+apiVersion: v1
+kind: Secret
+metadata: {name: gw-simple, namespace: istio-system}
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+${pem("server.crt").replace(/^/gm, "    ").trimEnd()}
+  tls.key: |
+${pem("server.key").replace(/^/gm, "    ").trimEnd()}
+---
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: {name: secure, namespace: istio-system}
@@ -94,6 +105,9 @@ spec:
   - port: {number: ${HTTPS_PORT}, name: https, protocol: HTTPS}
     hosts: [${HOST}]
     tls: {mode: MUTUAL, credentialName: gw-cert, subjectAltNames: ["${PARTNER}"]}
+  - port: {number: ${SIMPLE_PORT}, name: https-simple, protocol: HTTPS}
+    hosts: [${HOST}]
+    tls: {mode: SIMPLE, credentialName: gw-simple}
   - port: {number: ${HTTP_PORT}, name: http, protocol: HTTP}
     hosts: [${HOST}]
     tls: {httpsRedirect: true}
@@ -109,12 +123,12 @@ spec:
 `;
 }
 
-function https(client?: string): Promise<{ status: number; body: string }> {
+function https(client?: string, port = HTTPS_PORT): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     httpsRequest(
       {
         host: GATEWAY,
-        port: HTTPS_PORT,
+        port,
         path: "/hello",
         servername: HOST,
         headers: { host: HOST },
@@ -187,6 +201,14 @@ describe("a MUTUAL gateway server with a credentialName", () => {
     await expect(https("stranger")).rejects.toThrow();
     // The gateway is unharmed.
     expect((await https("partner")).status).toBe(200);
+  });
+});
+
+describe("a SIMPLE gateway server with a credentialName (stringData Secret)", () => {
+  it("serves any client over TLS with the Secret's certificate", async () => {
+    const reply = await https(undefined, SIMPLE_PORT);
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ path: "/hello" });
   });
 });
 
