@@ -15,6 +15,7 @@ import { startTcpProxy } from "./tcp/tcp-proxy.ts";
 import { ProxyTelemetry } from "./telemetry/proxy-telemetry.ts";
 import { NO_SECRETS, type SecretProvider } from "./tls/secret-provider.ts";
 import { UpstreamTlsConnector } from "./tls/upstream-tls.ts";
+import { ProxyTracing } from "./tracing/proxy-tracing.ts";
 import { ClusterManager, type ClusterManagerOptions } from "./upstream/cluster-manager.ts";
 
 export interface DataPlaneOptions {
@@ -27,6 +28,11 @@ export interface DataPlaneOptions {
   /** TLS material (SDS `default` and `ROOTCA`) for listeners and clusters; default none. */
   secrets?: SecretProvider | undefined;
   drainTimeMs: number;
+  /**
+   * How often each thread exports queued spans (Envoy's runtime key
+   * tracing.opentelemetry.flush_interval_ms); default CREMA_TRACING_FLUSH_INTERVAL_MS, else 5 s.
+   */
+  tracingFlushIntervalMs?: number | undefined;
   /** Cluster manager options beyond the clock (EDS names, DNS, shared breakers, outliers). */
   clusters?: Omit<ClusterManagerOptions, "clock">;
   /** Listener manager options beyond what the data plane wires itself. */
@@ -45,6 +51,12 @@ export interface DataPlane {
   close(): void;
 }
 
+/** CREMA_TRACING_FLUSH_INTERVAL_MS: crema's stand-in for Envoy's runtime flush interval key. */
+function tracingFlushIntervalFromEnv(): number | undefined {
+  const value = Number(process.env.CREMA_TRACING_FLUSH_INTERVAL_MS);
+  return Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
 export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
   const { logger, sourceAddress } = options;
   const stats = new StatsStore();
@@ -54,6 +66,13 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
   const routes = new RouteStore();
   const pools = new ConnectionPools();
   const random = Math.random;
+  // This thread's span exporters (Envoy's thread-local tracers); created lazily per provider.
+  const tracing = new ProxyTracing({
+    clusters,
+    node: options.node,
+    logger,
+    flushIntervalMs: options.tracingFlushIntervalMs ?? tracingFlushIntervalFromEnv(),
+  });
   // A certificate rotation reaches listeners that terminate TLS and clusters that originate it
   // through the provider's onChange.
   const secrets = options.secrets ?? NO_SECRETS;
@@ -79,6 +98,7 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
       logger,
       telemetry,
       accessLogFiles,
+      tracing,
       upstreamTls,
       ...(sourceAddress ? { sourceAddress } : {}),
       relayTcp: (socket, clusterName, target, idleTimeoutMs, events) => {
@@ -118,6 +138,8 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
       pools.close();
       upstreamTls.close();
       void accessLogFiles.close();
+      // Exports what is queued, each export bounded by its timeout; never awaited by close.
+      void tracing.close();
     },
   };
 }

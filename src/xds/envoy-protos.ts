@@ -46,6 +46,8 @@ export const ENVOY_PROTO_FILES = [
   "envoy/extensions/access_loggers/file/v3/file.proto",
   "envoy/extensions/access_loggers/stream/v3/stream.proto",
   "envoy/extensions/access_loggers/filters/cel/v3/cel.proto",
+  "envoy/config/trace/v3/opentelemetry.proto",
+  "envoy/config/trace/v3/zipkin.proto",
   "envoy/service/status/v3/csds.proto",
   "envoy/admin/v3/config_dump.proto",
 ];

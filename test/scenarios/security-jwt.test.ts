@@ -90,7 +90,7 @@ beforeAll(async () => {
       .setIssuedAt()
       .setExpirationTime("10m")
       .sign(key === "served" ? served.privateKey : other.privateKey);
-  jwksServer = createServer((req, res) => {
+  jwksServer = createServer((_req, res) => {
     jwksFetches++;
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify({ keys: [remoteJwk] }));

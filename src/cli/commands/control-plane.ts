@@ -1,9 +1,15 @@
 // `crema control-plane`: istiod's job — serves xDS built from Istio YAML files, watched.
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
 import { createLogger } from "../../base/logger.ts";
+import { decodeSource } from "../../config/source-file.ts";
+import { parseDocuments } from "../../config/yaml-documents.ts";
 import { validateMeshAccessLog } from "../../control-plane/model/mesh-access-log.ts";
-import type {
-  AccessLogEncoding,
-  OutboundTrafficPolicyMode,
+import {
+  type AccessLogEncoding,
+  decodeMeshConfig,
+  type MeshConfig,
+  type OutboundTrafficPolicyMode,
 } from "../../control-plane/model/mesh-config.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
@@ -21,6 +27,7 @@ interface ControlPlaneFlags {
   accessLogFile?: string;
   accessLogEncoding?: string;
   accessLogFormat?: string;
+  meshConfig?: string;
   watch: boolean;
   logLevel?: string;
 }
@@ -68,9 +75,13 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
       "meshConfig.accessLogFormat: an Envoy format string (TEXT) or a JSON object of them (JSON)",
       "",
     )
+    .option(
+      "--mesh-config <file>",
+      "Istio MeshConfig YAML (the istio ConfigMap's `mesh`): access logs, extensionProviders, defaultProviders.tracing, defaultConfig.tracing.sampling; flags override it",
+    )
     .option("--no-watch", "do not watch the configuration paths")
     .option("--log-level <level>", "debug, info, warn, error (env CREMA_LOG_LEVEL)")
-    .action(async (flags: ControlPlaneFlags) => {
+    .action(async (flags: ControlPlaneFlags, command: Command) => {
       const logger = createLogger({
         name: "control-plane",
         level: flags.logLevel ?? io.env.CREMA_LOG_LEVEL ?? "info",
@@ -82,10 +93,22 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
         io.exit(2);
         return;
       }
+      const fromFile = flags.meshConfig ? await readMeshConfig(flags.meshConfig, io) : {};
+      if (fromFile === undefined) {
+        io.exit(2);
+        return;
+      }
+      // A flag given on the command line wins over the file; the file wins over flag defaults.
+      const given = (name: string) => command.getOptionValueSource(name) === "cli";
       const accessLog = {
-        accessLogFile: flags.accessLogFile ?? "",
-        accessLogEncoding: (flags.accessLogEncoding ?? "TEXT").toUpperCase() as AccessLogEncoding,
-        accessLogFormat: flags.accessLogFormat ?? "",
+        accessLogFile:
+          (given("accessLogFile") ? flags.accessLogFile : fromFile.accessLogFile) ?? "",
+        accessLogEncoding: (
+          (given("accessLogEncoding") ? flags.accessLogEncoding : fromFile.accessLogEncoding) ??
+          "TEXT"
+        ).toUpperCase() as AccessLogEncoding,
+        accessLogFormat:
+          (given("accessLogFormat") ? flags.accessLogFormat : fromFile.accessLogFormat) ?? "",
       };
       const accessLogErrors = validateMeshAccessLog(accessLog);
       if (accessLogErrors.length > 0) {
@@ -107,6 +130,7 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
             : {}),
           defaultNamespace: flags.namespace ?? "default",
           meshConfig: {
+            ...fromFile,
             rootNamespace: flags.rootNamespace ?? "istio-system",
             outboundTrafficPolicy: mode as OutboundTrafficPolicyMode,
             // With a CA, proxies carry workload certificates: mTLS and authorization are on.
@@ -134,3 +158,44 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
       }
     });
 };
+
+/** The MeshConfig fields of `path`, or undefined after printing each problem with its position. */
+async function readMeshConfig(path: string, io: CliIo): Promise<Partial<MeshConfig> | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    io.stderr(`crema: --mesh-config ${path}: ${(error as Error).message}\n`);
+    return undefined;
+  }
+  const source = decodeSource(path, bytes);
+  if ("code" in source) {
+    io.stderr(`crema: ${source.message}\n`);
+    return undefined;
+  }
+  const parsed = parseDocuments(source);
+  for (const d of parsed.diagnostics) {
+    const at = d.position ? `${d.position.file}:${d.position.line}:${d.position.column}: ` : "";
+    io.stderr(`crema: ${at}${d.message}\n`);
+  }
+  if (parsed.diagnostics.length > 0) return undefined;
+  if (parsed.documents.length > 1) {
+    io.stderr(
+      `crema: ${path}: one MeshConfig document expected, found ${parsed.documents.length}\n`,
+    );
+    return undefined;
+  }
+  const document = parsed.documents[0];
+  if (!document) return {};
+  const decoded = decodeMeshConfig(document);
+  const print = (
+    kind: string,
+    p: { path: string; message: string; position: { file: string; line: number; column: number } },
+  ) =>
+    io.stderr(
+      `crema: ${p.position.file}:${p.position.line}:${p.position.column}: ${kind}meshConfig${p.path ? `.${p.path}` : ""}: ${p.message}\n`,
+    );
+  for (const warning of decoded.warnings) print("warning: ", warning);
+  for (const error of decoded.errors) print("", error);
+  return decoded.errors.length > 0 ? undefined : decoded.meshConfig;
+}

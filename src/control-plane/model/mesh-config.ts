@@ -1,9 +1,43 @@
 // MeshConfig: the mesh-wide settings istiod reads from its `mesh` ConfigMap. Only the fields
 // crema honours so far; names and defaults as in Istio's meshconfig.MeshConfig.
+import { type FieldPath, formatFieldPath, type SourcePosition } from "../../config/diagnostic.ts";
+import type { ParsedDocument } from "../../config/yaml-documents.ts";
 
 export type OutboundTrafficPolicyMode = "ALLOW_ANY" | "REGISTRY_ONLY";
 export type PathNormalization = "NONE" | "BASE" | "MERGE_SLASHES" | "DECODE_AND_MERGE_SLASHES";
 export type AccessLogEncoding = "TEXT" | "JSON";
+
+/** A header an OpenTelemetry exporter sends (MeshConfig.ExtensionProvider.HttpHeader, value only). */
+export interface ProviderHeader {
+  name: string;
+  value: string;
+}
+
+/**
+ * meshConfig.extensionProviders[].opentelemetry: OTLP to `service:port`, over gRPC unless `http`
+ * is set.
+ */
+export interface OpenTelemetryTracingProvider {
+  service: string;
+  port: number;
+  maxTagLength?: number;
+  http?: { path?: string; timeoutMs?: number; headers?: readonly ProviderHeader[] };
+  grpc?: { timeoutMs?: number; initialMetadata?: readonly ProviderHeader[] };
+}
+
+/** meshConfig.extensionProviders[].zipkin. */
+export interface ZipkinTracingProvider {
+  service: string;
+  port: number;
+  maxTagLength?: number;
+  path?: string;
+  enable64bitTraceId?: boolean;
+}
+
+/** meshConfig.extensionProviders[]: the tracing kinds crema knows. */
+export type ExtensionProvider =
+  | { name: string; opentelemetry: OpenTelemetryTracingProvider; zipkin?: undefined }
+  | { name: string; zipkin: ZipkinTracingProvider; opentelemetry?: undefined };
 
 export interface MeshConfig {
   /** Namespace whose config applies mesh-wide (Istio: istio-system). */
@@ -21,8 +55,17 @@ export interface MeshConfig {
   pathNormalization: PathNormalization;
   /** Locality-aware load balancing (only takes effect with outlier detection). */
   localityLbEnabled: boolean;
-  /** Default tracing sample percentage (0–100). */
+  /**
+   * defaultConfig.tracing.sampling: percent of requests traced when no Telemetry resource sets
+   * one (Istio: PILOT_TRACE_SAMPLING, 1; the demo profile 100). 0 falls back to that default.
+   */
   tracingSamplingPercent: number;
+  /** enableTracing (Istio default true); off, no HCM gets a tracing block. */
+  enableTracing: boolean;
+  /** extensionProviders: the tracing ones (others are not read yet). */
+  extensionProviders: readonly ExtensionProvider[];
+  /** defaultProviders.tracing: the first name is the mesh's tracer (as istiod picks it). */
+  defaultTracingProviders: readonly string[];
   /**
    * crema's switch, not Istio's: proxies carry workload certificates (crema's CA issues them,
    * SDS `default`/`ROOTCA`). Istio mTLS and the identity-based AuthorizationPolicy depend on it.
@@ -54,8 +97,230 @@ export const DEFAULT_MESH_CONFIG: Readonly<MeshConfig> = {
   pathNormalization: "BASE",
   localityLbEnabled: true,
   tracingSamplingPercent: 1,
+  enableTracing: true,
+  extensionProviders: [],
+  defaultTracingProviders: [],
   workloadCertificates: false,
   accessLogFile: "",
   accessLogEncoding: "TEXT",
   accessLogFormat: "",
 };
+
+// ---- Reading Istio's MeshConfig YAML (`crema control-plane --mesh-config`) ----
+
+/** A problem in a mesh config file: the field path and its position in the file. */
+export interface MeshConfigProblem {
+  path: string;
+  position: SourcePosition;
+  message: string;
+}
+
+export interface DecodedMeshConfig {
+  meshConfig: Partial<MeshConfig>;
+  errors: MeshConfigProblem[];
+  /** Fields crema does not read: named, so nobody believes they took effect. */
+  warnings: MeshConfigProblem[];
+}
+
+const ACCESS_LOG_FIELDS = ["accessLogFile", "accessLogEncoding", "accessLogFormat"] as const;
+
+/**
+ * Decodes one MeshConfig document (the `mesh` key of istio's ConfigMap, or an IstioOperator's
+ * spec.meshConfig): access logs and tracing. Other fields are reported as warnings.
+ */
+export function decodeMeshConfig(
+  document: Pick<ParsedDocument, "value" | "locate">,
+): DecodedMeshConfig {
+  const out: DecodedMeshConfig = { meshConfig: {}, errors: [], warnings: [] };
+  const problem = (list: MeshConfigProblem[], path: FieldPath, message: string): void => {
+    list.push({ path: formatFieldPath(path), position: document.locate(path), message });
+  };
+  const error = (path: FieldPath, message: string) => problem(out.errors, path, message);
+  const root = document.value;
+  if (!isRecord(root)) {
+    error([], "a MeshConfig is a mapping of fields (accessLogFile, extensionProviders …)");
+    return out;
+  }
+  const str = (path: FieldPath, value: unknown): string | undefined => {
+    if (typeof value === "string") return value;
+    error(path, "expected a string");
+    return undefined;
+  };
+  const num = (path: FieldPath, value: unknown, min: number, max: number): number | undefined => {
+    if (typeof value === "number" && Number.isFinite(value) && value >= min && value <= max)
+      return value;
+    error(path, `expected a number between ${min} and ${max}`);
+    return undefined;
+  };
+  const durationMs = (path: FieldPath, value: unknown): number | undefined => {
+    const match = typeof value === "string" ? /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value) : null;
+    if (!match) {
+      error(path, 'expected a duration such as "10s" or "500ms"');
+      return undefined;
+    }
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as "ms" | "s" | "m" | "h"];
+    return Number(match[1]) * unit;
+  };
+  const headers = (path: FieldPath, value: unknown): ProviderHeader[] =>
+    list(path, value).flatMap(([item, at]) => {
+      const name = str([...at, "name"], item.name);
+      if (item.envName !== undefined)
+        error([...at, "envName"], "envName headers are not supported; give the value");
+      const v = str([...at, "value"], item.value ?? "");
+      return name !== undefined && v !== undefined ? [{ name, value: v }] : [];
+    });
+  const list = (path: FieldPath, value: unknown): [Record<string, unknown>, FieldPath][] => {
+    if (!Array.isArray(value)) {
+      error(path, "expected a list");
+      return [];
+    }
+    return value.flatMap((item, i) => {
+      if (isRecord(item)) return [[item, [...path, i]] as [Record<string, unknown>, FieldPath]];
+      error([...path, i], "expected a mapping");
+      return [];
+    });
+  };
+  const mesh = out.meshConfig as Record<string, unknown>;
+  for (const [key, value] of Object.entries(root)) {
+    if ((ACCESS_LOG_FIELDS as readonly string[]).includes(key)) {
+      const text = str([key], value);
+      if (text !== undefined) mesh[key] = key === "accessLogEncoding" ? text.toUpperCase() : text;
+    } else if (key === "enableTracing") {
+      if (typeof value === "boolean") out.meshConfig.enableTracing = value;
+      else error([key], "expected true or false");
+    } else if (key === "defaultProviders") {
+      if (!isRecord(value)) {
+        error([key], "expected a mapping (tracing, accessLogging, metrics)");
+        continue;
+      }
+      for (const [kind, names] of Object.entries(value)) {
+        if (kind !== "tracing") {
+          problem(out.warnings, [key, kind], "not read by crema (only tracing is)");
+          continue;
+        }
+        const tracing = Array.isArray(names) ? names : [];
+        if (!Array.isArray(names) || !names.every((n) => typeof n === "string"))
+          error([key, kind], "expected a list of provider names");
+        else out.meshConfig.defaultTracingProviders = tracing as string[];
+      }
+    } else if (key === "defaultConfig") {
+      if (!isRecord(value)) {
+        error([key], "expected a mapping (ProxyConfig)");
+        continue;
+      }
+      for (const [field, sub] of Object.entries(value)) {
+        if (field !== "tracing" || !isRecord(sub)) {
+          problem(out.warnings, [key, field], "not read by crema (only tracing.sampling is)");
+          continue;
+        }
+        for (const [name, v] of Object.entries(sub)) {
+          if (name === "sampling") {
+            const sampling = num([key, field, name], v, 0, 100);
+            if (sampling !== undefined) out.meshConfig.tracingSamplingPercent = sampling;
+          } else problem(out.warnings, [key, field, name], "not read by crema");
+        }
+      }
+    } else if (key === "extensionProviders") {
+      const providers: ExtensionProvider[] = [];
+      for (const [item, at] of list([key], value)) {
+        const name = str([...at, "name"], item.name);
+        const otel = item.opentelemetry;
+        const zipkin = item.zipkin;
+        const common = (kind: string, p: unknown) => {
+          if (!isRecord(p)) {
+            error([...at, kind], "expected a mapping with service and port");
+            return undefined;
+          }
+          const service = str([...at, kind, "service"], p.service);
+          const port = num([...at, kind, "port"], p.port, 1, 65535);
+          if (service === undefined || port === undefined) return undefined;
+          const maxTagLength =
+            p.maxTagLength === undefined
+              ? undefined
+              : num([...at, kind, "maxTagLength"], p.maxTagLength, 0, 2 ** 32 - 1);
+          return { p, service, port, ...(maxTagLength ? { maxTagLength } : {}) };
+        };
+        if (name === undefined) continue;
+        if (otel !== undefined) {
+          const base = common("opentelemetry", otel);
+          if (!base) continue;
+          const { p, ...provider } = base;
+          const o: OpenTelemetryTracingProvider = provider;
+          if (isRecord(p.http)) {
+            const at2 = [...at, "opentelemetry", "http"];
+            o.http = {
+              ...(p.http.path !== undefined
+                ? { path: str([...at2, "path"], p.http.path) ?? "" }
+                : {}),
+              ...(p.http.timeout !== undefined
+                ? { timeoutMs: durationMs([...at2, "timeout"], p.http.timeout) }
+                : {}),
+              ...(p.http.headers !== undefined
+                ? { headers: headers([...at2, "headers"], p.http.headers) }
+                : {}),
+            };
+          }
+          if (isRecord(p.grpc)) {
+            const at2 = [...at, "opentelemetry", "grpc"];
+            o.grpc = {
+              ...(p.grpc.timeout !== undefined
+                ? { timeoutMs: durationMs([...at2, "timeout"], p.grpc.timeout) }
+                : {}),
+              ...(p.grpc.initialMetadata !== undefined
+                ? { initialMetadata: headers([...at2, "initialMetadata"], p.grpc.initialMetadata) }
+                : {}),
+            };
+          }
+          for (const field of ["resourceDetectors", "dynatraceSampler"])
+            if (p[field] !== undefined)
+              error([...at, "opentelemetry", field], "not supported by crema's proxy");
+          providers.push({ name, opentelemetry: o });
+        } else if (zipkin !== undefined) {
+          const base = common("zipkin", zipkin);
+          if (!base) continue;
+          const { p, ...provider } = base;
+          const path = p.path === undefined ? undefined : str([...at, "zipkin", "path"], p.path);
+          providers.push({ name, zipkin: { ...provider, ...(path ? { path } : {}) } });
+        } else {
+          problem(
+            out.warnings,
+            at,
+            "not read by crema (only opentelemetry and zipkin tracers are)",
+          );
+        }
+      }
+      out.meshConfig.extensionProviders = providers;
+    } else if (key === "pathNormalization") {
+      // ProxyPathNormalization.normalization; DEFAULT is BASE (istiod's listener builder).
+      const mode = isRecord(value) ? value.normalization : undefined;
+      const modes = ["DEFAULT", "NONE", "BASE", "MERGE_SLASHES", "DECODE_AND_MERGE_SLASHES"];
+      if (typeof mode === "string" && modes.includes(mode))
+        out.meshConfig.pathNormalization = (
+          mode === "DEFAULT" ? "BASE" : mode
+        ) as PathNormalization;
+      else error([key, "normalization"], `expected one of ${modes.join(", ")}`);
+    } else {
+      problem(out.warnings, [key], "not read by crema");
+    }
+  }
+  const defaults = out.meshConfig.defaultTracingProviders ?? [];
+  const providers = out.meshConfig.extensionProviders ?? [];
+  defaults.forEach((name, i) => {
+    const provider = providers.find((p) => p.name === name);
+    if (!provider)
+      error(
+        ["defaultProviders", "tracing", i],
+        `no extensionProviders entry is named ${JSON.stringify(name)}`,
+      );
+    else if (i === 0 && provider.zipkin)
+      error(
+        ["defaultProviders", "tracing", i],
+        "crema's proxy exports spans over OTLP only: use an opentelemetry provider (an OpenTelemetry collector also receives Zipkin's format)",
+      );
+  });
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -10,6 +10,7 @@ import { meshAccessLogs } from "./access-log.ts";
 import { buildAuthnFilters } from "./authn/authn-filters.ts";
 import { buildAuthzHttpFilters, buildCustomAuthzHttpFilters } from "./authz/authz-filters.ts";
 import { compact, typed } from "./listener-common.ts";
+import { buildHcmTracing } from "./tracing.ts";
 
 export const HCM_FILTER_NAME = "envoy.filters.network.http_connection_manager";
 export const HCM_TYPE =
@@ -199,6 +200,7 @@ export function buildHttpConnectionManager(ctx: HcmContext, options: HcmOptions)
       http2_protocol_options: http2,
       stream_idle_timeout: "0s",
       access_log: logs.length ? logs : undefined,
+      tracing: buildHcmTracing(ctx),
       request_id_extension: requestIdExtension(ctx),
       ...proxyHeaders(options.class),
     }),

@@ -45,6 +45,8 @@ import {
 } from "../routing/index.ts";
 import type { CompiledRouteConfig, MutableHeaders, RouteRequest } from "../routing/types.ts";
 import type { Reporter } from "../telemetry/metric-definitions.ts";
+import type { HcmTracer } from "../tracing/proxy-tracing.ts";
+import type { StreamSpan } from "../tracing/stream-span.ts";
 import { answerClientError } from "./client-error.ts";
 import { handleConnect } from "./connect.ts";
 import type { Downstream } from "./downstream.ts";
@@ -94,6 +96,8 @@ interface FilterStream {
   onStreamEnd: (listener: () => void) => void;
   /** Filters' dynamic metadata (filter namespace → values). */
   dynamicMetadata: Record<string, Record<string, unknown>>;
+  /** The stream's tracing span; undefined unless the HCM has a `tracing` config. */
+  span: StreamSpan | undefined;
 }
 
 export class HttpConnectionManager {
@@ -115,6 +119,8 @@ export class HttpConnectionManager {
   /** Istio's reporter for this HCM's streams: `destination` on a sidecar's inbound listener. */
   private readonly reporter: Reporter;
   private readonly accessLoggers: readonly AccessLogger[];
+  /** Set only when the HCM has a `tracing` config: otherwise streams allocate nothing for it. */
+  private readonly tracer: HcmTracer | undefined;
 
   constructor(
     config: HcmConfig,
@@ -127,6 +133,10 @@ export class HttpConnectionManager {
     this.accessLoggers = deps.accessLogFiles
       ? openAccessLoggers(config.accessLogs, deps.accessLogFiles, deps.logger)
       : [];
+    this.tracer =
+      config.tracing && deps.tracing
+        ? deps.tracing.hcmTracer(config.tracing, options.trafficDirection === "INBOUND")
+        : undefined;
     this.routerConfig = routerFilterConfig(config.httpFilters);
     this.rbacFilters = compileRbacFilters(config.httpFilters, config.statPrefix);
     this.jwtFilters = compileJwtFilters(config.httpFilters);
@@ -276,9 +286,15 @@ export class HttpConnectionManager {
     );
     const telemetry = this.deps.telemetry;
     if (telemetry) downstream.telemetry = { reporter: this.reporter, peer: undefined };
+    // Tracing hook: set once the route is known, ended with the stream.
+    let span: StreamSpan | undefined;
+    let dynamicMetadata: FilterStream["dynamicMetadata"] | undefined;
     res.once("close", () => {
       if (state) state.activeRequests--;
-      this.endStream(req, downstream, startedAt, grpc, prepared.ok ? prepared.route : undefined);
+      const route = prepared.ok ? prepared.route : undefined;
+      const recorded = this.endStream(req, downstream, startedAt, grpc, route);
+      if (span)
+        this.endSpan(span, { req, downstream, startedAt, route, recorded, dynamicMetadata });
     });
     if (telemetry && prepared.ok && this.reporter === "destination") {
       const { peer, announced } = telemetry.takeRequestPeer(prepared.headers);
@@ -297,6 +313,15 @@ export class HttpConnectionManager {
     const selection = routeConfig
       ? selectRoute(routeConfig, prepared.route, this.deps.random)
       : undefined;
+    // Envoy's traceRequest: after route selection (a 404 is traced too), before the filters, so
+    // the context the router injects is this span's.
+    if (this.tracer)
+      span = this.tracer.start({
+        headers: prepared.headers,
+        route: prepared.route,
+        info,
+        decorator: selection && !selection.noRoute ? selection.route.decorator : undefined,
+      });
     if (!routeConfig || !selection || selection.noRoute) {
       downstream.sendLocalReply(ROUTE_NOT_FOUND_REPLY);
       return;
@@ -317,6 +342,7 @@ export class HttpConnectionManager {
           responseHeaders: response,
         });
     }
+    dynamicMetadata = {};
     this.runFilters(
       {
         req,
@@ -328,32 +354,55 @@ export class HttpConnectionManager {
         grpc,
         startedAt,
         onStreamEnd: (listener) => res.once("close", listener),
-        dynamicMetadata: {},
+        dynamicMetadata,
+        span,
       },
       0,
     );
   }
 
-  /** The stream is over: its record goes to Istio's metrics and the access logs. */
+  /**
+   * The stream is over: its record goes to Istio's metrics and the access logs. True when the
+   * record was completed (finishStreamInfo ran).
+   */
   private endStream(
     req: AnyRequest,
     downstream: NodeDownstream,
     startedAt: number,
     grpc: boolean,
     route: RouteRequest | undefined,
-  ): void {
+  ): boolean {
     const telemetry = this.deps.telemetry;
     const stream = downstream.telemetry;
     const loggers = this.accessLoggers;
-    if ((!telemetry || !stream) && loggers.length === 0) return;
+    if ((!telemetry || !stream) && loggers.length === 0) return false;
     const info: StreamInfo = downstream.info;
     finishStreamInfo(info, req, startedAt, route);
     for (const logger of loggers) logger.log(info, HTTP_LOG);
-    if (!telemetry || !stream) return;
+    if (!telemetry || !stream) return true;
     const cluster = info.upstreamCluster
       ? this.deps.clusters.cluster(info.upstreamCluster)?.config
       : undefined;
     telemetry.recordStream(info, { reporter: stream.reporter, peer: stream.peer, cluster, grpc });
+    return true;
+  }
+
+  /** Ends the stream's span with its record (completed here unless endStream did). */
+  private endSpan(
+    span: StreamSpan,
+    stream: {
+      req: AnyRequest;
+      downstream: NodeDownstream;
+      startedAt: number;
+      route: RouteRequest | undefined;
+      recorded: boolean;
+      dynamicMetadata: FilterStream["dynamicMetadata"] | undefined;
+    },
+  ): void {
+    const info: StreamInfo = stream.downstream.info;
+    if (span.sampled && !stream.recorded)
+      finishStreamInfo(info, stream.req, stream.startedAt, stream.route);
+    span.end(info, stream.dynamicMetadata);
   }
 
   /** A filter that throws fails its request, never the proxy. */
@@ -368,7 +417,7 @@ export class HttpConnectionManager {
    */
   private runFilters(stream: FilterStream, from: number): void {
     const { req, downstream, routeConfig, selection, route, headers, grpc, startedAt } = stream;
-    const { onStreamEnd, dynamicMetadata } = stream;
+    const { onStreamEnd, dynamicMetadata, span } = stream;
     const filters = this.config.httpFilters;
     for (let i = from; i < filters.length; i++) {
       const filter = filters[i]!;
@@ -436,7 +485,7 @@ export class HttpConnectionManager {
               });
               return;
             }
-            this.router(req, downstream, selection, route, headers, grpc, startedAt);
+            this.router(req, downstream, selection, route, headers, grpc, startedAt, span);
           };
           if (fault.delayMs) setTimeout(proceed, fault.delayMs);
           else proceed();
@@ -444,7 +493,7 @@ export class HttpConnectionManager {
         }
       }
     }
-    this.router(req, downstream, selection, route, headers, grpc, startedAt);
+    this.router(req, downstream, selection, route, headers, grpc, startedAt, span);
   }
 
   private router(
@@ -455,6 +504,7 @@ export class HttpConnectionManager {
     headers: MutableHeaders,
     grpc: boolean,
     startedAt: number,
+    span: StreamSpan | undefined,
   ): void {
     const action = selection.action;
     const ctx = { downstreamRemoteAddress: route.sourceIp ?? "", requestHeaders: headers };
@@ -511,6 +561,7 @@ export class HttpConnectionManager {
       routerConfig: this.routerConfig,
       maxStreamDurationMs: this.config.maxStreamDurationMs,
       startedAt,
+      span,
     });
   }
 

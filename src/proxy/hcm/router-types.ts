@@ -6,6 +6,8 @@ import type { ForwardAction, MutableHeaders, RouteRequest } from "../routing/typ
 import type { StatsStore } from "../stats/stats-store.ts";
 import type { ProxyTelemetry } from "../telemetry/proxy-telemetry.ts";
 import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
+import type { ProxyTracing } from "../tracing/proxy-tracing.ts";
+import type { StreamSpan } from "../tracing/stream-span.ts";
 import type { ClusterManager } from "../upstream/cluster-manager.ts";
 import type { Downstream } from "./downstream.ts";
 import type { RequestBody } from "./request-body.ts";
@@ -24,6 +26,8 @@ export interface RouterDeps {
   telemetry?: ProxyTelemetry;
   /** Where access logs are written (one set of files per proxy thread); absent: no logs. */
   accessLogFiles?: AccessLogFiles;
+  /** This thread's span exporters, for HCMs with a `tracing` config; absent: no tracing. */
+  tracing?: ProxyTracing;
 }
 
 export interface RouterRequest {
@@ -52,4 +56,6 @@ export interface RouterRequest {
   maxStreamDurationMs?: number;
   /** When the stream started (performance.now()): the stream duration counts from there. */
   startedAt?: number;
+  /** The stream's tracing span (HCM `tracing`): its context goes into every upstream attempt. */
+  span?: StreamSpan | undefined;
 }

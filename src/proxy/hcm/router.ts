@@ -233,6 +233,8 @@ class RouterStream implements ResponseStreamHooks {
     if (this.retried) this.setExpectedTimeoutHeader();
     const headers = wireHeaders(req.headers);
     if (req.includeAttemptCount) headers["x-envoy-attempt-count"] = String(this.attemptCount);
+    // Tracing hook: Envoy's UpstreamRequest injects the span context into each attempt.
+    req.span?.inject(headers, cluster.config.name);
     if (req.downstream.telemetry?.reporter === "source")
       this.deps.telemetry?.announce(headers, cluster.config);
     const target = upstreamTarget(

@@ -4,6 +4,7 @@
 import { decodeAccessLogs } from "../access-log/decode-access-log.ts";
 import type { Fields } from "../routing/decode-reader.ts";
 import { decodeRouteConfiguration, releaseRouteConfiguration } from "../routing/index.ts";
+import { decodeTracing } from "../tracing/decode-tracing.ts";
 import { decodeHttpFilters, type HttpFilterOptions } from "./decode-http-filters.ts";
 import type { HcmConfig, RouteSource, UpgradeConfig } from "./types.ts";
 
@@ -39,7 +40,6 @@ const SERVER_HEADER = ["OVERWRITE", "APPEND_IF_ABSENT", "PASS_THROUGH"] as const
 /** Observability and stats-only fields: accepted, not used by the data path (access_log is). */
 const SKIPPED = [
   "@type",
-  "tracing",
   // Periodic and on-new-request flushing: crema logs once, at the end of each stream.
   "access_log_flush_interval",
   "flush_access_log_on_new_request",
@@ -144,6 +144,16 @@ function decodeHcmAccessLogs(f: Fields, options: HcmDecodeOptions): HcmConfig["a
   return [];
 }
 
+/** gRPC clients trace on their own, so proxyless listeners do not decode (or NACK) tracing. */
+function decodeHcmTracing(f: Fields, options: HcmDecodeOptions): HcmConfig["tracing"] {
+  const tracing = !options.apiListener && !options.proxyless ? f.object("tracing") : undefined;
+  if (!tracing) {
+    f.skip("tracing");
+    return undefined;
+  }
+  return decodeTracing(tracing);
+}
+
 /** Decodes `f` (the typed_config object); errors go to f.ctx.errors. */
 export function decodeHcm(f: Fields, options: HcmDecodeOptions = {}): HcmConfig {
   f.skip(...SKIPPED);
@@ -194,6 +204,8 @@ export function decodeHcm(f: Fields, options: HcmDecodeOptions = {}): HcmConfig 
     accessLogs: decodeHcmAccessLogs(f, options),
   };
   certDetails?.finish();
+  const tracing = decodeHcmTracing(f, options);
+  if (tracing) hcm.tracing = tracing;
   if (hcm.maxRequestHeadersKb === 0) f.error("must be greater than 0", "max_request_headers_kb");
   decodeProtocolOptions(f, hcm);
   f.unsupported("local_reply_config", "custom local replies are not supported");

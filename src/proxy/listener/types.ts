@@ -4,6 +4,7 @@ import type { X509Certificate } from "node:crypto";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import type { AccessLogConfig } from "../access-log/types.ts";
 import type { DownstreamTlsConfig } from "../tls/tls-context.ts";
+import type { TracingConfig } from "../tracing/types.ts";
 import type { FilterChainIndex } from "./filter-chain-index.ts";
 
 export type TrafficDirection = "UNSPECIFIED" | "INBOUND" | "OUTBOUND";
@@ -148,6 +149,8 @@ export interface HcmConfig {
   http2ProtocolOptions?: JsonObject;
   /** `access_log`, compiled (empty when none); open them with openAccessLoggers. */
   accessLogs: readonly AccessLogConfig[];
+  /** `tracing` with a provider crema exports to; absent: the HCM traces nothing. */
+  tracing?: TracingConfig;
 }
 
 export interface TcpProxyWeightedCluster {

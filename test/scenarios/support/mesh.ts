@@ -15,7 +15,8 @@ import { type ControlPlaneProcess, startControlPlaneProcess } from "./control-pl
 /**
  * Subnets in use by scenario test files (one each): keep them unique.
  * 31 proxy-http, 32 proxy-resilience, 33 proxy-protocols, 34 proxy-tcp, 35 proxy-config,
- * 36 proxy-hostile-input, 37 proxy-control-plane-loss, 45 cli-proxy-config, 47 proxy-agent-status
+ * 36 proxy-hostile-input, 37 proxy-control-plane-loss, 45 cli-proxy-config, 47 proxy-agent-status,
+ * 62 proxy-tracing
  * (its unit tests under src/proxy/agent use 127.47.1–2.x); 40 is the proxy
  * benchmark's (bench/proxy.ts). The local runtime's tests use pod networks 127.50–53.
  */

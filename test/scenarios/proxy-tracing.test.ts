@@ -1,0 +1,371 @@
+// Distributed tracing through real `crema proxy` sidecars configured by the real control plane
+// from an Istio MeshConfig file (`--mesh-config`: an opentelemetry extension provider, the
+// default tracing provider and defaultConfig.tracing.sampling): a client sidecar → server sidecar
+// → echo call makes one trace whose server span is the child of the client span, with Istio's
+// tags; spans reach an OTLP/HTTP receiver in this file (OpenTelemetry's JSON encoding).
+// Subnet 62.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  INJECTED_NAMESPACE_YAML,
+  type Mesh,
+  podYaml,
+  serviceYaml,
+  startMesh,
+} from "./support/mesh.ts";
+
+const SUBNET = 62;
+const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
+const dir = mkdtempSync(join(tmpdir(), "crema-tracing-"));
+/** Export every 100 ms rather than Envoy's 5 s, so the test waits little for its spans. */
+const PROXY_ENV = { CREMA_TRACING_FLUSH_INTERVAL_MS: "100" };
+
+// ---- An OTLP/HTTP trace receiver (OTLP's JSON encoding: ids in hex, enums as numbers) ----
+
+interface OtlpAnyValue {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+}
+interface OtlpKeyValue {
+  key: string;
+  value: OtlpAnyValue;
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes?: OtlpKeyValue[];
+}
+interface OtlpExportRequest {
+  resourceSpans?: {
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeSpans?: { spans?: OtlpSpan[] }[];
+  }[];
+}
+
+/** A received span with its attributes and its resource's service.name. */
+interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  name: string;
+  kind: number;
+  serviceName: string;
+  tags: Record<string, string>;
+}
+
+const SPAN_KIND_SERVER = 2;
+const SPAN_KIND_CLIENT = 3;
+
+function flatten(attributes: OtlpKeyValue[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { key, value } of attributes ?? [])
+    out[key] = String(value.stringValue ?? value.intValue ?? value.boolValue ?? "");
+  return out;
+}
+
+class OtlpReceiver {
+  readonly spans: ReceivedSpan[] = [];
+  private readonly server: Server;
+  private waiters: (() => void)[] = [];
+
+  constructor() {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        if (req.url === "/v1/traces") this.receive(JSON.parse(Buffer.concat(chunks).toString()));
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve) => this.server.listen(port, host, resolve));
+  }
+
+  private receive(body: OtlpExportRequest): void {
+    for (const resource of body.resourceSpans ?? []) {
+      const serviceName = flatten(resource.resource?.attributes)["service.name"] ?? "";
+      for (const scope of resource.scopeSpans ?? [])
+        for (const span of scope.spans ?? [])
+          this.spans.push({
+            traceId: span.traceId,
+            spanId: span.spanId,
+            parentSpanId: span.parentSpanId || undefined,
+            name: span.name,
+            kind: span.kind,
+            serviceName,
+            tags: flatten(span.attributes),
+          });
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** The spans of `traceId` once there are `count` of them. */
+  async trace(traceId: string, count: number): Promise<ReceivedSpan[]> {
+    for (;;) {
+      const spans = this.spans.filter((s) => s.traceId === traceId);
+      if (spans.length >= count) return spans;
+      await new Promise<void>((wake) => this.waiters.push(wake));
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+// ---- The mesh ----
+
+function meshConfig(provider: string, sampling: number): string {
+  return `enableTracing: true
+defaultConfig:
+  tracing:
+    sampling: ${sampling}
+extensionProviders:
+- name: otel
+  opentelemetry:
+    service: otel-collector.default.svc.cluster.local
+    port: 4318
+    http: {path: /v1/traces}
+- name: dead
+  opentelemetry:
+    service: dead-collector.default.svc.cluster.local
+    port: 4318
+    http: {path: /v1/traces}
+defaultProviders:
+  tracing: [${provider}]
+`;
+}
+
+function config(host: number): string {
+  return `${INJECTED_NAMESPACE_YAML}---
+${serviceYaml("echo")}---
+${podYaml({ name: "echo-1", ip: ip(host), labels: { app: "echo", version: "v1" }, ports: [8080] })}---
+${podYaml({ name: "sleep", ip: ip(host + 1), labels: { app: "sleep" } })}---
+${serviceYaml("otel-collector", { ports: [{ name: "http-otlp", port: 4318, targetPort: 4318 }] })}---
+${podYaml({ name: "otel-collector", ip: ip(9), labels: { app: "otel-collector" }, ports: [4318] })}---
+${serviceYaml("dead-collector", { ports: [{ name: "http-otlp", port: 4318, targetPort: 4318 }] })}---
+${podYaml({ name: "dead-collector", ip: ip(9, 9), labels: { app: "dead-collector" }, ports: [4318] })}
+`;
+}
+
+/** A control plane with `meshConfigYaml`, a sleep sidecar and an echo pod with its sidecar. */
+async function startTracingMesh(host: number, meshConfigYaml: string): Promise<Mesh> {
+  const file = join(dir, `mesh-${host}.yaml`);
+  writeFileSync(file, meshConfigYaml);
+  const mesh = await startMesh(SUBNET, config(host), { controlPlaneArgs: ["--mesh-config", file] });
+  await mesh.startEcho({ pod: "echo-1", ip: ip(host, 2) });
+  await mesh.startProxy({
+    pod: "echo-1",
+    ip: ip(host),
+    labels: { app: "echo", version: "v1" },
+    appAddress: ip(host, 2),
+    env: PROXY_ENV,
+  });
+  await mesh.startProxy({
+    pod: "sleep",
+    ip: ip(host + 1),
+    labels: { app: "sleep" },
+    env: PROXY_ENV,
+  });
+  return mesh;
+}
+
+interface EchoReply {
+  status: number;
+  headers: Record<string, string | string[]>;
+}
+
+/** GET http://echo/ through the sleep sidecar; the echo's view of the request headers. */
+function call(sidecar: string, headers: Record<string, string> = {}): Promise<EchoReply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: sidecar, port: 15001, path: "http://echo/trace", headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          const body = res.statusCode === 200 ? (JSON.parse(text) as EchoReply) : undefined;
+          resolve({ status: res.statusCode ?? 0, headers: body?.headers ?? {} });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** The trace id and sampled flag of the traceparent the echo app received. */
+function received(reply: EchoReply): { traceId: string; spanId: string; sampled: boolean } {
+  const value = String(reply.headers.traceparent ?? "");
+  const [, traceId = "", spanId = "", flags = ""] = value.split("-");
+  return { traceId, spanId, sampled: flags === "01" };
+}
+
+const receiver = new OtlpReceiver();
+
+beforeAll(async () => {
+  await receiver.listen(ip(9), 4318);
+});
+
+afterAll(async () => {
+  await receiver.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("tracing at 100 % sampling", () => {
+  let mesh: Mesh;
+  const sleep = ip(11);
+  beforeAll(async () => {
+    mesh = await startTracingMesh(10, meshConfig("otel", 100));
+  }, 60_000);
+  afterAll(async () => {
+    await mesh?.stop();
+  });
+
+  it("records a client span and its child server span in one trace, with Istio's tags", async () => {
+    const reply = await call(sleep, { "user-agent": "tracing-test/1" });
+    expect(reply.status).toBe(200);
+    const context = received(reply);
+    expect(context.sampled).toBe(true);
+    const spans = await receiver.trace(context.traceId, 2);
+    const client = spans.find((s) => s.kind === SPAN_KIND_CLIENT)!;
+    const server = spans.find((s) => s.kind === SPAN_KIND_SERVER)!;
+    expect(client).toBeDefined();
+    expect(server).toBeDefined();
+    expect(client.parentSpanId).toBeUndefined();
+    expect(server.parentSpanId).toBe(client.spanId);
+    // The app sees the server sidecar's span as its parent.
+    expect(context.spanId).toBe(server.spanId);
+    expect(client.serviceName).toBe("sleep.default");
+    expect(server.serviceName).toBe("echo.default");
+    // Istio's route decorator names both spans (the client passes it in x-envoy-decorator-operation).
+    expect(client.name).toBe("echo.default.svc.cluster.local:80/*");
+    expect(server.name).toBe("echo.default.svc.cluster.local:80/*");
+    expect(reply.headers["x-envoy-decorator-operation"]).toBeUndefined();
+    expect(client.tags).toMatchObject({
+      "http.method": "GET",
+      "http.url": "http://echo/trace",
+      "http.protocol": "HTTP/1.1",
+      "http.status_code": "200",
+      upstream_cluster: "outbound|80||echo.default.svc.cluster.local",
+      "upstream_cluster.name": "outbound|80||echo.default.svc.cluster.local",
+      response_flags: "-",
+      component: "proxy",
+      user_agent: "tracing-test/1",
+      "istio.canonical_service": "sleep",
+      "istio.canonical_revision": "latest",
+      "istio.namespace": "default",
+      "istio.mesh_id": "cluster.local",
+    });
+    expect(client.tags.node_id).toMatch(/^sidecar~127\.62\.11\.1~sleep\.default~/);
+    expect(client.tags["guid:x-request-id"]).toBe(reply.headers["x-request-id"]);
+    expect(server.tags).toMatchObject({
+      "http.status_code": "200",
+      upstream_cluster: "inbound|8080||",
+      "istio.canonical_service": "echo",
+      "istio.canonical_revision": "v1",
+      "guid:x-request-id": reply.headers["x-request-id"],
+    });
+    expect(client.tags.error).toBeUndefined();
+  });
+
+  it("continues an incoming traceparent and keeps its tracestate", async () => {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const reply = await call(sleep, {
+      traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+      tracestate: "vendor=x",
+    });
+    expect(reply.status).toBe(200);
+    expect(received(reply).traceId).toBe(traceId);
+    expect(reply.headers.tracestate).toBe("vendor=x");
+    const spans = await receiver.trace(traceId, 2);
+    const client = spans.find((s) => s.kind === SPAN_KIND_CLIENT)!;
+    expect(client.parentSpanId).toBe("00f067aa0ba902b7");
+  });
+
+  it("continues a B3 trace and answers in B3 as well", async () => {
+    const traceId = "80f198ee56343ba864fe8b2a57d3eff7";
+    const reply = await call(sleep, {
+      "x-b3-traceid": traceId,
+      "x-b3-spanid": "e457b5a2e4d86bd1",
+      "x-b3-sampled": "1",
+    });
+    expect(reply.headers["x-b3-traceid"]).toBe(traceId);
+    expect(reply.headers["x-b3-sampled"]).toBe("1");
+    const spans = await receiver.trace(traceId, 2);
+    const server = spans.find((s) => s.kind === SPAN_KIND_SERVER)!;
+    expect(reply.headers["x-b3-spanid"]).toBe(server.spanId);
+  });
+
+  it("respects an upstream decision not to sample", async () => {
+    const reply = await call(sleep, {
+      traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+    });
+    expect(reply.status).toBe(200);
+    const context = received(reply);
+    expect(context.traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+    expect(context.sampled).toBe(false);
+  });
+});
+
+describe("tracing at (practically) 0 % sampling", () => {
+  let mesh: Mesh;
+  const sleep = ip(21);
+  beforeAll(async () => {
+    // Istio reads sampling 0 as "unset" (its 1 % default); one in 10^8 is as good as none.
+    mesh = await startTracingMesh(20, meshConfig("otel", 0.000001));
+  }, 60_000);
+  afterAll(async () => {
+    await mesh?.stop();
+  });
+
+  it("samples nothing, yet x-envoy-force-trace is honoured", async () => {
+    const unsampled: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const reply = await call(sleep);
+      expect(reply.status).toBe(200);
+      const context = received(reply);
+      expect(context.sampled).toBe(false);
+      unsampled.push(context.traceId);
+    }
+    const forced = await call(sleep, { "x-envoy-force-trace": "true" });
+    const context = received(forced);
+    expect(context.sampled).toBe(true);
+    const spans = await receiver.trace(context.traceId, 2);
+    expect(spans.map((s) => s.kind).sort()).toEqual([SPAN_KIND_SERVER, SPAN_KIND_CLIENT]);
+    expect(receiver.spans.filter((s) => unsampled.includes(s.traceId))).toEqual([]);
+  });
+});
+
+describe("a dead collector", () => {
+  let mesh: Mesh;
+  const sleep = ip(31);
+  beforeAll(async () => {
+    mesh = await startTracingMesh(30, meshConfig("dead", 100));
+  }, 60_000);
+  afterAll(async () => {
+    await mesh?.stop();
+  });
+
+  it("fails no request", async () => {
+    const replies = await Promise.all(Array.from({ length: 20 }, () => call(sleep)));
+    for (const reply of replies) {
+      expect(reply.status).toBe(200);
+      expect(received(reply).sampled).toBe(true);
+    }
+    const more = await Promise.all(Array.from({ length: 20 }, () => call(sleep)));
+    expect(more.map((r) => r.status)).toEqual(Array.from({ length: 20 }, () => 200));
+  });
+});
