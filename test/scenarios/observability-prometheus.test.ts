@@ -5,7 +5,7 @@
 // destination workload, response codes and flags, Istio's histogram buckets, TCP bytes. Pods
 // live in 127.60.0.0/16; Prometheus listens on 127.60.255.250.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -268,4 +268,20 @@ spec:
       await new Promise((resolve) => external.close(resolve));
     }
   }, 90_000);
+
+  it("answers every query of the shipped Grafana dashboard", async () => {
+    const dashboard = JSON.parse(
+      readFileSync("docs/grafana/crema-mesh-dashboard.json", "utf8"),
+    ) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(5);
+    // Every query is valid PromQL over what the proxies report (query() throws otherwise).
+    for (const expr of exprs) await query(expr.replaceAll("$service", ".*"));
+    const rates = await query(exprs[0]!.replaceAll("$service", ".*"));
+    expect(rates.map((s) => s.metric.destination_service)).toContain(
+      "customer-service.coffee-shop.svc.cluster.local",
+    );
+  });
 });
