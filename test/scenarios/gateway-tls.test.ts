@@ -1,13 +1,10 @@
-// An ingress gateway (`crema proxy --type router`) terminating TLS as Istio's Gateway servers ask:
-// SIMPLE and MUTUAL with a credentialName Secret (key pair, CA to verify clients, subjectAltNames), served to
-// the gateway over SDS by the real control plane, and an HTTP server with httpsRedirect. Certificates
-// come from openssl. Pods in 127.64.x.y; the gateway pod's listeners bind its own address.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// An ingress gateway (`crema proxy --type router`) terminating TLS as Istio's Gateway servers
+// ask: SIMPLE and MUTUAL with a credentialName Secret (key pair, CA to verify clients,
+// subjectAltNames), served to the gateway over SDS by the real control plane, and an HTTP server
+// with httpsRedirect. Certificates come from openssl. Pods in 127.64.x.y; the gateway pod's
+// listeners bind its own address.
 import { request } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   INJECTED_NAMESPACE_YAML,
@@ -16,6 +13,7 @@ import {
   serviceYaml,
   startMesh,
 } from "./support/mesh.ts";
+import { createTestPki, type TestPki } from "./support/test-pki.ts";
 
 const SUBNET = 64;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -26,48 +24,8 @@ const HOST = "secure.gw.test";
 const GATEWAY = ip(9);
 const PARTNER = "spiffe://partner.example.com/client";
 let mesh: Mesh;
-let dir: string;
-const pem = (name: string) => readFileSync(join(dir, name), "utf8");
-
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-}
-
-/** A key and a certificate signed by the test CA, with the given subjectAltName. */
-function issue(name: string, san: string): void {
-  openssl(
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    `/CN=${name}`,
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-  );
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-extfile",
-    `${name}.ext`,
-    "-out",
-    `${name}.crt`,
-  );
-}
+let pki: TestPki;
+const pem = (name: string) => pki.pem(name);
 
 const b64 = (name: string) => Buffer.from(pem(name)).toString("base64");
 
@@ -151,27 +109,10 @@ function https(client?: string, port = HTTPS_PORT): Promise<{ status: number; bo
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "crema-gw-tls-"));
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    "/CN=test-ca",
-    "-days",
-    "2",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-  );
-  issue("server", `DNS:${HOST}`);
-  issue("partner", `URI:${PARTNER}`);
-  issue("stranger", "URI:spiffe://elsewhere.example.com/client");
+  pki = createTestPki("crema-gw-tls-");
+  pki.issue("server", `DNS:${HOST}`);
+  pki.issue("partner", `URI:${PARTNER}`);
+  pki.issue("stranger", "URI:spiffe://elsewhere.example.com/client");
   mesh = await startMesh(SUBNET, config());
   await mesh.startEcho({ pod: "echo-1", ip: ip(1) });
   // Ready once its listeners are warm, which waits for the credential over SDS.
@@ -186,7 +127,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mesh?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  pki?.remove();
 });
 
 describe("a MUTUAL gateway server with a credentialName", () => {

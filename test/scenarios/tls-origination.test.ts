@@ -2,66 +2,24 @@
 // the app speaks plain HTTP to a ServiceEntry host, and its sidecar opens TLS to the server (a
 // DestinationRule with tls SIMPLE: the CA from a file, the SNI, the server's name checked);
 // MUTUAL adds the client certificate. Certificates from openssl; pods in 127.66.x.y.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer, type Server } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INJECTED_NAMESPACE_YAML, type Mesh, podYaml, startMesh } from "./support/mesh.ts";
+import { createTestPki, type TestPki } from "./support/test-pki.ts";
 
 const SUBNET = 66;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
 const EXTERNAL = ip(100);
 const SLEEP = ip(9);
 let mesh: Mesh;
-let dir: string;
+let pki: TestPki;
 let server: Server;
 const seen: { sni: string | undefined; client: string | undefined }[] = [];
 
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-}
-
-function issue(name: string, san: string): void {
-  openssl(
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    `/CN=${name}`,
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-  );
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-extfile",
-    `${name}.ext`,
-    "-out",
-    `${name}.crt`,
-  );
-}
-
 function config(): string {
-  const file = (name: string) => join(dir, name);
+  const file = (name: string) => pki.path(name);
   return `${INJECTED_NAMESPACE_YAML}---
 ${podYaml({ name: "sleep", ip: SLEEP, labels: { app: "sleep" } })}---
 apiVersion: networking.istio.io/v1
@@ -114,27 +72,10 @@ function call(url: string): Promise<{ status: number; body: string }> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "crema-tls-orig-"));
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    "/CN=test-ca",
-    "-days",
-    "2",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-  );
-  issue("server", "DNS:api.external.test,DNS:mtls.external.test");
-  issue("client", "URI:spiffe://cluster.local/ns/default/sa/sleep");
-  const pem = (name: string) => readFileSync(join(dir, name));
+  pki = createTestPki("crema-tls-orig-");
+  pki.issue("server", "DNS:api.external.test,DNS:mtls.external.test");
+  pki.issue("client", "URI:spiffe://cluster.local/ns/default/sa/sleep");
+  const pem = (name: string) => pki.pem(name);
   server = createServer(
     {
       key: pem("server.key"),
@@ -162,7 +103,7 @@ afterAll(async () => {
   await mesh?.stop();
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  pki?.remove();
 });
 
 describe("TLS origination to an external HTTPS server", () => {
