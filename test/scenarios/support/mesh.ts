@@ -15,10 +15,14 @@ import { type ControlPlaneProcess, startControlPlaneProcess } from "./control-pl
 /**
  * Subnets in use by scenario test files (one each): keep them unique.
  * 31 proxy-http, 32 proxy-resilience, 33 proxy-protocols, 34 proxy-tcp, 35 proxy-config,
- * 36 proxy-hostile-input, 37 proxy-control-plane-loss, 45 cli-proxy-config, 47 proxy-agent-status,
- * 62 proxy-tracing
- * (its unit tests under src/proxy/agent use 127.47.1–2.x); 40 is the proxy
- * benchmark's (bench/proxy.ts). The local runtime's tests use pod networks 127.50–53.
+ * 36 proxy-hostile-input, 37 proxy-control-plane-loss, 38 proxy-workers, 39 security-jwt,
+ * 41 proxy-telemetry, 45 cli-proxy-config, 47 proxy-agent-status (its unit tests under
+ * src/proxy/agent use 127.47.1–2.x), 49 proxy-access-log, 62 proxy-tracing, 64 gateway-tls,
+ * 66 tls-origination, 67 security-ext-authz, 68 security-rotation, 71 security-authz (its
+ * startMesh part). Benchmarks: 40 (bench/proxy.ts), 42 (bench/proxy-memory.ts), 43 (runtime
+ * start-up). Local-runtime pod networks: 127.50 and 127.52 (local-runtime tests), 127.57
+ * (coffee-shop demo), 127.59 (security-mtls), 127.60 (observability-prometheus), 127.65
+ * (security-authz).
  */
 export type Subnet = number;
 
