@@ -34,6 +34,11 @@ export interface ConfigStoreOptions {
   clock: Clock;
   /** Watch the paths and reload on change (default true). */
   watch?: boolean;
+  /**
+   * Further checks of applied resources beyond `crema validate`'s (the local runtime refuses
+   * manifests it cannot run); its errors reject the change like validation errors.
+   */
+  admit?: (resources: readonly Resource[]) => readonly Diagnostic[];
 }
 
 export interface ConfigStore {
@@ -126,7 +131,11 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
       return outcome(true, diagnostics, read.files, commit(before));
     },
     apply(text, source = "<apply>") {
-      const { files, resources, diagnostics } = validateText(text, source);
+      const validated = validateText(text, source);
+      const { files, resources } = validated;
+      const diagnostics = hasErrors(validated.diagnostics)
+        ? validated.diagnostics
+        : [...validated.diagnostics, ...(options.admit?.(resources) ?? [])];
       if (hasErrors(diagnostics)) return outcome(false, diagnostics, files, []);
       const before = effective();
       const keys = resources.map(resourceKey);

@@ -10,7 +10,7 @@ import { AdsServer } from "../xds/server/index.ts";
 import { shortTypeName } from "../xds/type-urls.ts";
 import { type CaOptions, type CaServer, startCaServer } from "./ca-server.ts";
 import { configApiHandlers } from "./config-api.ts";
-import { type ConfigStore, createConfigStore } from "./config-store.ts";
+import { type ConfigStore, type ConfigStoreOptions, createConfigStore } from "./config-store.ts";
 import {
   type DebugHandler,
   type DebugServer,
@@ -46,6 +46,8 @@ export interface ControlPlaneOptions {
   secureXdsAddress?: string;
   defaultNamespace?: string;
   watch?: boolean;
+  /** Further checks of applied resources (ConfigStoreOptions.admit). */
+  admit?: ConfigStoreOptions["admit"];
   translate: Translate;
   logger: Logger;
   clock?: Clock;
@@ -76,6 +78,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     clock,
     ...(options.defaultNamespace ? { defaultNamespace: options.defaultNamespace } : {}),
     ...(options.watch === undefined ? {} : { watch: options.watch }),
+    ...(options.admit ? { admit: options.admit } : {}),
   });
   // RequestAuthentication's jwksUri key sets, fetched here and inlined by translation; a new or
   // changed key set bumps the generation, so the next snapshot has a new version and is pushed.

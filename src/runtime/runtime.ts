@@ -145,6 +145,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       : {}),
     meshConfig: { ingressGatewayPorts: gatewayPorts, workloadCertificates },
     watch: false,
+    // `crema apply` is refused what `crema up` would be: a manifest the runtime cannot run.
+    admit: (resources) => planPods(resources).diagnostics,
     translate: translateProxy,
     logger,
   });

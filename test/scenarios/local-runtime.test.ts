@@ -3,6 +3,7 @@
 // ingress gateway on a host port), `crema exec` calls services from inside a pod, `crema apply`
 // changes routing and scales Deployments live, and `crema down` leaves nothing behind.
 // Pods live in 127.50.0.0/16, which only this file uses.
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { connect } from "node:net";
@@ -295,6 +296,63 @@ describe("crema up: a local mesh from manifests", () => {
     const logs = await crema(["logs", "sleep", "-c", "proxy", ...stateArgs()]);
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toContain("proxy");
+  });
+
+  it("refuses to crema apply a bare Pod it cannot run, as crema up does", async () => {
+    const file = join(dir, "bare-pod.yaml");
+    writeFileSync(
+      file,
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: lonely, namespace: default}\nspec:\n  containers: [{name: app, command: [sleep, infinity]}]\n",
+    );
+    const rejected = await crema(["apply", "-f", file, ...stateArgs()]);
+    expect(rejected.code).toBe(1);
+    expect(rejected.stderr).toContain("bare-pod.yaml");
+    expect(rejected.stderr).toContain("the local runtime runs Deployments, not bare Pods");
+    expect((await status()).pods.some((p) => p.name === "lonely")).toBe(false);
+  });
+
+  it("follows a container's output with crema logs -f", async () => {
+    const file = join(dir, "ticker.yaml");
+    writeFileSync(
+      file,
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ticker, namespace: plain}
+spec:
+  selector: {matchLabels: {app: ticker}}
+  template:
+    metadata: {labels: {app: ticker}}
+    spec:
+      containers:
+        - name: ticker
+          command: ["node", "-e", "let n = 0; setInterval(() => console.log('tick', ++n), 100)"]
+`,
+    );
+    expect((await crema(["apply", "-f", file, ...stateArgs()])).code).toBe(0);
+    let ticker: PodStatus | undefined;
+    for (let i = 0; i < 100 && !ticker?.ready; i++)
+      ticker = (await status()).pods.find((p) => p.deployment === "ticker");
+    expect(ticker?.ready).toBe(true);
+    // Lines written after `logs -f` started reach it: wait until it has printed tick 30.
+    const follower = spawn(
+      process.execPath,
+      ["bin/crema.js", "logs", "ticker.plain", "-f", ...stateArgs()],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const seen = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      follower.stdout!.setEncoding("utf8");
+      follower.stdout!.on("data", (chunk: string) => {
+        out += chunk;
+        if (/tick 30\b/.test(out)) resolve(out);
+      });
+      follower.once("exit", (code) => reject(new Error(`crema logs -f exited ${code}: ${out}`)));
+    });
+    follower.kill("SIGTERM");
+    expect(seen).toMatch(/tick 1\b/);
+    expect((await crema(["delete", "-f", file, ...stateArgs()])).code).toBe(0);
   });
 
   it("starts the egress gateway once a Gateway selects it", async () => {
