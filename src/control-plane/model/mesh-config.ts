@@ -34,10 +34,53 @@ export interface ZipkinTracingProvider {
   enable64bitTraceId?: boolean;
 }
 
-/** meshConfig.extensionProviders[]: the tracing kinds crema knows. */
-export type ExtensionProvider =
-  | { name: string; opentelemetry: OpenTelemetryTracingProvider; zipkin?: undefined }
-  | { name: string; zipkin: ZipkinTracingProvider; opentelemetry?: undefined };
+/** includeRequestBodyInCheck: the request body buffered into the check (Envoy's BufferSettings). */
+export interface ExtAuthzRequestBody {
+  maxRequestBytes?: number;
+  allowPartialMessage?: boolean;
+  packAsBytes?: boolean;
+}
+
+/** What both external authorizer kinds share; `service` is `[<namespace>/]<hostname>`. */
+export interface ExtAuthzProviderCommon {
+  service: string;
+  port: number;
+  timeoutMs?: number;
+  failOpen?: boolean;
+  /** The HTTP status sent when the authorizer cannot be reached (Envoy's default 403). */
+  statusOnError?: number;
+  includeRequestBodyInCheck?: ExtAuthzRequestBody;
+}
+
+/**
+ * meshConfig.extensionProviders[].envoyExtAuthzHttp. Header lists hold names, `prefix*` or
+ * `*suffix`, matched without case.
+ */
+export interface EnvoyExtAuthzHttpProvider extends ExtAuthzProviderCommon {
+  pathPrefix?: string;
+  includeRequestHeadersInCheck?: readonly string[];
+  includeAdditionalHeadersInCheck?: Readonly<Record<string, string>>;
+  headersToUpstreamOnAllow?: readonly string[];
+  headersToDownstreamOnDeny?: readonly string[];
+  headersToDownstreamOnAllow?: readonly string[];
+}
+
+/** meshConfig.extensionProviders[].envoyExtAuthzGrpc. */
+export type EnvoyExtAuthzGrpcProvider = ExtAuthzProviderCommon;
+
+interface ProviderKinds {
+  opentelemetry: OpenTelemetryTracingProvider;
+  zipkin: ZipkinTracingProvider;
+  envoyExtAuthzHttp: EnvoyExtAuthzHttpProvider;
+  envoyExtAuthzGrpc: EnvoyExtAuthzGrpcProvider;
+}
+
+/** meshConfig.extensionProviders[]: one named provider of a kind crema knows. */
+export type ExtensionProvider = {
+  [K in keyof ProviderKinds]: { name: string } & { [P in K]: ProviderKinds[P] } & {
+    [P in Exclude<keyof ProviderKinds, K>]?: undefined;
+  };
+}[keyof ProviderKinds];
 
 export interface MeshConfig {
   /** Namespace whose config applies mesh-wide (Istio: istio-system). */
@@ -62,7 +105,7 @@ export interface MeshConfig {
   tracingSamplingPercent: number;
   /** enableTracing (Istio default true); off, no HCM gets a tracing block. */
   enableTracing: boolean;
-  /** extensionProviders: the tracing ones (others are not read yet). */
+  /** extensionProviders: tracers and external authorizers (other kinds are not read). */
   extensionProviders: readonly ExtensionProvider[];
   /** defaultProviders.tracing: the first name is the mesh's tracer (as istiod picks it). */
   defaultTracingProviders: readonly string[];
@@ -123,6 +166,28 @@ export interface DecodedMeshConfig {
 }
 
 const ACCESS_LOG_FIELDS = ["accessLogFile", "accessLogEncoding", "accessLogFormat"] as const;
+const EXT_AUTHZ_COMMON_FIELDS = [
+  "timeout",
+  "failOpen",
+  "statusOnError",
+  "includeRequestBodyInCheck",
+] as const;
+const EXT_AUTHZ_HTTP_FIELDS = [
+  "pathPrefix",
+  "includeRequestHeadersInCheck",
+  "includeHeadersInCheck",
+  "includeAdditionalHeadersInCheck",
+  "headersToUpstreamOnAllow",
+  "headersToDownstreamOnDeny",
+  "headersToDownstreamOnAllow",
+] as const;
+
+/** The codes of Envoy's envoy.type.v3.StatusCode enum (what statusOnError may name). */
+const ENVOY_STATUS_CODES: ReadonlySet<number> = new Set([
+  100, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307, 308,
+  400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421,
+  422, 423, 424, 426, 428, 429, 431, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511,
+]);
 
 /**
  * Decodes one MeshConfig document (the `mesh` key of istio's ConfigMap, or an IstioOperator's
@@ -179,6 +244,79 @@ export function decodeMeshConfig(
       error([...path, i], "expected a mapping");
       return [];
     });
+  };
+  const bool = (path: FieldPath, value: unknown): boolean | undefined => {
+    if (typeof value === "boolean") return value;
+    error(path, "expected true or false");
+    return undefined;
+  };
+  // Istio's header lists: a lone "*" is refused (it would send every header).
+  const headerList = (path: FieldPath, value: unknown): string[] | undefined => {
+    if (!Array.isArray(value) || !value.every((h) => typeof h === "string" && h !== "")) {
+      error(path, "expected a list of header names");
+      return undefined;
+    }
+    const star = value.indexOf("*");
+    if (star >= 0) {
+      error([...path, star], 'a single "*" is not supported; use a prefix* or *suffix pattern');
+      return undefined;
+    }
+    return value as string[];
+  };
+  const extAuthz = (
+    path: FieldPath,
+    p: unknown,
+    http: boolean,
+  ): EnvoyExtAuthzHttpProvider | undefined => {
+    if (!isRecord(p)) {
+      error(path, "expected a mapping with service and port");
+      return undefined;
+    }
+    const failures = out.errors.length;
+    const service = str([...path, "service"], p.service);
+    if (service === "") error([...path, "service"], "must not be empty");
+    // protojson reads a uint32 from a numeric string too ("9000").
+    const rawPort = typeof p.port === "string" && /^\d+$/.test(p.port) ? Number(p.port) : p.port;
+    const port = num([...path, "port"], rawPort, 1, 65535);
+    const o: Record<string, unknown> = { service, port };
+    const fields = http
+      ? [...EXT_AUTHZ_COMMON_FIELDS, ...EXT_AUTHZ_HTTP_FIELDS]
+      : EXT_AUTHZ_COMMON_FIELDS;
+    for (const [field, v] of Object.entries(p)) {
+      const at = [...path, field];
+      if (field === "service" || field === "port") continue;
+      if (!(fields as readonly string[]).includes(field)) {
+        problem(out.warnings, at, "not read by crema");
+        continue;
+      }
+      if (field === "timeout") o.timeoutMs = durationMs(at, v);
+      else if (field === "failOpen") o.failOpen = bool(at, v);
+      else if (field === "statusOnError") {
+        // Istio's string form ("503"); Envoy accepts only the codes of its StatusCode enum.
+        const code = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+        if (ENVOY_STATUS_CODES.has(code)) o.statusOnError = code;
+        else error(at, 'expected an HTTP status code Envoy knows, as a string ("403", "503")');
+      } else if (field === "pathPrefix") {
+        const prefix = str(at, v);
+        if (prefix !== undefined && prefix !== "" && !prefix.startsWith("/"))
+          error(at, "must begin with /");
+        else if (prefix) o.pathPrefix = prefix;
+      } else if (field === "includeAdditionalHeadersInCheck") {
+        if (!isRecord(v) || !Object.values(v).every((x) => typeof x === "string"))
+          error(at, "expected a mapping of header names to values");
+        else o.includeAdditionalHeadersInCheck = v;
+      } else if (field === "includeRequestBodyInCheck") {
+        // The translation writes with_request_body as istiod does, but crema's proxy would NACK
+        // it (and with it the listener), so the mesh config is refused at start instead.
+        error(at, "not supported by crema's proxy: the check cannot carry the request body yet");
+      } else {
+        // includeHeadersInCheck is Istio's deprecated name of includeRequestHeadersInCheck.
+        const name = field === "includeHeadersInCheck" ? "includeRequestHeadersInCheck" : field;
+        if (name !== field && p.includeRequestHeadersInCheck !== undefined) continue;
+        o[name] = headerList(at, v);
+      }
+    }
+    return out.errors.length === failures ? (o as unknown as EnvoyExtAuthzHttpProvider) : undefined;
   };
   const mesh = out.meshConfig as Record<string, unknown>;
   for (const [key, value] of Object.entries(root)) {
@@ -281,11 +419,17 @@ export function decodeMeshConfig(
           const { p, ...provider } = base;
           const path = p.path === undefined ? undefined : str([...at, "zipkin", "path"], p.path);
           providers.push({ name, zipkin: { ...provider, ...(path ? { path } : {}) } });
+        } else if (item.envoyExtAuthzHttp !== undefined) {
+          const http = extAuthz([...at, "envoyExtAuthzHttp"], item.envoyExtAuthzHttp, true);
+          if (http) providers.push({ name, envoyExtAuthzHttp: http });
+        } else if (item.envoyExtAuthzGrpc !== undefined) {
+          const grpc = extAuthz([...at, "envoyExtAuthzGrpc"], item.envoyExtAuthzGrpc, false);
+          if (grpc) providers.push({ name, envoyExtAuthzGrpc: grpc });
         } else {
           problem(
             out.warnings,
             at,
-            "not read by crema (only opentelemetry and zipkin tracers are)",
+            "not read by crema (only opentelemetry, zipkin, envoyExtAuthzHttp and envoyExtAuthzGrpc are)",
           );
         }
       }

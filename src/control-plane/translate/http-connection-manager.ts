@@ -67,7 +67,7 @@ export function metadataExchangeFilters(_ctx: HcmContext, _cls: ListenerClass): 
 }
 /**
  * CUSTOM AuthorizationPolicies: istiod's RBAC marker filter plus ext_authz, or a fail-closed DENY
- * RBAC filter while the provider is unknown (ext_authz itself is a SEAM in authz/authz-filters.ts).
+ * RBAC filter when the provider does not resolve (authz/authz-filters.ts, authz/ext-authz.ts).
  */
 export function customAuthzFilters(ctx: HcmContext, cls: ListenerClass): JsonObject[] {
   if (!ctx.snapshot) return [];

@@ -50,6 +50,12 @@ import type { StreamSpan } from "../tracing/stream-span.ts";
 import { answerClientError } from "./client-error.ts";
 import { handleConnect } from "./connect.ts";
 import type { Downstream } from "./downstream.ts";
+import {
+  applyAllowedOutcome,
+  compileExtAuthzFilters,
+  type ExtAuthzFilter,
+  releaseExtAuthzFilters,
+} from "./ext-authz-filter.ts";
 import { faultFor } from "./fault-filter.ts";
 import { faultStats } from "./fault-stats.ts";
 import type { ConnectionState, HcmDeps, HcmEntry } from "./hcm-types.ts";
@@ -109,6 +115,7 @@ export class HttpConnectionManager {
   private readonly routerConfig: RouterFilterConfig;
   private readonly rbacFilters: Map<HttpFilter, RbacFilterConfig>;
   private readonly jwtFilters: Map<HttpFilter, JwtAuthnFilter>;
+  private readonly extAuthzFilters: Map<HttpFilter, ExtAuthzFilter>;
   private readonly connections = new Map<Socket, ConnectionState>();
   private readonly sessions = new Set<Http2Session>();
   /** HTTP/2 requests see a proxy of the socket, so their connection is found by session. */
@@ -140,6 +147,7 @@ export class HttpConnectionManager {
     this.routerConfig = routerFilterConfig(config.httpFilters);
     this.rbacFilters = compileRbacFilters(config.httpFilters, config.statPrefix);
     this.jwtFilters = compileJwtFilters(config.httpFilters);
+    this.extAuthzFilters = compileExtAuthzFilters(config.httpFilters, deps, config.statPrefix);
     if (config.routes.kind === "inline") {
       const compiled = decodeRouteConfiguration(config.routes.routeConfig);
       if (compiled.ok) this.inlineRoutes = compiled.value;
@@ -242,6 +250,7 @@ export class HttpConnectionManager {
     this.connections.clear();
     if (this.inlineRoutes) releaseRouteConfiguration(this.inlineRoutes);
     releaseRbacFilters(this.rbacFilters);
+    releaseExtAuthzFilters(this.extAuthzFilters);
   }
 
   get activeConnections(): number {
@@ -448,6 +457,23 @@ export class HttpConnectionManager {
           .catch((error: unknown) => this.filterFailed(downstream, error));
         return;
       }
+      const extAuthz = this.extAuthzFilters.get(filter);
+      if (extAuthz?.enabled(dynamicMetadata)) {
+        extAuthz
+          .check({ ...route, headers, connection: this.connectionOf(req), downstream })
+          .then((outcome) => {
+            if (downstream.closed) return;
+            if (!outcome.allowed) {
+              downstream.sendLocalReply(outcome.reply);
+              return;
+            }
+            applyAllowedOutcome(outcome, headers, downstream);
+            this.runFilters(stream, i + 1);
+          })
+          .catch((error: unknown) => this.filterFailed(downstream, error));
+        return;
+      }
+      if (extAuthz) continue;
       const rbac = this.rbacFilters.get(filter);
       if (rbac) {
         const connection = this.connectionOf(req);

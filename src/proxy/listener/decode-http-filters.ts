@@ -2,6 +2,7 @@
 // optional unknown ones skipped, router required last, as Envoy validates a filter chain.
 
 import type { JsonObject } from "../../xds/proto-json.ts";
+import { decodeExtAuthz, EXT_AUTHZ_TYPE } from "../hcm/ext-authz-config.ts";
 import { decodeJwtAuthn } from "../jwt/decode-jwt-authn.ts";
 import { JWT_AUTHN_TYPE } from "../jwt/jwt-authn-config.ts";
 import { decodeHttpRbac, RBAC_HTTP_TYPE, releaseRbacConfig } from "../rbac/index.ts";
@@ -18,6 +19,7 @@ export const DEFAULT_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([
   "envoy.extensions.filters.http.cors.v3.Cors",
   RBAC_HTTP_TYPE,
   JWT_AUTHN_TYPE,
+  EXT_AUTHZ_TYPE,
 ]);
 
 const NAME_TO_TYPE: Record<string, string> = {
@@ -26,6 +28,7 @@ const NAME_TO_TYPE: Record<string, string> = {
   "envoy.filters.http.cors": "envoy.extensions.filters.http.cors.v3.Cors",
   "envoy.filters.http.rbac": RBAC_HTTP_TYPE,
   "envoy.filters.http.jwt_authn": JWT_AUTHN_TYPE,
+  "envoy.filters.http.ext_authz": EXT_AUTHZ_TYPE,
 };
 
 /**
@@ -41,6 +44,10 @@ function checkFilterConfig(type: string, config: JsonObject, f: Fields): void {
   } else if (type === JWT_AUTHN_TYPE) {
     const decoded = decodeJwtAuthn(config);
     if (!decoded.ok) errors = decoded.errors;
+  } else if (type === EXT_AUTHZ_TYPE) {
+    const decoded = decodeExtAuthz(config);
+    if (decoded.ok) decoded.config.regexes.release();
+    else errors = decoded.errors;
   }
   for (const error of errors) f.ctx.errors.push(`${f.at("typed_config")}.${error}`);
 }

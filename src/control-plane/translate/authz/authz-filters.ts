@@ -7,6 +7,7 @@ import type { MeshConfig } from "../../model/mesh-config.ts";
 import type { ProxyNode } from "../../model/proxy.ts";
 import type { MeshSnapshot } from "../../model/snapshot.ts";
 import type { ListenerClass } from "../http-connection-manager.ts";
+import { buildExtAuthzProviders } from "./ext-authz.ts";
 import { selectWorkloadPolicies, type WorkloadPolicies } from "./policies.ts";
 import {
   buildCustomHttpFilters,
@@ -19,11 +20,12 @@ import {
 import type { RbacAction } from "./rbac-policy.ts";
 
 export interface AuthzContext {
-  snapshot: Pick<MeshSnapshot, "config" | "meshConfig">;
+  snapshot: Pick<MeshSnapshot, "config" | "meshConfig" | "services">;
   proxy: ProxyNode;
   /**
-   * SEAM (ext_authz): resolved `meshConfig.extensionProviders`. crema has none yet, so every CUSTOM
-   * policy takes istiod's unknown-provider path: a DENY filter for what it covers (fail closed).
+   * Resolved `meshConfig.extensionProviders` (default: resolved from the snapshot). A CUSTOM
+   * policy whose provider is missing here takes istiod's unknown-provider path: a DENY filter
+   * for what it covers (fail closed).
    */
   extAuthzProviders?: ExtAuthzProviders;
 }
@@ -67,12 +69,18 @@ export function buildAuthzHttpFilters(ctx: AuthzContext, cls: ListenerClass): Js
   });
 }
 
+function providersOf(ctx: AuthzContext): ExtAuthzProviders {
+  return ctx.extAuthzProviders ?? buildExtAuthzProviders(ctx.snapshot);
+}
+
 /** The HTTP filters for CUSTOM policies (RBAC marker + ext_authz, or a fail-closed DENY). */
 export function buildCustomAuthzHttpFilters(ctx: AuthzContext, cls: ListenerClass): JsonObject[] {
   if (!authzApplies(cls) || !authorizationEnforced(ctx.snapshot.meshConfig)) return [];
-  return buildCustomHttpFilters(policiesOf(ctx).custom, {
+  const custom = policiesOf(ctx).custom;
+  if (custom.length === 0) return [];
+  return buildCustomHttpFilters(custom, {
     trustDomain: ctx.snapshot.meshConfig.trustDomain,
-    ...(ctx.extAuthzProviders ? { providers: ctx.extAuthzProviders } : {}),
+    providers: providersOf(ctx),
   });
 }
 
@@ -86,7 +94,7 @@ export function buildAuthzNetworkFilters(ctx: AuthzContext): JsonObject[] {
   const trustDomain = ctx.snapshot.meshConfig.trustDomain;
   const custom = buildCustomNetworkFilters(policies.custom, {
     trustDomain,
-    ...(ctx.extAuthzProviders ? { providers: ctx.extAuthzProviders } : {}),
+    providers: policies.custom.length > 0 ? providersOf(ctx) : new Map(),
   });
   const rbac = byAction(policies).flatMap(([action, list]) => {
     const built = buildRbacRules(list, action, { forTcp: true, trustDomain });

@@ -4,7 +4,6 @@ import {
   buildCustomHttpFilters,
   buildCustomNetworkFilters,
   buildRbacRules,
-  extAuthzFilterEnabledMetadata,
   policyName,
   rbacHttpFilter,
   rbacNetworkFilter,
@@ -137,6 +136,16 @@ describe("CUSTOM", () => {
     ).toBe(tcpExtAuthz);
   });
 
+  it("fails closed on TCP for a provider that cannot guard TCP", () => {
+    const providers = new Map([["opa", { http: extAuthz, denyOnTcp: true }]]);
+    const [tcp, ...rest] = buildCustomNetworkFilters(custom, {
+      trustDomain: "cluster.local",
+      providers,
+    });
+    expect(rest).toEqual([]);
+    expect(tcp?.typed_config).toMatchObject({ rules: { action: "DENY" }, stat_prefix: "tcp." });
+  });
+
   it("fails closed when the workload's CUSTOM policies name different providers", () => {
     const providers = new Map([
       ["opa", { http: extAuthz }],
@@ -146,13 +155,5 @@ describe("CUSTOM", () => {
     const filters = buildCustomHttpFilters(two, { trustDomain: "cluster.local", providers });
     expect(filters).toHaveLength(1);
     expect(filters[0]?.typed_config).toMatchObject({ rules: { action: "DENY" } });
-  });
-
-  it("gives ext_authz the metadata matcher that enables it", () => {
-    expect(extAuthzFilterEnabledMetadata("envoy.filters.http.rbac")).toEqual({
-      filter: "envoy.filters.http.rbac",
-      path: [{ key: "shadow_effective_policy_id" }],
-      value: { string_match: { prefix: "istio-ext-authz" } },
-    });
   });
 });

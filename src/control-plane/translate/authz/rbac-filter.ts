@@ -119,12 +119,14 @@ export function rbacNetworkFilter(built: RbacRules, shadowPrefix?: string): Json
   };
 }
 
-/** ext_authz filters of one extension provider (built by the ext_authz translation, not here). */
+/** ext_authz filters of one extension provider (built by ext-authz.ts, not here). */
 export interface ExtAuthzProvider {
   /** `envoy.filters.http.ext_authz`; an HTTP provider has only this one. */
   http?: JsonObject;
   /** `envoy.filters.network.ext_authz` (gRPC providers). */
   tcp?: JsonObject;
+  /** A provider that should guard TCP but cannot there: TCP chains fail closed instead. */
+  denyOnTcp?: boolean;
 }
 
 export type ExtAuthzProviders = ReadonlyMap<string, ExtAuthzProvider>;
@@ -188,7 +190,7 @@ export function buildCustomNetworkFilters(
   });
   if (!built) return [];
   const provider = resolveProvider(policies, options.providers);
-  if (!provider) return [rbacNetworkFilter(badCustomDenyRules(built.rules))];
+  if (!provider || provider.denyOnTcp) return [rbacNetworkFilter(badCustomDenyRules(built.rules))];
   if (!provider.tcp) return [];
   return [
     rbacNetworkFilter(
@@ -197,16 +199,4 @@ export function buildCustomNetworkFilters(
     ),
     provider.tcp,
   ];
-}
-
-/**
- * The metadata matcher istiod puts in ext_authz's `filter_enabled_metadata`: ext_authz runs only
- * when the RBAC filter (`rbacFilterName`) recorded a matching CUSTOM policy.
- */
-export function extAuthzFilterEnabledMetadata(rbacFilterName: string): JsonObject {
-  return {
-    filter: rbacFilterName,
-    path: [{ key: "shadow_effective_policy_id" }],
-    value: { string_match: { prefix: EXT_AUTHZ_MATCH_PREFIX } },
-  };
 }
