@@ -146,6 +146,45 @@ spec: {mtls: {mode: STRICT}}
     expect((await curl("sleep", "http://echo.secure/")).status).toBe("200");
   });
 
+  it("a port-level DISABLE under STRICT admits plaintext there; a DestinationRule DISABLE sends plaintext", async () => {
+    await applyYaml(
+      "port-level.yaml",
+      `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: echo-port, namespace: secure}
+spec:
+  selector: {matchLabels: {app: echo}}
+  mtls: {mode: STRICT}
+  portLevelMtls: {8080: {mode: DISABLE}}
+`,
+    );
+    await eventually(
+      async () => (await curl("client.legacy", "http://echo.secure/")).status === "200",
+    );
+    await applyYaml(
+      "dr-disable.yaml",
+      `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: echo-plain, namespace: secure}
+spec:
+  host: echo.secure.svc.cluster.local
+  trafficPolicy: {tls: {mode: DISABLE}}
+`,
+    );
+    // Plaintext from the injected client: the backend no longer sees a client certificate.
+    const noXfcc = async () => {
+      const reply = await curl("sleep", "http://echo.secure/");
+      return reply.status === "200" && !JSON.parse(reply.body).headers["x-forwarded-client-cert"];
+    };
+    await eventually(noXfcc);
+    for (const file of ["dr-disable.yaml", "port-level.yaml"]) {
+      const run = await crema(["delete", "-f", join(dir, file)]);
+      expect(run.code, run.stderr).toBe(0);
+    }
+    // Back to STRICT everywhere for what follows.
+    await eventually(async () => (await curl("client.legacy", "http://echo.secure/")).code !== 0);
+  });
+
   it("AuthorizationPolicy matches the caller's mTLS identity", async () => {
     await applyYaml(
       "authz.yaml",
