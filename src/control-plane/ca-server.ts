@@ -17,6 +17,7 @@ import {
 import { CertificateAuthority } from "../ca/certificate-authority.ts";
 import { addIstioCertificateService, bearerTokenAuthenticator } from "../ca/csr-service.ts";
 import { issueServingCertificate, type ServingCertificate } from "../ca/serving-cert.ts";
+import { UpdatableCertificateProvider } from "../xds/certificate-provider.ts";
 import type { AdsServer } from "../xds/server/index.ts";
 import { splitHostPort } from "./debug-server.ts";
 
@@ -54,57 +55,6 @@ export interface CaServer {
   close(): Promise<void>;
 }
 
-type Listener<T> = (update: T | null) => void;
-
-/**
- * The serving certificate and the roots as grpc-js watches them: both credentials of the TLS
- * server come from here, and every renewal reaches the listening socket without a restart.
- */
-class ServingCertificateProvider implements grpc.experimental.CertificateProvider {
-  #identity: grpc.experimental.IdentityCertificateUpdate | null = null;
-  #roots: grpc.experimental.CaCertificateUpdate | null = null;
-  readonly #identityListeners = new Set<Listener<grpc.experimental.IdentityCertificateUpdate>>();
-  readonly #rootListeners = new Set<Listener<grpc.experimental.CaCertificateUpdate>>();
-
-  update(serving: ServingCertificate): void {
-    this.#identity = {
-      certificate: Buffer.from(serving.certChainPem),
-      privateKey: Buffer.from(serving.privateKeyPem),
-    };
-    this.#roots = { caCertificate: Buffer.from(serving.rootCertsPem) };
-    for (const listener of this.#rootListeners) listener(this.#roots);
-    for (const listener of this.#identityListeners) listener(this.#identity);
-  }
-
-  // A new listener hears the current value on the next microtask: grpc-js registers its watcher
-  // only after subscribing, so a synchronous call would be lost.
-  addCaCertificateListener(listener: Listener<grpc.experimental.CaCertificateUpdate>): void {
-    this.#rootListeners.add(listener);
-    queueMicrotask(() => {
-      if (this.#roots && this.#rootListeners.has(listener)) listener(this.#roots);
-    });
-  }
-
-  removeCaCertificateListener(listener: Listener<grpc.experimental.CaCertificateUpdate>): void {
-    this.#rootListeners.delete(listener);
-  }
-
-  addIdentityCertificateListener(
-    listener: Listener<grpc.experimental.IdentityCertificateUpdate>,
-  ): void {
-    this.#identityListeners.add(listener);
-    queueMicrotask(() => {
-      if (this.#identity && this.#identityListeners.has(listener)) listener(this.#identity);
-    });
-  }
-
-  removeIdentityCertificateListener(
-    listener: Listener<grpc.experimental.IdentityCertificateUpdate>,
-  ): void {
-    this.#identityListeners.delete(listener);
-  }
-}
-
 /** The serving certificate's names for the host the server binds: an IP SAN or a DNS SAN. */
 function servingNames(host: string): { dnsNames: string[]; ipAddresses: string[] } {
   const unspecified = host === "0.0.0.0" || host === "::" || host === "";
@@ -125,14 +75,18 @@ export async function startCaServer(options: CaServerOptions): Promise<CaServer>
   const tokenKey: BootstrapTokenKey = await loadOrCreateBootstrapTokenKey(dir);
   const { host, port } = splitHostPort(options.address);
   const names = servingNames(host);
-  const provider = new ServingCertificateProvider();
+  const provider = new UpdatableCertificateProvider();
 
   let renewal: TimerHandle | undefined;
   let closed = false;
   const renew = async (reason: string): Promise<void> => {
     const serving = await issueServingCertificate(ca.bundle, { ...names, clock });
     if (closed) return;
-    provider.update(serving);
+    provider.update({
+      certificateChainPem: serving.certChainPem,
+      privateKeyPem: serving.privateKeyPem,
+      rootsPem: serving.rootCertsPem,
+    });
     if (renewal) clock.clearTimeout(renewal);
     // Renewed at half its lifetime, as workload certificates are.
     const renewInMs = Math.max(1000, (serving.notAfter - clock.now()) / 2);

@@ -16,6 +16,12 @@ export interface ProxyOptions {
    * metadata (NAME, NAMESPACE, LABELS, INSTANCE_IPS, SERVICE_ACCOUNT …), locality. */
   node: JsonObject;
   type: ProxyType;
+  /**
+   * xDS over TLS (Istio's 15012): the control plane's certificate is checked against the mesh
+   * roots under `serverName`, and the proxy presents its workload certificate (from `secrets`).
+   * Absent: plaintext xDS.
+   */
+  xdsTls?: { serverName: string; rootsPem: string | undefined };
   /** xDS flavour (default "sotw"). */
   xdsProtocol?: "sotw" | "delta";
   /** Admin server (Envoy's 15000), default 127.0.0.1:15000; port 0 picks one. */

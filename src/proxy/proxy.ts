@@ -2,8 +2,11 @@
 // route tables (RDS) and listeners (LDS) — and readiness once the first full configuration is
 // warm. With --concurrency above 1, worker threads run their own data planes on the same
 // listener addresses and get every update the main thread accepted; ACKs wait for them.
+
+import * as grpc from "@grpc/grpc-js";
 import { systemClock } from "../base/clock.ts";
-import type { ResourceUpdate, TypeHandler } from "../xds/client/types.ts";
+import { UpdatableCertificateProvider } from "../xds/certificate-provider.ts";
+import type { ResourceUpdate, TypeHandler, XdsClientOptions } from "../xds/client/types.ts";
 import { XdsClient } from "../xds/client/xds-client.ts";
 import { TYPE_URL } from "../xds/type-urls.ts";
 import {
@@ -27,7 +30,12 @@ import { sumIstioMetrics } from "./telemetry/metrics-snapshot.ts";
 import type { ProxyTelemetry } from "./telemetry/proxy-telemetry.ts";
 import type { IstioMetrics } from "./telemetry/request-metrics.ts";
 import { layeredSecrets, SdsSecrets } from "./tls/sds-secrets.ts";
-import { NO_SECRETS, ROOT_CA_SECRET, WORKLOAD_SECRET } from "./tls/secret-provider.ts";
+import {
+  NO_SECRETS,
+  ROOT_CA_SECRET,
+  type SecretProvider,
+  WORKLOAD_SECRET,
+} from "./tls/secret-provider.ts";
 import { sharedBreakerCounts } from "./upstream/circuit-breakers.ts";
 import type { ClusterManager } from "./upstream/cluster-manager.ts";
 import { DnsRefresher } from "./upstream/dns-refresher.ts";
@@ -102,6 +110,7 @@ export function assembleProxy(
     protocol: options.xdsProtocol ?? "sotw",
     logger,
     clock,
+    ...(options.xdsTls ? xdsTlsChannel(options.xdsTls, secrets) : {}),
     ...(workers ? { answerGate: () => workers.caughtUp() } : {}),
   });
   // Late-bound: a resolution reaches the cluster manager and may complete the first warm-up.
@@ -252,6 +261,31 @@ export function assembleProxy(
         plane.close();
       })();
       return closing;
+    },
+  };
+}
+
+/**
+ * TLS to the control plane with the workload certificate, kept current as the agent renews it
+ * (grpc-js holds the connection until the first certificate is there).
+ */
+function xdsTlsChannel(
+  tls: NonNullable<ProxyOptions["xdsTls"]>,
+  secrets: SecretProvider,
+): Pick<XdsClientOptions, "credentials" | "channelOptions"> {
+  const provider = new UpdatableCertificateProvider();
+  const feed = () => {
+    const certificate = secrets.certificate(WORKLOAD_SECRET);
+    const rootsPem = secrets.trustedCa(ROOT_CA_SECRET) ?? tls.rootsPem;
+    if (certificate && rootsPem) provider.update({ ...certificate, rootsPem });
+  };
+  feed();
+  secrets.onChange(feed);
+  return {
+    credentials: grpc.experimental.createCertificateProviderChannelCredentials(provider, provider),
+    channelOptions: {
+      "grpc.ssl_target_name_override": tls.serverName,
+      "grpc.default_authority": tls.serverName,
     },
   };
 }

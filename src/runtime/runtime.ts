@@ -205,7 +205,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...(certificates ? { certificates } : {}),
       plan,
       addresses: addresses.allocate(),
-      xdsAddress: controlPlane.xdsAddress,
+      // With certificates, sidecars speak xDS over TLS on the CA's port, as Istio's do on 15012.
+      xdsAddress: certificates?.caAddress ?? controlPlane.xdsAddress,
       cremaCommand: cremaCommand(),
       binDir,
       logDir,

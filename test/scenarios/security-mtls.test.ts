@@ -118,6 +118,20 @@ afterAll(async () => {
 }, 60_000);
 
 describe("Istio mTLS between sidecars", () => {
+  it("sidecars fetch their config over TLS with their workload certificates (Istio's 15012)", async () => {
+    const { readRuntimeState } = await import("../../src/runtime/runtime-state.ts");
+    const { controlPlaneUrl } = readRuntimeState(stateDir);
+    const connections = (await (await fetch(`${controlPlaneUrl}/debug/syncz`)).json()) as {
+      nodeId: string;
+      peerIdentity?: string;
+    }[];
+    const sleep = connections.find((c) => c.nodeId.includes("~sleep-"));
+    expect(sleep?.peerIdentity).toBe("spiffe://cluster.local/ns/secure/sa/sleep");
+    expect(connections.every((c) => c.peerIdentity?.startsWith("spiffe://cluster.local/ns/"))).toBe(
+      true,
+    );
+  });
+
   it("PERMISSIVE: an injected client gets in over mTLS (the backend sees its SPIFFE identity), a plaintext one too", async () => {
     const fromSleep = await curl("sleep", "http://echo.secure/");
     expect(fromSleep.status).toBe("200");

@@ -98,6 +98,16 @@ function parseConcurrency(text: string): number {
   return Number(text) === 0 ? availableParallelism() : Number(text);
 }
 
+/** host:port equality, ignoring IPv6 brackets. */
+function sameAddress(a: string, b: string): boolean {
+  const norm = (s: string) =>
+    s
+      .trim()
+      .replace(/^\[(.*)\](:\d+)$/, "$1$2")
+      .toLowerCase();
+  return norm(a) === norm(b);
+}
+
 function parseDrainTime(text: string): number {
   const parsed = parseDuration(text.trim());
   if (!parsed.ok || parsed.ms < 0 || !Number.isFinite(parsed.ms)) {
@@ -387,6 +397,18 @@ export const registerProxyCommand: CommandRegistrar = (program: Command, io: Cli
         io.stderr(`crema: ${describeError(error)}\n`);
         io.exit(2);
         return;
+      }
+      // As pilot-agent with istiod's 15012: xDS on the CA's TLS port goes over TLS, with the
+      // workload certificate.
+      if (certificateConfig && sameAddress(options.xdsAddress, certificateConfig.caAddress)) {
+        const { caServerName } = await import("../../proxy/agent/istio-ca-client.ts");
+        options = {
+          ...options,
+          xdsTls: {
+            serverName: caServerName(certificateConfig.caAddress),
+            rootsPem: certificateConfig.caRootsPem,
+          },
+        };
       }
       // The first CSR goes out while the proxy starts; the proxy reads TLS material from it.
       const certificates = certificateConfig

@@ -150,7 +150,15 @@ export class AdsServer {
       this.#logger.warn({ connection: id, reason: result.reason }, "ADS connection rejected");
       return { code: Status.INVALID_ARGUMENT, reason: result.reason };
     }
-    const identity = { id, nodeId, node, key: result.key, peer: safePeer(call) };
+    const peerIdentity = peerUriSan(call);
+    const identity = {
+      id,
+      nodeId,
+      node,
+      key: result.key,
+      peer: safePeer(call),
+      ...(peerIdentity ? { peerIdentity } : {}),
+    };
     const connection: AnyConnection =
       protocol === "sotw"
         ? new SotwConnection(this.#ctx, identity, call as ServerDuplexStream<never, never>)
@@ -185,6 +193,24 @@ export class AdsServer {
     } catch (error) {
       this.#logger.error({ err: error }, `ADS event listener failed: ${describeError(error)}`);
     }
+  }
+}
+
+/**
+ * The SPIFFE id of the client certificate a proxy presented on a TLS connection (the workload
+ * certificate its agent got from the CA), as istiod authenticates xDS clients.
+ */
+function peerUriSan(call: {
+  getAuthContext?(): { sslPeerCertificate?: { subjectaltname?: string } } | null;
+}): string | undefined {
+  try {
+    const sans = call.getAuthContext?.()?.sslPeerCertificate?.subjectaltname ?? "";
+    return sans
+      .split(", ")
+      .find((entry) => entry.startsWith("URI:"))
+      ?.slice(4);
+  } catch {
+    return undefined;
   }
 }
 

@@ -41,6 +41,8 @@ export interface Identity {
   node: JsonObject | undefined;
   key: string;
   peer: string;
+  /** The client certificate's SPIFFE id, on a TLS connection where the proxy presented one. */
+  peerIdentity?: string;
 }
 
 export interface TypeState {
@@ -263,13 +265,14 @@ export abstract class Connection<Req, Res, S extends TypeState = TypeState> {
         }),
       });
     }
-    const { id, nodeId, node, key, peer } = this.identity;
+    const { id, nodeId, node, key, peer, peerIdentity } = this.identity;
     return {
       id,
       nodeId,
       ...(node && { node }),
       key,
       peer,
+      ...(peerIdentity ? { peerIdentity } : {}),
       protocol: this.protocol,
       connectedAt: this.connectedAt,
       types,
