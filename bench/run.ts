@@ -2,10 +2,10 @@
 // machines). Every figure stands next to a baseline measured in the same run.
 // `npm run bench -- --only config,routes` runs a subset (config, routes, lb, control-plane, proxy,
 // runtime);
-// `--quick` shortens the proxy benchmark to a smoke run.
+// `--quick` shortens the proxy and control-plane benchmarks to a smoke run.
 import { writeFileSync } from "node:fs";
 import { benchConfigValidation } from "./config-validation.ts";
-import { benchControlPlane } from "./control-plane.ts";
+import { benchControlPlane, type Spread, type XdsBytes } from "./control-plane.ts";
 import { benchLoadBalancers } from "./load-balancers.ts";
 import { benchProxy } from "./proxy.ts";
 import { benchProxyMemory } from "./proxy-memory.ts";
@@ -78,33 +78,136 @@ if (only.has("lb")) {
 }
 
 if (only.has("control-plane")) {
-  const cp = await benchControlPlane(1000, 10, 100);
+  // 1,000 proxies cost about a minute per push on 2 cores, so changes repeat only at 100.
+  const cp = await benchControlPlane(
+    quick
+      ? {
+          services: 100,
+          endpoints: 10,
+          scenarios: [
+            { proxies: 20, rounds: 2 },
+            { proxies: 50, rounds: 2 },
+          ],
+        }
+      : {
+          services: 1000,
+          endpoints: 10,
+          scenarios: [
+            { proxies: 100, rounds: 3 },
+            { proxies: 1000, rounds: 1 },
+          ],
+        },
+  );
   results.controlPlane = cp;
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const spreadS = (x: Spread) =>
+    x.min === x.max
+      ? s(x.median)
+      : `${s(x.median)} (${(x.min / 1000).toFixed(2)}–${(x.max / 1000).toFixed(2)})`;
+  const ratio = (value: number, baseline: number) => `${(value / baseline).toFixed(2)}×`;
+  const processes = cp.scenarios.map((r) => `${r.proxies} → ${r.clientProcesses}`).join(", ");
   table(
-    `control plane: ${cp.services} services × ${cp.endpointsPerService} endpoints, ${cp.proxies} xDS clients in this process`,
-    ["measure", "value", "vs baseline (translation only)"],
+    `control plane: ${cp.services} services × ${cp.endpointsPerService} endpoints, \`crema control-plane\` in its own process; simulated proxies in child processes (${processes}); baseline: translating for as many proxies in-process, no network (${cp.translatePerProxyMs.median.toFixed(1)} ms per proxy, ${cp.translatePerProxyMs.min.toFixed(1)}–${cp.translatePerProxyMs.max.toFixed(1)})`,
     [
-      [
-        "translation for all proxies (baseline)",
-        `${cp.baselineTranslateMs.toFixed(0)} ms`,
-        "1.00×",
-      ],
-      [
-        "first full push, all proxies ACKed",
-        `${cp.firstPushMs.toFixed(0)} ms`,
-        `${(cp.firstPushMs / cp.baselineTranslateMs).toFixed(2)}×`,
-      ],
-      [
-        "convergence after one VirtualService change",
-        `${cp.convergenceMs.toFixed(0)} ms`,
-        `${(cp.convergenceMs / cp.baselineTranslateMs).toFixed(2)}×`,
-      ],
-      [
-        "memory after first push (RSS / heap)",
-        `${cp.rssMb.toFixed(0)} MB / ${cp.heapMb.toFixed(0)} MB`,
-        "-",
-      ],
+      "proxies",
+      "translation (baseline)",
+      "first full push, all ACKed",
+      "vs baseline",
+      "per proxy p50 / p99",
+      "CPU s: control plane / proxies",
     ],
+    cp.scenarios.map((r) => [
+      String(r.proxies),
+      s(r.baselineTranslateMs),
+      s(r.firstPushMs),
+      ratio(r.firstPushMs, r.baselineTranslateMs),
+      `${s(r.firstPushPerProxyMs.p50)} / ${s(r.firstPushPerProxyMs.p99)}`,
+      `${r.firstPushCpuSeconds.controlPlane.toFixed(1)} / ${r.firstPushCpuSeconds.proxies.toFixed(1)}`,
+    ]),
+  );
+  table(
+    "control-plane memory (its process: RSS from /proc, V8 heap from the process itself)",
+    [
+      "proxies",
+      "RSS, no proxy (baseline)",
+      "RSS after first push",
+      "vs baseline",
+      "peak RSS",
+      "heap used / total",
+      "external",
+    ],
+    cp.scenarios.map((r) => [
+      String(r.proxies),
+      `${r.idleRssMb.toFixed(0)} MB`,
+      `${r.rssMb.toFixed(0)} MB`,
+      ratio(r.rssMb, r.idleRssMb),
+      `${r.peakRssMb.toFixed(0)} MB`,
+      `${r.heapUsedMb.toFixed(0)} / ${r.heapTotalMb.toFixed(0)} MB`,
+      `${r.externalMb.toFixed(0)} MB`,
+    ]),
+  );
+  table(
+    "control-plane convergence: from the change's POST to each proxy's ACK of the new version, debounce included (median over rounds, min–max)",
+    [
+      "proxies",
+      "change",
+      "rounds",
+      "p50 over proxies",
+      "p99 over proxies",
+      "p99 vs baseline",
+      "push time (pilot_xds_push_time)",
+      "bytes per proxy",
+    ],
+    cp.scenarios.flatMap((r) =>
+      [r.endpointChange, r.virtualServiceChange].map((c) => [
+        String(r.proxies),
+        c.change,
+        String(c.rounds),
+        spreadS(c.p50Ms),
+        spreadS(c.p99Ms),
+        ratio(c.p99Ms.median, r.baselineTranslateMs),
+        spreadS(c.pushTimeMs),
+        `${(c.bytesPerProxy.median / 1024).toFixed(1)} KiB`,
+      ]),
+    ),
+  );
+  const bytes = cp.bytesPerProxy;
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+  table(
+    `xDS bytes per proxy: one fresh proxy's first full push, DiscoveryResponse messages as received (without gRPC/HTTP/2 framing); Sidecar egress hosts ${bytes.sidecarHosts.join(", ")}`,
+    ["config", "CDS", "EDS", "LDS", "RDS", "total", "vs no Sidecar"],
+    [
+      ["no Sidecar (baseline)", bytes.withoutSidecar],
+      ["namespace-wide Sidecar", bytes.withSidecar],
+    ].map(([name, b]) => {
+      const x = b as XdsBytes;
+      return [
+        name as string,
+        kb(x.byType.CDS ?? 0),
+        kb(x.byType.EDS ?? 0),
+        kb(x.byType.LDS ?? 0),
+        kb(x.byType.RDS ?? 0),
+        kb(x.total),
+        `${(x.total / bytes.withoutSidecar.total).toPrecision(2)}×`,
+      ];
+    }),
+  );
+  const largest = cp.scenarios.at(-1)!;
+  const target = cp.services >= 1000 && largest.proxies >= 1000;
+  const verdict = (ok: boolean, detail: string) =>
+    target
+      ? `${ok ? "met" : "not met"} (${detail})`
+      : `not measured at this size (--quick: ${cp.services} services / ${largest.proxies} proxies: ${detail})`;
+  const p99 = Math.max(
+    largest.endpointChange.p99Ms.median,
+    largest.virtualServiceChange.p99Ms.median,
+  );
+  console.log(
+    `target: 1,000 services / 1,000 proxies full push ≤ 5 s — ${verdict(largest.firstPushMs <= 5000, s(largest.firstPushMs))}`,
+  );
+  console.log(`target: convergence after one change p99 ≤ 1 s — ${verdict(p99 <= 1000, s(p99))}`);
+  console.log(
+    `target: control-plane memory ≤ 1.5 GB — ${verdict(largest.peakRssMb <= 1536, `peak RSS ${(largest.peakRssMb / 1024).toFixed(2)} GB; ${(largest.rssMb / 1024).toFixed(2)} GB after the first push`)}`,
   );
 }
 

@@ -16,7 +16,7 @@ import {
 } from "../ca/bootstrap-token.ts";
 import { CertificateAuthority } from "../ca/certificate-authority.ts";
 import { addIstioCertificateService, bearerTokenAuthenticator } from "../ca/csr-service.ts";
-import { issueServingCertificate, type ServingCertificate } from "../ca/serving-cert.ts";
+import { issueServingCertificate } from "../ca/serving-cert.ts";
 import { UpdatableCertificateProvider } from "../xds/certificate-provider.ts";
 import type { AdsServer } from "../xds/server/index.ts";
 import { splitHostPort } from "./debug-server.ts";
