@@ -92,6 +92,19 @@ describe("SotW ADS", () => {
     expect(acked.kind === "ack" && acked.durationMs).toBeGreaterThanOrEqual(0);
   });
 
+  it("pushes only the changed EDS assignments when the subscription is unchanged", async () => {
+    const { stream, reader } = await subscribed(["a", "b", "c"]);
+    h.source.set(EDS, "b", endpoints("b", 5));
+    h.ads.push();
+    const push = await reader.next();
+    expect(push.type_url).toBe(EDS);
+    expect(namesOf(push.resources)).toEqual(["b"]);
+    stream.write(ack(push, ["a", "b", "c"]));
+    // New names are answered with the complete set, as the client asked for them.
+    stream.write(request(EDS, ["a", "b"], { response_nonce: push.nonce }));
+    expect(namesOf((await reader.next()).resources)).toEqual(["a", "b"]);
+  });
+
   it("records a NACK with its message and does not resend the rejected version", async () => {
     const { stream, reader } = await subscribed(["a"]);
     h.source.set(EDS, "a", endpoints("a", 8));

@@ -1,6 +1,7 @@
-// State-of-the-world ADS (StreamAggregatedResources): every response carries the full subscribed set.
+// State-of-the-world ADS (StreamAggregatedResources): every response carries the full subscribed
+// set, except EDS pushes for an unchanged subscription, which carry the changed assignments only.
 import type { DiscoveryRequest, DiscoveryResponse } from "../discovery-messages.ts";
-import { shortTypeName } from "../type-urls.ts";
+import { shortTypeName, TYPE_URL } from "../type-urls.ts";
 import { Connection, type TypeState } from "./connection.ts";
 import { byName, byteSize, type EncodedResource, hashSet } from "./encoding.ts";
 import type { Subscription } from "./subscription.ts";
@@ -66,25 +67,35 @@ export class SotwConnection extends Connection<DiscoveryRequest, DiscoveryRespon
       if (previous) selected.push(previous);
     }
     if (selected.length > encoded.length) selected.sort(byName);
+    const before = state.sent;
     state.sent = new Map(selected.map((r) => [r.name, r]));
     const key = subscription.key();
     const hash = hashSet(selected);
     if (!force && state.sentKey === key && state.sentHash === hash) return;
+    // EDS needs no complete set (a missing assignment is unchanged for the client), so a push
+    // for the same subscription carries only the assignments that changed — as istiod's
+    // incremental EDS pushes do; an endpoint change then costs one assignment, not all.
+    const changedOnly =
+      !force && state.sentKey === key && state.typeUrl === TYPE_URL.clusterLoadAssignment;
+    const payload = changedOnly
+      ? selected.filter((r) => before.get(r.name)?.hash !== r.hash)
+      : selected;
     state.sentKey = key;
     state.sentHash = hash;
+    if (changedOnly && payload.length === 0) return;
     const nonce = this.ctx.nextNonce();
     const response: DiscoveryResponse = {
       version_info: set.version,
-      resources: selected.map((r) => r.any),
+      resources: payload.map((r) => r.any),
       type_url: state.typeUrl,
       nonce,
     };
     this.send(state, response, {
       version: set.version,
       nonce,
-      resources: selected.length,
+      resources: payload.length,
       removed: 0,
-      bytes: byteSize(selected),
+      bytes: byteSize(payload),
     });
   }
 }
