@@ -13,7 +13,6 @@ import type { ConnectionInfo, TcpProxyConfig } from "../listener/types.ts";
 import { pickByWeight } from "../routing/weighted-cluster.ts";
 import { type ClusterStats, clusterStats, type StatsStore } from "../stats/stats-store.ts";
 import type { Reporter } from "../telemetry/metric-definitions.ts";
-import { peerFromEndpointMetadata } from "../telemetry/peer-metadata.ts";
 import type { ProxyTelemetry } from "../telemetry/proxy-telemetry.ts";
 import type { ConnectionMetrics } from "../telemetry/request-metrics.ts";
 import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
@@ -341,7 +340,7 @@ class Session implements TcpProxySession {
     if (!telemetry || this.metrics) return;
     const reporter = this.options.reporter ?? "source";
     const peer =
-      reporter === "source" && lease ? peerFromEndpointMetadata(lease.host.metadata) : undefined;
+      reporter === "source" && lease ? telemetry.endpointPeer(lease.host.metadata) : undefined;
     const cluster =
       lease?.cluster.config ?? this.deps.clusters.cluster(this.clusterName ?? "")?.config;
     this.metrics = telemetry.forConnection(this.info, reporter, peer, cluster);

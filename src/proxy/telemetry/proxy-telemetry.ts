@@ -45,6 +45,8 @@ export class ProxyTelemetry {
   private readonly exchange: PeerMetadataHeaders;
   private readonly peers = new PeerMetadataCache();
   private readonly services = new DestinationServiceCache();
+  /** Endpoint metadata → its workload, decoded once per host (the recorder keys on identity). */
+  private readonly endpointPeers = new WeakMap<Metadata, WorkloadMetadata | null>();
 
   constructor(node: JsonObject) {
     const local = localWorkloadFromNode(node);
@@ -83,7 +85,18 @@ export class ProxyTelemetry {
     const value = headerValue(headers[PEER_METADATA_HEADER]);
     delete headers[PEER_METADATA_HEADER];
     delete headers[PEER_METADATA_ID_HEADER];
-    return this.peers.decode(value) ?? peerFromEndpointMetadata(endpointMetadata);
+    return this.peers.decode(value) ?? this.endpointPeer(endpointMetadata);
+  }
+
+  /** The workload an endpoint's `istio.workload` metadata names (the source's TCP peer too). */
+  endpointPeer(metadata: Metadata | undefined): WorkloadMetadata | undefined {
+    if (!metadata) return undefined;
+    let peer = this.endpointPeers.get(metadata);
+    if (peer === undefined) {
+      peer = peerFromEndpointMetadata(metadata) ?? null;
+      this.endpointPeers.set(metadata, peer);
+    }
+    return peer ?? undefined;
   }
 
   /** Counts a finished HTTP stream (istio_requests_total and the three histograms). */
