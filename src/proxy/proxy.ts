@@ -39,6 +39,7 @@ import {
 import { sharedBreakerCounts } from "./upstream/circuit-breakers.ts";
 import type { ClusterManager } from "./upstream/cluster-manager.ts";
 import { DnsRefresher } from "./upstream/dns-refresher.ts";
+import { hostAddress } from "./upstream/lb/host-set.ts";
 import { OutlierDetector } from "./upstream/outlier-detector.ts";
 import { forwardableSecrets } from "./workers/forwarded-secret-provider.ts";
 import { ProxyWorkers } from "./workers/proxy-workers.ts";
@@ -137,30 +138,24 @@ export function assembleProxy(
       ...(workers
         ? {
             breakerCounts: () => sharedBreakerCounts(),
-            onOutlierEvent: (cluster, event) =>
+            onOutlierEvent: (cluster, event) => {
+              const ejections =
+                plane.clusters.cluster(cluster)?.outlierDetector?.ejectionCount(event.host) ?? 0;
               workers.broadcast({
                 kind: "outlier",
                 cluster,
-                address: `${event.host.address}:${event.host.port}`,
+                address: hostAddress(event.host),
                 decision:
                   event.type === "ejected"
                     ? {
                         ejected: true,
                         reason: event.reason,
                         ejectionTimeMs: event.ejectionTimeMs,
-                        ejections:
-                          plane.clusters
-                            .cluster(cluster)
-                            ?.outlierDetector?.ejectionCount(event.host) ?? 0,
+                        ejections,
                       }
-                    : {
-                        ejected: false,
-                        ejections:
-                          plane.clusters
-                            .cluster(cluster)
-                            ?.outlierDetector?.ejectionCount(event.host) ?? 0,
-                      },
-              }),
+                    : { ejected: false, ejections },
+              });
+            },
           }
         : {}),
     },

@@ -6,18 +6,13 @@ import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../base/clock.ts";
-import { silentLogger } from "../../base/logger.ts";
 import { messageType } from "../../xds/envoy-protos.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
-import { ListenerManager } from "../runtime/listener-manager.ts";
-import { RouteStore } from "../runtime/route-store.ts";
+import { startHttpListener } from "../runtime/listener-manager-testing.ts";
 import { StatsStore } from "../stats/stats-store.ts";
 import { ClusterManager } from "../upstream/cluster-manager.ts";
 import { decodeExtAuthz } from "./ext-authz-config.ts";
-import { ConnectionPools } from "./upstream-pools.ts";
 
-const HCM =
-  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
 const RBAC = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC";
 const EXT_AUTHZ = "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz";
@@ -179,80 +174,33 @@ async function startProxy(
   });
   expect(cds.errors).toEqual([]);
   const stats = new StatsStore();
-  const pools = new ConnectionPools();
-  let bound!: () => void;
-  const wasBound = new Promise<void>((resolve) => {
-    bound = resolve;
-  });
-  const manager = new ListenerManager({
-    hcm: {
-      clusters,
-      pools,
-      stats,
-      random: Math.random,
-      logger: silentLogger(),
-      relayTcp: () => {},
+  const listener = await startHttpListener(
+    clusters,
+    {
+      stat_prefix: "inbound",
+      route_config: {
+        name: "r",
+        virtual_hosts: [
+          {
+            name: "v",
+            domains: ["*"],
+            routes: [{ match: { prefix: "/" }, route: { cluster: "up" } }],
+          },
+        ],
+      },
+      http_filters: [
+        MARKER,
+        extAuthz,
+        { name: "envoy.filters.http.router", typed_config: { "@type": ROUTER } },
+      ],
     },
-    routes: new RouteStore(),
-    startTcpProxy: (socket) => {
-      socket.destroy();
-      return { close() {} };
-    },
-    onRdsNames: () => {},
-    drainTimeMs: 0,
-    logger: silentLogger(),
-    onBound: () => bound(),
-  });
+    stats,
+  );
   cleanups.push(() => {
-    manager.close();
-    pools.close();
+    listener.close();
     clusters.close();
   });
-  const hcm = {
-    "@type": HCM,
-    stat_prefix: "inbound",
-    route_config: {
-      name: "r",
-      virtual_hosts: [
-        {
-          name: "v",
-          domains: ["*"],
-          routes: [{ match: { prefix: "/" }, route: { cluster: "up" } }],
-        },
-      ],
-    },
-    http_filters: [
-      MARKER,
-      extAuthz,
-      { name: "envoy.filters.http.router", typed_config: { "@type": ROUTER } },
-    ],
-  };
-  const lds = manager.handler().apply({
-    added: new Map([
-      [
-        "l",
-        {
-          name: "l",
-          address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-          filter_chains: [
-            {
-              filters: [
-                { name: "envoy.filters.network.http_connection_manager", typed_config: hcm },
-              ],
-            },
-          ],
-        },
-      ],
-    ]),
-    removed: [],
-    full: true,
-    version: "1",
-    versions: new Map([["l", "1"]]),
-  });
-  expect(lds.errors).toEqual([]);
-  await wasBound;
-  const address = manager.statuses()[0]!.boundAddress!;
-  return { port: Number(address.slice(address.lastIndexOf(":") + 1)), stats };
+  return { port: listener.port, stats };
 }
 
 interface Reply {

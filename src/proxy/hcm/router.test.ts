@@ -13,7 +13,6 @@ import {
 } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../base/clock.ts";
-import { silentLogger } from "../../base/logger.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import { newStreamInfo } from "../http/stream-info.ts";
 import type { RouterFilterConfig } from "../listener/types.ts";
@@ -23,8 +22,7 @@ import {
   selectRoute,
 } from "../routing/index.ts";
 import type { ForwardAction, MutableHeaders } from "../routing/types.ts";
-import { ListenerManager } from "../runtime/listener-manager.ts";
-import { RouteStore } from "../runtime/route-store.ts";
+import { startHttpListener } from "../runtime/listener-manager-testing.ts";
 import { clusterStats, StatsStore } from "../stats/stats-store.ts";
 import { ClusterManager } from "../upstream/cluster-manager.ts";
 import type { Downstream, LocalReplyRequest } from "./downstream.ts";
@@ -33,8 +31,6 @@ import { routeToCluster } from "./router.ts";
 import { connectionStreamFields } from "./stream-record.ts";
 import { ConnectionPools } from "./upstream-pools.ts";
 
-const HCM =
-  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
 const HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 const H2_CLUSTER: JsonObject = {
@@ -121,87 +117,33 @@ async function proxyTo(
 ): Promise<Proxy> {
   const clusters = staticCluster(upstreamPort, options.cluster);
   const stats = new StatsStore();
-  const pools = new ConnectionPools();
-  let bound!: () => void;
-  const wasBound = new Promise<void>((resolve) => {
-    bound = resolve;
-  });
-  const manager = new ListenerManager({
-    hcm: {
-      clusters,
-      pools,
-      stats,
-      random: Math.random,
-      logger: silentLogger(),
-      relayTcp: () => {},
+  const listener = await startHttpListener(
+    clusters,
+    {
+      stat_prefix: "x",
+      route_config: {
+        name: "r",
+        virtual_hosts: [
+          {
+            name: "v",
+            domains: ["*"],
+            routes: [options.route ?? { match: { prefix: "/" }, route: { cluster: "up" } }],
+            ...options.virtualHost,
+          },
+        ],
+      },
+      http_filters: [
+        ...(options.filters ?? []),
+        { name: "envoy.filters.http.router", typed_config: { "@type": ROUTER, ...options.router } },
+      ],
     },
-    routes: new RouteStore(),
-    startTcpProxy: (socket) => {
-      socket.destroy();
-      return { close() {} };
-    },
-    onRdsNames: () => {},
-    drainTimeMs: 0,
-    logger: silentLogger(),
-    onBound: () => bound(),
-  });
+    stats,
+  );
   cleanups.push(() => {
-    manager.close();
-    pools.close();
+    listener.close();
     clusters.close();
   });
-  const lds = manager.handler().apply({
-    added: new Map([
-      [
-        "l",
-        {
-          name: "l",
-          address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-          filter_chains: [
-            {
-              filters: [
-                {
-                  name: "envoy.filters.network.http_connection_manager",
-                  typed_config: {
-                    "@type": HCM,
-                    stat_prefix: "x",
-                    route_config: {
-                      name: "r",
-                      virtual_hosts: [
-                        {
-                          name: "v",
-                          domains: ["*"],
-                          routes: [
-                            options.route ?? { match: { prefix: "/" }, route: { cluster: "up" } },
-                          ],
-                          ...options.virtualHost,
-                        },
-                      ],
-                    },
-                    http_filters: [
-                      ...(options.filters ?? []),
-                      {
-                        name: "envoy.filters.http.router",
-                        typed_config: { "@type": ROUTER, ...options.router },
-                      },
-                    ],
-                  },
-                },
-              ],
-            },
-          ],
-        },
-      ],
-    ]),
-    removed: [],
-    full: true,
-    version: "1",
-    versions: new Map([["l", "1"]]),
-  });
-  expect(lds.errors).toEqual([]);
-  await wasBound;
-  const address = manager.statuses()[0]!.boundAddress!;
-  return { port: Number(address.slice(address.lastIndexOf(":") + 1)), clusters, stats };
+  return { port: listener.port, clusters, stats };
 }
 
 interface H2Answer {

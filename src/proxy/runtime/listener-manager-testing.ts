@@ -66,3 +66,59 @@ export async function boundPort(m: ListenerManager, name: string): Promise<numbe
     await new Promise((r) => setImmediate(r));
   }
 }
+
+/**
+ * An HTTP listener on 127.0.0.1 (port 0) with one HCM (`hcm` is its typed_config: stat_prefix,
+ * route_config, http_filters), routing to `clusters`; `close()` closes the listener and its
+ * upstream pools (the clusters stay the caller's).
+ */
+export async function startHttpListener(
+  clusters: ClusterManager,
+  hcm: JsonObject,
+  stats = new StatsStore(),
+): Promise<{ port: number; close(): void }> {
+  const pools = new ConnectionPools();
+  const manager = new ListenerManager({
+    hcm: {
+      clusters,
+      pools,
+      stats,
+      random: Math.random,
+      logger: silentLogger(),
+      relayTcp: () => {},
+    },
+    routes: new RouteStore(),
+    startTcpProxy: (socket: Socket) => {
+      socket.destroy();
+      return { close() {} };
+    },
+    onRdsNames: () => {},
+    drainTimeMs: 0,
+    logger: silentLogger(),
+  });
+  const close = () => {
+    manager.close();
+    pools.close();
+  };
+  const errors = applyListeners(manager, [
+    {
+      name: "l",
+      address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+      filter_chains: [
+        {
+          filters: [
+            {
+              name: "envoy.filters.network.http_connection_manager",
+              typed_config: { "@type": HCM_TYPE, ...hcm },
+            },
+          ],
+        },
+      ],
+    },
+  ]);
+  if (errors.length > 0) {
+    close();
+    throw new Error(`the listener was rejected:\n${errors.join("\n")}`);
+  }
+  return { port: await boundPort(manager, "l"), close };
+}
