@@ -1,8 +1,10 @@
 // Access logs from real `crema proxy` sidecars, turned on mesh-wide the way istiod's
 // meshConfig.accessLogFile does (`crema control-plane --access-log-file`): Istio's default TEXT
 // line and its JSON form, one line per request at each sidecar, with response flags for a local
-// reply. Both meshes use subnet 49 (different hosts).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+// reply. Then the Telemetry API: an envoyFileAccessLog provider turned on by a mesh-wide Telemetry
+// with a CEL filter, and off and on again for one workload, live. All meshes use subnet 49
+// (different hosts).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -153,5 +155,116 @@ describe("Istio's JSON access log", () => {
     expect(typeof outbound!.duration).toBe("number");
     expect(typeof outbound!.bytes_sent).toBe("number");
     expect(entries.some((e) => String(e.upstream_cluster).startsWith("inbound|8080||"))).toBe(true);
+  });
+});
+
+describe("Telemetry API access logging", () => {
+  const file = join(dir, "telemetry.log");
+  let mesh: Mesh;
+  let sleep: string;
+  let echoAdmin: string;
+  let sleepAdmin: string;
+
+  const MESH_CONFIG = `extensionProviders:
+- name: file-log
+  envoyFileAccessLog:
+    path: ${file}
+    logFormat:
+      text: "%REQ(X-REQUEST-ID)% %RESPONSE_CODE% %UPSTREAM_CLUSTER_RAW%"
+`;
+  const MESH_WIDE = `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh-default, namespace: istio-system}
+spec:
+  accessLogging:
+  - providers: [{name: file-log}]
+    filter: {expression: "response.code >= 400"}
+`;
+  const ECHO_QUIET = `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: echo-quiet, namespace: default}
+spec:
+  selector: {matchLabels: {app: echo}}
+  accessLogging: [{disabled: true}]
+`;
+
+  async function configDump(adminUrl: string): Promise<string> {
+    return (await fetch(`${adminUrl}/config_dump`)).text();
+  }
+
+  /** Resolves once each admin's config_dump does (or does not) mention the log file. */
+  async function logging(expected: Record<string, boolean>): Promise<void> {
+    for (let i = 0; i < 400; i++) {
+      const dumps = await Promise.all(Object.keys(expected).map(configDump));
+      if (Object.values(expected).every((on, k) => dumps[k]!.includes(file) === on)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`access logging never became ${JSON.stringify(expected)}`);
+  }
+
+  /**
+   * As in Envoy, a connection accepted before a listener update finishes its in-flight request
+   * under the old filter chain and is then closed: one request moves the pooled sidecar-to-sidecar
+   * connection onto the new chain.
+   */
+  async function drainOldConnections(): Promise<void> {
+    expect(await call(sleep, "/", { "x-request-id": "t-drain" })).toBe(200);
+  }
+
+  beforeAll(async () => {
+    const meshFile = join(dir, "mesh.yaml");
+    writeFileSync(meshFile, MESH_CONFIG);
+    const echo = ip(5);
+    sleep = ip(6);
+    mesh = await startMesh(SUBNET, config(echo, sleep), {
+      controlPlaneArgs: ["--mesh-config", meshFile],
+    });
+    await mesh.startEcho({ pod: "echo-1", ip: ip(5, 2) });
+    echoAdmin = (
+      await mesh.startProxy({
+        pod: "echo-1",
+        ip: echo,
+        labels: { app: "echo" },
+        appAddress: ip(5, 2),
+      })
+    ).adminUrl;
+    sleepAdmin = (await mesh.startProxy({ pod: "sleep", ip: sleep, labels: { app: "sleep" } }))
+      .adminUrl;
+  }, 60_000);
+  afterAll(async () => mesh?.stop());
+
+  it("logs nothing until a Telemetry turns a provider on, then only what its filter passes", async () => {
+    expect(await call(sleep, "/before", { "x-request-id": "t-before" })).toBe(200);
+    mesh.apply("10-telemetry.yaml", MESH_WIDE);
+    await logging({ [echoAdmin]: true, [sleepAdmin]: true });
+    expect(await call(sleep, "/fine", { "x-request-id": "t-fine" })).toBe(200);
+    expect(await call(sleep, "/status/503", { "x-request-id": "t-error" })).toBe(503);
+    // Both sidecars log the error; each wrote it after the earlier requests, so those are absent.
+    const lines = await linesWith(file, "t-error", 2);
+    expect(lines.sort()).toEqual([
+      expect.stringMatching(/^t-error 503 inbound\|8080\|\|/),
+      "t-error 503 outbound|80||echo.default.svc.cluster.local",
+    ]);
+    const text = readFileSync(file, "utf8");
+    expect(text).not.toContain("t-before");
+    expect(text).not.toContain("t-fine");
+  });
+
+  it("turns logging off for one workload and back on, live", async () => {
+    mesh.apply("11-echo-quiet.yaml", ECHO_QUIET);
+    await logging({ [echoAdmin]: false, [sleepAdmin]: true });
+    await drainOldConnections();
+    expect(await call(sleep, "/status/500", { "x-request-id": "t-quiet" })).toBe(500);
+    await linesWith(file, "t-quiet", 1);
+    mesh.remove("11-echo-quiet.yaml");
+    await logging({ [echoAdmin]: true, [sleepAdmin]: true });
+    await drainOldConnections();
+    expect(await call(sleep, "/status/500", { "x-request-id": "t-back" })).toBe(500);
+    // The echo sidecar logs t-back after t-quiet would have been: t-quiet stays at one line.
+    expect(await linesWith(file, "t-back", 2)).toHaveLength(2);
+    const quiet = readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("t-quiet"));
+    expect(quiet).toEqual(["t-quiet 500 outbound|80||echo.default.svc.cluster.local"]);
   });
 });

@@ -2,7 +2,8 @@
 // from an Istio MeshConfig file (`--mesh-config`: an opentelemetry extension provider, the
 // default tracing provider and defaultConfig.tracing.sampling): a client sidecar → server sidecar
 // → echo call makes one trace whose server span is the child of the client span, with Istio's
-// tags; spans reach an OTLP/HTTP receiver in this file (OpenTelemetry's JSON encoding).
+// tags; spans reach an OTLP/HTTP receiver in this file (OpenTelemetry's JSON encoding). A
+// Telemetry resource overrides the mesh's sampling and adds custom tags for one workload.
 // Subnet 62.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
@@ -160,7 +161,10 @@ ${podYaml({ name: "dead-collector", ip: ip(9, 9), labels: { app: "dead-collector
 }
 
 /** A control plane with `meshConfigYaml`, a sleep sidecar and an echo pod with its sidecar. */
-async function startTracingMesh(host: number, meshConfigYaml: string): Promise<Mesh> {
+async function startTracingMesh(
+  host: number,
+  meshConfigYaml: string,
+): Promise<Mesh & { sleepAdmin: string }> {
   const file = join(dir, `mesh-${host}.yaml`);
   writeFileSync(file, meshConfigYaml);
   const mesh = await startMesh(SUBNET, config(host), { controlPlaneArgs: ["--mesh-config", file] });
@@ -172,13 +176,13 @@ async function startTracingMesh(host: number, meshConfigYaml: string): Promise<M
     appAddress: ip(host, 2),
     env: PROXY_ENV,
   });
-  await mesh.startProxy({
+  const sleep = await mesh.startProxy({
     pod: "sleep",
     ip: ip(host + 1),
     labels: { app: "sleep" },
     env: PROXY_ENV,
   });
-  return mesh;
+  return Object.assign(mesh, { sleepAdmin: sleep.adminUrl });
 }
 
 interface EchoReply {
@@ -321,7 +325,7 @@ describe("tracing at 100 % sampling", () => {
 });
 
 describe("tracing at (practically) 0 % sampling", () => {
-  let mesh: Mesh;
+  let mesh: Mesh & { sleepAdmin: string };
   const sleep = ip(21);
   beforeAll(async () => {
     // Istio reads sampling 0 as "unset" (its 1 % default); one in 10^8 is as good as none.
@@ -346,6 +350,42 @@ describe("tracing at (practically) 0 % sampling", () => {
     const spans = await receiver.trace(context.traceId, 2);
     expect(spans.map((s) => s.kind).sort()).toEqual([SPAN_KIND_SERVER, SPAN_KIND_CLIENT]);
     expect(receiver.spans.filter((s) => unsampled.includes(s.traceId))).toEqual([]);
+  });
+
+  it("samples everything for the workload a Telemetry selects, with its custom tags", async () => {
+    mesh.apply(
+      "10-telemetry.yaml",
+      `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: sleep-traced, namespace: default}
+spec:
+  selector: {matchLabels: {app: sleep}}
+  tracing:
+  - randomSamplingPercentage: 100
+    customTags:
+      team: {literal: {value: coffee}}
+      user: {header: {name: x-user, defaultValue: nobody}}
+`,
+    );
+    for (let i = 0; ; i++) {
+      const dump = await (await fetch(`${mesh.sleepAdmin}/config_dump`)).text();
+      if (dump.includes("coffee")) break;
+      if (i > 400) throw new Error("the Telemetry never reached the sleep sidecar");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // A keep-alive connection accepted before the update finishes one request on the old chain.
+    await call(sleep);
+    for (let i = 0; i < 3; i++) {
+      const reply = await call(sleep, { "x-user": "ada" });
+      const context = received(reply);
+      expect(context.sampled).toBe(true);
+      const spans = await receiver.trace(context.traceId, 2);
+      const client = spans.find((s) => s.kind === SPAN_KIND_CLIENT)!;
+      const server = spans.find((s) => s.kind === SPAN_KIND_SERVER)!;
+      expect(client.tags).toMatchObject({ team: "coffee", user: "ada" });
+      // The echo workload is not selected: its span has Istio's tags only.
+      expect(server.tags.team).toBeUndefined();
+    }
   });
 });
 

@@ -77,7 +77,7 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
     )
     .option(
       "--mesh-config <file>",
-      "Istio MeshConfig YAML (the istio ConfigMap's `mesh`): access logs, pathNormalization, extensionProviders (tracing, ext_authz), defaultProviders.tracing, defaultConfig.tracing.sampling; flags override it",
+      "Istio MeshConfig YAML (the istio ConfigMap's `mesh`): access logs, pathNormalization, extensionProviders (tracing, access logs, prometheus, ext_authz), defaultProviders (tracing, metrics, accessLogging), defaultConfig.tracing.sampling; flags override it",
     )
     .option("--no-watch", "do not watch the configuration paths")
     .option("--log-level <level>", "debug, info, warn, error (env CREMA_LOG_LEVEL)")

@@ -1,8 +1,8 @@
-// decodeMeshConfig's external authorizers (extensionProviders envoyExtAuthzHttp/Grpc): the fields
+// decodeMeshConfig: external authorizers (envoyExtAuthzHttp/Grpc) and telemetry providers, the fields
 // Istio defines, with each problem named by file position and field path.
 import { describe, expect, it } from "vitest";
 import { parseDocuments } from "../../config/yaml-documents.ts";
-import { decodeMeshConfig } from "./mesh-config.ts";
+import { DEFAULT_MESH_CONFIG, decodeMeshConfig, findExtensionProvider } from "./mesh-config.ts";
 
 function decodeYaml(text: string) {
   const parsed = parseDocuments({ path: "mesh.yaml", text });
@@ -86,5 +86,71 @@ describe("decodeMeshConfig: external authorizers", () => {
     expect(decoded.warnings.map((w) => w.path)).toEqual([
       "extensionProviders[1].envoyExtAuthzGrpc.pathPrefix",
     ]);
+  });
+});
+
+describe("decodeMeshConfig: telemetry providers", () => {
+  it("reads envoyFileAccessLog and prometheus providers and every defaultProviders list", () => {
+    const decoded = decodeYaml(`extensionProviders:
+- name: json-log
+  envoyFileAccessLog:
+    path: /tmp/access.log
+    logFormat:
+      labels: {code: "%RESPONSE_CODE%"}
+- name: text-log
+  envoyFileAccessLog:
+    logFormat: {text: "%DURATION%"}
+- name: prom
+  prometheus: {}
+defaultProviders:
+  metrics: [prom]
+  accessLogging: [json-log]
+`);
+    expect(decoded.errors).toEqual([]);
+    expect(decoded.meshConfig).toEqual({
+      extensionProviders: [
+        {
+          name: "json-log",
+          envoyFileAccessLog: {
+            path: "/tmp/access.log",
+            logFormat: { labels: { code: "%RESPONSE_CODE%" } },
+          },
+        },
+        {
+          name: "text-log",
+          envoyFileAccessLog: { path: "/dev/stdout", logFormat: { text: "%DURATION%" } },
+        },
+        { name: "prom", prometheus: {} },
+      ],
+      defaultMetricsProviders: ["prom"],
+      defaultAccessLogProviders: ["json-log"],
+    });
+  });
+
+  it("names a logFormat that sets both text and labels", () => {
+    const decoded = decodeYaml(`extensionProviders:
+- name: both
+  envoyFileAccessLog:
+    logFormat: {text: "x", labels: {a: b}}
+`);
+    expect(
+      decoded.errors.map((e) => `${e.position.line}:${e.position.column} ${e.path}: ${e.message}`),
+    ).toEqual([
+      "4:16 extensionProviders[0].envoyFileAccessLog.logFormat: set either text (a format string) or labels (JSON keys to format strings)",
+    ]);
+  });
+
+  it("finds Istio's built-in providers unless one of the mesh's takes the name", () => {
+    expect(findExtensionProvider(DEFAULT_MESH_CONFIG, "Envoy")).toEqual({
+      name: "envoy",
+      envoyFileAccessLog: { path: "/dev/stdout" },
+    });
+    expect(findExtensionProvider(DEFAULT_MESH_CONFIG, "prometheus")).toEqual({
+      name: "prometheus",
+      prometheus: {},
+    });
+    const own = { name: "envoy", envoyFileAccessLog: { path: "/tmp/x" } };
+    expect(findExtensionProvider({ extensionProviders: [own] }, "envoy")).toBe(own);
+    expect(findExtensionProvider(DEFAULT_MESH_CONFIG, "nope")).toBeUndefined();
   });
 });

@@ -68,11 +68,23 @@ export interface EnvoyExtAuthzHttpProvider extends ExtAuthzProviderCommon {
 /** meshConfig.extensionProviders[].envoyExtAuthzGrpc. */
 export type EnvoyExtAuthzGrpcProvider = ExtAuthzProviderCommon;
 
+/**
+ * meshConfig.extensionProviders[].envoyFileAccessLog: Envoy's file access logger. No logFormat
+ * is Istio's default TEXT format; `labels` is JSON (Istio's default JSON format when empty).
+ */
+export interface EnvoyFileAccessLogProvider {
+  path: string;
+  logFormat?: { text: string } | { labels: Readonly<Record<string, string>> };
+}
+
 interface ProviderKinds {
   opentelemetry: OpenTelemetryTracingProvider;
   zipkin: ZipkinTracingProvider;
   envoyExtAuthzHttp: EnvoyExtAuthzHttpProvider;
   envoyExtAuthzGrpc: EnvoyExtAuthzGrpcProvider;
+  envoyFileAccessLog: EnvoyFileAccessLogProvider;
+  /** Istio's standard metrics, served for Prometheus (the stats filter); no settings. */
+  prometheus: Readonly<Record<string, never>>;
 }
 
 /** meshConfig.extensionProviders[]: one named provider of a kind crema knows. */
@@ -105,10 +117,18 @@ export interface MeshConfig {
   tracingSamplingPercent: number;
   /** enableTracing (Istio default true); off, no HCM gets a tracing block. */
   enableTracing: boolean;
-  /** extensionProviders: tracers and external authorizers (other kinds are not read). */
+  /**
+   * extensionProviders as written: tracers, access loggers, metrics and external authorizers
+   * (other kinds are not read). Istio's built-in `prometheus` and `envoy` providers are added by
+   * findExtensionProvider unless a provider here takes their name.
+   */
   extensionProviders: readonly ExtensionProvider[];
   /** defaultProviders.tracing: the first name is the mesh's tracer (as istiod picks it). */
   defaultTracingProviders: readonly string[];
+  /** defaultProviders.metrics (Istio's standard install: prometheus). */
+  defaultMetricsProviders: readonly string[];
+  /** defaultProviders.accessLogging (none by default: access logs are off). */
+  defaultAccessLogProviders: readonly string[];
   /**
    * crema's switch, not Istio's: proxies carry workload certificates (crema's CA issues them,
    * SDS `default`/`ROOTCA`). Istio mTLS and the identity-based AuthorizationPolicy depend on it.
@@ -143,11 +163,29 @@ export const DEFAULT_MESH_CONFIG: Readonly<MeshConfig> = {
   enableTracing: true,
   extensionProviders: [],
   defaultTracingProviders: [],
+  defaultMetricsProviders: ["prometheus"],
+  defaultAccessLogProviders: [],
   workloadCertificates: false,
   accessLogFile: "",
   accessLogEncoding: "TEXT",
   accessLogFormat: "",
 };
+
+/** The providers every Istio mesh config has (pkg/config/mesh DefaultMeshConfig). */
+const BUILT_IN_PROVIDERS: readonly ExtensionProvider[] = [
+  { name: "prometheus", prometheus: {} },
+  { name: "envoy", envoyFileAccessLog: { path: "/dev/stdout" } },
+];
+
+/** The extension provider called `name` (case-insensitive, as istiod's fetchProvider). */
+export function findExtensionProvider(
+  mesh: Pick<MeshConfig, "extensionProviders">,
+  name: string,
+): ExtensionProvider | undefined {
+  const wanted = name.toLowerCase();
+  const named = (p: ExtensionProvider) => p.name.toLowerCase() === wanted;
+  return mesh.extensionProviders.find(named) ?? BUILT_IN_PROVIDERS.find(named);
+}
 
 // ---- Reading Istio's MeshConfig YAML (`crema control-plane --mesh-config`) ----
 
@@ -165,6 +203,16 @@ export interface DecodedMeshConfig {
   warnings: MeshConfigProblem[];
 }
 
+const DEFAULT_PROVIDER_FIELDS: Readonly<
+  Record<
+    string,
+    "defaultTracingProviders" | "defaultMetricsProviders" | "defaultAccessLogProviders"
+  >
+> = {
+  tracing: "defaultTracingProviders",
+  metrics: "defaultMetricsProviders",
+  accessLogging: "defaultAccessLogProviders",
+};
 const ACCESS_LOG_FIELDS = ["accessLogFile", "accessLogEncoding", "accessLogFormat"] as const;
 const EXT_AUTHZ_COMMON_FIELDS = [
   "timeout",
@@ -318,6 +366,31 @@ export function decodeMeshConfig(
     }
     return out.errors.length === failures ? (o as unknown as EnvoyExtAuthzHttpProvider) : undefined;
   };
+  const fileAccessLog = (path: FieldPath, p: unknown): EnvoyFileAccessLogProvider | undefined => {
+    if (!isRecord(p)) {
+      error(path, "expected a mapping (path, logFormat)");
+      return undefined;
+    }
+    const file = p.path === undefined ? "" : str([...path, "path"], p.path);
+    if (file === undefined) return undefined;
+    const provider: EnvoyFileAccessLogProvider = { path: file || "/dev/stdout" };
+    const format = p.logFormat;
+    if (format === undefined) return provider;
+    if (isRecord(format) && typeof format.text === "string" && format.labels === undefined)
+      return { ...provider, logFormat: { text: format.text } };
+    if (isRecord(format) && format.text === undefined && format.labels !== undefined) {
+      const labels = format.labels;
+      if (isRecord(labels) && Object.values(labels).every((v) => typeof v === "string"))
+        return { ...provider, logFormat: { labels: labels as Record<string, string> } };
+      error([...path, "logFormat", "labels"], "expected a mapping of JSON keys to format strings");
+      return undefined;
+    }
+    error(
+      [...path, "logFormat"],
+      "set either text (a format string) or labels (JSON keys to format strings)",
+    );
+    return undefined;
+  };
   const mesh = out.meshConfig as Record<string, unknown>;
   for (const [key, value] of Object.entries(root)) {
     if ((ACCESS_LOG_FIELDS as readonly string[]).includes(key)) {
@@ -332,14 +405,18 @@ export function decodeMeshConfig(
         continue;
       }
       for (const [kind, names] of Object.entries(value)) {
-        if (kind !== "tracing") {
-          problem(out.warnings, [key, kind], "not read by crema (only tracing is)");
+        const field = DEFAULT_PROVIDER_FIELDS[kind];
+        if (!field) {
+          problem(
+            out.warnings,
+            [key, kind],
+            "not read by crema (tracing, metrics and accessLogging are)",
+          );
           continue;
         }
-        const tracing = Array.isArray(names) ? names : [];
         if (!Array.isArray(names) || !names.every((n) => typeof n === "string"))
           error([key, kind], "expected a list of provider names");
-        else out.meshConfig.defaultTracingProviders = tracing as string[];
+        else out.meshConfig[field] = names as string[];
       }
     } else if (key === "defaultConfig") {
       if (!isRecord(value)) {
@@ -425,11 +502,16 @@ export function decodeMeshConfig(
         } else if (item.envoyExtAuthzGrpc !== undefined) {
           const grpc = extAuthz([...at, "envoyExtAuthzGrpc"], item.envoyExtAuthzGrpc, false);
           if (grpc) providers.push({ name, envoyExtAuthzGrpc: grpc });
+        } else if (item.envoyFileAccessLog !== undefined) {
+          const log = fileAccessLog([...at, "envoyFileAccessLog"], item.envoyFileAccessLog);
+          if (log) providers.push({ name, envoyFileAccessLog: log });
+        } else if (item.prometheus !== undefined) {
+          providers.push({ name, prometheus: {} });
         } else {
           problem(
             out.warnings,
             at,
-            "not read by crema (only opentelemetry, zipkin, envoyExtAuthzHttp and envoyExtAuthzGrpc are)",
+            "not read by crema (only opentelemetry, zipkin, envoyFileAccessLog, prometheus, envoyExtAuthzHttp and envoyExtAuthzGrpc are)",
           );
         }
       }

@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { validateMeshAccessLog } from "../model/mesh-access-log.ts";
 import { DEFAULT_MESH_CONFIG, type MeshConfig } from "../model/mesh-config.ts";
-import { ISTIO_JSON_LOG_FORMAT, ISTIO_TEXT_LOG_FORMAT, meshAccessLogs } from "./access-log.ts";
+import { accessLogsFor, ISTIO_JSON_LOG_FORMAT, ISTIO_TEXT_LOG_FORMAT } from "./access-log.ts";
+import { proxyNode } from "./clusters-testing.ts";
 
 const FILE = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog";
 const mesh = (over: Partial<MeshConfig>): MeshConfig => ({ ...DEFAULT_MESH_CONFIG, ...over });
+const meshAccessLogs = (meshConfig: MeshConfig) =>
+  accessLogsFor({ meshConfig, proxy: proxyNode() }, "CLIENT");
 
 describe("meshConfig access logging", () => {
   it("is off without accessLogFile", () => {

@@ -1,13 +1,23 @@
-// Mesh-wide access logging as istiod writes it (model/telemetry_logging.go, core/accesslog.go):
-// meshConfig.accessLogFile → one envoy.access_loggers.file AccessLog on every HCM and tcp_proxy,
-// in Istio's default TEXT or JSON format unless meshConfig.accessLogFormat replaces it.
+// Access logging as istiod writes it (core/accesslog.go): the Telemetry API's accessLogging
+// providers (envoyFileAccessLog, with CEL filters) when any Telemetry resource or
+// defaultProviders.accessLogging configures logging; else meshConfig.accessLogFile. Either gives
+// envoy.access_loggers.file AccessLogs on every HCM and tcp_proxy, in Istio's default TEXT or
+// JSON format unless the provider or meshConfig.accessLogFormat replaces it.
 import type { JsonObject } from "../../xds/proto-json.ts";
 import { parseJsonAccessLogFormat } from "../model/mesh-access-log.ts";
-import type { MeshConfig } from "../model/mesh-config.ts";
+import {
+  type EnvoyFileAccessLogProvider,
+  findExtensionProvider,
+  type MeshConfig,
+} from "../model/mesh-config.ts";
+import { accessLogProviders, type WorkloadMode } from "../model/telemetry.ts";
 import { typed } from "./listener-common.ts";
+import { type TelemetryContext, telemetryOf } from "./telemetry-scope.ts";
 
 export const FILE_ACCESS_LOG_NAME = "envoy.access_loggers.file";
 const FILE_ACCESS_LOG_TYPE = "envoy.extensions.access_loggers.file.v3.FileAccessLog";
+const CEL_FILTER_NAME = "envoy.access_loggers.extension_filters.cel";
+const CEL_FILTER_TYPE = "envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter";
 
 /** Istio's EnvoyTextLogFormat (1.9 onwards). */
 export const ISTIO_TEXT_LOG_FORMAT =
@@ -66,20 +76,55 @@ function logFormat(mesh: MeshConfig): JsonObject {
   return { text_format_source: { inline_string: textFormat(mesh.accessLogFormat ?? "") } };
 }
 
-/** Istio's FileAccessLogFromMeshConfig, or undefined when meshConfig.accessLogFile is empty. */
-export function buildMeshFileAccessLog(mesh: MeshConfig): JsonObject | undefined {
-  if (!mesh.accessLogFile) return undefined;
+function fileAccessLog(path: string, format: JsonObject, filterExpression?: string): JsonObject {
   return {
     name: FILE_ACCESS_LOG_NAME,
-    typed_config: typed(FILE_ACCESS_LOG_TYPE, {
-      path: mesh.accessLogFile,
-      log_format: logFormat(mesh),
-    }),
+    ...(filterExpression
+      ? {
+          filter: {
+            extension_filter: {
+              name: CEL_FILTER_NAME,
+              typed_config: typed(CEL_FILTER_TYPE, { expression: filterExpression }),
+            },
+          },
+        }
+      : {}),
+    typed_config: typed(FILE_ACCESS_LOG_TYPE, { path, log_format: format }),
   };
 }
 
-/** The `access_log` list of an HCM or tcp_proxy: [] when access logging is off. */
-export function meshAccessLogs(mesh: MeshConfig): JsonObject[] {
-  const log = buildMeshFileAccessLog(mesh);
-  return log ? [log] : [];
+/** Istio's FileAccessLogFromMeshConfig, or undefined when meshConfig.accessLogFile is empty. */
+export function buildMeshFileAccessLog(mesh: MeshConfig): JsonObject | undefined {
+  if (!mesh.accessLogFile) return undefined;
+  return fileAccessLog(mesh.accessLogFile, logFormat(mesh));
+}
+
+/** An envoyFileAccessLog provider's format: text, JSON labels, or Istio's defaults. */
+function providerLogFormat(provider: EnvoyFileAccessLogProvider): JsonObject {
+  const format = provider.logFormat;
+  if (format && "labels" in format) {
+    const labels = Object.keys(format.labels).length > 0 ? format.labels : ISTIO_JSON_LOG_FORMAT;
+    return { json_format: { ...labels } };
+  }
+  return { text_format_source: { inline_string: textFormat(format?.text ?? "") } };
+}
+
+/**
+ * The `access_log` list of an HCM or tcp_proxy serving `mode`: [] when access logging is off.
+ * Providers other than envoyFileAccessLog (OpenTelemetry or gRPC access log services) are not
+ * built yet and log nothing.
+ */
+export function accessLogsFor(ctx: TelemetryContext, mode: WorkloadMode): JsonObject[] {
+  const providers = accessLogProviders(telemetryOf(ctx), ctx.meshConfig, mode);
+  if (providers === undefined) {
+    const log = buildMeshFileAccessLog(ctx.meshConfig);
+    return log ? [log] : [];
+  }
+  return [...providers]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .flatMap(([name, filter]) => {
+      const provider = findExtensionProvider(ctx.meshConfig, name)?.envoyFileAccessLog;
+      if (!provider) return [];
+      return [fileAccessLog(provider.path, providerLogFormat(provider), filter)];
+    });
 }

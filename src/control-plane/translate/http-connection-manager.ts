@@ -6,10 +6,11 @@ import type { MeshConfig } from "../model/mesh-config.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import type { Protocol } from "../model/service.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
-import { meshAccessLogs } from "./access-log.ts";
+import { accessLogsFor } from "./access-log.ts";
 import { buildAuthnFilters } from "./authn/authn-filters.ts";
 import { buildAuthzHttpFilters, buildCustomAuthzHttpFilters } from "./authz/authz-filters.ts";
 import { compact, typed } from "./listener-common.ts";
+import { workloadMode } from "./telemetry-scope.ts";
 import { buildHcmTracing } from "./tracing.ts";
 
 export const HCM_FILTER_NAME = "envoy.filters.network.http_connection_manager";
@@ -89,12 +90,9 @@ export function authzFilters(ctx: HcmContext, cls: ListenerClass): JsonObject[] 
 export function statsFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
   return [];
 }
-/**
- * HCM access logs: meshConfig.accessLogFile for every listener class, as istiod does when no
- * Telemetry resource configures logging (Telemetry's accessLogging is not translated yet).
- */
-export function accessLogs(ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
-  return meshAccessLogs(ctx.meshConfig);
+/** HCM access logs: the Telemetry API's for this side of the proxy, else meshConfig's. */
+export function accessLogs(ctx: HcmContext, cls: ListenerClass): JsonObject[] {
+  return accessLogsFor(ctx, workloadMode(cls));
 }
 /**
  * SEAM: Istio sends `request_id_extension` with UuidRequestIdConfig{use_request_id_for_trace_sampling:
@@ -200,7 +198,7 @@ export function buildHttpConnectionManager(ctx: HcmContext, options: HcmOptions)
       http2_protocol_options: http2,
       stream_idle_timeout: "0s",
       access_log: logs.length ? logs : undefined,
-      tracing: buildHcmTracing(ctx),
+      tracing: buildHcmTracing(ctx, workloadMode(options.class)),
       request_id_extension: requestIdExtension(ctx),
       ...proxyHeaders(options.class),
     }),

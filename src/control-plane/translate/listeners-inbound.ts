@@ -10,7 +10,7 @@ import {
 } from "../../api/istio-names.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import type { Protocol } from "../model/service.ts";
-import { meshAccessLogs } from "./access-log.ts";
+import { accessLogsFor } from "./access-log.ts";
 import { buildAuthzNetworkFilters } from "./authz/authz-filters.ts";
 import { buildHttpConnectionManager, hcmFilter } from "./http-connection-manager.ts";
 import {
@@ -128,7 +128,10 @@ function chainFilters(ctx: ListenerContext, port: InboundPort, http: boolean): J
         statPrefix: port.cluster,
         cluster: port.cluster,
         idleTimeout: metadataIdleTimeout(ctx.proxy),
-        accessLog: meshAccessLogs(ctx.snapshot.meshConfig),
+        accessLog: accessLogsFor(
+          { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
+          "SERVER",
+        ),
       }),
     ];
   }

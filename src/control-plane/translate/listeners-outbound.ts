@@ -77,7 +77,7 @@ function httpChains(
       ? `${c.service.hostname}:${c.port.port}`
       : String(c.port.port);
   const hcm = buildHttpConnectionManager(
-    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy },
+    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
     {
       class: "sidecar-outbound",
       statPrefix: `outbound_${bind}_${c.port.port};`,
@@ -206,7 +206,7 @@ function toListener(ctx: ListenerContext, entry: Entry): JsonObject {
     fallback = {
       filter_chain_match: {},
       name: PASSTHROUGH_FILTER_CHAIN,
-      filters: catchAllFilters(ctx.proxy, ctx.scope, ctx.snapshot.meshConfig),
+      filters: catchAllFilters(ctx),
     };
   }
   return compact({
@@ -262,7 +262,7 @@ export function buildVirtualOutboundListener(ctx: ListenerContext): JsonObject {
       },
       {
         name: VIRTUAL_OUTBOUND_CATCHALL_TCP_CHAIN,
-        filters: catchAllFilters(ctx.proxy, ctx.scope, ctx.snapshot.meshConfig),
+        filters: catchAllFilters(ctx),
       },
     ],
     use_original_dst: true,
@@ -280,7 +280,7 @@ export function buildVirtualOutboundListener(ctx: ListenerContext): JsonObject {
 export function buildLocalHttpProxyListener(ctx: ListenerContext): JsonObject {
   const ip = proxyIp(ctx.proxy.ips);
   const hcm = buildHttpConnectionManager(
-    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy },
+    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
     {
       class: "sidecar-outbound",
       statPrefix: `outbound_${ip}_${OUTBOUND_CAPTURE_PORT};`,

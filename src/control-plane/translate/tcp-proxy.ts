@@ -15,7 +15,7 @@ import type { MeshConfig } from "../model/mesh-config.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import type { Service } from "../model/service.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
-import { meshAccessLogs } from "./access-log.ts";
+import { accessLogsFor } from "./access-log.ts";
 import { destinationRuleFor } from "./destination-rules.ts";
 import { type ChainOptions, compact, typed } from "./listener-common.ts";
 import { type VirtualServiceView, viewOf } from "./route-virtual-services.ts";
@@ -91,19 +91,23 @@ export function catchAllCluster(scope: SidecarScope): string {
   });
 }
 
+/** Outbound and gateway tcp_proxies log as the client side. */
+function clientAccessLogs(ctx: Pick<L4Context, "snapshot" | "proxy">): JsonObject[] {
+  return accessLogsFor(
+    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
+    "CLIENT",
+  );
+}
+
 /** Istio's buildOutboundCatchAllNetworkFiltersOnly (access-logged even towards the black hole). */
-export function catchAllFilters(
-  proxy: ProxyNode,
-  scope: SidecarScope,
-  mesh: MeshConfig,
-): JsonObject[] {
-  const cluster = catchAllCluster(scope);
+export function catchAllFilters(ctx: L4Context): JsonObject[] {
+  const cluster = catchAllCluster(ctx.scope);
   return [
     tcpProxyFilter({
       statPrefix: cluster,
       cluster,
-      idleTimeout: metadataIdleTimeout(proxy),
-      accessLog: meshAccessLogs(mesh),
+      idleTimeout: metadataIdleTimeout(ctx.proxy),
+      accessLog: clientAccessLogs(ctx),
     }),
   ];
 }
@@ -152,7 +156,7 @@ export function l4IdleTimeout(
 export function singleDestinationFilters(ctx: L4Context, cluster: string): JsonObject[] {
   const parsed = parseClusterName(cluster);
   const policy = parsed ? tcpPolicy(ctx, parsed.host, parsed.subset) : {};
-  const accessLog = meshAccessLogs(ctx.snapshot.meshConfig);
+  const accessLog = clientAccessLogs(ctx);
   return [tcpProxyFilter({ statPrefix: cluster, cluster, ...policy, accessLog })];
 }
 
@@ -163,7 +167,7 @@ export function destinationFilters(
   host: string,
   subset: string,
 ): JsonObject[] {
-  const accessLog = meshAccessLogs(ctx.snapshot.meshConfig);
+  const accessLog = clientAccessLogs(ctx);
   return [
     tcpProxyFilter({ statPrefix: cluster, cluster, ...tcpPolicy(ctx, host, subset), accessLog }),
   ];
@@ -186,7 +190,7 @@ export function l4RouteFilters(ctx: L4Context, route: L4Route): JsonObject[] {
       ...(idleTimeout ? { idleTimeout } : {}),
       ...(maxDownstreamConnectionDuration ? { maxDownstreamConnectionDuration } : {}),
       ...(hashBySourceIp ? { hashBySourceIp } : {}),
-      accessLog: meshAccessLogs(ctx.snapshot.meshConfig),
+      accessLog: clientAccessLogs(ctx),
     }),
   ];
 }

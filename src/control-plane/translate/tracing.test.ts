@@ -55,7 +55,7 @@ function mesh(overrides: Partial<MeshConfig>): MeshConfig {
 
 describe("buildHcmTracing", () => {
   it("writes istiod's block for an OTLP/gRPC provider", () => {
-    expect(buildHcmTracing({ meshConfig: mesh({}), proxy: SLEEP })).toMatchObject({
+    expect(buildHcmTracing({ meshConfig: mesh({}), proxy: SLEEP }, "CLIENT")).toMatchObject({
       client_sampling: { value: 100 },
       random_sampling: { value: 1 },
       overall_sampling: { value: 100 },
@@ -73,7 +73,7 @@ describe("buildHcmTracing", () => {
         },
       },
     });
-    const tags = buildHcmTracing({ meshConfig: mesh({}), proxy: SLEEP })?.custom_tags as {
+    const tags = buildHcmTracing({ meshConfig: mesh({}), proxy: SLEEP }, "CLIENT")?.custom_tags as {
       tag: string;
     }[];
     expect(tags.map((t) => t.tag)).toEqual([
@@ -90,10 +90,13 @@ describe("buildHcmTracing", () => {
   });
 
   it("writes http_service for an OTLP/HTTP provider and spawns upstream spans on gateways", () => {
-    const tracing = buildHcmTracing({
-      meshConfig: mesh({ defaultTracingProviders: ["otel-http"], tracingSamplingPercent: 100 }),
-      proxy: GATEWAY,
-    });
+    const tracing = buildHcmTracing(
+      {
+        meshConfig: mesh({ defaultTracingProviders: ["otel-http"], tracingSamplingPercent: 100 }),
+        proxy: GATEWAY,
+      },
+      "CLIENT",
+    );
     expect(tracing).toMatchObject({
       random_sampling: { value: 100 },
       max_path_tag_length: 99,
@@ -120,15 +123,22 @@ describe("buildHcmTracing", () => {
     });
   });
 
-  it("writes nothing with tracing off, no default provider or an unknown one", () => {
+  it("writes nothing without a default provider or with an unknown one", () => {
+    // As in istiod, enableTracing governs only the legacy tracer, used when no provider is named.
     expect(
-      buildHcmTracing({ meshConfig: mesh({ enableTracing: false }), proxy: SLEEP }),
+      buildHcmTracing({ meshConfig: mesh({ enableTracing: false }), proxy: SLEEP }, "CLIENT"),
+    ).toBeDefined();
+    expect(
+      buildHcmTracing(
+        { meshConfig: mesh({ defaultTracingProviders: [] }), proxy: SLEEP },
+        "CLIENT",
+      ),
     ).toBeUndefined();
     expect(
-      buildHcmTracing({ meshConfig: mesh({ defaultTracingProviders: [] }), proxy: SLEEP }),
-    ).toBeUndefined();
-    expect(
-      buildHcmTracing({ meshConfig: mesh({ defaultTracingProviders: ["x"] }), proxy: SLEEP }),
+      buildHcmTracing(
+        { meshConfig: mesh({ defaultTracingProviders: ["x"] }), proxy: SLEEP },
+        "CLIENT",
+      ),
     ).toBeUndefined();
   });
 

@@ -1,15 +1,18 @@
-// The HCM `tracing` block as istiod's configureTracing writes it from MeshConfig alone (no
-// Telemetry resources): the first defaultProviders.tracing provider, sampling from
-// defaultConfig.tracing.sampling, Istio's tags (istio.canonical_service …, the dry-run RBAC ones),
-// and spawn_upstream_span on gateways.
+// The HCM `tracing` block as istiod's configureTracingFromTelemetry writes it: the provider,
+// sampling and custom tags the Telemetry API resolves for this side of the proxy (falling back to
+// defaultProviders.tracing and defaultConfig.tracing.sampling), Istio's tags (istio.canonical_service
+// …, the dry-run RBAC ones), and spawn_upstream_span on gateways.
 import type { JsonObject } from "../../xds/proto-json.ts";
-import type {
-  MeshConfig,
-  OpenTelemetryTracingProvider,
-  ProviderHeader,
+import {
+  findExtensionProvider,
+  type MeshConfig,
+  type OpenTelemetryTracingProvider,
+  type ProviderHeader,
 } from "../model/mesh-config.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
+import { type CustomTag, tracingSpecs, type WorkloadMode } from "../model/telemetry.ts";
+import { telemetryOf } from "./telemetry-scope.ts";
 
 export const OPENTELEMETRY_TRACER = "envoy.tracers.opentelemetry";
 const OPENTELEMETRY_CONFIG = "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig";
@@ -164,27 +167,40 @@ export function istioCustomTags(proxy: ProxyNode): JsonObject[] {
   return tags.sort((a, b) => String(a.tag).localeCompare(String(b.tag)));
 }
 
+/** A Telemetry customTags entry as Envoy's tracing CustomTag. */
+function telemetryCustomTag(tag: string, source: CustomTag): JsonObject {
+  if ("literal" in source) return literal(tag, source.literal.value);
+  const { name, defaultValue } = "environment" in source ? source.environment : source.header;
+  const value = { name, ...(defaultValue !== undefined ? { default_value: defaultValue } : {}) };
+  return "environment" in source ? { tag, environment: value } : { tag, request_header: value };
+}
+
 /**
- * HttpConnectionManager.tracing for this proxy, or undefined: tracing off, no default provider,
- * an unknown provider or collector service, or a provider crema's proxy cannot export to (Zipkin;
- * the control plane refuses such a mesh config at start, see mesh-config-file.ts).
+ * HttpConnectionManager.tracing for one side of this proxy, or undefined: no Telemetry tracing
+ * and no default provider (istiod would configure the proxy's legacy Zipkin tracer when
+ * enableTracing is on; crema's proxy exports OTLP only), span reporting disabled, an unknown
+ * provider or collector service, or a provider crema's proxy cannot export to (Zipkin; the
+ * control plane refuses it as the default provider at start).
  */
-export function buildHcmTracing(ctx: TracingContext): JsonObject | undefined {
+export function buildHcmTracing(ctx: TracingContext, mode: WorkloadMode): JsonObject | undefined {
   const mesh = ctx.meshConfig;
-  if (!mesh.enableTracing) return undefined;
-  const name = mesh.defaultTracingProviders[0];
-  if (name === undefined) return undefined;
-  const provider = mesh.extensionProviders.find((p) => p.name === name);
-  if (!provider?.opentelemetry) return undefined;
-  const otel = provider.opentelemetry;
+  const spec = tracingSpecs(telemetryOf(ctx), mesh)?.[mode];
+  if (!spec || spec.disabled || spec.provider === undefined) return undefined;
+  const otel = findExtensionProvider(mesh, spec.provider)?.opentelemetry;
+  if (!otel) return undefined;
   const target = providerCluster(otel.service, otel.port, ctx.snapshot);
   if (!target) return undefined;
-  const sampling = samplingPercent(mesh);
+  const sampling = spec.randomSamplingPercentage ?? samplingPercent(mesh);
+  // Istio's tags and the Telemetry ones, sorted by tag (a Telemetry tag may replace one of Istio's).
+  const tags = new Map(istioCustomTags(ctx.proxy).map((t) => [String(t.tag), t]));
+  for (const [tag, source] of Object.entries(spec.customTags ?? {}))
+    tags.set(tag, telemetryCustomTag(tag, source));
+  const customTags = [...tags.values()].sort((a, b) => String(a.tag).localeCompare(String(b.tag)));
   return {
     client_sampling: { value: 100 },
     random_sampling: { value: sampling },
     overall_sampling: { value: 100 },
-    custom_tags: istioCustomTags(ctx.proxy),
+    custom_tags: customTags,
     ...(otel.maxTagLength ? { max_path_tag_length: otel.maxTagLength } : {}),
     provider: {
       name: OPENTELEMETRY_TRACER,
