@@ -24,7 +24,10 @@ export function telemetryOf(ctx: TelemetryContext): ApplicableTelemetry {
   const snapshot = ctx.snapshot;
   if (!snapshot || snapshot.config.telemetries.length === 0) return NO_TELEMETRY;
   let perProxy = resolved.get(snapshot);
-  if (!perProxy) resolved.set(snapshot, (perProxy = new WeakMap()));
+  if (!perProxy) {
+    perProxy = new WeakMap();
+    resolved.set(snapshot, perProxy);
+  }
   let telemetry = perProxy.get(ctx.proxy);
   if (!telemetry) {
     telemetry = applicableTelemetry(
