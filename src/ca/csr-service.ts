@@ -9,6 +9,7 @@ import { isCremaError } from "../base/errors.ts";
 import type { Logger } from "../base/logger.ts";
 import type { BootstrapTokenVerification } from "./bootstrap-token.ts";
 import type { CaBundle } from "./ca-bundle.ts";
+import { type CsrMonitor, caErrorType } from "./csr-monitor.ts";
 import { type SignCsrOptions, signCsr } from "./sign-csr.ts";
 import type { CallerIdentity } from "./spiffe.ts";
 
@@ -80,6 +81,7 @@ export interface CsrServiceOptions extends SignCsrOptions {
   ca: { readonly bundle: CaBundle };
   authenticate: Authenticate;
   logger?: Logger;
+  monitor?: CsrMonitor;
 }
 
 interface Refusal {
@@ -140,6 +142,8 @@ async function createCertificate(
   options: CsrServiceOptions,
   call: grpc.ServerUnaryCall<IstioCertificateRequestMessage, IstioCertificateResponseMessage>,
 ): Promise<Outcome> {
+  const monitor = options.monitor;
+  monitor?.csr();
   let authenticated: AuthenticationResult;
   try {
     authenticated = await options.authenticate(call.metadata);
@@ -148,6 +152,7 @@ async function createCertificate(
     authenticated = { ok: false, reason: "the credentials could not be checked" };
   }
   if (!authenticated.ok) {
+    monitor?.authenticationFailure();
     return refuse(
       grpc.status.UNAUTHENTICATED,
       `request authenticate failure: ${authenticated.reason}`,
@@ -155,12 +160,14 @@ async function createCertificate(
   }
   const request = call.request;
   if (impersonates(request)) {
+    monitor?.authenticationFailure();
     return refuse(
       grpc.status.UNAUTHENTICATED,
       "request impersonation authentication failure: crema's CA does not allow impersonation",
     );
   }
   if (typeof request.csr !== "string" || request.csr.trim() === "") {
+    monitor?.csrParsingError();
     return refuse(grpc.status.INVALID_ARGUMENT, "CSR signing error (the request has no csr)");
   }
   try {
@@ -174,9 +181,15 @@ async function createCertificate(
       options,
     );
     const response = { cert_chain: responseChain(signed.certChain, signed.trustBundle) };
+    monitor?.success();
     return { ok: true, response, identity: signed.identity };
   } catch (error) {
     if (!isCremaError(error)) options.logger?.error({ err: error }, "CA: signing failed");
+    if (isCremaError(error) && error.code === "CREMA_CA_INVALID_CSR") monitor?.csrParsingError();
+    // An identity the caller may not have is an authentication failure, as in istiod.
+    if (isCremaError(error) && error.code === "CREMA_CA_IDENTITY_MISMATCH")
+      monitor?.authenticationFailure();
+    else monitor?.signError(caErrorType(error));
     return { ok: false, refusal: statusForError(error) };
   }
 }

@@ -14,7 +14,9 @@ import {
   loadOrCreateBootstrapTokenKey,
   verifyBootstrapToken,
 } from "../ca/bootstrap-token.ts";
+import type { CaBundle } from "../ca/ca-bundle.ts";
 import { CertificateAuthority } from "../ca/certificate-authority.ts";
+import type { CsrMonitor } from "../ca/csr-monitor.ts";
 import { addIstioCertificateService, bearerTokenAuthenticator } from "../ca/csr-service.ts";
 import { issueServingCertificate } from "../ca/serving-cert.ts";
 import { UpdatableCertificateProvider } from "../xds/certificate-provider.ts";
@@ -43,6 +45,7 @@ export interface CaServerOptions {
   clock: Clock;
   /** How long close() waits for connections before cutting them. */
   shutdownGraceMs: number;
+  monitor?: CsrMonitor;
 }
 
 export interface CaServer {
@@ -50,6 +53,8 @@ export interface CaServer {
   address: string;
   /** The roots workloads should trust (PEM, concatenated; two during a root rotation). */
   rootPem(): string;
+  /** The CA's current signing material and trust bundle. */
+  bundle(): CaBundle;
   /** A bootstrap token the CSR API accepts for this namespace and service account. */
   issueBootstrapToken(namespace: string, serviceAccount: string): Promise<string>;
   close(): Promise<void>;
@@ -124,6 +129,7 @@ export async function startCaServer(options: CaServerOptions): Promise<CaServer>
     ...(options.ca.trustDomain ? { trustDomain: options.ca.trustDomain } : {}),
     clock,
     logger,
+    ...(options.monitor ? { monitor: options.monitor } : {}),
   });
   options.ads.bind(server);
   // One provider for both the identity and the roots: client certificates are asked for and
@@ -156,6 +162,7 @@ export async function startCaServer(options: CaServerOptions): Promise<CaServer>
   return {
     address: `${hostPart}:${boundPort}`,
     rootPem: () => ca.trustBundle().join(""),
+    bundle: () => ca.bundle,
     issueBootstrapToken: (namespace, serviceAccount) =>
       issueBootstrapToken(tokenKey, { namespace, serviceAccount }, { clock }),
     async close() {

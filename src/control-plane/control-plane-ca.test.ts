@@ -156,6 +156,42 @@ describe("the control plane's certificate authority", () => {
     expect(mismatch.error?.details).toContain("request authenticate failure");
   });
 
+  it("counts CSRs in Istio's citadel_server_* metrics and reports the root's expiry", async () => {
+    const metrics = async () => (await fetch(`${controlPlane.httpUrl}/metrics`)).text();
+    const value = (text: string, series: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    };
+    const SERIES = [
+      "citadel_server_csr_count",
+      "citadel_server_success_cert_issuance_count",
+      "citadel_server_authentication_failure_count",
+      "citadel_server_csr_parsing_err_count",
+      'citadel_server_csr_sign_err_count{error="CSR_ERROR"}',
+    ];
+    const before = await metrics();
+    const client = certificateClient(controlPlane.secureXdsAddress!, controlPlane.caRootPem()!);
+    const { csrPem } = await makeCsr({ uris: [BARISTA_ID] });
+    const token = await controlPlane.issueBootstrapToken("coffee", "barista");
+    expect((await createCertificate(client, csrPem, token)).error).toBeUndefined();
+    expect((await createCertificate(client, csrPem)).error?.code).toBe(grpc.status.UNAUTHENTICATED);
+    const garbage =
+      "-----BEGIN CERTIFICATE REQUEST-----\nnot a CSR\n-----END CERTIFICATE REQUEST-----\n";
+    expect((await createCertificate(client, garbage, token)).error?.code).toBe(
+      grpc.status.INVALID_ARGUMENT,
+    );
+    const after = await metrics();
+    expect(SERIES.map((series) => value(after, series) - value(before, series))).toEqual([
+      3, 1, 1, 1, 1,
+    ]);
+    const root = new X509Certificate(controlPlane.caRootPem()!);
+    expect(value(after, "citadel_server_root_cert_expiry_timestamp")).toBe(
+      Date.parse(root.validTo) / 1000,
+    );
+    expect(value(after, "citadel_server_cert_chain_expiry_seconds")).toBeGreaterThan(0);
+    expect(value(after, "process_resident_memory_bytes")).toBeGreaterThan(0);
+  });
+
   it("serves ADS on the TLS port too", async () => {
     const Ads = grpc.makeGenericClientConstructor(ADS_SERVICE, "AggregatedDiscoveryService");
     const client = new Ads(

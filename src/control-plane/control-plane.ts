@@ -166,7 +166,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         logger,
         clock,
         shutdownGraceMs: SHUTDOWN_GRACE_MS,
+        monitor: metrics.csrMonitor,
       });
+      const started = caServer;
+      metrics.watchCaBundle(() => started.bundle());
     } catch (error) {
       grpcServer.forceShutdown();
       throw error;
