@@ -176,6 +176,8 @@ function checkOverride(ctx: ValidationContext, path: FieldPath, override: Obj): 
         "CREMA_VALIDATION_REQUIRED",
         `tag override ${tag} upserts but has no value; set value (a CEL expression, e.g. request.host) or use operation: REMOVE`,
       );
+    } else if (operation === "UPSERT" && typeof change.value === "string") {
+      checkTagValue(ctx, [...at, "value"], tag, change.value);
     } else if (operation === "REMOVE" && present(change.value)) {
       ctx.error(
         [...at, "value"],
@@ -183,5 +185,16 @@ function checkOverride(ctx: ValidationContext, path: FieldPath, override: Obj): 
         `tag override ${tag} removes the tag, so it cannot have a value; delete value or use operation: UPSERT`,
       );
     }
+  }
+}
+
+function checkTagValue(ctx: ValidationContext, path: FieldPath, tag: string, value: string): void {
+  const problem = celSyntaxProblem(value);
+  if (problem) {
+    ctx.error(
+      path,
+      "CREMA_VALIDATION_INVALID",
+      `value of tag override ${tag} is not valid CEL: ${problem}; write an expression such as request.host or string(destination.port)`,
+    );
   }
 }

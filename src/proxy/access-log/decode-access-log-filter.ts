@@ -1,10 +1,10 @@
 // config.accesslog.v3.AccessLogFilter → AccessLogFilter, including Istio's CEL extension filter.
 // Filters crema cannot evaluate (runtime, metadata, log type) are decode errors, so the proxy
 // NACKs instead of logging more or less than asked.
+import { compileCelExpression } from "../cel/index.ts";
 import { isResponseFlag, type ResponseFlag } from "../http/response-flags.ts";
 import type { Fields } from "../routing/decode-reader.ts";
 import { decodeHeaderMatcher } from "../routing/header-matcher.ts";
-import { parseCelExpression } from "./cel-expression.ts";
 import { typeName } from "./type-name.ts";
 import type { AccessLogFilter, ComparisonOp } from "./types.ts";
 
@@ -117,12 +117,12 @@ function decodeExtensionFilter(f: Fields): AccessLogFilter | undefined {
   }
   const expression = typed.string("expression");
   typed.finish();
-  const parsed = parseCelExpression(expression);
-  if (!parsed.ok) {
-    typed.error(`CEL expression ${JSON.stringify(expression)}: ${parsed.error}`, "expression");
+  const compiled = compileCelExpression(expression);
+  if (!compiled.ok) {
+    typed.error(`CEL expression ${JSON.stringify(expression)}: ${compiled.error}`, "expression");
     return undefined;
   }
-  return { kind: "cel", expression, root: parsed.root };
+  return { kind: "cel", program: compiled.program };
 }
 
 /** One AccessLogFilter; undefined when invalid (errors recorded with their paths). */

@@ -129,6 +129,29 @@ describe("decodeAccessLogs", () => {
     expect(evaluateFilter(log!.filter!, httpStreamInfo())).toBe(false);
   });
 
+  it("evaluates full CEL in the extension filter, an erroring expression not logging", () => {
+    const celLog = (expression: string) =>
+      fileLog(
+        {},
+        {
+          filter: { extension_filter: { name: "cel", typed_config: { "@type": CEL, expression } } },
+        },
+      );
+    const [sized, header] = ok([
+      celLog("size(request.path) > 3 && request.path.startsWith('/api/')"),
+      celLog("request.headers['x-user'] == 'alice'"),
+    ]);
+    expect(evaluateFilter(sized!.filter!, httpStreamInfo())).toBe(true);
+    expect(evaluateFilter(header!.filter!, httpStreamInfo())).toBe(false);
+    const alice = httpStreamInfo({ requestHeaders: { "x-user": "alice" } });
+    expect(evaluateFilter(header!.filter!, alice)).toBe(true);
+
+    const { errors } = decode([celLog("response.code >= 400 &&")]);
+    expect(errors).toEqual([
+      'hcm.access_log[0].filter.extension_filter.typed_config.expression: CEL expression "response.code >= 400 &&": Unexpected token: EOF at character 24',
+    ]);
+  });
+
   it("collects every problem with its field path", () => {
     const { value, errors } = decode([
       fileLog({ log_format: { text_format_source: { inline_string: "%NOPE%" } } }),
@@ -149,7 +172,7 @@ describe("decodeAccessLogs", () => {
           filter: {
             extension_filter: {
               name: "cel",
-              typed_config: { "@type": CEL, expression: "request.size > 10" },
+              typed_config: { "@type": CEL, expression: "connection.id > 10" },
             },
           },
         },
@@ -174,7 +197,7 @@ describe("decodeAccessLogs", () => {
       "hcm.access_log[3].filter.runtime_filter: runtime_filter is not supported",
       'hcm.access_log[4].filter.response_flag_filter.flags[0]: "XX" is not a response flag',
       "hcm.access_log[5].filter.and_filter.filters: at least 2 filters are required",
-      'hcm.access_log[6].filter.extension_filter.typed_config.expression: CEL expression "request.size > 10": attribute request.size is not supported',
+      'hcm.access_log[6].filter.extension_filter.typed_config.expression: CEL expression "connection.id > 10": attribute connection.id at character 12 is not supported',
       "hcm.access_log[7].filter.status_code_filter.comparison.op: expected one of EQ, GE, LE",
       "hcm.access_log[7].filter.status_code_filter.comparison.value.runtime_key: must be at least 1 character(s)",
       "hcm.access_log[8].typed_config: typed_config is required",

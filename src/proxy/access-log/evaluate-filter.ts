@@ -1,8 +1,8 @@
 // Envoy's AccessLogFilter evaluation: does this finished stream get logged?
+import { celMatches } from "../cel/index.ts";
 import type { StreamInfo } from "../http/stream-info.ts";
 import { matchHeaderValue } from "../routing/header-matcher.ts";
 import { grpcStatus } from "./command-operators.ts";
-import { evaluateCel } from "./evaluate-cel.ts";
 import type { AccessLogFilter, ComparisonOp } from "./types.ts";
 
 function compare(op: ComparisonOp, actual: number, value: number): boolean {
@@ -56,6 +56,6 @@ export function evaluateFilter(filter: AccessLogFilter, info: StreamInfo): boole
     case "or":
       return filter.filters.some((f) => evaluateFilter(f, info));
     case "cel":
-      return evaluateCel(filter.root, info);
+      return celMatches(filter.program, info);
   }
 }

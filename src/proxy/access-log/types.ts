@@ -1,5 +1,6 @@
 // The decoded shape of Envoy's access log config (config.accesslog.v3.AccessLog and the
 // file/stdout/stderr loggers): compiled formats and filters, plain data the loggers evaluate.
+import type { CelProgram } from "../cel/index.ts";
 import type { ResponseFlag } from "../http/response-flags.ts";
 import type { HeaderMatch } from "../routing/types.ts";
 
@@ -61,22 +62,6 @@ export type LogFormat =
 
 export type ComparisonOp = "EQ" | "GE" | "LE";
 
-/** A CEL expression of the subset crema evaluates (see cel-expression.ts). */
-export type CelNode =
-  | { kind: "literal"; value: string | number | boolean | null }
-  | { kind: "attribute"; path: readonly string[] }
-  | { kind: "not"; operand: CelNode }
-  | { kind: "and" | "or"; left: CelNode; right: CelNode }
-  | { kind: "compare"; op: "==" | "!=" | "<" | "<=" | ">" | ">="; left: CelNode; right: CelNode }
-  | { kind: "in"; left: CelNode; right: CelNode }
-  | { kind: "list"; items: readonly CelNode[] }
-  | {
-      kind: "call";
-      method: "startsWith" | "endsWith" | "contains";
-      target: CelNode;
-      args: readonly CelNode[];
-    };
-
 /** config.accesslog.v3.AccessLogFilter. */
 export type AccessLogFilter =
   | { kind: "status_code"; op: ComparisonOp; value: number }
@@ -87,7 +72,7 @@ export type AccessLogFilter =
   | { kind: "header"; header: HeaderMatch }
   | { kind: "grpc_status"; statuses: readonly number[]; exclude: boolean }
   | { kind: "and" | "or"; filters: readonly AccessLogFilter[] }
-  | { kind: "cel"; expression: string; root: CelNode };
+  | { kind: "cel"; program: CelProgram };
 
 /** Where a logger writes: a file path; stdout and stderr are `/dev/stdout` and `/dev/stderr`. */
 export interface AccessLogConfig {

@@ -1,0 +1,35 @@
+// The CEL environment crema compiles expressions in: Envoy's top-level attribute names, each an
+// object whose fields are the attributes StreamInfo can answer (attributes.ts). Built once per
+// process, because the library's environments are expensive to create.
+import { Environment } from "@marcbachmann/cel-js";
+import { ATTRIBUTE_GROUPS } from "./attributes.ts";
+
+type AttributeGroup = (typeof ATTRIBUTE_GROUPS)[keyof typeof ATTRIBUTE_GROUPS];
+
+/** A group's attribute names: its getters. */
+function attributeNames(group: AttributeGroup): string[] {
+  return Object.getOwnPropertyNames(group.prototype).filter((name) => name !== "constructor");
+}
+
+function createEnvironment(): Environment {
+  // Undeclared names are compile errors: crema could never answer them, so the expression would
+  // always error.
+  const environment = new Environment({ unlistedVariablesAreDyn: false });
+  for (const group of new Set(Object.values(ATTRIBUTE_GROUPS))) {
+    // dyn, not the attributes' own types: Envoy does not type-check, so comparing an int with a
+    // string is an evaluation error (not logged), never a rejected config.
+    const fields = Object.fromEntries(attributeNames(group).map((name) => [name, "dyn"]));
+    environment.registerType(group.name, { ctor: group, fields });
+  }
+  for (const [name, group] of Object.entries(ATTRIBUTE_GROUPS)) {
+    environment.registerVariable(name, group.name);
+  }
+  return environment;
+}
+
+export const CEL_ENVIRONMENT = createEnvironment();
+
+/** Every attribute the environment declares, for error messages: `request.{path, …}, …`. */
+export const SUPPORTED_ATTRIBUTES = Object.entries(ATTRIBUTE_GROUPS)
+  .map(([name, group]) => `${name}.{${attributeNames(group).join(", ")}}`)
+  .join(", ");
