@@ -3,8 +3,9 @@
 // default tracing provider and defaultConfig.tracing.sampling): a client sidecar → server sidecar
 // → echo call makes one trace whose server span is the child of the client span, with Istio's
 // tags; spans reach an OTLP/HTTP receiver in this file (OpenTelemetry's JSON encoding). A
-// Telemetry resource overrides the mesh's sampling and adds custom tags for one workload.
-// Subnet 62.
+// Telemetry resource overrides the mesh's sampling and adds custom tags for one workload. A zipkin
+// extension provider sends Zipkin v2 JSON to a receiver in this file, with B3 propagation.
+// Subnet 62: hosts 9 (OTLP collectors), 10–31 (OTLP meshes), 40–41 (zipkin mesh), 49 (zipkin).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -148,7 +149,7 @@ defaultProviders:
 `;
 }
 
-function config(host: number): string {
+function config(host: number, extra = ""): string {
   return `${INJECTED_NAMESPACE_YAML}---
 ${serviceYaml("echo")}---
 ${podYaml({ name: "echo-1", ip: ip(host), labels: { app: "echo", version: "v1" }, ports: [8080] })}---
@@ -157,17 +158,20 @@ ${serviceYaml("otel-collector", { ports: [{ name: "http-otlp", port: 4318, targe
 ${podYaml({ name: "otel-collector", ip: ip(9), labels: { app: "otel-collector" }, ports: [4318] })}---
 ${serviceYaml("dead-collector", { ports: [{ name: "http-otlp", port: 4318, targetPort: 4318 }] })}---
 ${podYaml({ name: "dead-collector", ip: ip(9, 9), labels: { app: "dead-collector" }, ports: [4318] })}
-`;
+${extra ? `---\n${extra}` : ""}`;
 }
 
 /** A control plane with `meshConfigYaml`, a sleep sidecar and an echo pod with its sidecar. */
 async function startTracingMesh(
   host: number,
   meshConfigYaml: string,
+  extraConfig = "",
 ): Promise<Mesh & { sleepAdmin: string }> {
   const file = join(dir, `mesh-${host}.yaml`);
   writeFileSync(file, meshConfigYaml);
-  const mesh = await startMesh(SUBNET, config(host), { controlPlaneArgs: ["--mesh-config", file] });
+  const mesh = await startMesh(SUBNET, config(host, extraConfig), {
+    controlPlaneArgs: ["--mesh-config", file],
+  });
   await mesh.startEcho({ pod: "echo-1", ip: ip(host, 2) });
   await mesh.startProxy({
     pod: "echo-1",
@@ -407,5 +411,207 @@ describe("a dead collector", () => {
     }
     const more = await Promise.all(Array.from({ length: 20 }, () => call(sleep)));
     expect(more.map((r) => r.status)).toEqual(Array.from({ length: 20 }, () => 200));
+  });
+});
+
+// ---- Zipkin: a zipkin extension provider, v2 JSON spans, B3 propagation ----
+
+interface ZipkinSpan {
+  traceId: string;
+  id: string;
+  parentId?: string;
+  name: string;
+  kind?: string;
+  localEndpoint?: { serviceName?: string };
+  tags?: Record<string, string>;
+}
+
+/** A span as the receiver got it, with the request path and Host it came with. */
+type ReceivedZipkinSpan = ZipkinSpan & { path: string; host: string };
+
+/** A Zipkin v2 collector's span intake: POST …/api/v2/spans with a JSON array of spans. */
+class ZipkinReceiver {
+  readonly spans: ReceivedZipkinSpan[] = [];
+  private readonly server: Server;
+  private waiters: (() => void)[] = [];
+
+  constructor() {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const path = req.url ?? "";
+        if (req.method !== "POST" || !path.endsWith("/api/v2/spans")) {
+          res.writeHead(404).end();
+          return;
+        }
+        const spans = JSON.parse(Buffer.concat(chunks).toString()) as ZipkinSpan[];
+        for (const span of spans) this.spans.push({ ...span, path, host: req.headers.host ?? "" });
+        res.writeHead(202).end();
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const wake of waiters) wake();
+      });
+    });
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve) => this.server.listen(port, host, resolve));
+  }
+
+  async trace(traceId: string, count: number): Promise<ReceivedZipkinSpan[]> {
+    for (;;) {
+      const spans = this.spans.filter((s) => s.traceId === traceId);
+      if (spans.length >= count) return spans;
+      await new Promise<void>((wake) => this.waiters.push(wake));
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const ZIPKIN_MESH_CONFIG = `enableTracing: true
+defaultConfig:
+  tracing:
+    sampling: 100
+extensionProviders:
+- name: zipkin
+  zipkin:
+    service: zipkin.default.svc.cluster.local
+    port: 9411
+- name: zipkin-64
+  zipkin:
+    service: zipkin.default.svc.cluster.local
+    port: 9411
+    path: /narrow/api/v2/spans
+    enable64bitTraceId: true
+defaultProviders:
+  tracing: [zipkin]
+`;
+
+const ZIPKIN_YAML = `${serviceYaml("zipkin", { ports: [{ name: "http-query", port: 9411, targetPort: 9411 }] })}---
+${podYaml({ name: "zipkin", ip: ip(49), labels: { app: "zipkin" }, ports: [9411] })}`;
+
+function header(reply: EchoReply, name: string): string | undefined {
+  const value = reply.headers[name];
+  return value === undefined ? undefined : String(value);
+}
+
+describe("tracing with a zipkin provider", () => {
+  const zipkin = new ZipkinReceiver();
+  let mesh: Mesh & { sleepAdmin: string };
+  const sleep = ip(41);
+  beforeAll(async () => {
+    await zipkin.listen(ip(49), 9411);
+    mesh = await startTracingMesh(40, ZIPKIN_MESH_CONFIG, ZIPKIN_YAML);
+  }, 60_000);
+  afterAll(async () => {
+    await mesh?.stop();
+    await zipkin.close();
+  });
+
+  it("reports a CLIENT span and its child SERVER span in Zipkin's format, with B3 to the app", async () => {
+    const reply = await call(sleep, { "user-agent": "tracing-test/1" });
+    expect(reply.status).toBe(200);
+    const traceId = header(reply, "x-b3-traceid") ?? "";
+    // istiod's default: trace_id_128bit unless enable64bitTraceId.
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(header(reply, "x-b3-sampled")).toBe("1");
+    // The Zipkin tracer writes B3 only (trace_context_option USE_B3).
+    expect(reply.headers.traceparent).toBeUndefined();
+    const spans = await zipkin.trace(traceId, 2);
+    const client = spans.find((s) => s.kind === "CLIENT")!;
+    const server = spans.find((s) => s.kind === "SERVER")!;
+    expect(client).toBeDefined();
+    expect(server).toBeDefined();
+    expect(client.parentId).toBeUndefined();
+    // shared_span_context false: the server side is a span of its own, the client's child.
+    expect(server.parentId).toBe(client.id);
+    expect(server.id).not.toBe(client.id);
+    expect(header(reply, "x-b3-spanid")).toBe(server.id);
+    expect(header(reply, "x-b3-parentspanid")).toBe(client.id);
+    expect(client.localEndpoint?.serviceName).toBe("sleep.default");
+    expect(server.localEndpoint?.serviceName).toBe("echo.default");
+    expect(client.name).toBe("echo.default.svc.cluster.local:80/*");
+    expect(server.name).toBe("echo.default.svc.cluster.local:80/*");
+    expect(client.tags).toMatchObject({
+      "http.method": "GET",
+      "http.url": "http://echo/trace",
+      "http.status_code": "200",
+      upstream_cluster: "outbound|80||echo.default.svc.cluster.local",
+      user_agent: "tracing-test/1",
+      component: "proxy",
+      "istio.canonical_service": "sleep",
+      "istio.namespace": "default",
+      "istio.mesh_id": "cluster.local",
+    });
+    expect(server.tags).toMatchObject({
+      upstream_cluster: "inbound|8080||",
+      "istio.canonical_service": "echo",
+      "istio.canonical_revision": "v1",
+      "guid:x-request-id": reply.headers["x-request-id"],
+    });
+    // Envoy's Zipkin spans carry neither empty tags (no locality: no zone) nor resource tags.
+    expect(client.tags?.zone).toBeUndefined();
+    expect(client.tags?.["service.name"]).toBeUndefined();
+    // collector_endpoint and collector_hostname as istiod writes them.
+    expect(client.path).toBe("/api/v2/spans");
+    expect(client.host).toBe("zipkin.default.svc.cluster.local");
+  });
+
+  it("continues a 64-bit B3 trace at its width, and leaves a traceparent alone", async () => {
+    const traceId = "a3ce929d0e0e4736";
+    const reply = await call(sleep, {
+      "x-b3-traceid": traceId,
+      "x-b3-spanid": "00f067aa0ba902b7",
+      "x-b3-sampled": "1",
+    });
+    expect(header(reply, "x-b3-traceid")).toBe(traceId);
+    const spans = await zipkin.trace(traceId, 2);
+    const client = spans.find((s) => s.kind === "CLIENT")!;
+    expect(client.parentId).toBe("00f067aa0ba902b7");
+
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const w3c = await call(sleep, { traceparent });
+    expect(w3c.headers.traceparent).toBe(traceparent);
+    const fresh = header(w3c, "x-b3-traceid") ?? "";
+    expect(fresh).toMatch(/^[0-9a-f]{32}$/);
+    expect(fresh).not.toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    const root = (await zipkin.trace(fresh, 2)).find((s) => s.kind === "CLIENT")!;
+    expect(root.parentId).toBeUndefined();
+  });
+
+  it("starts 64-bit traces for a provider with enable64bitTraceId, reporting to its path", async () => {
+    mesh.apply(
+      "10-telemetry.yaml",
+      `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: sleep-narrow, namespace: default}
+spec:
+  selector: {matchLabels: {app: sleep}}
+  tracing:
+  - providers: [{name: zipkin-64}]
+`,
+    );
+    for (let i = 0; ; i++) {
+      const dump = await (await fetch(`${mesh.sleepAdmin}/config_dump`)).text();
+      if (dump.includes("/narrow/api/v2/spans")) break;
+      if (i > 400) throw new Error("the Telemetry never reached the sleep sidecar");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // A keep-alive connection accepted before the update finishes one request on the old chain.
+    await call(sleep);
+    const reply = await call(sleep);
+    const traceId = header(reply, "x-b3-traceid") ?? "";
+    expect(traceId).toMatch(/^[0-9a-f]{16}$/);
+    const spans = await zipkin.trace(traceId, 2);
+    const client = spans.find((s) => s.kind === "CLIENT")!;
+    const server = spans.find((s) => s.kind === "SERVER")!;
+    expect(client.path).toBe("/narrow/api/v2/spans");
+    // The echo sidecar keeps the mesh's provider and continues the 64-bit trace.
+    expect(server.path).toBe("/api/v2/spans");
+    expect(server.parentId).toBe(client.id);
   });
 });

@@ -495,7 +495,27 @@ export function decodeMeshConfig(
           if (!base) continue;
           const { p, ...provider } = base;
           const path = p.path === undefined ? undefined : str([...at, "zipkin", "path"], p.path);
-          providers.push({ name, zipkin: { ...provider, ...(path ? { path } : {}) } });
+          const enable64bitTraceId =
+            p.enable64bitTraceId === undefined
+              ? undefined
+              : bool([...at, "zipkin", "enable64bitTraceId"], p.enable64bitTraceId);
+          // istiod writes these only into the collector_service / trace_context_option of 1.28+
+          // proxies' ZipkinConfig, fields the Envoy protos crema speaks do not have.
+          for (const field of ["traceContextOption", "timeout", "headers"])
+            if (p[field] !== undefined)
+              problem(
+                out.warnings,
+                [...at, "zipkin", field],
+                "not supported by crema's proxy (ignored, as istiod ignores it for older proxies)",
+              );
+          providers.push({
+            name,
+            zipkin: {
+              ...provider,
+              ...(path ? { path } : {}),
+              ...(enable64bitTraceId !== undefined ? { enable64bitTraceId } : {}),
+            },
+          });
         } else if (item.envoyExtAuthzHttp !== undefined) {
           const http = extAuthz([...at, "envoyExtAuthzHttp"], item.envoyExtAuthzHttp, true);
           if (http) providers.push({ name, envoyExtAuthzHttp: http });
@@ -537,11 +557,6 @@ export function decodeMeshConfig(
       error(
         ["defaultProviders", "tracing", i],
         `no extensionProviders entry is named ${JSON.stringify(name)}`,
-      );
-    else if (i === 0 && provider.zipkin)
-      error(
-        ["defaultProviders", "tracing", i],
-        "crema's proxy exports spans over OTLP only: use an opentelemetry provider (an OpenTelemetry collector also receives Zipkin's format)",
       );
   });
   return out;

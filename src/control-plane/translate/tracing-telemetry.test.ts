@@ -132,4 +132,38 @@ describe("Telemetry tracing", () => {
     // The built-in envoy provider is an access logger: no tracer, so no tracing block.
     expect(tracing(yaml, "CLIENT", mesh)).toBeUndefined();
   });
+
+  it("switches a workload to a zipkin provider whose collector is in the registry", () => {
+    const zipkinService = `apiVersion: v1
+kind: Service
+metadata: {name: zipkin, namespace: istio-system}
+spec:
+  ports: [{name: http-query, port: 9411}]
+---
+`;
+    const mesh: Partial<MeshConfig> = {
+      ...MESH,
+      extensionProviders: [
+        ...(MESH.extensionProviders ?? []),
+        {
+          name: "zipkin",
+          zipkin: { service: "zipkin.istio-system.svc.cluster.local", port: 9411 },
+        },
+        { name: "lost", zipkin: { service: "nowhere.istio-system.svc.cluster.local", port: 9411 } },
+      ],
+      defaultTracingProviders: ["otel"],
+    };
+    const yaml = telemetry("t", "shop", "tracing: [{providers: [{name: zipkin}]}]");
+    expect(tracing(zipkinService + yaml, "CLIENT", mesh)).toMatchObject({
+      provider: {
+        name: "envoy.tracers.zipkin",
+        typed_config: {
+          collector_cluster: "outbound|9411||zipkin.istio-system.svc.cluster.local",
+        },
+      },
+    });
+    // As istiod does, a collector that is not in the registry leaves the side untraced.
+    const lost = telemetry("t", "shop", "tracing: [{providers: [{name: lost}]}]");
+    expect(tracing(zipkinService + lost, "CLIENT", mesh)).toBeUndefined();
+  });
 });

@@ -123,6 +123,61 @@ describe("buildHcmTracing", () => {
     });
   });
 
+  it("writes istiod's ZipkinConfig for a zipkin provider", () => {
+    const meshConfig = mesh({
+      extensionProviders: [
+        {
+          name: "zipkin",
+          zipkin: { service: "istio-system/zipkin.istio-system.svc.cluster.local", port: 9411 },
+        },
+        {
+          name: "zipkin-64",
+          zipkin: {
+            service: "zipkin.istio-system.svc.cluster.local",
+            port: 9411,
+            maxTagLength: 77,
+            path: "/custom/spans",
+            enable64bitTraceId: true,
+          },
+        },
+      ],
+      defaultTracingProviders: ["zipkin"],
+    });
+    const tracing = buildHcmTracing({ meshConfig, proxy: SLEEP }, "SERVER");
+    expect(tracing?.provider).toEqual({
+      name: "envoy.tracers.zipkin",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig",
+        collector_cluster: "outbound|9411||zipkin.istio-system.svc.cluster.local",
+        collector_endpoint: "/api/v2/spans",
+        collector_hostname: "zipkin.istio-system.svc.cluster.local",
+        collector_endpoint_version: "HTTP_JSON",
+        trace_id_128bit: true,
+        shared_span_context: false,
+      },
+    });
+    expect(tracing).toMatchObject({ random_sampling: { value: 1 } });
+    expect(tracing?.max_path_tag_length).toBeUndefined();
+    expect(tracing?.custom_tags).toContainEqual({
+      tag: "istio.canonical_service",
+      literal: { value: "sleep" },
+    });
+    const narrow = buildHcmTracing(
+      { meshConfig: { ...meshConfig, defaultTracingProviders: ["zipkin-64"] }, proxy: GATEWAY },
+      "CLIENT",
+    );
+    expect(narrow).toMatchObject({
+      max_path_tag_length: 77,
+      spawn_upstream_span: true,
+      provider: {
+        typed_config: {
+          collector_endpoint: "/custom/spans",
+          trace_id_128bit: false,
+        },
+      },
+    });
+  });
+
   it("writes nothing without a default provider or with an unknown one", () => {
     // As in istiod, enableTracing governs only the legacy tracer, used when no provider is named.
     expect(
@@ -217,8 +272,46 @@ defaultConfig:
     ).toEqual([
       "5:40 extensionProviders[1].opentelemetry.port: expected a number between 1 and 65535",
       "9:23 defaultConfig.tracing.sampling: expected a number between 0 and 100",
-      "7:13 defaultProviders.tracing[0]: crema's proxy exports spans over OTLP only: use an opentelemetry provider (an OpenTelemetry collector also receives Zipkin's format)",
       '7:18 defaultProviders.tracing[1]: no extensionProviders entry is named "nope"',
+    ]);
+  });
+
+  it("accepts a zipkin provider as the default tracer, with its 64-bit switch", () => {
+    const decoded = decodeYaml(`extensionProviders:
+- name: zipkin
+  zipkin:
+    service: zipkin.istio-system.svc.cluster.local
+    port: 9411
+    maxTagLength: 100
+    path: /zipkin/api/v2/spans
+    enable64bitTraceId: true
+    traceContextOption: USE_B3_WITH_W3C_PROPAGATION
+defaultProviders:
+  tracing: [zipkin]
+`);
+    expect(decoded.errors).toEqual([]);
+    expect(decoded.meshConfig.extensionProviders).toEqual([
+      {
+        name: "zipkin",
+        zipkin: {
+          service: "zipkin.istio-system.svc.cluster.local",
+          port: 9411,
+          maxTagLength: 100,
+          path: "/zipkin/api/v2/spans",
+          enable64bitTraceId: true,
+        },
+      },
+    ]);
+    expect(decoded.meshConfig.defaultTracingProviders).toEqual(["zipkin"]);
+    expect(decoded.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([
+      "extensionProviders[0].zipkin.traceContextOption: not supported by crema's proxy (ignored, as istiod ignores it for older proxies)",
+    ]);
+    const bad = decodeYaml(`extensionProviders:
+- name: zipkin
+  zipkin: {service: zipkin, port: 9411, enable64bitTraceId: "yes"}
+`);
+    expect(bad.errors.map((e) => `${e.path}: ${e.message}`)).toEqual([
+      "extensionProviders[0].zipkin.enable64bitTraceId: expected true or false",
     ]);
   });
 });

@@ -8,6 +8,7 @@ import {
   type MeshConfig,
   type OpenTelemetryTracingProvider,
   type ProviderHeader,
+  type ZipkinTracingProvider,
 } from "../model/mesh-config.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
@@ -16,6 +17,10 @@ import { telemetryOf } from "./telemetry-scope.ts";
 
 export const OPENTELEMETRY_TRACER = "envoy.tracers.opentelemetry";
 const OPENTELEMETRY_CONFIG = "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig";
+export const ZIPKIN_TRACER = "envoy.tracers.zipkin";
+const ZIPKIN_CONFIG = "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig";
+/** istiod's collector path when the provider sets none (Zipkin's v2 API; Envoy dropped v1). */
+const DEFAULT_ZIPKIN_PATH = "/api/v2/spans";
 /** Istio's PILOT_TRACE_SAMPLING default. */
 const DEFAULT_TRACE_SAMPLING = 1;
 const RBAC_FILTER = "envoy.filters.http.rbac";
@@ -112,6 +117,27 @@ function otelConfig(
   return config;
 }
 
+/**
+ * istiod's zipkinConfig in the legacy form (collector_cluster/endpoint/hostname), the one the
+ * repo's Envoy protos carry; their ZipkinConfig has no collector_service or trace_context_option,
+ * which istiod writes only for 1.28+/1.29+ proxies anyway.
+ */
+function zipkinConfig(
+  provider: ZipkinTracingProvider,
+  target: { hostname: string; cluster: string },
+): JsonObject {
+  return {
+    "@type": ZIPKIN_CONFIG,
+    collector_cluster: target.cluster,
+    collector_endpoint: provider.path || DEFAULT_ZIPKIN_PATH,
+    collector_hostname: target.hostname,
+    collector_endpoint_version: "HTTP_JSON",
+    trace_id_128bit: !provider.enable64bitTraceId,
+    // The server side starts its own span, a child of the client's.
+    shared_span_context: false,
+  };
+}
+
 function literal(tag: string, value: string): JsonObject {
   return { tag, literal: { value } };
 }
@@ -176,20 +202,28 @@ function telemetryCustomTag(tag: string, source: CustomTag): JsonObject {
 }
 
 /**
- * HttpConnectionManager.tracing for one side of this proxy, or undefined: no Telemetry tracing
- * and no default provider (istiod would configure the proxy's legacy Zipkin tracer when
- * enableTracing is on; crema's proxy exports OTLP only), span reporting disabled, an unknown
- * provider or collector service, or a provider crema's proxy cannot export to (Zipkin; the
- * control plane refuses it as the default provider at start).
+ * HttpConnectionManager.tracing for one side of this proxy (an opentelemetry or zipkin provider),
+ * or undefined: no Telemetry tracing and no default provider (istiod would configure the proxy's
+ * bootstrap Zipkin tracer when enableTracing is on; crema's proxies have no bootstrap tracer),
+ * span reporting disabled, an unknown provider or collector service, or a provider kind that
+ * does no tracing.
  */
 export function buildHcmTracing(ctx: TracingContext, mode: WorkloadMode): JsonObject | undefined {
   const mesh = ctx.meshConfig;
   const spec = tracingSpecs(telemetryOf(ctx), mesh)?.[mode];
   if (!spec || spec.disabled || spec.provider === undefined) return undefined;
-  const otel = findExtensionProvider(mesh, spec.provider)?.opentelemetry;
-  if (!otel) return undefined;
-  const target = providerCluster(otel.service, otel.port, ctx.snapshot);
+  const found = findExtensionProvider(mesh, spec.provider);
+  const collector = found?.opentelemetry ?? found?.zipkin;
+  if (!collector) return undefined;
+  const target = providerCluster(collector.service, collector.port, ctx.snapshot);
   if (!target) return undefined;
+  const provider = found?.zipkin
+    ? { name: ZIPKIN_TRACER, typed_config: zipkinConfig(found.zipkin, target) }
+    : found?.opentelemetry && {
+        name: OPENTELEMETRY_TRACER,
+        typed_config: otelConfig(found.opentelemetry, target, serviceCluster(ctx.proxy)),
+      };
+  if (!provider) return undefined;
   const sampling = spec.randomSamplingPercentage ?? samplingPercent(mesh);
   // Istio's tags and the Telemetry ones, sorted by tag (a Telemetry tag may replace one of Istio's).
   const tags = new Map(istioCustomTags(ctx.proxy).map((t) => [String(t.tag), t]));
@@ -201,11 +235,8 @@ export function buildHcmTracing(ctx: TracingContext, mode: WorkloadMode): JsonOb
     random_sampling: { value: sampling },
     overall_sampling: { value: 100 },
     custom_tags: customTags,
-    ...(otel.maxTagLength ? { max_path_tag_length: otel.maxTagLength } : {}),
-    provider: {
-      name: OPENTELEMETRY_TRACER,
-      typed_config: otelConfig(otel, target, serviceCluster(ctx.proxy)),
-    },
+    ...(collector.maxTagLength ? { max_path_tag_length: collector.maxTagLength } : {}),
+    provider,
     // Istio's SPAWN_UPSTREAM_SPAN_FOR_GATEWAY (on by default).
     ...(ctx.proxy.kind === "router" ? { spawn_upstream_span: true } : {}),
   };

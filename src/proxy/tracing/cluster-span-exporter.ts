@@ -1,14 +1,12 @@
-// An OTLP span exporter whose collector is a cluster of the proxy's own config, as Envoy's
-// envoy_grpc / http_service name it: each batch goes to a host the cluster's load balancer picks
-// now (so EDS changes are followed), through OpenTelemetry's own OTLP/gRPC or OTLP/HTTP exporter
-// for that address. A cluster that is unknown, warming or without a healthy endpoint drops the
-// batch — spans are never queued behind a collector that cannot be reached.
-import { Metadata } from "@grpc/grpc-js";
+// A span exporter whose collector is a cluster of the proxy's own config, as Envoy's tracers name
+// it (envoy_grpc / http_service / collector_cluster): each batch goes to a host the cluster's load
+// balancer picks now (so EDS changes are followed), through the exporter the provider builds for
+// that address (OpenTelemetry's OTLP or Zipkin exporter). A cluster that is unknown, warming or
+// without a healthy endpoint drops the batch — spans are never queued behind a collector that
+// cannot be reached.
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
 import type { Logger } from "../../base/logger.ts";
 import type { ClusterManager } from "../upstream/cluster-manager.ts";
-import { otlpExporters } from "./otel-sdk.ts";
-import type { OpenTelemetryProvider } from "./types.ts";
 
 /** OpenTelemetry's ExportResultCode (core's enum, whose package crema does not depend on). */
 const SUCCESS = 0;
@@ -18,26 +16,36 @@ type ExportResult = { code: number; error?: Error };
 /** Exporters kept per collector address; older ones are shut down when a cluster's hosts change. */
 const MAX_ADDRESSES = 8;
 
+/** Builds the exporter that sends to one collector address (`ip:port`, `[ipv6]:port`). */
+export type AddressExporterFactory = (address: string) => SpanExporter;
+
 function bracketed(address: string): string {
   return address.includes(":") ? `[${address}]` : address;
 }
 
 export class ClusterSpanExporter implements SpanExporter {
-  private readonly provider: OpenTelemetryProvider;
+  private readonly clusterName: string;
+  private readonly createExporter: AddressExporterFactory;
   private readonly clusters: ClusterManager;
   private readonly logger: Logger;
   private readonly byAddress = new Map<string, SpanExporter>();
   /** The last reason a batch was dropped, so a dead collector logs once, not per batch. */
   private lastDrop = "";
 
-  constructor(provider: OpenTelemetryProvider, clusters: ClusterManager, logger: Logger) {
-    this.provider = provider;
-    this.clusters = clusters;
-    this.logger = logger;
+  constructor(options: {
+    clusterName: string;
+    createExporter: AddressExporterFactory;
+    clusters: ClusterManager;
+    logger: Logger;
+  }) {
+    this.clusterName = options.clusterName;
+    this.createExporter = options.createExporter;
+    this.clusters = options.clusters;
+    this.logger = options.logger;
   }
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    const picked = this.clusters.pick(this.provider.clusterName);
+    const picked = this.clusters.pick(this.clusterName);
     if (!("host" in picked)) {
       const why =
         "noCluster" in picked
@@ -60,34 +68,13 @@ export class ClusterSpanExporter implements SpanExporter {
   private dropped(why: string, count: number): void {
     if (why === this.lastDrop) return;
     this.lastDrop = why;
-    this.logger.warn(
-      { cluster: this.provider.clusterName, spans: count },
-      `tracing: spans dropped: ${why}`,
-    );
+    this.logger.warn({ cluster: this.clusterName, spans: count }, `tracing: spans dropped: ${why}`);
   }
 
   private exporterFor(address: string): SpanExporter {
     let exporter = this.byAddress.get(address);
     if (exporter) return exporter;
-    const { provider } = this;
-    const timeout = provider.timeoutMs ? { timeoutMillis: provider.timeoutMs } : {};
-    if (provider.transport === "grpc") {
-      const metadata = new Metadata();
-      for (const [key, value] of Object.entries(provider.headers)) metadata.set(key, value);
-      exporter = new (otlpExporters().grpc.OTLPTraceExporter)({
-        url: `http://${address}`,
-        metadata,
-        ...timeout,
-      });
-    } else {
-      const headers: Record<string, string> = { ...provider.headers };
-      if (provider.authority) headers.host = provider.authority;
-      exporter = new (otlpExporters().http.OTLPTraceExporter)({
-        url: `http://${address}${provider.path}`,
-        headers,
-        ...timeout,
-      });
-    }
+    exporter = this.createExporter(address);
     if (this.byAddress.size >= MAX_ADDRESSES) {
       const [oldest, old] = this.byAddress.entries().next().value!;
       this.byAddress.delete(oldest);

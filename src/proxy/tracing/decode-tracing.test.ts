@@ -1,10 +1,13 @@
 // The HCM's `tracing` block as decodeListener sees it: decoded, or a NACK naming the field.
 import { describe, expect, it } from "vitest";
+import { messageType } from "../../xds/envoy-protos.ts";
+import { decodeJson, encodeJson } from "../../xds/proto-json.ts";
 import { decodeListener } from "../listener/decode-listener.ts";
 
 const HCM =
   "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const OTEL = "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig";
+const ZIPKIN = "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig";
 const ROUTER = {
   name: "envoy.filters.http.router",
   typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
@@ -150,8 +153,8 @@ describe("decodeTracing", () => {
       random_sampling: { value: 101 },
       custom_tags: [{ tag: "t" }],
       provider: {
-        name: "envoy.tracers.zipkin",
-        typed_config: { "@type": "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig" },
+        name: "envoy.tracers.datadog",
+        typed_config: { "@type": "type.googleapis.com/envoy.config.trace.v3.DatadogConfig" },
       },
     });
     expect(result.ok).toBe(false);
@@ -162,7 +165,7 @@ describe("decodeTracing", () => {
         `${at}.random_sampling.value: expected a number between 0 and 100`,
         `${at}.custom_tags[0]: one of literal, environment, request_header, metadata is required`,
         expect.stringContaining(
-          `${at}.provider.typed_config: unsupported tracer "envoy.tracers.zipkin"`,
+          `${at}.provider.typed_config: unsupported tracer "envoy.tracers.datadog"`,
         ),
       ]),
     );
@@ -177,5 +180,92 @@ describe("decodeTracing", () => {
       expect(google.errors.join("\n")).toContain(
         `${at}.provider.typed_config.grpc_service.google_grpc: only envoy_grpc collectors`,
       );
+  });
+});
+
+/** istiod's zipkinConfig output for a 1.27 proxy, as written by crema's control plane. */
+const ISTIO_ZIPKIN = {
+  "@type": ZIPKIN,
+  collector_cluster: "outbound|9411||zipkin.istio-system.svc.cluster.local",
+  collector_endpoint: "/api/v2/spans",
+  collector_hostname: "zipkin.istio-system.svc.cluster.local",
+  collector_endpoint_version: "HTTP_JSON",
+  trace_id_128bit: true,
+  shared_span_context: false,
+};
+
+describe("decodeTracing: envoy.tracers.zipkin", () => {
+  it("decodes istiod's ZipkinConfig, after a trip through the Envoy protos", () => {
+    const type = messageType(
+      "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+    );
+    const hcm = {
+      stat_prefix: "s",
+      tracing: {
+        random_sampling: { value: 100 },
+        provider: { name: "envoy.tracers.zipkin", typed_config: ISTIO_ZIPKIN },
+      },
+    };
+    const wire = decodeJson(type, encodeJson(type, hcm));
+    const tracing = tracingOf(wire.tracing);
+    expect(tracing?.provider).toEqual({
+      kind: "zipkin",
+      clusterName: "outbound|9411||zipkin.istio-system.svc.cluster.local",
+      authority: "zipkin.istio-system.svc.cluster.local",
+      path: "/api/v2/spans",
+      traceId128bit: true,
+      w3cPropagation: false,
+    });
+  });
+
+  it("sends the cluster's name as Host without collector_hostname; reads 64-bit and W3C options", () => {
+    const tracing = tracingOf({
+      provider: {
+        name: "envoy.tracers.zipkin",
+        typed_config: {
+          ...ISTIO_ZIPKIN,
+          collector_hostname: undefined,
+          trace_id_128bit: false,
+          trace_context_option: "USE_B3_WITH_W3C_PROPAGATION",
+        },
+      },
+    });
+    expect(tracing?.provider).toMatchObject({
+      authority: "outbound|9411||zipkin.istio-system.svc.cluster.local",
+      traceId128bit: false,
+      w3cPropagation: true,
+    });
+  });
+
+  it.each([
+    [
+      { collector_endpoint_version: "HTTP_PROTO" },
+      "collector_endpoint_version: HTTP_PROTO is not supported",
+    ],
+    [{ collector_endpoint_version: "GRPC" }, "collector_endpoint_version: GRPC is not supported"],
+    [
+      { collector_endpoint_version: undefined },
+      "collector_endpoint_version: DEPRECATED_AND_UNAVAILABLE_DO_NOT_USE is not supported",
+    ],
+    [{ shared_span_context: true }, "shared_span_context: only false is supported"],
+    // Envoy's default is a shared context.
+    [{ shared_span_context: undefined }, "shared_span_context: only false is supported"],
+    [{ split_spans_for_request: true }, "split_spans_for_request: deprecated and not supported"],
+    [{ collector_cluster: "" }, "collector_cluster: must be at least 1 character(s)"],
+    [{ collector_endpoint: "api/v2/spans" }, "collector_endpoint: must be a path starting with /"],
+    [
+      { collector_service: { http_uri: { uri: "/api/v2/spans", cluster: "z", timeout: "5s" } } },
+      "collector_service: collector_service is not supported",
+    ],
+    [{ trace_context_option: "W3C" }, "trace_context_option: expected one of USE_B3"],
+  ])("NACKs %j, naming the field", (change, message) => {
+    const result = decode({
+      provider: { name: "envoy.tracers.zipkin", typed_config: { ...ISTIO_ZIPKIN, ...change } },
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.join("\n")).toContain(
+      `filter_chains[0].filters[0].typed_config.tracing.provider.typed_config.${message}`,
+    );
   });
 });

@@ -1,9 +1,16 @@
 // HttpConnectionManager.Tracing → TracingConfig: sampling percents, custom tags, path tag length,
 // spawn_upstream_span and the provider (envoy.tracers.opentelemetry with an envoy_grpc or
-// http_service collector). A provider crema has no exporter for is a decode error, so the proxy
-// NACKs rather than silently dropping spans the operator asked for.
+// http_service collector, or envoy.tracers.zipkin reporting v2 JSON to a collector cluster). A
+// provider or setting crema has no exporter for is a decode error, so the proxy NACKs rather than
+// silently dropping or misreporting spans the operator asked for.
 import type { Fields } from "../routing/decode-reader.ts";
-import type { CustomTag, OpenTelemetryProvider, TracingConfig } from "./types.ts";
+import type {
+  CustomTag,
+  OpenTelemetryProvider,
+  TracingConfig,
+  TracingProvider,
+  ZipkinProvider,
+} from "./types.ts";
 
 export const OPENTELEMETRY_CONFIG_TYPE = "envoy.config.trace.v3.OpenTelemetryConfig";
 export const ZIPKIN_CONFIG_TYPE = "envoy.config.trace.v3.ZipkinConfig";
@@ -126,18 +133,68 @@ function decodeOpenTelemetry(t: Fields): OpenTelemetryProvider | undefined {
   return collector ? { ...collector, serviceName } : undefined;
 }
 
-function decodeProvider(p: Fields): OpenTelemetryProvider | undefined {
+const COLLECTOR_ENDPOINT_VERSIONS = [
+  "DEPRECATED_AND_UNAVAILABLE_DO_NOT_USE",
+  "HTTP_JSON",
+  "HTTP_PROTO",
+  "GRPC",
+] as const;
+const TRACE_CONTEXT_OPTIONS = ["USE_B3", "USE_B3_WITH_W3C_PROPAGATION"] as const;
+
+function decodeZipkin(t: Fields): ZipkinProvider | undefined {
+  t.unsupported(
+    "collector_service",
+    "collector_service is not supported; name the collector with collector_cluster, collector_endpoint and collector_hostname",
+  );
+  const clusterName = t.string("collector_cluster", 1);
+  const path = t.string("collector_endpoint", 1);
+  if (path !== "" && !path.startsWith("/"))
+    t.error("must be a path starting with /", "collector_endpoint");
+  const hostname = t.string("collector_hostname");
+  const version = t.enumValue("collector_endpoint_version", COLLECTOR_ENDPOINT_VERSIONS);
+  // Envoy's default (unset) is the retired v1 API, which it refuses too.
+  if (version !== "HTTP_JSON")
+    t.error(
+      `${version} is not supported: crema's proxy reports Zipkin v2 JSON (HTTP_JSON)`,
+      "collector_endpoint_version",
+    );
+  const traceId128bit = t.bool("trace_id_128bit");
+  // Envoy's default is a shared span context (the server span reuses the client's span id).
+  if (t.optBool("shared_span_context") ?? true)
+    t.error(
+      "only false is supported: crema's proxy records the server side as a child span of the client's",
+      "shared_span_context",
+    );
+  if (t.bool("split_spans_for_request"))
+    t.error(
+      "deprecated and not supported; use HttpConnectionManager.Tracing.spawn_upstream_span",
+      "split_spans_for_request",
+    );
+  const option = t.enumValue("trace_context_option", TRACE_CONTEXT_OPTIONS);
+  t.finish();
+  return {
+    kind: "zipkin",
+    clusterName,
+    authority: hostname || clusterName,
+    path,
+    traceId128bit,
+    w3cPropagation: option === "USE_B3_WITH_W3C_PROPAGATION",
+  };
+}
+
+function decodeProvider(p: Fields): TracingProvider | undefined {
   const name = p.string("name");
   const typed = p.object("typed_config");
   p.finish();
   if (!typed) {
-    p.error("typed_config is required (an OpenTelemetryConfig)", "typed_config");
+    p.error("typed_config is required (an OpenTelemetryConfig or a ZipkinConfig)", "typed_config");
     return undefined;
   }
   const url = typed.string("@type", 1);
   if (typeName(url) === OPENTELEMETRY_CONFIG_TYPE) return decodeOpenTelemetry(typed);
+  if (typeName(url) === ZIPKIN_CONFIG_TYPE) return decodeZipkin(typed);
   p.error(
-    `unsupported tracer ${JSON.stringify(name)} (${url}); crema's proxy has envoy.tracers.opentelemetry`,
+    `unsupported tracer ${JSON.stringify(name)} (${url}); crema's proxy has envoy.tracers.opentelemetry and envoy.tracers.zipkin`,
     "typed_config",
   );
   return undefined;

@@ -31,3 +31,8 @@ export function otlpExporters(): {
     http: load("@opentelemetry/exporter-trace-otlp-http"),
   };
 }
+
+/** OpenTelemetry's Zipkin exporter (v2 JSON over HTTP), loaded on the first export's set-up. */
+export function zipkinExporterModule(): typeof import("@opentelemetry/exporter-zipkin") {
+  return load("@opentelemetry/exporter-zipkin");
+}

@@ -1,10 +1,13 @@
-// W3C traceparent/tracestate and B3 (single and multi) parsing, and what the proxy writes back.
+// W3C traceparent/tracestate and B3 (single and multi) parsing, and what the proxy writes back,
+// for the OpenTelemetry tracer and for the Zipkin tracer.
 import { describe, expect, it } from "vitest";
 import type { MutableHeaders } from "../routing/types.ts";
 import {
   extractParentContext,
+  extractZipkinParentContext,
   formatTraceparent,
   injectContext,
+  injectZipkinContext,
   parseB3Single,
   parseTraceparent,
 } from "./propagation.ts";
@@ -122,6 +125,101 @@ describe("injectContext", () => {
     injectContext(one, { ...context, sampled: false, b3: true });
     expect(one.b3).toBe(`${TRACE}-1111111111111111-0`);
     expect(one["x-b3-traceid"]).toBeUndefined();
+  });
+});
+
+describe("the Zipkin tracer's context", () => {
+  const B3_TRACE = "80f198ee56343ba864fe8b2a57d3eff7";
+  const B3_SPAN = "e457b5a2e4d86bd1";
+  const traceparent = `00-${TRACE}-${SPAN}-01`;
+
+  it("reads B3 (the single header first) and ignores traceparent without W3C propagation", () => {
+    expect(
+      extractZipkinParentContext(
+        { traceparent, "x-b3-traceid": B3_TRACE, "x-b3-spanid": B3_SPAN, "x-b3-sampled": "0" },
+        false,
+      ),
+    ).toEqual({
+      traceId: B3_TRACE,
+      spanId: B3_SPAN,
+      sampled: false,
+      format: "b3",
+      traceState: undefined,
+      b3: true,
+    });
+    expect(
+      extractZipkinParentContext(
+        { b3: `${B3_TRACE}-${SPAN}-1`, "x-b3-traceid": B3_TRACE, "x-b3-spanid": B3_SPAN },
+        false,
+      )?.spanId,
+    ).toBe(SPAN);
+    // A sampling-only b3 header carries no context, and Envoy then reads no x-b3-* either.
+    expect(
+      extractZipkinParentContext(
+        { b3: "1", "x-b3-traceid": B3_TRACE, "x-b3-spanid": B3_SPAN },
+        false,
+      ),
+    ).toBeUndefined();
+    expect(extractZipkinParentContext({ traceparent }, false)).toBeUndefined();
+  });
+
+  it("falls back to traceparent with USE_B3_WITH_W3C_PROPAGATION, B3 still first", () => {
+    expect(extractZipkinParentContext({ traceparent }, true)).toMatchObject({
+      traceId: TRACE,
+      spanId: SPAN,
+      sampled: true,
+      format: "w3c",
+    });
+    expect(
+      extractZipkinParentContext(
+        { traceparent, "x-b3-traceid": B3_TRACE, "x-b3-spanid": B3_SPAN },
+        true,
+      )?.traceId,
+    ).toBe(B3_TRACE);
+  });
+
+  it("writes x-b3-* with a 64-bit trace id at 16 digits, leaving W3C headers alone", () => {
+    const headers: MutableHeaders = {
+      traceparent,
+      tracestate: "a=b",
+      "x-b3-parentspanid": "1111111111111111",
+      "x-b3-flags": "1",
+    };
+    injectZipkinContext(
+      headers,
+      {
+        traceId: `0000000000000000${B3_SPAN}`,
+        spanId: SPAN,
+        sampled: true,
+        parentSpanId: undefined,
+      },
+      false,
+    );
+    expect(headers).toEqual({
+      traceparent,
+      tracestate: "a=b",
+      "x-b3-flags": "1",
+      "x-b3-traceid": B3_SPAN,
+      "x-b3-spanid": SPAN,
+      "x-b3-sampled": "1",
+    });
+  });
+
+  it("writes the parent, rewrites a single b3 header, and adds traceparent with W3C", () => {
+    const headers: MutableHeaders = { b3: `${B3_TRACE}-${B3_SPAN}-1` };
+    injectZipkinContext(
+      headers,
+      { traceId: B3_TRACE, spanId: SPAN, sampled: false, parentSpanId: B3_SPAN },
+      true,
+    );
+    expect(headers).toEqual({
+      b3: `${B3_TRACE}-${SPAN}-0`,
+      "x-b3-traceid": B3_TRACE,
+      "x-b3-spanid": SPAN,
+      "x-b3-parentspanid": B3_SPAN,
+      "x-b3-sampled": "0",
+      traceparent: formatTraceparent(B3_TRACE, SPAN, false),
+    });
   });
 });
 

@@ -1,8 +1,11 @@
 // Trace context on the wire: W3C `traceparent`/`tracestate` and Zipkin's B3 (multi `x-b3-*` and
 // single `b3`) parsed from a request's headers, and the proxy's span context written back into the
-// upstream request in the format the context arrived in (traceparent always, B3 too when it came
-// in B3). Malformed values count as absent: a bad header never fails a request.
+// upstream request. The OpenTelemetry tracer reads traceparent then B3 and writes traceparent
+// (B3 too when the context came in B3); the Zipkin tracer reads and writes B3 (W3C as well only
+// with trace_context_option USE_B3_WITH_W3C_PROPAGATION). Malformed values count as absent: a bad
+// header never fails a request.
 import type { MutableHeaders } from "../routing/types.ts";
+import { zipkinTraceId } from "./trace-ids.ts";
 
 /** A span context from the downstream request (the parent of the proxy's span). */
 export interface ParentContext {
@@ -124,6 +127,22 @@ export function extractParentContext(headers: MutableHeaders): ParentContext | u
   return fromB3 ? { ...fromB3, traceState: undefined, b3: true } : undefined;
 }
 
+/**
+ * The parent context as Envoy's Zipkin tracer reads it: the single `b3` header when present, else
+ * `x-b3-traceid`/`x-b3-spanid`; a traceparent only with `w3cFallback` and no B3 context.
+ */
+export function extractZipkinParentContext(
+  headers: MutableHeaders,
+  w3cFallback: boolean,
+): ParentContext | undefined {
+  const b3 = single(headers.b3);
+  const fromB3 = b3 !== undefined ? parseB3Single(b3) : parseB3Multi(headers);
+  if (fromB3) return { ...fromB3, traceState: undefined, b3: true };
+  const traceparent = w3cFallback ? single(headers.traceparent) : undefined;
+  const fromW3c = traceparent !== undefined ? parseTraceparent(traceparent) : undefined;
+  return fromW3c ? { ...fromW3c, traceState: undefined, b3: false } : undefined;
+}
+
 /** Whether the request carries a B3 sampling-only decision (`b3: 0`, `x-b3-sampled` alone). */
 export function b3SamplingOnly(headers: MutableHeaders): boolean | undefined {
   const b3 = single(headers.b3)?.trim();
@@ -163,4 +182,28 @@ export function injectContext(headers: MutableHeaders, context: InjectedContext)
   headers["x-b3-spanid"] = context.spanId;
   if (context.parentSpanId) headers["x-b3-parentspanid"] = context.parentSpanId;
   headers["x-b3-sampled"] = context.sampled ? "1" : "0";
+}
+
+/**
+ * The Zipkin tracer's context for the upstream: x-b3-traceid (16 digits for a 64-bit trace),
+ * x-b3-spanid, x-b3-parentspanid and x-b3-sampled, plus a traceparent with `w3c`. Envoy leaves a
+ * single `b3` header as it came, so the next hop (which reads `b3` first) would continue the
+ * caller's span rather than this one: crema rewrites it instead. Other W3C headers and
+ * x-b3-flags pass through untouched, as in Envoy.
+ */
+export function injectZipkinContext(
+  headers: MutableHeaders,
+  context: Omit<InjectedContext, "b3" | "traceState">,
+  w3c: boolean,
+): void {
+  const traceId = zipkinTraceId(context.traceId);
+  const sampled = context.sampled ? "1" : "0";
+  headers["x-b3-traceid"] = traceId;
+  headers["x-b3-spanid"] = context.spanId;
+  if (context.parentSpanId) headers["x-b3-parentspanid"] = context.parentSpanId;
+  else delete headers["x-b3-parentspanid"];
+  headers["x-b3-sampled"] = sampled;
+  if (headers.b3 !== undefined) headers.b3 = `${traceId}-${context.spanId}-${sampled}`;
+  if (w3c)
+    headers.traceparent = formatTraceparent(context.traceId, context.spanId, context.sampled);
 }

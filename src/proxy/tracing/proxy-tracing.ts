@@ -1,7 +1,7 @@
 // Tracing for one proxy thread (Envoy's thread-local tracer): an OpenTelemetry TracerProvider per
-// distinct provider config, each with a bounded BatchSpanProcessor in front of a ClusterSpanExporter,
-// and the per-HCM tracer that starts each stream's span. A slow or dead collector only ever fills
-// (then overflows) the bounded queue: span.end() never waits on I/O.
+// distinct provider config (OTLP or Zipkin), each with a bounded BatchSpanProcessor in front of a
+// ClusterSpanExporter, and the per-HCM tracer that starts each stream's span. A slow or dead
+// collector only ever fills (then overflows) the bounded queue: span.end() never waits on I/O.
 import type { Tracer } from "@opentelemetry/api";
 import type { TracerProvider } from "@opentelemetry/sdk-trace";
 import type { Logger } from "../../base/logger.ts";
@@ -11,11 +11,18 @@ import type { CompiledRoute, MutableHeaders, RouteRequest } from "../routing/typ
 import type { ClusterManager } from "../upstream/cluster-manager.ts";
 import { ClusterSpanExporter } from "./cluster-span-exporter.ts";
 import { otelSdk } from "./otel-sdk.ts";
-import { extractParentContext } from "./propagation.ts";
+import { otlpExporterFactory } from "./otlp-span-exporter.ts";
+import {
+  extractParentContext,
+  extractZipkinParentContext,
+  type ParentContext,
+} from "./propagation.ts";
 import { decideSampled, hcmSamplingReason } from "./sampling.ts";
 import { type LocalNode, requestTags } from "./span-tags.ts";
 import { StreamSpan } from "./stream-span.ts";
+import { sixtyFourBitIdGenerator, sixtyFourBitTraces } from "./trace-ids.ts";
 import type { TracingConfig, TracingProvider } from "./types.ts";
+import { zipkinExporterFactory } from "./zipkin-span-exporter.ts";
 
 /** Envoy's tracing.opentelemetry.flush_interval_ms default. */
 const DEFAULT_FLUSH_INTERVAL_MS = 5_000;
@@ -76,10 +83,18 @@ export class HcmTracer {
     this.random = options.random;
   }
 
+  /** The context the provider's tracer reads: W3C then B3 (OpenTelemetry), or B3 (Zipkin). */
+  private extract(headers: MutableHeaders): ParentContext | undefined {
+    const provider = this.config.provider;
+    return provider.kind === "zipkin"
+      ? extractZipkinParentContext(headers, provider.w3cPropagation)
+      : extractParentContext(headers);
+  }
+
   /** Starts the stream's span; the HCM ends it with the stream (StreamSpan.end). */
   start(stream: StreamStart): StreamSpan {
     const { headers, route, decorator } = stream;
-    const parent = extractParentContext(headers);
+    const parent = this.extract(headers);
     const reason = hcmSamplingReason(this.config, headers, this.random);
     const sampled = decideSampled(parent, headers, reason);
     let name = this.ingress ? "ingress" : `egress ${route.authority}`;
@@ -117,12 +132,16 @@ export class HcmTracer {
 export class ProxyTracing {
   private readonly options: ProxyTracingOptions;
   private readonly node: LocalNode;
+  /** The node's cluster: Envoy's Zipkin tracer names every span's service with it. */
+  private readonly serviceCluster: string;
   private readonly providers = new Map<string, TracerProvider>();
   private closed = false;
 
   constructor(options: ProxyTracingOptions) {
     this.options = options;
     this.node = localNode(options.node);
+    const cluster = options.node.cluster;
+    this.serviceCluster = typeof cluster === "string" ? cluster : "";
   }
 
   /** The tracer for an HCM with this tracing config on a listener of this direction. */
@@ -141,15 +160,30 @@ export class ProxyTracing {
     const key = JSON.stringify(provider);
     let tracerProvider = this.providers.get(key);
     if (tracerProvider) return tracerProvider;
-    const exporter = new ClusterSpanExporter(provider, this.options.clusters, this.options.logger);
+    const exporter = new ClusterSpanExporter({
+      clusterName: provider.clusterName,
+      createExporter:
+        provider.kind === "zipkin"
+          ? zipkinExporterFactory(provider, this.serviceCluster)
+          : otlpExporterFactory(provider),
+      clusters: this.options.clusters,
+      logger: this.options.logger,
+    });
     const { trace, resources, semconv } = otelSdk();
-    const { AlwaysOnSampler, BatchSpanProcessor, TracerProvider } = trace;
+    const { AlwaysOnSampler, BatchSpanProcessor, RandomIdGenerator, TracerProvider } = trace;
     tracerProvider = new TracerProvider({
       // Sampling is decided per stream (sampling.ts); only sampled spans are started.
       sampler: new AlwaysOnSampler(),
-      resource: resources.resourceFromAttributes({
-        [semconv.ATTR_SERVICE_NAME]: provider.serviceName,
-      }),
+      // Zipkin spans carry the service in localEndpoint and no resource tags, as Envoy's do.
+      resource:
+        provider.kind === "zipkin"
+          ? resources.emptyResource()
+          : resources.resourceFromAttributes({
+              [semconv.ATTR_SERVICE_NAME]: provider.serviceName,
+            }),
+      ...(sixtyFourBitTraces(provider)
+        ? { idGenerator: sixtyFourBitIdGenerator(new RandomIdGenerator()) }
+        : {}),
       spanProcessors: [
         new BatchSpanProcessor({
           exporter,

@@ -2,7 +2,8 @@
 // route is known (SERVER on an INBOUND listener, CLIENT otherwise), the context written into each
 // upstream request, an optional CLIENT child for the upstream (spawn_upstream_span), and the
 // response tags when the stream ends. An unsampled stream records nothing but still propagates
-// its context, so the next hop sees the decision.
+// its context, so the next hop sees the decision. The context is written in the provider's
+// format (W3C for OpenTelemetry, B3 for Zipkin).
 import { randomBytes } from "node:crypto";
 import {
   type Attributes,
@@ -18,8 +19,9 @@ import {
 } from "@opentelemetry/api";
 import type { StreamInfo } from "../http/stream-info.ts";
 import type { MutableHeaders } from "../routing/types.ts";
-import { injectContext, type ParentContext } from "./propagation.ts";
+import { injectContext, injectZipkinContext, type ParentContext } from "./propagation.ts";
 import { responseTags } from "./span-tags.ts";
+import { randomTraceId, sixtyFourBitTraces } from "./trace-ids.ts";
 import type { TracingConfig } from "./types.ts";
 
 export interface StreamSpanInput {
@@ -69,7 +71,8 @@ export class StreamSpan {
       this.traceId = context.traceId;
       this.spanId = context.spanId;
     } else {
-      this.traceId = input.parent?.traceId ?? randomBytes(16).toString("hex");
+      this.traceId =
+        input.parent?.traceId ?? randomTraceId(sixtyFourBitTraces(input.config.provider));
       this.spanId = randomBytes(8).toString("hex");
     }
   }
@@ -91,6 +94,15 @@ export class StreamSpan {
       );
       spanId = this.upstream.spanContext().spanId;
       parentSpanId = this.spanId;
+    }
+    const provider = this.input.config.provider;
+    if (provider.kind === "zipkin") {
+      injectZipkinContext(
+        headers,
+        { traceId: this.traceId, spanId, sampled: this.input.sampled, parentSpanId },
+        provider.w3cPropagation,
+      );
+      return;
     }
     injectContext(headers, {
       traceId: this.traceId,

@@ -1,5 +1,6 @@
 // The decoded shape of an HCM's `tracing` block (HttpConnectionManager.Tracing) with its
-// provider (envoy.tracers.opentelemetry's OpenTelemetryConfig), as the proxy's tracer uses it.
+// provider (envoy.tracers.opentelemetry's OpenTelemetryConfig or envoy.tracers.zipkin's
+// ZipkinConfig), as the proxy's tracer uses it.
 
 /** Where spans go: an OTLP collector named by a cluster of the proxy's own config. */
 export interface OpenTelemetryProvider {
@@ -20,7 +21,28 @@ export interface OpenTelemetryProvider {
   serviceName: string;
 }
 
-export type TracingProvider = OpenTelemetryProvider;
+/**
+ * Zipkin v2 JSON spans POSTed to a collector named by a cluster of the proxy's own config, with
+ * B3 propagation. The spans' service name is the node's cluster, as Envoy's Zipkin tracer takes it.
+ */
+export interface ZipkinProvider {
+  kind: "zipkin";
+  /** collector_cluster. */
+  clusterName: string;
+  /** collector_hostname, else the cluster's name: the Host of span reports. */
+  authority: string;
+  /** collector_endpoint (e.g. /api/v2/spans). */
+  path: string;
+  /** trace_id_128bit: new traces get 128-bit ids; otherwise 64-bit ones. */
+  traceId128bit: boolean;
+  /**
+   * trace_context_option USE_B3_WITH_W3C_PROPAGATION: a traceparent is read when no B3 context
+   * came, and written beside the B3 headers. Otherwise (USE_B3) W3C headers are left alone.
+   */
+  w3cPropagation: boolean;
+}
+
+export type TracingProvider = OpenTelemetryProvider | ZipkinProvider;
 
 /** envoy.type.tracing.v3.CustomTag; environment tags are read once, at decode time. */
 export type CustomTag =
