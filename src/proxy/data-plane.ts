@@ -101,7 +101,7 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
       tracing,
       upstreamTls,
       ...(sourceAddress ? { sourceAddress } : {}),
-      relayTcp: (socket, clusterName, target, idleTimeoutMs, events) => {
+      relayTcp: (socket, clusterName, target, idleTimeoutMs, events, stats) => {
         startTcpProxy(
           socket as Socket,
           {
@@ -111,16 +111,17 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
             maxConnectAttempts: 1,
           },
           tcpDeps,
-          { originalDestination: target, ...events },
+          { originalDestination: target, ...events, ...(stats ? { stats } : {}) },
         );
       },
     },
     routes,
-    startTcpProxy: (socket, config, { info, trafficDirection }) =>
+    startTcpProxy: (socket, config, { info, trafficDirection, stats }) =>
       startTcpProxy(socket, config, tcpDeps, {
         originalDestination: { address: info.destinationIp, port: info.destinationPort },
         connection: info,
         reporter: trafficDirection === "INBOUND" ? "destination" : "source",
+        stats,
       }),
     drainTimeMs: options.drainTimeMs,
     logger,

@@ -3,10 +3,13 @@
 // YAML and config dumps use). Every proxy needs it at start, and parsing the .proto text costs
 // a quarter of a proxy's start-up, so the Root is built from descriptors generated once
 // (scripts/generate-envoy-descriptors.ts; a test keeps them equal to the protos). Loaded once
-// per process: the Root is immutable after loading.
+// per process: the Root is immutable after loading. Istio's own filter configs that istiod sends
+// to Envoy (CREMA_PROTO_FILES, crema's .proto copies under ./protos) are in the same Root, so
+// their typed configs encode and decode like Envoy's.
 import { accessSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import descriptors from "./envoy-descriptors.generated.json" with { type: "json" };
 
@@ -55,16 +58,22 @@ export const ENVOY_PROTO_FILES = [
   "envoy/admin/v3/config_dump.proto",
 ];
 
+/** Istio's extension configs, as crema writes them (./protos): the `istio.stats` filter. */
+export const CREMA_PROTO_FILES = ["istio_stats/config.proto"];
+
 function includeDirs(): string[] {
   const xdsRoot = dirname(require.resolve("@grpc/grpc-js-xds/package.json"));
   const protobufRoot = dirname(require.resolve("protobufjs/package.json"));
   const deps = ["envoy-api", "googleapis", "protoc-gen-validate", "xds", "cncf-xds"].map((d) =>
     join(xdsRoot, "deps", d),
   );
-  return [...deps, protobufRoot];
+  return [fileURLToPath(new URL("./protos", import.meta.url)), ...deps, protobufRoot];
 }
 
-/** Parses ENVOY_PROTO_FILES from the .proto text (the generator's and the sync test's path). */
+/**
+ * Parses ENVOY_PROTO_FILES and CREMA_PROTO_FILES from the .proto text (the generator's and the
+ * sync test's path).
+ */
 export function loadEnvoyProtoFiles(): protobuf.Root {
   const dirs = includeDirs();
   const root = new protobuf.Root();
@@ -80,7 +89,7 @@ export function loadEnvoyProtoFiles(): protobuf.Root {
     }
     return target;
   };
-  root.loadSync(ENVOY_PROTO_FILES, { keepCase: true });
+  root.loadSync([...ENVOY_PROTO_FILES, ...CREMA_PROTO_FILES], { keepCase: true });
   root.resolveAll();
   return root;
 }

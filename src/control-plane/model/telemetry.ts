@@ -404,7 +404,10 @@ export function metricsProviders(
       if (!scope.has(name)) continue;
       if (entry.reportingInterval !== undefined) intervals.set(name, entry.reportingInterval);
       let sides = perProvider.get(name);
-      if (!sides) perProvider.set(name, (sides = empty()));
+      if (!sides) {
+        sides = empty();
+        perProvider.set(name, sides);
+      }
       for (const override of entry.overrides) {
         const modes = MODES.filter((mode) => modeMatches(override.mode, mode));
         if (isAllMetrics(override) && override.disabled === true) {
@@ -442,7 +445,8 @@ export function metricsProviders(
   const result = new Map<string, MetricsByMode>();
   for (const [provider, sides] of perProvider) {
     const out: { -readonly [K in keyof MetricsByMode]: MetricsByMode[K] } = {};
-    for (const mode of MODES) if (!sidesOff.has(`${provider}/${mode}`)) out[mode] = side(sides[mode]);
+    for (const mode of MODES)
+      if (!sidesOff.has(`${provider}/${mode}`)) out[mode] = side(sides[mode]);
     if (out.CLIENT === undefined && out.SERVER === undefined) continue;
     const interval = intervals.get(provider);
     if (interval !== undefined) out.reportingInterval = interval;

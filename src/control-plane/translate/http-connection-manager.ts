@@ -10,6 +10,7 @@ import { accessLogsFor } from "./access-log.ts";
 import { buildAuthnFilters } from "./authn/authn-filters.ts";
 import { buildAuthzHttpFilters, buildCustomAuthzHttpFilters } from "./authz/authz-filters.ts";
 import { compact, typed } from "./listener-common.ts";
+import { statsHttpFilters } from "./stats-filter.ts";
 import { workloadMode } from "./telemetry-scope.ts";
 import { buildHcmTracing } from "./tracing.ts";
 
@@ -86,9 +87,13 @@ export function authzFilters(ctx: HcmContext, cls: ListenerClass): JsonObject[] 
   if (!ctx.snapshot) return [];
   return buildAuthzHttpFilters({ snapshot: ctx.snapshot, proxy: ctx.proxy }, cls);
 }
-/** SEAM (telemetry): the stats filter (Istio puts it after fault and cors, before the router). */
-export function statsFilters(_ctx: HcmContext, _cls: ListenerClass): JsonObject[] {
-  return [];
+/**
+ * Telemetry API metrics → one `istio.stats` filter per Prometheus provider in scope, none when
+ * this side's metrics are all disabled (stats-filter.ts). Istio puts them after fault and cors,
+ * before the router.
+ */
+export function statsFilters(ctx: HcmContext, cls: ListenerClass): JsonObject[] {
+  return statsHttpFilters(ctx, cls);
 }
 /** HCM access logs: the Telemetry API's for this side of the proxy, else meshConfig's. */
 export function accessLogs(ctx: HcmContext, cls: ListenerClass): JsonObject[] {

@@ -31,6 +31,7 @@ import {
   VIRTUAL_INBOUND_CATCHALL_HTTP_CHAIN,
   WILDCARD_IPV4,
 } from "./listener-common.ts";
+import { statsNetworkFilters } from "./stats-filter.ts";
 import { blackholeFilters, metadataIdleTimeout, tcpProxyFilter } from "./tcp-proxy.ts";
 
 /** One inbound port: Istio's inboundChainConfig. */
@@ -124,6 +125,10 @@ function chainFilters(ctx: ListenerContext, port: InboundPort, http: boolean): J
   if (!http) {
     return [
       ...buildAuthzNetworkFilters(ctx),
+      ...statsNetworkFilters(
+        { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
+        "sidecar-inbound",
+      ),
       tcpProxyFilter({
         statPrefix: port.cluster,
         cluster: port.cluster,

@@ -11,7 +11,6 @@ import { formatDuration, parseDuration } from "../../base/duration.ts";
 import { hostsOverlap } from "../../config/analysis/hosts.ts";
 import type { Resource } from "../../config/resource.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
-import type { MeshConfig } from "../model/mesh-config.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import type { Service } from "../model/service.ts";
 import type { MeshSnapshot } from "../model/snapshot.ts";
@@ -21,6 +20,7 @@ import { type ChainOptions, compact, typed } from "./listener-common.ts";
 import { type VirtualServiceView, viewOf } from "./route-virtual-services.ts";
 import { buildTcpRoutes, buildTlsRoutes, type L4Route } from "./routes-tcp.ts";
 import type { SidecarScope } from "./sidecar-scope.ts";
+import { statsNetworkFilters } from "./stats-filter.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -99,10 +99,22 @@ function clientAccessLogs(ctx: Pick<L4Context, "snapshot" | "proxy">): JsonObjec
   );
 }
 
+/**
+ * The stats filters before an outbound or gateway tcp_proxy: istiod's networkfilter.go builds
+ * them as the sidecar-outbound class whichever listener the chain is on.
+ */
+function clientStatsFilters(ctx: Pick<L4Context, "snapshot" | "proxy">): JsonObject[] {
+  return statsNetworkFilters(
+    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
+    "sidecar-outbound",
+  );
+}
+
 /** Istio's buildOutboundCatchAllNetworkFiltersOnly (access-logged even towards the black hole). */
 export function catchAllFilters(ctx: L4Context): JsonObject[] {
   const cluster = catchAllCluster(ctx.scope);
   return [
+    ...clientStatsFilters(ctx),
     tcpProxyFilter({
       statPrefix: cluster,
       cluster,
@@ -157,7 +169,10 @@ export function singleDestinationFilters(ctx: L4Context, cluster: string): JsonO
   const parsed = parseClusterName(cluster);
   const policy = parsed ? tcpPolicy(ctx, parsed.host, parsed.subset) : {};
   const accessLog = clientAccessLogs(ctx);
-  return [tcpProxyFilter({ statPrefix: cluster, cluster, ...policy, accessLog })];
+  return [
+    ...clientStatsFilters(ctx),
+    tcpProxyFilter({ statPrefix: cluster, cluster, ...policy, accessLog }),
+  ];
 }
 
 /** The same for a cluster whose name does not carry its host (SNI-DNAT clusters). */
@@ -169,6 +184,7 @@ export function destinationFilters(
 ): JsonObject[] {
   const accessLog = clientAccessLogs(ctx);
   return [
+    ...clientStatsFilters(ctx),
     tcpProxyFilter({ statPrefix: cluster, cluster, ...tcpPolicy(ctx, host, subset), accessLog }),
   ];
 }
@@ -184,6 +200,7 @@ export function l4RouteFilters(ctx: L4Context, route: L4Route): JsonObject[] {
     : ({} as Partial<TcpProxyOptions>);
   const vs = route.virtualService;
   return [
+    ...clientStatsFilters(ctx),
     tcpProxyFilter({
       statPrefix: `${vs.name}.${vs.namespace}`,
       weightedClusters: route.clusters,

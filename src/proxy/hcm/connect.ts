@@ -87,15 +87,24 @@ export function handleConnect(
   if (head.length > 0) socket.unshift(head);
   // Envoy answers a CONNECT only once its upstream connection is up, and 503 when none comes up:
   // a client must not start its TLS handshake into a tunnel that goes nowhere.
-  deps.relayTcp(socket, selection.clusterName, target, action.idleTimeoutMs, {
-    onConnected: () => socket.write("HTTP/1.1 200 OK\r\n\r\n"),
-    onConnectFailure: (flags) => {
-      // Whatever the client sent already is discarded; its FIN then closes the socket.
-      socket.allowHalfOpen = false;
-      socket.resume();
-      writeRawLocalReply(socket, config, connectFailureReply(flags));
+  // The tunnel is the TCP connection a transparently captured client would have made: it is
+  // counted by the HCM's stats filters as that TCP chain's would count it.
+  deps.relayTcp(
+    socket,
+    selection.clusterName,
+    target,
+    action.idleTimeoutMs,
+    {
+      onConnected: () => socket.write("HTTP/1.1 200 OK\r\n\r\n"),
+      onConnectFailure: (flags) => {
+        // Whatever the client sent already is discarded; its FIN then closes the socket.
+        socket.allowHalfOpen = false;
+        socket.resume();
+        writeRawLocalReply(socket, config, connectFailureReply(flags));
+      },
     },
-  });
+    hcm.stats,
+  );
 }
 
 /** A CONNECT to a known HTTP service: terminate the tunnel and run what arrives through the HCM. */

@@ -26,6 +26,7 @@ import {
 import { newStreamInfo, type StreamInfo } from "../http/stream-info.ts";
 import type { JwtAuthnFilter } from "../jwt/jwt-authn-filter.ts";
 import { routerFilterConfig } from "../listener/decode-http-filters.ts";
+import { typeName } from "../listener/decode-listener-filters.ts";
 import type {
   ConnectionInfo,
   HcmConfig,
@@ -45,6 +46,12 @@ import {
 } from "../routing/index.ts";
 import type { CompiledRouteConfig, MutableHeaders, RouteRequest } from "../routing/types.ts";
 import type { Reporter } from "../telemetry/metric-definitions.ts";
+import type { StatsFilter } from "../telemetry/proxy-telemetry.ts";
+import {
+  decodeStatsFilterConfig,
+  ISTIO_STATS_TYPE,
+  type StatsFilterConfig,
+} from "../telemetry/stats-filter-config.ts";
 import type { HcmTracer } from "../tracing/proxy-tracing.ts";
 import type { StreamSpan } from "../tracing/stream-span.ts";
 import { answerClientError } from "./client-error.ts";
@@ -87,6 +94,20 @@ export function http1HeadersTimeoutMs(config: {
 
 type AnyResponse = ServerResponse | Http2ServerResponse;
 
+/**
+ * The HCM's `istio.stats` filters, decoded for its lifetime (they were checked with the listener).
+ * A filter disabled by default records nothing: crema enables no filter per route.
+ */
+function compileStatsFilters(filters: readonly HttpFilter[]): StatsFilterConfig[] {
+  const out: StatsFilterConfig[] = [];
+  for (const filter of filters) {
+    if (filter.disabled || typeName(filter.typeUrl) !== ISTIO_STATS_TYPE) continue;
+    const decoded = decodeStatsFilterConfig(filter.config);
+    if (decoded.ok) out.push(decoded.config);
+  }
+  return out;
+}
+
 const HTTP_LOG = { kind: "http" } as const;
 
 /** One request as the HTTP filters see it, carried across a filter that waits. */
@@ -126,6 +147,9 @@ export class HttpConnectionManager {
   /** Istio's reporter for this HCM's streams: `destination` on a sidecar's inbound listener. */
   private readonly reporter: Reporter;
   private readonly accessLoggers: readonly AccessLogger[];
+  /** The HCM's `istio.stats` filters (Istio's metrics are recorded only through them). */
+  private readonly statsConfigs: readonly StatsFilterConfig[];
+  private readonly statsFilters: readonly StatsFilter[];
   /** Set only when the HCM has a `tracing` config: otherwise streams allocate nothing for it. */
   private readonly tracer: HcmTracer | undefined;
 
@@ -144,6 +168,9 @@ export class HttpConnectionManager {
       config.tracing && deps.tracing
         ? deps.tracing.hcmTracer(config.tracing, options.trafficDirection === "INBOUND")
         : undefined;
+    this.statsConfigs = compileStatsFilters(config.httpFilters);
+    const telemetry = deps.telemetry;
+    this.statsFilters = telemetry ? this.statsConfigs.map((c) => telemetry.statsFilter(c)) : [];
     this.routerConfig = routerFilterConfig(config.httpFilters);
     this.rbacFilters = compileRbacFilters(config.httpFilters, config.statPrefix);
     this.jwtFilters = compileJwtFilters(config.httpFilters);
@@ -384,15 +411,18 @@ export class HttpConnectionManager {
     const telemetry = this.deps.telemetry;
     const stream = downstream.telemetry;
     const loggers = this.accessLoggers;
-    if ((!telemetry || !stream) && loggers.length === 0) return false;
+    const filters = this.statsFilters;
+    const recording = telemetry !== undefined && stream !== undefined && filters.length > 0;
+    if (!recording && loggers.length === 0) return false;
     const info: StreamInfo = downstream.info;
     finishStreamInfo(info, req, startedAt, route);
     for (const logger of loggers) logger.log(info, HTTP_LOG);
-    if (!telemetry || !stream) return true;
+    if (!recording) return true;
     const cluster = info.upstreamCluster
       ? this.deps.clusters.cluster(info.upstreamCluster)?.config
       : undefined;
-    telemetry.recordStream(info, { reporter: stream.reporter, peer: stream.peer, cluster, grpc });
+    const record = { reporter: stream.reporter, peer: stream.peer, cluster, grpc };
+    for (const filter of filters) telemetry.recordStream(info, record, filter);
     return true;
   }
 
@@ -598,6 +628,7 @@ export class HttpConnectionManager {
       deps: this.deps,
       routeTable: () => this.routeTable(),
       connection: this.connectionOf(req),
+      stats: this.statsConfigs,
     };
   }
 

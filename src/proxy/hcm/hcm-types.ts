@@ -5,6 +5,7 @@ import type { Logger } from "../../base/logger.ts";
 import type { ResponseFlag } from "../http/response-flags.ts";
 import type { ConnectionInfo, HcmConfig } from "../listener/types.ts";
 import type { CompiledRouteConfig } from "../routing/types.ts";
+import type { StatsFilterConfig } from "../telemetry/stats-filter-config.ts";
 import type { RouterDeps } from "./router-types.ts";
 
 export interface HcmDeps extends RouterDeps {
@@ -19,6 +20,8 @@ export interface HcmDeps extends RouterDeps {
     idleTimeoutMs?: number,
     /** When the upstream connected, or why no upstream could be (the socket is left open). */
     events?: RelayEvents,
+    /** The HCM's `istio.stats` configs: the tunnel's TCP metrics are recorded their way. */
+    stats?: readonly StatsFilterConfig[],
   ): void;
   logger: Logger;
 }
@@ -43,4 +46,6 @@ export interface HcmEntry {
   routeTable(): CompiledRouteConfig | undefined;
   /** The accepted connection the request arrived on. */
   connection: ConnectionState | undefined;
+  /** The HCM's `istio.stats` configs (none: the HCM records no Istio metrics). */
+  stats: readonly StatsFilterConfig[];
 }

@@ -7,6 +7,7 @@ import { decodeJwtAuthn } from "../jwt/decode-jwt-authn.ts";
 import { JWT_AUTHN_TYPE } from "../jwt/jwt-authn-config.ts";
 import { decodeHttpRbac, RBAC_HTTP_TYPE, releaseRbacConfig } from "../rbac/index.ts";
 import { Fields } from "../routing/decode-reader.ts";
+import { decodeStatsFilterConfig, ISTIO_STATS_TYPE } from "../telemetry/stats-filter-config.ts";
 import { typeName } from "./decode-listener-filters.ts";
 import type { HttpFilter, RouterFilterConfig } from "./types.ts";
 
@@ -20,6 +21,7 @@ export const DEFAULT_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([
   RBAC_HTTP_TYPE,
   JWT_AUTHN_TYPE,
   EXT_AUTHZ_TYPE,
+  ISTIO_STATS_TYPE,
 ]);
 
 const NAME_TO_TYPE: Record<string, string> = {
@@ -48,6 +50,9 @@ function checkFilterConfig(type: string, config: JsonObject, f: Fields): void {
     const decoded = decodeExtAuthz(config);
     if (decoded.ok) decoded.config.regexes.release();
     else errors = decoded.errors;
+  } else if (type === ISTIO_STATS_TYPE) {
+    const decoded = decodeStatsFilterConfig(config);
+    if (!decoded.ok) errors = decoded.errors;
   }
   for (const error of errors) f.ctx.errors.push(`${f.at("typed_config")}.${error}`);
 }

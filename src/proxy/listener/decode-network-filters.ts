@@ -1,8 +1,10 @@
 // A filter chain's network filters: http_connection_manager → HcmConfig, tcp_proxy →
-// TcpProxyConfig, telemetry-only filters skipped, anything else an error (the proxy NACKs).
+// TcpProxyConfig, Istio's stats filter checked, metadata-exchange filters skipped, anything else
+// an error (the proxy NACKs).
 import { decodeAccessLogs } from "../access-log/decode-access-log.ts";
 import { decodeNetworkRbac, RBAC_NETWORK_TYPE, releaseRbacConfig } from "../rbac/index.ts";
 import type { Fields } from "../routing/decode-reader.ts";
+import { decodeStatsFilterConfig, ISTIO_STATS_TYPE } from "../telemetry/stats-filter-config.ts";
 import { decodeHcm, type HcmDecodeOptions } from "./decode-hcm.ts";
 import { typeName } from "./decode-listener-filters.ts";
 import type { NetworkFilter, TcpProxyConfig, TcpProxyWeightedCluster } from "./types.ts";
@@ -17,9 +19,8 @@ const BY_NAME: Record<string, string> = {
   "envoy.filters.network.rbac": RBAC_NETWORK_TYPE,
 };
 
-/** Stats/metadata-only network filters (Istio telemetry): skipping them changes no traffic. */
+/** Istio's metadata-exchange filters: skipping them changes no traffic. */
 const TELEMETRY_ONLY = new Set([
-  "stats.PluginConfig",
   "envoy.tcp.metadataexchange.config.MetadataExchange",
   "envoy.extensions.filters.network.metadata_exchange.v3.MetadataExchange",
 ]);
@@ -94,6 +95,13 @@ export function decodeNetworkFilter(
     if (decoded.ok) releaseRbacConfig(decoded.value);
     else for (const error of decoded.errors) f.ctx.errors.push(`${f.at("typed_config")}.${error}`);
     return { kind: "rbac", name, config };
+  }
+  if (type === ISTIO_STATS_TYPE && typed) {
+    const config = f.json("typed_config") ?? {};
+    const decoded = decodeStatsFilterConfig(config);
+    if (!decoded.ok)
+      for (const error of decoded.errors) f.ctx.errors.push(`${f.at("typed_config")}.${error}`);
+    return { kind: "istio_stats", name, config };
   }
   if (type === HCM_TYPE || type === TCP_PROXY_TYPE || type === RBAC_NETWORK_TYPE)
     f.error("typed_config is required");

@@ -179,7 +179,9 @@ export type NetworkFilter =
   | { kind: "http_connection_manager"; name: string; config: HcmConfig }
   | { kind: "tcp_proxy"; name: string; config: TcpProxyConfig }
   /** envoy.filters.network.rbac, checked at decode time and compiled by the chain's runtime. */
-  | { kind: "rbac"; name: string; config: JsonObject };
+  | { kind: "rbac"; name: string; config: JsonObject }
+  /** Istio's `istio.stats` (stats.PluginConfig), checked at decode time, compiled by the runtime. */
+  | { kind: "istio_stats"; name: string; config: JsonObject };
 
 export interface FilterChain {
   name: string;

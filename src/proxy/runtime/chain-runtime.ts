@@ -1,7 +1,7 @@
 // What one filter chain runs for the connections matched to it: its TLS termination (a
-// DownstreamTlsContext) first when it has one, then its network filters — RBAC, and the HTTP
-// connection manager or a TCP proxy session. A listener update that leaves the chain unchanged
-// hands the runtime to the new listener, connections and all.
+// DownstreamTlsContext) first when it has one, then its network filters — RBAC, Istio's stats
+// filter, and the HTTP connection manager or a TCP proxy session. A listener update that leaves
+// the chain unchanged hands the runtime to the new listener, connections and all.
 import type { Socket } from "node:net";
 import type { Logger } from "../../base/logger.ts";
 import { HttpConnectionManager } from "../hcm/connection-manager.ts";
@@ -14,16 +14,27 @@ import type {
   TrafficDirection,
 } from "../listener/types.ts";
 import { type RbacFilterConfig, releaseRbacConfig } from "../rbac/index.ts";
+import {
+  decodeStatsFilterConfig,
+  type StatsFilterConfig,
+} from "../telemetry/stats-filter-config.ts";
 import { DownstreamTlsTerminator } from "../tls/downstream-tls.ts";
 import { NO_SECRETS, type SecretProvider } from "../tls/secret-provider.ts";
 import { sniffHttp2Preface } from "./inspect-connection.ts";
 import { compileNetworkRbac, networkRbacAllows } from "./network-rbac.ts";
 
-/** Hands a connection to a TCP proxy; its original destination is the connection's own. */
+/**
+ * Hands a connection to a TCP proxy; its original destination is the connection's own. `stats`
+ * are the chain's `istio.stats` configs (none: no Istio metrics for the connection).
+ */
 export type StartTcpProxy = (
   socket: Socket,
   config: TcpProxyConfig,
-  connection: { info: ConnectionInfo; trafficDirection: TrafficDirection | undefined },
+  connection: {
+    info: ConnectionInfo;
+    trafficDirection: TrafficDirection | undefined;
+    stats: readonly StatsFilterConfig[];
+  },
 ) => { close(): void };
 
 /** What a chain's runtime needs from its listener manager. */
@@ -33,6 +44,17 @@ export interface ChainDeps {
   logger: Logger;
   /** TLS material for chains that terminate TLS; default none. */
   secrets?: SecretProvider | undefined;
+}
+
+/** The chain's `istio.stats` network filters, decoded (they were checked with the listener). */
+function compileStatsFilters(chain: FilterChain): StatsFilterConfig[] {
+  const out: StatsFilterConfig[] = [];
+  for (const filter of chain.filters) {
+    if (filter.kind !== "istio_stats") continue;
+    const decoded = decodeStatsFilterConfig(filter.config);
+    if (decoded.ok) out.push(decoded.config);
+  }
+  return out;
 }
 
 /** Only an HCM whose codec is AUTO needs the client's first bytes (the HTTP/2 preface). */
@@ -46,6 +68,8 @@ export class ChainRuntime {
   private hcm: HttpConnectionManager | undefined;
   /** The chain's network RBAC filters, compiled for the runtime's lifetime. */
   private rbac: RbacFilterConfig[] | undefined;
+  /** The chain's stats filters, decoded on first use. */
+  private stats: StatsFilterConfig[] | undefined;
   /** The chain's TLS termination, built on first use. */
   private tls: DownstreamTlsTerminator | undefined;
   /** Connections in their TLS handshake or codec sniff: no network filter owns them yet. */
@@ -128,7 +152,7 @@ export class ChainRuntime {
   /** Runs the chain's network filters: RBAC, then its HCM or TCP proxy. */
   private serve(chain: FilterChain, socket: Socket, info: ConnectionInfo, h2c: boolean): void {
     const filter = chain.filters.at(-1);
-    if (!filter || filter.kind === "rbac") {
+    if (!filter || filter.kind === "rbac" || filter.kind === "istio_stats") {
       socket.destroy();
       return;
     }
@@ -144,9 +168,11 @@ export class ChainRuntime {
       this.hcm.handle(socket, info, h2c);
       return;
     }
+    this.stats ??= compileStatsFilters(chain);
     const session = this.deps.startTcpProxy(socket, filter.config, {
       info,
       trafficDirection: this.trafficDirection,
+      stats: this.stats,
     });
     this.tcpSessions.add(session);
     socket.once("close", () => this.tcpSessions.delete(session));

@@ -294,7 +294,7 @@ class ActiveListener {
     h2c: boolean,
   ): void {
     const filter = chain?.filters.at(-1);
-    if (!chain || !filter || filter.kind === "rbac") {
+    if (!chain || !filter || filter.kind === "rbac" || filter.kind === "istio_stats") {
       // No chain: Envoy closes the connection.
       socket.destroy();
       return;

@@ -15,6 +15,7 @@ import { type ClusterStats, clusterStats, type StatsStore } from "../stats/stats
 import type { Reporter } from "../telemetry/metric-definitions.ts";
 import type { ProxyTelemetry } from "../telemetry/proxy-telemetry.ts";
 import type { ConnectionMetrics } from "../telemetry/request-metrics.ts";
+import type { StatsFilterConfig } from "../telemetry/stats-filter-config.ts";
 import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
 import type { Cluster, ClusterManager } from "../upstream/cluster-manager.ts";
 import { dialHost } from "../upstream/dial-host.ts";
@@ -32,7 +33,7 @@ export interface TcpProxyDeps {
   random?: () => number;
   /** TLS origination for clusters with an UpstreamTlsContext. */
   upstreamTls?: UpstreamTlsConnector;
-  /** Istio's TCP metrics (istio_tcp_*); absent: none. */
+  /** Istio's TCP metrics (istio_tcp_*), for the stats filters the options name; absent: none. */
   telemetry?: ProxyTelemetry;
   /** Where the tcp_proxy's access logs are written; absent: no logs. */
   accessLogFiles?: AccessLogFiles;
@@ -86,12 +87,23 @@ export interface TcpProxyOptions {
   onConnectFailure?: (flags: readonly ResponseFlag[]) => void;
   /** The accepted connection (addresses, SNI, certificates) for the session's record. */
   connection?: ConnectionInfo;
+  /**
+   * The `istio.stats` filters in front of this tcp_proxy: each records the connection's metrics
+   * its way. None (the default): no Istio metrics, as in Envoy without the filter.
+   */
+  stats?: readonly StatsFilterConfig[];
   /** Istio's reporter for the connection's metrics (default `source`). */
   reporter?: Reporter;
 }
 
-/** How often a long connection's bytes reach Istio's metrics (Istio's tcp_reporting_duration). */
-const TCP_REPORTING_INTERVAL_MS = 5_000;
+/** One stats filter's record of a connection: its metrics and what it reported so far. */
+interface TcpReport {
+  readonly metrics: ConnectionMetrics;
+  sent: number;
+  received: number;
+  /** Every tcp_reporting_duration; absent when that is 0 (bytes at close only). */
+  timer: NodeJS.Timeout | undefined;
+}
 
 /** The cluster for a new connection: the only one, or a weighted pick (Envoy: random % total). */
 export function selectTcpCluster(
@@ -134,10 +146,8 @@ class Session implements TcpProxySession {
   /** What access logs and metrics read of the connection (its flags are the session's). */
   readonly info: StreamInfo;
   private readonly flags: ResponseFlag[];
-  private metrics: ConnectionMetrics | undefined;
-  private reportedReceived = 0;
-  private reportedSent = 0;
-  private reportTimer: NodeJS.Timeout | undefined;
+  /** One per stats filter, once the connection's open was counted. */
+  private reports: TcpReport[] | undefined;
   private clusterName: string | undefined;
   private upstreamHost: string | undefined;
   private bytesReceived = 0;
@@ -337,25 +347,31 @@ class Session implements TcpProxySession {
    */
   private openMetrics(lease: Lease | undefined): void {
     const telemetry = this.deps.telemetry;
-    if (!telemetry || this.metrics) return;
+    const filters = this.options.stats ?? [];
+    if (!telemetry || filters.length === 0 || this.reports) return;
     const reporter = this.options.reporter ?? "source";
     const peer =
       reporter === "source" && lease ? telemetry.endpointPeer(lease.host.metadata) : undefined;
     const cluster =
       lease?.cluster.config ?? this.deps.clusters.cluster(this.clusterName ?? "")?.config;
-    this.metrics = telemetry.forConnection(this.info, reporter, peer, cluster);
-    this.metrics.opened();
-    this.reportTimer = setInterval(() => this.reportBytes(), TCP_REPORTING_INTERVAL_MS);
-    this.reportTimer.unref();
+    this.reports = filters.map((config) => {
+      const filter = telemetry.statsFilter(config);
+      const metrics = telemetry.forConnection(this.info, reporter, peer, cluster, filter);
+      metrics.opened();
+      const report: TcpReport = { metrics, sent: 0, received: 0, timer: undefined };
+      const interval = config.tcpReportingDurationMs;
+      if (interval > 0) {
+        report.timer = setInterval(() => this.reportBytes(report), interval);
+        report.timer.unref();
+      }
+      return report;
+    });
   }
 
-  private reportBytes(): void {
-    this.metrics?.addBytes(
-      this.bytesSent - this.reportedSent,
-      this.bytesReceived - this.reportedReceived,
-    );
-    this.reportedSent = this.bytesSent;
-    this.reportedReceived = this.bytesReceived;
+  private reportBytes(report: TcpReport): void {
+    report.metrics.addBytes(this.bytesSent - report.sent, this.bytesReceived - report.received);
+    report.sent = this.bytesSent;
+    report.received = this.bytesReceived;
   }
 
   /**
@@ -372,9 +388,11 @@ class Session implements TcpProxySession {
     for (const logger of accessLoggersFor(this.config, this.deps)) logger.log(info, TCP_LOG);
     if (!this.deps.telemetry) return;
     this.openMetrics(this.lease);
-    if (this.reportTimer) clearInterval(this.reportTimer);
-    this.reportBytes();
-    this.metrics?.closed();
+    for (const report of this.reports ?? []) {
+      if (report.timer) clearInterval(report.timer);
+      this.reportBytes(report);
+      report.metrics.closed();
+    }
   }
 
   private readonly onEarlyData = (chunk: Buffer): void => {

@@ -1,59 +1,35 @@
 // Istio's metrics of one proxy thread as plain data, and the sum over threads: a worker thread
 // sends its snapshot to the main thread, whose admin server renders the sum (Envoy sums its
-// workers' thread-local histograms the same way before exposition).
-import { type Histogram, IstioMetrics } from "./request-metrics.ts";
-
-interface HistogramData {
-  readonly counts: readonly number[];
-  readonly sum: number;
-  readonly count: number;
-}
+// workers' thread-local histograms the same way before exposition). Series are matched by family
+// and label text, so threads whose stats filters wrote different label sets sum correctly.
+import type { Histogram } from "./metric-series.ts";
+import { IstioMetrics } from "./request-metrics.ts";
 
 export interface IstioMetricsSnapshot {
-  /** [labels, requests, duration, request bytes, response bytes] */
-  readonly requests: readonly (readonly [
-    string,
-    number,
-    HistogramData,
-    HistogramData,
-    HistogramData,
-  ])[];
-  /** [labels, request messages, response messages] */
-  readonly messages: readonly (readonly [string, number, number])[];
-  /** [labels, opened, closed, sent, received] */
-  readonly tcp: readonly (readonly [string, number, number, number, number])[];
+  /** [family, labels, value] */
+  readonly counters: readonly (readonly [string, string, number])[];
+  /** [family, labels, bucket counts, sum, count] */
+  readonly histograms: readonly (readonly [string, string, readonly number[], number, number])[];
 }
 
-const data = (h: Histogram): HistogramData => ({
-  counts: [...h.counts],
-  sum: h.sum,
-  count: h.count,
-});
-
-function add(into: Histogram, from: HistogramData): void {
-  for (let i = 0; i < from.counts.length && i < into.counts.length; i++)
-    into.counts[i]! += from.counts[i]!;
-  into.sum += from.sum;
-  into.count += from.count;
+function add(into: Histogram, counts: readonly number[], sum: number, count: number): void {
+  for (let i = 0; i < counts.length && i < into.counts.length; i++) into.counts[i]! += counts[i]!;
+  into.sum += sum;
+  into.count += count;
 }
 
 export function snapshotIstioMetrics(metrics: IstioMetrics): IstioMetricsSnapshot {
-  return {
-    requests: [...metrics.requestSeries()].map(
-      (s) =>
-        [
-          s.labels,
-          s.requests,
-          data(s.duration),
-          data(s.requestBytes),
-          data(s.responseBytes),
-        ] as const,
-    ),
-    messages: [...metrics.messageSeries()].map((s) => [s.labels, s.request, s.response] as const),
-    tcp: [...metrics.tcpSeries()].map(
-      (s) => [s.labels, s.opened, s.closed, s.sent, s.received] as const,
-    ),
-  };
+  const counters: [string, string, number][] = [];
+  const histograms: [string, string, number[], number, number][] = [];
+  for (const family of metrics.store.families()) {
+    if (family.kind === "counter") {
+      for (const s of family.series.values()) counters.push([family.name, s.labels, s.value]);
+    } else {
+      for (const { labels, histogram: h } of family.series.values())
+        histograms.push([family.name, labels, [...h.counts], h.sum, h.count]);
+    }
+  }
+  return { counters, histograms };
 }
 
 /** A fresh recorder holding the sum of `main` and every snapshot, for exposition only. */
@@ -63,25 +39,10 @@ export function sumIstioMetrics(
 ): IstioMetrics {
   const sum = new IstioMetrics(main.local);
   for (const snapshot of [snapshotIstioMetrics(main), ...snapshots]) {
-    for (const [labels, requests, duration, requestBytes, responseBytes] of snapshot.requests) {
-      const series = sum.requestSeriesFor(labels);
-      series.requests += requests;
-      add(series.duration, duration);
-      add(series.requestBytes, requestBytes);
-      add(series.responseBytes, responseBytes);
-    }
-    for (const [labels, request, response] of snapshot.messages) {
-      const series = sum.messageSeriesFor(labels);
-      series.request += request;
-      series.response += response;
-    }
-    for (const [labels, opened, closed, sent, received] of snapshot.tcp) {
-      const series = sum.tcpSeriesFor(labels);
-      series.opened += opened;
-      series.closed += closed;
-      series.sent += sent;
-      series.received += received;
-    }
+    for (const [family, labels, value] of snapshot.counters)
+      sum.store.counter(family, labels).value += value;
+    for (const [family, labels, counts, total, count] of snapshot.histograms)
+      add(sum.store.histogram(family, labels).histogram, counts, total, count);
   }
   return sum;
 }

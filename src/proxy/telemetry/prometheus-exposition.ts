@@ -16,13 +16,8 @@ import {
   ISTIO_TCP_SENT_BYTES_TOTAL,
   type IstioMetricDefinition,
 } from "./metric-definitions.ts";
-import type {
-  Histogram,
-  IstioMetrics,
-  MessageSeries,
-  RequestSeries,
-  TcpSeries,
-} from "./request-metrics.ts";
+import type { Histogram } from "./metric-series.ts";
+import type { IstioMetrics } from "./request-metrics.ts";
 
 export interface IstioExpositionOptions {
   /** Keeps only the families whose name passes (the admin server's `?filter=`). */
@@ -35,72 +30,48 @@ function sampleValue(value: number): string {
   return Number.isNaN(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf";
 }
 
-type Family = { definition: IstioMetricDefinition; render: (metrics: IstioMetrics) => string };
-
-function counter<S extends { labels: string }>(
-  definition: IstioMetricDefinition,
-  series: (metrics: IstioMetrics) => Iterable<S>,
-  value: (s: S) => number,
-): Family {
-  return {
-    definition,
-    render: (metrics) => {
-      let out = "";
-      for (const s of series(metrics)) {
-        out += `${definition.name}{${s.labels}} ${sampleValue(value(s))}\n`;
-      }
-      return out;
-    },
-  };
+function counterLines(name: string, metrics: IstioMetrics): string {
+  let out = "";
+  for (const s of metrics.store.counters(name))
+    out += `${name}{${s.labels}} ${sampleValue(s.value)}\n`;
+  return out;
 }
 
 function histogramLines(name: string, labels: string, histogram: Histogram): string {
+  // A series whose every label was removed has nothing before `le`.
+  const before = labels === "" ? "" : `${labels},`;
   let out = "";
   let cumulative = 0;
   const bounds = histogram.bounds;
   for (let i = 0; i < bounds.length; i++) {
     cumulative += histogram.counts[i]!;
-    out += `${name}_bucket{${labels},le="${sampleValue(bounds[i]!)}"} ${cumulative}\n`;
+    out += `${name}_bucket{${before}le="${sampleValue(bounds[i]!)}"} ${cumulative}\n`;
   }
-  out += `${name}_bucket{${labels},le="+Inf"} ${histogram.count}\n`;
+  out += `${name}_bucket{${before}le="+Inf"} ${histogram.count}\n`;
   out += `${name}_sum{${labels}} ${sampleValue(histogram.sum)}\n`;
   out += `${name}_count{${labels}} ${histogram.count}\n`;
   return out;
 }
 
-function histogram(
-  definition: IstioMetricDefinition,
-  pick: (s: RequestSeries) => Histogram,
-): Family {
-  return {
-    definition,
-    render: (metrics) => {
-      let out = "";
-      for (const s of metrics.requestSeries()) {
-        const h = pick(s);
-        if (h.count > 0) out += histogramLines(definition.name, s.labels, h);
-      }
-      return out;
-    },
-  };
+function histogramFamilyLines(name: string, metrics: IstioMetrics): string {
+  let out = "";
+  for (const s of metrics.store.histograms(name))
+    if (s.histogram.count > 0) out += histogramLines(name, s.labels, s.histogram);
+  return out;
 }
 
-const requests = (m: IstioMetrics) => m.requestSeries();
-const messages = (m: IstioMetrics) => m.messageSeries();
-const tcp = (m: IstioMetrics) => m.tcpSeries();
-
 /** Envoy's order: counters, then histograms, each sorted by name. */
-const FAMILIES: readonly Family[] = [
-  counter(ISTIO_REQUEST_MESSAGES_TOTAL, messages, (s: MessageSeries) => s.request),
-  counter(ISTIO_REQUESTS_TOTAL, requests, (s: RequestSeries) => s.requests),
-  counter(ISTIO_RESPONSE_MESSAGES_TOTAL, messages, (s: MessageSeries) => s.response),
-  counter(ISTIO_TCP_CONNECTIONS_CLOSED_TOTAL, tcp, (s: TcpSeries) => s.closed),
-  counter(ISTIO_TCP_CONNECTIONS_OPENED_TOTAL, tcp, (s: TcpSeries) => s.opened),
-  counter(ISTIO_TCP_RECEIVED_BYTES_TOTAL, tcp, (s: TcpSeries) => s.received),
-  counter(ISTIO_TCP_SENT_BYTES_TOTAL, tcp, (s: TcpSeries) => s.sent),
-  histogram(ISTIO_REQUEST_BYTES, (s) => s.requestBytes),
-  histogram(ISTIO_REQUEST_DURATION_MILLISECONDS, (s) => s.duration),
-  histogram(ISTIO_RESPONSE_BYTES, (s) => s.responseBytes),
+const FAMILIES: readonly IstioMetricDefinition[] = [
+  ISTIO_REQUEST_MESSAGES_TOTAL,
+  ISTIO_REQUESTS_TOTAL,
+  ISTIO_RESPONSE_MESSAGES_TOTAL,
+  ISTIO_TCP_CONNECTIONS_CLOSED_TOTAL,
+  ISTIO_TCP_CONNECTIONS_OPENED_TOTAL,
+  ISTIO_TCP_RECEIVED_BYTES_TOTAL,
+  ISTIO_TCP_SENT_BYTES_TOTAL,
+  ISTIO_REQUEST_BYTES,
+  ISTIO_REQUEST_DURATION_MILLISECONDS,
+  ISTIO_RESPONSE_BYTES,
 ];
 
 /**
@@ -113,10 +84,12 @@ export function renderIstioMetrics(
 ): string {
   let out = "";
   for (const family of FAMILIES) {
-    const name = family.definition.name;
+    const name = family.name;
     if (options.filter && !options.filter(name)) continue;
-    const lines = family.render(metrics);
-    if (lines !== "") out += `# TYPE ${name} ${family.definition.type}\n${lines}`;
+    const lines =
+      family.type === "counter" ? counterLines(name, metrics) : histogramFamilyLines(name, metrics);
+    // One TYPE line per family, however different its series' label sets are.
+    if (lines !== "") out += `# TYPE ${name} ${family.type}\n${lines}`;
   }
   return out;
 }

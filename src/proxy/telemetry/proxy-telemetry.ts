@@ -1,6 +1,7 @@
 // Istio's standard metrics as one proxy thread produces them: the peer-metadata exchange on each
 // HTTP stream (Istio's metadata-exchange filter), and the record of each finished stream and TCP
-// connection (Istio's stats filter). One per thread, built from the proxy's xDS node.
+// connection where the chain has Istio's stats filter, shaped by that filter's config. One per
+// thread, built from the proxy's xDS node.
 
 import type { JsonObject } from "../../xds/proto-json.ts";
 import { formatResponseFlags } from "../http/response-flags.ts";
@@ -15,7 +16,8 @@ import {
   peerFromEndpointMetadata,
   skipPeerMetadataExchange,
 } from "./peer-metadata.ts";
-import { type ConnectionMetrics, IstioMetrics } from "./request-metrics.ts";
+import { type ConnectionMetrics, IstioMetrics, type IstioStatsScope } from "./request-metrics.ts";
+import type { StatsFilterConfig } from "./stats-filter-config.ts";
 import {
   type ClusterLike,
   DestinationServiceCache,
@@ -40,6 +42,12 @@ export interface HttpStreamTelemetry {
   readonly grpc: boolean;
 }
 
+/** One `istio.stats` filter config at work on this thread. */
+export interface StatsFilter {
+  readonly config: StatsFilterConfig;
+  readonly scope: IstioStatsScope;
+}
+
 export class ProxyTelemetry {
   readonly metrics: IstioMetrics;
   private readonly exchange: PeerMetadataHeaders;
@@ -47,6 +55,7 @@ export class ProxyTelemetry {
   private readonly services = new DestinationServiceCache();
   /** Endpoint metadata → its workload, decoded once per host (the recorder keys on identity). */
   private readonly endpointPeers = new WeakMap<Metadata, WorkloadMetadata | null>();
+  private readonly filters = new WeakMap<StatsFilterConfig, StatsFilter>();
 
   constructor(node: JsonObject) {
     const local = localWorkloadFromNode(node);
@@ -99,49 +108,66 @@ export class ProxyTelemetry {
     return peer ?? undefined;
   }
 
-  /** Counts a finished HTTP stream (istio_requests_total and the three histograms). */
-  recordStream(info: StreamInfo, stream: HttpStreamTelemetry): void {
+  /** The stats filter of a decoded config (one per config for the life of its chain). */
+  statsFilter(config: StatsFilterConfig): StatsFilter {
+    let filter = this.filters.get(config);
+    if (!filter) {
+      filter = { config, scope: this.metrics.scope(config.overrides) };
+      this.filters.set(config, filter);
+    }
+    return filter;
+  }
+
+  /** Counts a finished HTTP stream (istio_requests_total and the three histograms) for `filter`. */
+  recordStream(info: StreamInfo, stream: HttpStreamTelemetry, filter: StatsFilter): void {
     const trailers = info.responseTrailers ?? info.responseHeaders;
     const grpcStatus = stream.grpc ? grpcStatusFrom(trailers, info.responseHeaders) : undefined;
-    this.metrics
+    // Without the fallback (inbound, gateways) the Host header never names the service.
+    const host = filter.config.disableHostHeaderFallback
+      ? ""
+      : (headerValue(info.requestHeaders[":authority"]) ?? "");
+    filter.scope
       .forStream({
         reporter: stream.reporter,
         peer: stream.peer,
-        destinationService: this.services.resolve(
-          stream.cluster,
-          info.routeName ?? "",
-          headerValue(info.requestHeaders[":authority"]) ?? "",
-        ),
+        destinationService: this.services.resolve(stream.cluster, info.routeName ?? "", host),
         // The downstream connection's certificates: at the destination, the client's and ours.
         peerPrincipal: info.downstreamPeerUriSan,
         localPrincipal: info.downstreamLocalUriSan,
         requestProtocol: stream.grpc ? "grpc" : "http",
       })
-      .record({
-        responseCode: info.responseCode,
-        responseFlags: formatResponseFlags(info.responseFlags),
-        grpcStatus,
-        durationMs: info.durationMs,
-        requestBytes: info.wireBytesReceived,
-        responseBytes: info.wireBytesSent,
-      });
+      .record(
+        {
+          responseCode: info.responseCode,
+          responseFlags: formatResponseFlags(info.responseFlags),
+          grpcStatus,
+          durationMs: info.durationMs,
+          requestBytes: info.wireBytesReceived,
+          responseBytes: info.wireBytesSent,
+        },
+        info,
+      );
   }
 
-  /** The TCP metrics of a connection, once its peer and flags are known. */
+  /** The TCP metrics of a connection for `filter`, once its peer and flags are known. */
   forConnection(
     info: StreamInfo,
     reporter: Reporter,
     peer: WorkloadMetadata | undefined,
     cluster: ClusterLike | undefined,
+    filter: StatsFilter,
   ): ConnectionMetrics {
-    return this.metrics.forConnection({
-      reporter,
-      peer,
-      destinationService: this.services.resolve(cluster),
-      peerPrincipal: info.downstreamPeerUriSan,
-      localPrincipal: info.downstreamLocalUriSan,
-      responseFlags: formatResponseFlags(info.responseFlags),
-    });
+    return filter.scope.forConnection(
+      {
+        reporter,
+        peer,
+        destinationService: this.services.resolve(cluster),
+        peerPrincipal: info.downstreamPeerUriSan,
+        localPrincipal: info.downstreamLocalUriSan,
+        responseFlags: formatResponseFlags(info.responseFlags),
+      },
+      info,
+    );
   }
 }
 

@@ -1,8 +1,9 @@
 import { Counter, Histogram as PromHistogram } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { HTTP_LABELS, ISTIO_HISTOGRAM_BUCKETS } from "./metric-definitions.ts";
+import { Histogram } from "./metric-series.ts";
 import { encodePeerMetadata, PeerMetadataCache } from "./peer-metadata.ts";
-import { Histogram, IstioMetrics, type StreamContext } from "./request-metrics.ts";
+import { IstioMetrics, type StreamContext } from "./request-metrics.ts";
 import {
   DestinationServiceCache,
   EMPTY_WORKLOAD,
@@ -50,6 +51,10 @@ function setup() {
 
 const OK = { responseCode: 200, durationMs: 3, requestBytes: 100, responseBytes: 200 };
 
+const requests = (metrics: IstioMetrics) => [...metrics.store.counters("istio_requests_total")];
+const histograms = (metrics: IstioMetrics, name: string) => [...metrics.store.histograms(name)];
+const counter = (metrics: IstioMetrics, name: string) => [...metrics.store.counters(name)];
+
 describe("IstioMetrics label cache", () => {
   it("builds a stream key's labels once, however often it is asked", () => {
     const { metrics, ctx } = setup();
@@ -62,13 +67,13 @@ describe("IstioMetrics label cache", () => {
     const { metrics, ctx } = setup();
     const stream = metrics.forStream(ctx);
     for (let i = 0; i < 1000; i++) stream.record(OK);
-    expect(metrics.counters()).toMatchObject({ labelSetsBuilt: 1, requestSeries: 1 });
+    // One series in each of the four request families.
+    expect(metrics.counters()).toMatchObject({ labelSetsBuilt: 1, series: 4 });
     stream.record({ ...OK, responseCode: 503, responseFlags: "UF,URX" });
     stream.record({ ...OK, responseCode: 503, responseFlags: "UF,URX" });
     stream.record({ ...OK, responseCode: 503, responseFlags: "UH" });
-    expect(metrics.counters()).toMatchObject({ labelSetsBuilt: 1, requestSeries: 3 });
-    const series = [...metrics.requestSeries()];
-    expect(series.map((s) => s.requests)).toEqual([1000, 2, 1]);
+    expect(metrics.counters()).toMatchObject({ labelSetsBuilt: 1, series: 12 });
+    expect(requests(metrics).map((s) => s.value)).toEqual([1000, 2, 1]);
   });
 
   it("shares series between equal label sets reached through different objects", () => {
@@ -91,8 +96,8 @@ describe("IstioMetrics label cache", () => {
     const source = metrics.forStream({ ...ctx, reporter: "source" });
     expect(new Set([http, grpc, mtls, source]).size).toBe(4);
     expect(metrics.forStream(ctx)).toBe(http);
-    expect(http.messages).toBeUndefined();
-    expect(grpc.messages).toBeDefined();
+    // Only the gRPC key has message counters (at 0 until messages are counted).
+    expect(counter(metrics, "istio_request_messages_total").map((s) => s.value)).toEqual([0]);
   });
 
   it("lets decoded peers from the metadata cache hit the identity cache", () => {
@@ -102,7 +107,7 @@ describe("IstioMetrics label cache", () => {
     for (let i = 0; i < 100; i++) {
       metrics.forStream({ ...ctx, peer: peers.decode(header) }).record(OK);
     }
-    expect(metrics.counters()).toMatchObject({ labelSetsBuilt: 1, requestSeries: 1 });
+    expect(metrics.counters()).toMatchObject({ labelSetsBuilt: 1, series: 4 });
   });
 });
 
@@ -115,7 +120,7 @@ describe("StreamMetrics.record", () => {
     grpc.record(OK);
     grpc.record({ ...OK, responseCode: 503, responseFlags: "UH" });
     grpc.record({ ...OK, responseCode: 0, responseFlags: "DR" });
-    const tails = [...metrics.requestSeries()].map((s) =>
+    const tails = requests(metrics).map((s) =>
       s.labels.slice(s.labels.indexOf("request_protocol")),
     );
     expect(tails).toEqual([
@@ -132,11 +137,11 @@ describe("StreamMetrics.record", () => {
     const stream = metrics.forStream(ctx);
     stream.record({ ...OK, durationMs: 12.9 });
     stream.record({ ...OK, durationMs: undefined });
-    const [series] = [...metrics.requestSeries()];
-    expect(series!.duration.sum).toBe(12);
-    expect(series!.duration.count).toBe(1);
-    expect(series!.requestBytes.count).toBe(2);
-    expect(series!.requests).toBe(2);
+    const [duration] = histograms(metrics, "istio_request_duration_milliseconds");
+    expect(duration!.histogram.sum).toBe(12);
+    expect(duration!.histogram.count).toBe(1);
+    expect(histograms(metrics, "istio_request_bytes")[0]!.histogram.count).toBe(2);
+    expect(requests(metrics)[0]!.value).toBe(2);
   });
 
   it("counts gRPC messages on the peer-labelled series", () => {
@@ -144,10 +149,11 @@ describe("StreamMetrics.record", () => {
     const stream = metrics.forStream({ ...ctx, requestProtocol: "grpc" });
     stream.addMessages(3, 5);
     stream.addMessages(1, 0);
-    const [messages] = [...metrics.messageSeries()];
-    expect(messages).toMatchObject({ request: 4, response: 5 });
-    expect(messages!.labels).not.toContain("request_protocol");
-    expect(messages!.labels.endsWith('destination_cluster="Kubernetes"')).toBe(true);
+    const [sent] = counter(metrics, "istio_request_messages_total");
+    expect(sent!.value).toBe(4);
+    expect(counter(metrics, "istio_response_messages_total")[0]!.value).toBe(5);
+    expect(sent!.labels).not.toContain("request_protocol");
+    expect(sent!.labels.endsWith('destination_cluster="Kubernetes"')).toBe(true);
   });
 });
 
@@ -162,14 +168,12 @@ describe("ConnectionMetrics", () => {
     conn.closed();
     expect(metrics.forConnection(tcpCtx)).toBe(conn);
     metrics.forConnection({ ...tcpCtx, responseFlags: "UF" }).opened();
-    const series = [...metrics.tcpSeries()];
-    expect(
-      series.map(({ opened, closed, sent, received }) => [opened, closed, sent, received]),
-    ).toEqual([
-      [1, 1, 15, 20],
-      [1, 0, 0, 0],
-    ]);
-    expect(series[1]!.labels).toContain(
+    const values = (name: string) => counter(metrics, name).map((s) => s.value);
+    expect(values("istio_tcp_connections_opened_total")).toEqual([1, 1]);
+    expect(values("istio_tcp_connections_closed_total")).toEqual([1, 0]);
+    expect(values("istio_tcp_sent_bytes_total")).toEqual([15, 0]);
+    expect(values("istio_tcp_received_bytes_total")).toEqual([20, 0]);
+    expect(counter(metrics, "istio_tcp_connections_opened_total")[1]!.labels).toContain(
       'request_protocol="tcp",response_flags="UF",connection_security_policy="none"',
     );
     expect(metrics.counters().labelSetsBuilt).toBe(2);

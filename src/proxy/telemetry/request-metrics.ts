@@ -1,21 +1,45 @@
-// The recorder behind Istio's standard metrics. The labels that name the peers (20 of them,
-// plus protocol and security policy) are resolved once per stream key — reporter, destination
-// service, peer, principals, protocol — and cached by object identity, so a request only walks
-// three small maps keyed by its response code, response flags and gRPC status, then bumps plain
-// numbers. Label text is built once per series; exposition (prometheus-exposition.ts) only
-// concatenates it.
+// The recorder behind Istio's standard metrics, as one stats filter config shapes them. The
+// labels that name the peers (20 of them, plus protocol and security policy) are resolved once
+// per stream key — reporter, destination service, peer, principals, protocol — and cached by
+// object identity, so a request only walks three small maps keyed by its response code, response
+// flags and gRPC status, then bumps plain numbers. Label text is built once per series. Only a
+// metric whose tag overrides carry CEL expressions costs more: the expressions are evaluated for
+// the finished stream and its label text built for it, as Istio's filter does on its slow path.
+import { celString } from "../cel/index.ts";
 import { httpToGrpcStatus } from "../http/grpc-status.ts";
+import type { StreamInfo } from "../http/stream-info.ts";
 import {
   type ConnectionSecurityPolicy,
   HTTP_LABELS,
-  ISTIO_HISTOGRAM_BUCKETS,
+  ISTIO_REQUEST_BYTES,
+  ISTIO_REQUEST_DURATION_MILLISECONDS,
+  ISTIO_REQUEST_MESSAGES_TOTAL,
+  ISTIO_REQUESTS_TOTAL,
+  ISTIO_RESPONSE_BYTES,
+  ISTIO_RESPONSE_MESSAGES_TOTAL,
+  ISTIO_TCP_CONNECTIONS_CLOSED_TOTAL,
+  ISTIO_TCP_CONNECTIONS_OPENED_TOTAL,
+  ISTIO_TCP_RECEIVED_BYTES_TOTAL,
+  ISTIO_TCP_SENT_BYTES_TOTAL,
+  type IstioMetricDefinition,
   LATEST,
   NO_RESPONSE_FLAGS,
   PEER_LABELS,
   type Reporter,
   type RequestProtocol,
+  TCP_LABELS,
   UNKNOWN,
 } from "./metric-definitions.ts";
+import { type LabelPlan, type MetricOverrides, NO_OVERRIDES } from "./metric-overrides.ts";
+import {
+  type CounterSeries,
+  DynamicSeries,
+  escapeLabelValue,
+  type HistogramSeries,
+  labelText,
+  plannedLabelText,
+  SeriesStore,
+} from "./metric-series.ts";
 import {
   type DestinationService,
   type LocalWorkload,
@@ -66,67 +90,6 @@ export interface RequestOutcome {
   readonly requestBytes: number;
   /** Downstream wire bytes sent for the response (headers and body). */
   readonly responseBytes: number;
-}
-
-/** A histogram over fixed bounds; counts per bucket, the last slot above every bound. */
-export class Histogram {
-  readonly bounds: readonly number[];
-  readonly counts: Float64Array;
-  sum = 0;
-  count = 0;
-
-  constructor(bounds: readonly number[] = ISTIO_HISTOGRAM_BUCKETS) {
-    this.bounds = bounds;
-    this.counts = new Float64Array(bounds.length + 1);
-  }
-
-  observe(value: number): void {
-    const bounds = this.bounds;
-    let i = 0;
-    while (i < bounds.length && value > bounds[i]!) i++;
-    this.counts[i]!++;
-    this.sum += value;
-    this.count++;
-  }
-}
-
-/** One label set of the request metrics. `labels` is the exposition's label text. */
-export interface RequestSeries {
-  readonly labels: string;
-  requests: number;
-  readonly duration: Histogram;
-  readonly requestBytes: Histogram;
-  readonly responseBytes: Histogram;
-}
-
-/** One label set of the gRPC message counters (peer labels only, as Istio emits them). */
-export interface MessageSeries {
-  readonly labels: string;
-  request: number;
-  response: number;
-}
-
-/** One label set of the TCP metrics. */
-export interface TcpSeries {
-  readonly labels: string;
-  opened: number;
-  closed: number;
-  sent: number;
-  received: number;
-}
-
-/** A label value as it goes between the exposition format's double quotes. */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
-}
-
-function labelText(names: readonly string[], values: readonly string[], from = 0): string {
-  let out = "";
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) out += ",";
-    out += `${names[from + i]}="${escapeLabelValue(values[i]!)}"`;
-  }
-  return out;
 }
 
 function or(value: string | undefined, fallback: string): string {
@@ -213,33 +176,77 @@ export function connectionSecurityPolicy(ctx: PeerContext): ConnectionSecurityPo
 const CODE_INDEX = HTTP_LABELS.indexOf("response_code");
 
 /**
- * The metrics of one stream key. Get it from `IstioMetrics.forStream` once the peer is known
+ * A metric's series for a label set: the series itself, a DynamicSeries when its labels come from
+ * the stream's expressions, or null when the config drops the metric.
+ */
+type Slot<S> = S | DynamicSeries<S> | null;
+
+/** The series a slot stands for, given the stream's expression values. */
+function resolve<S>(slot: Slot<S>, expressions: readonly string[] | undefined): S | null {
+  return slot instanceof DynamicSeries ? slot.get(expressions ?? []) : slot;
+}
+
+/** A request's series for one (code, flags, gRPC status) of a stream key. */
+interface RequestCells {
+  readonly requests: Slot<CounterSeries>;
+  readonly duration: Slot<HistogramSeries>;
+  readonly requestBytes: Slot<HistogramSeries>;
+  readonly responseBytes: Slot<HistogramSeries>;
+}
+
+/** The cells of a scope none of whose HTTP metrics reads an expression. */
+interface StaticCells {
+  readonly requests: CounterSeries | null;
+  readonly duration: HistogramSeries | null;
+  readonly requestBytes: HistogramSeries | null;
+  readonly responseBytes: HistogramSeries | null;
+}
+
+/**
+ * The metrics of one stream key. Get it from `IstioStatsScope.forStream` once the peer is known
  * and call `record` when each request completes.
  */
 export class StreamMetrics {
   readonly protocol: RequestProtocol;
-  /** The gRPC message counters' series (gRPC streams only). */
-  readonly messages: MessageSeries | undefined;
-  private readonly owner: IstioMetrics;
+  private readonly scope: IstioStatsScope;
+  /** The 20 peer label values. */
+  private readonly peerValues: readonly string[];
+  private readonly policy: ConnectionSecurityPolicy;
   /** Label text through request_protocol. */
   private readonly prefix: string;
   /** `,connection_security_policy="…"` */
   private readonly suffix: string;
-  private readonly byCode = new Map<number, Map<string, Map<number, RequestSeries>>>();
+  private readonly byCode = new Map<number, Map<string, Map<number, RequestCells>>>();
+  /** The gRPC message counters' series (gRPC streams only). */
+  private readonly messages: readonly [Slot<CounterSeries>, Slot<CounterSeries>] | undefined;
 
   constructor(
-    owner: IstioMetrics,
-    init: { protocol: RequestProtocol; prefix: string; suffix: string; messages?: MessageSeries },
+    scope: IstioStatsScope,
+    init: {
+      protocol: RequestProtocol;
+      peerValues: readonly string[];
+      peerText: string;
+      policy: ConnectionSecurityPolicy;
+    },
   ) {
-    this.owner = owner;
+    this.scope = scope;
     this.protocol = init.protocol;
-    this.prefix = init.prefix;
-    this.suffix = init.suffix;
-    this.messages = init.messages;
+    this.peerValues = init.peerValues;
+    this.policy = init.policy;
+    this.prefix = `${init.peerText},request_protocol="${init.protocol}"`;
+    this.suffix = `,connection_security_policy="${init.policy}"`;
+    if (init.protocol === "grpc") {
+      const slot = (metric: IstioMetricDefinition) =>
+        scope.counterSlot(metric, PEER_LABELS, init.peerValues, init.peerText);
+      this.messages = [slot(ISTIO_REQUEST_MESSAGES_TOTAL), slot(ISTIO_RESPONSE_MESSAGES_TOTAL)];
+    }
   }
 
-  /** Counts a finished request: istio_requests_total, the duration and both size histograms. */
-  record(outcome: RequestOutcome): void {
+  /**
+   * Counts a finished request: istio_requests_total, the duration and both size histograms, as
+   * the config keeps them. `info` is what the config's CEL expressions read.
+   */
+  record(outcome: RequestOutcome, info?: StreamInfo): void {
     const code = outcome.responseCode;
     let byFlags = this.byCode.get(code);
     if (byFlags === undefined) {
@@ -256,56 +263,98 @@ export class StreamMetrics {
       this.protocol === "grpc"
         ? (outcome.grpcStatus ?? (code > 0 ? httpToGrpcStatus(code) : -1))
         : -1;
-    let series = byGrpc.get(grpc);
-    if (series === undefined) {
-      series = this.owner.requestSeriesFor(this.seriesLabels(code, flags, grpc));
-      byGrpc.set(grpc, series);
+    let cells = byGrpc.get(grpc);
+    if (cells === undefined) {
+      cells = this.cells(code, flags, grpc);
+      byGrpc.set(grpc, cells);
     }
-    series.requests++;
     const duration = outcome.durationMs;
-    if (duration !== undefined) series.duration.observe(duration > 0 ? Math.floor(duration) : 0);
-    series.requestBytes.observe(outcome.requestBytes);
-    series.responseBytes.observe(outcome.responseBytes);
+    const ms = duration === undefined ? -1 : duration > 0 ? Math.floor(duration) : 0;
+    if (!this.scope.httpDynamic) {
+      // No expressions: every slot is a series or null (the per-request path stays this short).
+      const fixed = cells as StaticCells;
+      if (fixed.requests) fixed.requests.value++;
+      if (ms >= 0) fixed.duration?.histogram.observe(ms);
+      fixed.requestBytes?.histogram.observe(outcome.requestBytes);
+      fixed.responseBytes?.histogram.observe(outcome.responseBytes);
+      return;
+    }
+    const expressions = this.scope.httpExpressionValues(info);
+    const requests = resolve(cells.requests, expressions);
+    if (requests) requests.value++;
+    if (ms >= 0) resolve(cells.duration, expressions)?.histogram.observe(ms);
+    resolve(cells.requestBytes, expressions)?.histogram.observe(outcome.requestBytes);
+    resolve(cells.responseBytes, expressions)?.histogram.observe(outcome.responseBytes);
+    // Message counters whose labels come from expressions appear with the stream, at 0.
+    const messages = this.messages;
+    if (messages) {
+      resolve(messages[0], expressions);
+      resolve(messages[1], expressions);
+    }
   }
 
   /** Adds gRPC messages seen since the last call (Istio reports them every 5 s and at the end). */
-  addMessages(request: number, response: number): void {
-    if (!this.messages) return;
-    this.messages.request += request;
-    this.messages.response += response;
+  addMessages(request: number, response: number, info?: StreamInfo): void {
+    const messages = this.messages;
+    if (!messages) return;
+    const expressions = this.scope.httpExpressionValues(info);
+    const sent = resolve(messages[0], expressions);
+    if (sent) sent.value += request;
+    const received = resolve(messages[1], expressions);
+    if (received) received.value += response;
   }
 
-  private seriesLabels(code: number, flags: string, grpc: number): string {
-    const dynamic = labelText(
-      HTTP_LABELS,
-      [String(code), grpc < 0 ? "" : String(grpc), flags],
-      CODE_INDEX,
-    );
-    return `${this.prefix},${dynamic}${this.suffix}`;
+  private cells(code: number, flags: string, grpc: number): RequestCells {
+    const outcome = [String(code), grpc < 0 ? "" : String(grpc), flags];
+    const identityText = `${this.prefix},${labelText(HTTP_LABELS, outcome, CODE_INDEX)}${this.suffix}`;
+    const values = [...this.peerValues, this.protocol, ...outcome, this.policy];
+    const scope = this.scope;
+    return {
+      requests: scope.counterSlot(ISTIO_REQUESTS_TOTAL, HTTP_LABELS, values, identityText),
+      duration: scope.histogramSlot(
+        ISTIO_REQUEST_DURATION_MILLISECONDS,
+        HTTP_LABELS,
+        values,
+        identityText,
+      ),
+      requestBytes: scope.histogramSlot(ISTIO_REQUEST_BYTES, HTTP_LABELS, values, identityText),
+      responseBytes: scope.histogramSlot(ISTIO_RESPONSE_BYTES, HTTP_LABELS, values, identityText),
+    };
   }
 }
 
-/** The TCP metrics of one connection key (shared by every connection with the same labels). */
+/** The TCP metrics of one connection (shared by every connection with the same labels). */
 export class ConnectionMetrics {
-  readonly series: TcpSeries;
+  private readonly openedSeries: CounterSeries | null;
+  private readonly closedSeries: CounterSeries | null;
+  private readonly sentSeries: CounterSeries | null;
+  private readonly receivedSeries: CounterSeries | null;
 
-  constructor(series: TcpSeries) {
-    this.series = series;
+  constructor(series: {
+    opened: CounterSeries | null;
+    closed: CounterSeries | null;
+    sent: CounterSeries | null;
+    received: CounterSeries | null;
+  }) {
+    this.openedSeries = series.opened;
+    this.closedSeries = series.closed;
+    this.sentSeries = series.sent;
+    this.receivedSeries = series.received;
   }
 
   /** Istio counts the open once the peer is known, or at close when it never was. */
   opened(): void {
-    this.series.opened++;
+    if (this.openedSeries) this.openedSeries.value++;
   }
 
   /** Bytes since the last call: sent to and received from the downstream. */
   addBytes(sent: number, received: number): void {
-    this.series.sent += sent;
-    this.series.received += received;
+    if (this.sentSeries) this.sentSeries.value += sent;
+    if (this.receivedSeries) this.receivedSeries.value += received;
   }
 
   closed(): void {
-    this.series.closed++;
+    if (this.closedSeries) this.closedSeries.value++;
   }
 }
 
@@ -376,32 +425,60 @@ class IdentityIndex<T> {
   }
 }
 
-/** Work the recorder did, for tests and the admin server's curiosity. */
-export interface RecorderCounters {
-  /** Peer label sets computed (identity-cache misses). */
-  readonly labelSetsBuilt: number;
-  readonly requestSeries: number;
-  readonly messageSeries: number;
-  readonly tcpSeries: number;
+const HTTP_METRICS = [
+  ISTIO_REQUESTS_TOTAL,
+  ISTIO_REQUEST_DURATION_MILLISECONDS,
+  ISTIO_REQUEST_BYTES,
+  ISTIO_RESPONSE_BYTES,
+  ISTIO_REQUEST_MESSAGES_TOTAL,
+  ISTIO_RESPONSE_MESSAGES_TOTAL,
+];
+const TCP_METRICS = [
+  ISTIO_TCP_CONNECTIONS_OPENED_TOTAL,
+  ISTIO_TCP_CONNECTIONS_CLOSED_TOTAL,
+  ISTIO_TCP_SENT_BYTES_TOTAL,
+  ISTIO_TCP_RECEIVED_BYTES_TOTAL,
+];
+
+/** The expressions the given metrics' plans read. */
+function expressionsRead(plans: readonly (LabelPlan | undefined)[]): number[] {
+  const ids = new Set<number>();
+  for (const plan of plans) {
+    if (!plan?.dynamic) continue;
+    for (const source of plan.standard) if (source >= 0) ids.add(source);
+    for (const [, id] of plan.added) ids.add(id);
+  }
+  return [...ids].sort((a, b) => a - b);
 }
 
 /**
- * Istio's standard metrics for one proxy: hands out StreamMetrics and ConnectionMetrics and holds
- * every series for the exposition. One per proxy (per worker, once workers exist); it is built
- * in main and passed down, never a module global.
+ * Istio's metrics as one stats filter config records them: its plans (drops, removed and
+ * replaced labels, added ones) over the proxy thread's shared series. One per config and thread.
  */
-export class IstioMetrics {
-  readonly local: LocalWorkload;
+export class IstioStatsScope {
+  private readonly owner: IstioMetrics;
+  private readonly store: SeriesStore;
+  private readonly overrides: MetricOverrides;
+  private readonly plans = new Map<IstioMetricDefinition, LabelPlan | undefined>();
+  private readonly httpIds: readonly number[];
+  private readonly tcpIds: readonly number[];
+  /** True when some HTTP metric's labels come from expressions. */
+  readonly httpDynamic: boolean;
+  private readonly tcpDynamic: boolean;
   private readonly streams = new IdentityIndex<StreamMetrics>();
   private readonly connections = new IdentityIndex<ConnectionMetrics>();
   private readonly streamsByLabels = new Map<string, StreamMetrics>();
-  private readonly requestsByLabels = new Map<string, RequestSeries>();
-  private readonly messagesByLabels = new Map<string, MessageSeries>();
-  private readonly tcpByLabels = new Map<string, ConnectionMetrics>();
-  private labelSetsBuilt = 0;
 
-  constructor(local: LocalWorkload) {
-    this.local = local;
+  constructor(owner: IstioMetrics, store: SeriesStore, overrides: MetricOverrides) {
+    this.owner = owner;
+    this.store = store;
+    this.overrides = overrides;
+    for (const metric of [...HTTP_METRICS, ...TCP_METRICS])
+      this.plans.set(metric, overrides.plan(metric));
+    this.httpIds = expressionsRead(HTTP_METRICS.map((m) => this.plans.get(m)));
+    this.tcpIds = expressionsRead(TCP_METRICS.map((m) => this.plans.get(m)));
+    this.httpDynamic = this.httpIds.length > 0;
+    this.tcpDynamic = this.tcpIds.length > 0;
   }
 
   /** The metrics for a stream key; cheap to call per request (no allocation when cached). */
@@ -409,97 +486,145 @@ export class IstioMetrics {
     const protocol = ctx.requestProtocol;
     const cached = this.streams.get(ctx, protocol);
     if (cached) return cached;
-    const peerText = this.peerText(ctx);
-    const prefix = `${peerText},request_protocol="${protocol}"`;
-    const suffix = `,connection_security_policy="${connectionSecurityPolicy(ctx)}"`;
-    const key = prefix + suffix;
+    const peerValues = this.owner.peerValues(ctx);
+    const peerText = labelText(PEER_LABELS, peerValues);
+    const policy = connectionSecurityPolicy(ctx);
+    const key = `${peerText},request_protocol="${protocol}",connection_security_policy="${policy}"`;
     let metrics = this.streamsByLabels.get(key);
     if (!metrics) {
-      metrics = new StreamMetrics(this, {
-        protocol,
-        prefix,
-        suffix,
-        ...(protocol === "grpc" ? { messages: this.messageSeriesFor(peerText) } : {}),
-      });
+      metrics = new StreamMetrics(this, { protocol, peerValues, peerText, policy });
       this.streamsByLabels.set(key, metrics);
     }
     this.streams.set(ctx, protocol, metrics);
     return metrics;
   }
 
-  /** The TCP metrics for a connection key, with its response flags at the time of reporting. */
-  forConnection(ctx: ConnectionContext): ConnectionMetrics {
+  /**
+   * The TCP metrics for a connection key, with its response flags at the time of reporting.
+   * With expressions in the labels, `info` is evaluated now, once, as Istio does for TCP.
+   */
+  forConnection(ctx: ConnectionContext, info?: StreamInfo): ConnectionMetrics {
     const flags = ctx.responseFlags ?? NO_RESPONSE_FLAGS;
-    const cached = this.connections.get(ctx, flags);
-    if (cached) return cached;
-    const key =
-      `${this.peerText(ctx)},request_protocol="tcp",response_flags="${escapeLabelValue(flags)}"` +
-      `,connection_security_policy="${connectionSecurityPolicy(ctx)}"`;
-    this.tcpSeriesFor(key);
-    const metrics = this.tcpByLabels.get(key)!;
-    this.connections.set(ctx, flags, metrics);
+    if (!this.tcpDynamic) {
+      const cached = this.connections.get(ctx, flags);
+      if (cached) return cached;
+    }
+    const peerValues = this.owner.peerValues(ctx);
+    const policy = connectionSecurityPolicy(ctx);
+    const identityText =
+      `${labelText(PEER_LABELS, peerValues)},request_protocol="tcp"` +
+      `,response_flags="${escapeLabelValue(flags)}",connection_security_policy="${policy}"`;
+    const values = [...peerValues, "tcp", flags, policy];
+    const expressions = this.tcpDynamic ? this.evaluate(this.tcpIds, info) : undefined;
+    const series = (metric: IstioMetricDefinition) =>
+      resolve(this.counterSlot(metric, TCP_LABELS, values, identityText), expressions);
+    const metrics = new ConnectionMetrics({
+      opened: series(ISTIO_TCP_CONNECTIONS_OPENED_TOTAL),
+      closed: series(ISTIO_TCP_CONNECTIONS_CLOSED_TOTAL),
+      sent: series(ISTIO_TCP_SENT_BYTES_TOTAL),
+      received: series(ISTIO_TCP_RECEIVED_BYTES_TOTAL),
+    });
+    if (!this.tcpDynamic) this.connections.set(ctx, flags, metrics);
     return metrics;
   }
 
-  /** @internal StreamMetrics' way to a shared request series. */
-  requestSeriesFor(labels: string): RequestSeries {
-    let series = this.requestsByLabels.get(labels);
-    if (!series) {
-      series = {
-        labels,
-        requests: 0,
-        duration: new Histogram(),
-        requestBytes: new Histogram(),
-        responseBytes: new Histogram(),
-      };
-      this.requestsByLabels.set(labels, series);
-    }
-    return series;
+  /** @internal The values of the expressions HTTP metrics read, for one finished stream. */
+  httpExpressionValues(info: StreamInfo | undefined): readonly string[] | undefined {
+    return this.httpDynamic ? this.evaluate(this.httpIds, info) : undefined;
   }
 
-  /** @internal The gRPC message series of a label set (merging other threads' series too). */
-  messageSeriesFor(labels: string): MessageSeries {
-    let series = this.messagesByLabels.get(labels);
-    if (!series) {
-      series = { labels, request: 0, response: 0 };
-      this.messagesByLabels.set(labels, series);
-    }
-    return series;
+  /** An expression that errors, or has no text, gives `unknown` (Istio's filter does the same). */
+  private evaluate(ids: readonly number[], info: StreamInfo | undefined): string[] {
+    const programs = this.overrides.expressions;
+    const out: string[] = new Array(programs.length);
+    for (const id of ids) out[id] = info ? (celString(programs[id]!, info) ?? UNKNOWN) : UNKNOWN;
+    return out;
   }
 
-  /** @internal The TCP series of a label set (merging other threads' series). */
-  tcpSeriesFor(labels: string): TcpSeries {
-    let metrics = this.tcpByLabels.get(labels);
-    if (!metrics) {
-      metrics = new ConnectionMetrics({ labels, opened: 0, closed: 0, sent: 0, received: 0 });
-      this.tcpByLabels.set(labels, metrics);
-    }
-    return metrics.series;
+  /** @internal A counter's series for a label set `values` (names: the metric's labels). */
+  counterSlot(
+    metric: IstioMetricDefinition,
+    names: readonly string[],
+    values: readonly string[],
+    identityText: string,
+  ): Slot<CounterSeries> {
+    const plan = this.plans.get(metric);
+    if (plan === undefined) return null;
+    const store = this.store;
+    if (plan.dynamic)
+      return new DynamicSeries(plan, names, values, (labels) => store.counter(metric.name, labels));
+    const labels = plan.identity ? identityText : plannedLabelText(plan, names, values);
+    return store.counter(metric.name, labels);
   }
 
-  private peerText(ctx: PeerContext): string {
+  /** @internal The same for a histogram. */
+  histogramSlot(
+    metric: IstioMetricDefinition,
+    names: readonly string[],
+    values: readonly string[],
+    identityText: string,
+  ): Slot<HistogramSeries> {
+    const plan = this.plans.get(metric);
+    if (plan === undefined) return null;
+    const store = this.store;
+    if (plan.dynamic)
+      return new DynamicSeries(plan, names, values, (labels) =>
+        store.histogram(metric.name, labels),
+      );
+    const labels = plan.identity ? identityText : plannedLabelText(plan, names, values);
+    return store.histogram(metric.name, labels);
+  }
+}
+
+/** Work the recorder did, for tests and the admin server's curiosity. */
+export interface RecorderCounters {
+  /** Peer label sets computed (identity-cache misses). */
+  readonly labelSetsBuilt: number;
+  /** Series of every family together. */
+  readonly series: number;
+}
+
+/**
+ * Istio's standard metrics for one proxy thread: the series every stats filter shares, and one
+ * IstioStatsScope per filter config. Built in main and passed down, never a module global.
+ */
+export class IstioMetrics {
+  readonly local: LocalWorkload;
+  readonly store = new SeriesStore();
+  private readonly scopes = new WeakMap<MetricOverrides, IstioStatsScope>();
+  private labelSetsBuilt = 0;
+
+  constructor(local: LocalWorkload) {
+    this.local = local;
+  }
+
+  /** The recorder of one stats filter config (the default: no overrides). */
+  scope(overrides: MetricOverrides = NO_OVERRIDES): IstioStatsScope {
+    let scope = this.scopes.get(overrides);
+    if (!scope) {
+      scope = new IstioStatsScope(this, this.store, overrides);
+      this.scopes.set(overrides, scope);
+    }
+    return scope;
+  }
+
+  /** A stream key's metrics with no overrides. */
+  forStream(ctx: StreamContext): StreamMetrics {
+    return this.scope().forStream(ctx);
+  }
+
+  /** A connection key's metrics with no overrides. */
+  forConnection(ctx: ConnectionContext): ConnectionMetrics {
+    return this.scope().forConnection(ctx);
+  }
+
+  /** @internal The 20 peer label values of a key (the work the identity caches spare). */
+  peerValues(ctx: PeerContext): string[] {
     this.labelSetsBuilt++;
-    return labelText(PEER_LABELS, peerLabelValues(this.local, ctx));
-  }
-
-  requestSeries(): IterableIterator<RequestSeries> {
-    return this.requestsByLabels.values();
-  }
-
-  messageSeries(): IterableIterator<MessageSeries> {
-    return this.messagesByLabels.values();
-  }
-
-  *tcpSeries(): IterableIterator<TcpSeries> {
-    for (const metrics of this.tcpByLabels.values()) yield metrics.series;
+    return peerLabelValues(this.local, ctx);
   }
 
   counters(): RecorderCounters {
-    return {
-      labelSetsBuilt: this.labelSetsBuilt,
-      requestSeries: this.requestsByLabels.size,
-      messageSeries: this.messagesByLabels.size,
-      tcpSeries: this.tcpByLabels.size,
-    };
+    return { labelSetsBuilt: this.labelSetsBuilt, series: this.store.size };
   }
 }

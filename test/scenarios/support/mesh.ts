@@ -19,10 +19,10 @@ import { type ControlPlaneProcess, startControlPlaneProcess } from "./control-pl
  * 41 proxy-telemetry, 45 cli-proxy-config, 47 proxy-agent-status (its unit tests under
  * src/proxy/agent use 127.47.1–2.x), 49 proxy-access-log, 62 proxy-tracing, 64 gateway-tls,
  * 66 tls-origination, 67 security-ext-authz, 68 security-rotation, 71 security-authz (its
- * startMesh part). Benchmarks: 40 (bench/proxy.ts), 42 (bench/proxy-memory.ts), 43 (runtime
- * start-up). Local-runtime pod networks: 127.50 and 127.52 (local-runtime tests), 127.57
- * (coffee-shop demo), 127.59 (security-mtls), 127.60 (observability-prometheus), 127.65
- * (security-authz).
+ * startMesh part), 73 telemetry-metrics-api. Benchmarks: 40 (bench/proxy.ts), 42
+ * (bench/proxy-memory.ts), 43 (runtime start-up). Local-runtime pod networks: 127.50 and 127.52
+ * (local-runtime tests), 127.57 (coffee-shop demo), 127.59 (security-mtls), 127.60
+ * (observability-prometheus), 127.65 (security-authz).
  */
 export type Subnet = number;
 

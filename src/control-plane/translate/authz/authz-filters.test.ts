@@ -106,7 +106,7 @@ describe("authorization in translated listeners", () => {
   const resources = translateProxy(snapshot, sidecar);
   const inbound = resources.listeners.get("virtualInbound");
 
-  it("puts the RBAC HTTP filter on inbound HTTP chains, before fault, cors and router", () => {
+  it("puts the RBAC HTTP filter on inbound HTTP chains, before fault, cors, stats and router", () => {
     const http = chainsOf(inbound).filter((c) => c.filter_chain_match?.destination_port === 8080);
     expect(http.length).toBeGreaterThan(0);
     for (const chain of http.filter((c) => httpFilterNames(c).length > 0)) {
@@ -114,17 +114,19 @@ describe("authorization in translated listeners", () => {
         "envoy.filters.http.rbac",
         "envoy.filters.http.fault",
         "envoy.filters.http.cors",
+        "istio.stats",
         "envoy.filters.http.router",
       ]);
     }
   });
 
-  it("puts the network RBAC filter before tcp_proxy on inbound TCP chains", () => {
+  it("puts the network RBAC filter before the stats filter and tcp_proxy on inbound TCP chains", () => {
     const tcp = chainsOf(inbound).filter((c) => c.filter_chain_match?.destination_port === 5432);
     expect(tcp.length).toBeGreaterThan(0);
     for (const chain of tcp) {
       expect(names(chain.filters)).toEqual([
         "envoy.filters.network.rbac",
+        "istio.stats",
         "envoy.filters.network.tcp_proxy",
       ]);
     }
@@ -144,6 +146,7 @@ describe("authorization in translated listeners", () => {
     const tcp = chainsOf(listeners.get("0.0.0.0_31400"));
     expect(names(tcp[0]!.filters)).toEqual([
       "envoy.filters.network.rbac",
+      "istio.stats",
       "envoy.filters.network.tcp_proxy",
     ]);
   });
