@@ -3,6 +3,9 @@ import { parseNodeId, splitPodId } from "../../api/istio-names.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import { type Locality, NO_LOCALITY } from "./workload.ts";
 
+/** The stats filter's extension name, as Istio's proxy lists it in node.extensions. */
+const ISTIO_STATS = "istio.stats";
+
 export type ProxyKind = "sidecar" | "router" | "proxyless";
 
 export interface ProxyNode {
@@ -20,6 +23,13 @@ export interface ProxyNode {
   locality: Locality;
   /** Raw Istio node metadata (ISTIO_META_* / node.metadata). */
   metadata: Readonly<Record<string, unknown>>;
+  /**
+   * false for an upstream Envoy build without Istio's extensions (user_agent_name "envoy" and no
+   * istio.stats among node.extensions, which Envoy fills with what it was built with): istiod's
+   * own filter types (istio.stats) would make it reject whole listeners, so they are left out.
+   * Absent: crema's proxy, Istio's proxy, or a client that does not say.
+   */
+  istioExtensions?: false;
 }
 
 export type ProxyNodeResult = { ok: true; proxy: ProxyNode } | { ok: false; reason: string };
@@ -57,6 +67,12 @@ export function decodeProxyNode(node: JsonObject | undefined): ProxyNodeResult {
   }
   const pod = parsed ? splitPodId(parsed.id) : { name: "", namespace: "" };
   const ips = stringOf(metadata.INSTANCE_IPS).split(",").filter(Boolean);
+  const extensions = Array.isArray(node?.extensions) ? node.extensions : [];
+  const istioExtensions =
+    stringOf(node?.user_agent_name) !== "envoy" ||
+    extensions.some(
+      (e) => typeof e === "object" && e !== null && "name" in e && e.name === ISTIO_STATS,
+    );
   return {
     ok: true,
     proxy: {
@@ -77,6 +93,7 @@ export function decodeProxyNode(node: JsonObject | undefined): ProxyNodeResult {
           }
         : NO_LOCALITY,
       metadata,
+      ...(istioExtensions ? {} : { istioExtensions: false as const }),
     },
   };
 }

@@ -25,6 +25,7 @@ import { type VirtualServiceView, virtualServicesForGateway } from "./route-virt
 import { gatewayServerRouteName } from "./routes-gateway.ts";
 import { buildTcpRoutes, buildTlsRoutes } from "./routes-tcp.ts";
 import { l4RouteFilters } from "./tcp-proxy.ts";
+import { telemetryContext } from "./telemetry-scope.ts";
 import {
   credentialSdsSecretConfig,
   exactMatches,
@@ -227,16 +228,13 @@ function httpChain(
     tls && typeof server.server.name === "string" && server.server.name
       ? server.server.name
       : `outbound_${WILDCARD_IPV4}_${bindPort};`;
-  const hcm = buildHttpConnectionManager(
-    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
-    {
-      class: "gateway",
-      statPrefix,
-      rds: gatewayRouteName(server),
-      useRemoteAddress: true,
-      httpProtocolOptions: {},
-    },
-  );
+  const hcm = buildHttpConnectionManager(telemetryContext(ctx), {
+    class: "gateway",
+    statPrefix,
+    rds: gatewayRouteName(server),
+    useRemoteAddress: true,
+    httpProtocolOptions: {},
+  });
   const transportSocket = tls ? gatewayTransportSocket(ctx, server) : undefined;
   return {
     ...(tls ? { sniHosts: sniHostsOf(server) } : {}),

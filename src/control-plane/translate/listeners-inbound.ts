@@ -32,7 +32,8 @@ import {
   WILDCARD_IPV4,
 } from "./listener-common.ts";
 import { statsNetworkFilters } from "./stats-filter.ts";
-import { blackholeFilters, metadataIdleTimeout, tcpProxyFilter } from "./tcp-proxy.ts";
+import { blackholeChainFilters, metadataIdleTimeout, tcpProxyFilter } from "./tcp-proxy.ts";
+import { telemetryContext } from "./telemetry-scope.ts";
 
 /** One inbound port: Istio's inboundChainConfig. */
 export interface InboundPort {
@@ -125,34 +126,25 @@ function chainFilters(ctx: ListenerContext, port: InboundPort, http: boolean): J
   if (!http) {
     return [
       ...buildAuthzNetworkFilters(ctx),
-      ...statsNetworkFilters(
-        { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
-        "sidecar-inbound",
-      ),
+      ...statsNetworkFilters(telemetryContext(ctx), "sidecar-inbound"),
       tcpProxyFilter({
         statPrefix: port.cluster,
         cluster: port.cluster,
         idleTimeout: metadataIdleTimeout(ctx.proxy),
-        accessLog: accessLogsFor(
-          { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
-          "SERVER",
-        ),
+        accessLog: accessLogsFor(telemetryContext(ctx), "SERVER"),
       }),
     ];
   }
   const statPrefix = port.passthrough
     ? `${port.cluster};`
     : `inbound_${port.bind}_${port.targetPort};`;
-  const hcm = buildHttpConnectionManager(
-    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
-    {
-      class: "sidecar-inbound",
-      statPrefix,
-      routeConfig: inboundRouteConfig(port),
-      useRemoteAddress: false,
-      protocol: port.protocol,
-    },
-  );
+  const hcm = buildHttpConnectionManager(telemetryContext(ctx), {
+    class: "sidecar-inbound",
+    statPrefix,
+    routeConfig: inboundRouteConfig(port),
+    useRemoteAddress: false,
+    protocol: port.protocol,
+  });
   return [hcmFilter(hcm)];
 }
 
@@ -212,7 +204,7 @@ export function buildSidecarInboundListeners(ctx: ListenerContext): JsonObject[]
   const blackhole: ChainOptions = {
     name: VIRTUAL_INBOUND_BLACKHOLE_CHAIN,
     destinationPort: INBOUND_CAPTURE_PORT,
-    filters: blackholeFilters(),
+    filters: blackholeChainFilters(ctx, "sidecar-inbound"),
   };
   const ports = inboundPorts(ctx);
   // Passthrough chains for every port, then for ports only PeerAuthentication portLevelMtls names.

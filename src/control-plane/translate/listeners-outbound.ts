@@ -28,12 +28,13 @@ import {
 import { LOCAL_OUTBOUND_ROUTE_CONFIG } from "./route-configs.ts";
 import type { EgressListenerScope } from "./sidecar-scope.ts";
 import {
-  blackholeFilters,
+  blackholeChainFilters,
   catchAllFilters,
   sidecarTcpChains,
   sidecarTlsChains,
   virtualServicesForHost,
 } from "./tcp-proxy.ts";
+import { telemetryContext } from "./telemetry-scope.ts";
 
 type ListenerProtocol = "HTTP" | "TCP" | "AUTO" | "NONE";
 
@@ -76,15 +77,12 @@ function httpChains(
     listenerProtocol(c.port.protocol) === "AUTO" && bind !== WILDCARD_IPV4
       ? `${c.service.hostname}:${c.port.port}`
       : String(c.port.port);
-  const hcm = buildHttpConnectionManager(
-    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
-    {
-      class: "sidecar-outbound",
-      statPrefix: `outbound_${bind}_${c.port.port};`,
-      rds,
-      useRemoteAddress: false,
-    },
-  );
+  const hcm = buildHttpConnectionManager(telemetryContext(ctx), {
+    class: "sidecar-outbound",
+    statPrefix: `outbound_${bind}_${c.port.port};`,
+    rds,
+    useRemoteAddress: false,
+  });
   const chain: ChainOptions = { filters: [hcmFilter(hcm)], http: true };
   return sniffed
     ? [{ ...chain, applicationProtocols: PLAINTEXT_HTTP_ALPNS, transportProtocol: RAW_BUFFER }]
@@ -258,7 +256,7 @@ export function buildVirtualOutboundListener(ctx: ListenerContext): JsonObject {
       {
         name: VIRTUAL_OUTBOUND_BLACKHOLE_CHAIN,
         filter_chain_match: { destination_port: OUTBOUND_CAPTURE_PORT },
-        filters: blackholeFilters(),
+        filters: blackholeChainFilters(ctx, "sidecar-outbound"),
       },
       {
         name: VIRTUAL_OUTBOUND_CATCHALL_TCP_CHAIN,
@@ -279,18 +277,15 @@ export function buildVirtualOutboundListener(ctx: ListenerContext): JsonObject {
  */
 export function buildLocalHttpProxyListener(ctx: ListenerContext): JsonObject {
   const ip = proxyIp(ctx.proxy.ips);
-  const hcm = buildHttpConnectionManager(
-    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
-    {
-      class: "sidecar-outbound",
-      statPrefix: `outbound_${ip}_${OUTBOUND_CAPTURE_PORT};`,
-      rds: LOCAL_OUTBOUND_ROUTE_CONFIG,
-      useRemoteAddress: false,
-      httpProtocolOptions: { allow_absolute_url: true },
-      http2ProtocolOptions: { allow_connect: true },
-      extraUpgrades: ["CONNECT"],
-    },
-  );
+  const hcm = buildHttpConnectionManager(telemetryContext(ctx), {
+    class: "sidecar-outbound",
+    statPrefix: `outbound_${ip}_${OUTBOUND_CAPTURE_PORT};`,
+    rds: LOCAL_OUTBOUND_ROUTE_CONFIG,
+    useRemoteAddress: false,
+    httpProtocolOptions: { allow_absolute_url: true },
+    http2ProtocolOptions: { allow_connect: true },
+    extraUpgrades: ["CONNECT"],
+  });
   return {
     name: VIRTUAL_OUTBOUND_LISTENER,
     address: socketAddress(ip, OUTBOUND_CAPTURE_PORT),

@@ -6,6 +6,7 @@ import type { JsonObject } from "../../xds/proto-json.ts";
 import { encodeResource } from "../../xds/resource-codec.ts";
 import { TYPE_URL } from "../../xds/type-urls.ts";
 import type { MeshConfig } from "../model/mesh-config.ts";
+import { decodeProxyNode } from "../model/proxy.ts";
 import { snapshotFromYaml } from "../model/testing.ts";
 import { proxyNode } from "./clusters-testing.ts";
 import type { ListenerClass } from "./http-connection-manager.ts";
@@ -43,6 +44,30 @@ function filters(
 const STATS = "type.googleapis.com/stats.PluginConfig";
 
 describe("istio.stats filters", () => {
+  it("are left out for an upstream Envoy without Istio's extensions, which would reject them", () => {
+    const snapshot = snapshotFromYaml(NAMESPACE);
+    const node = (extra: JsonObject) => {
+      const decoded = decodeProxyNode({
+        id: "sidecar~10.0.0.7~orders-1.shop~shop.svc.cluster.local",
+        metadata: { NAMESPACE: "shop", LABELS: { app: "orders" } },
+        ...extra,
+      });
+      if (!decoded.ok) throw new Error(decoded.reason);
+      return statsHttpFilters(
+        { meshConfig: snapshot.meshConfig, proxy: decoded.proxy, snapshot },
+        "sidecar-outbound",
+      );
+    };
+    expect(node({ user_agent_name: "envoy" })).toEqual([]);
+    const istioProxy = {
+      user_agent_name: "envoy",
+      extensions: [{ name: "istio.stats", category: "envoy.filters.http" }],
+    };
+    expect(node(istioProxy)).toHaveLength(1);
+    expect(node({ user_agent_name: "crema" })).toHaveLength(1);
+    expect(node({})).toHaveLength(1);
+  });
+
   it("are there by default (the prometheus provider), host fallback off where Istio turns it off", () => {
     expect(filters("", "sidecar-outbound")).toEqual([
       { name: "istio.stats", typed_config: { "@type": STATS } },

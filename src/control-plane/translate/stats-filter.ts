@@ -76,6 +76,7 @@ function pluginConfig(metrics: MetricsByMode, cls: ListenerClass): JsonObject | 
 }
 
 function statsFilters(ctx: TelemetryContext, cls: ListenerClass): JsonObject[] {
+  if (ctx.proxy.istioExtensions === false) return [];
   const out: JsonObject[] = [];
   for (const [, metrics] of prometheusProviders(ctx)) {
     const config = pluginConfig(metrics, cls);

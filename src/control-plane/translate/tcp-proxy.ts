@@ -21,6 +21,7 @@ import { type VirtualServiceView, viewOf } from "./route-virtual-services.ts";
 import { buildTcpRoutes, buildTlsRoutes, type L4Route } from "./routes-tcp.ts";
 import type { SidecarScope } from "./sidecar-scope.ts";
 import { statsNetworkFilters } from "./stats-filter.ts";
+import { telemetryContext } from "./telemetry-scope.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -93,10 +94,7 @@ export function catchAllCluster(scope: SidecarScope): string {
 
 /** Outbound and gateway tcp_proxies log as the client side. */
 function clientAccessLogs(ctx: Pick<L4Context, "snapshot" | "proxy">): JsonObject[] {
-  return accessLogsFor(
-    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
-    "CLIENT",
-  );
+  return accessLogsFor(telemetryContext(ctx), "CLIENT");
 }
 
 /**
@@ -104,10 +102,7 @@ function clientAccessLogs(ctx: Pick<L4Context, "snapshot" | "proxy">): JsonObjec
  * them as the sidecar-outbound class whichever listener the chain is on.
  */
 function clientStatsFilters(ctx: Pick<L4Context, "snapshot" | "proxy">): JsonObject[] {
-  return statsNetworkFilters(
-    { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot },
-    "sidecar-outbound",
-  );
+  return statsNetworkFilters(telemetryContext(ctx), "sidecar-outbound");
 }
 
 /** Istio's buildOutboundCatchAllNetworkFiltersOnly (access-logged even towards the black hole). */
@@ -126,6 +121,14 @@ export function catchAllFilters(ctx: L4Context): JsonObject[] {
 
 export function blackholeFilters(): JsonObject[] {
   return [tcpProxyFilter({ statPrefix: BLACKHOLE_CLUSTER, cluster: BLACKHOLE_CLUSTER })];
+}
+
+/** The blackhole chains of virtualOutbound and virtualInbound: istiod counts their connections. */
+export function blackholeChainFilters(
+  ctx: Pick<L4Context, "snapshot" | "proxy">,
+  cls: "sidecar-outbound" | "sidecar-inbound",
+): JsonObject[] {
+  return [...statsNetworkFilters(telemetryContext(ctx), cls), ...blackholeFilters()];
 }
 
 /** Idle timeout, max connection duration and source-IP hashing from the DestinationRule. */

@@ -17,6 +17,14 @@ export interface TelemetryContext {
   snapshot?: MeshSnapshot | undefined;
 }
 
+/** The telemetry context of a listener being built from a snapshot. */
+export function telemetryContext(ctx: {
+  snapshot: MeshSnapshot;
+  proxy: ProxyNode;
+}): TelemetryContext {
+  return { meshConfig: ctx.snapshot.meshConfig, proxy: ctx.proxy, snapshot: ctx.snapshot };
+}
+
 const NO_TELEMETRY: ApplicableTelemetry = { metrics: [], logging: [], tracing: [] };
 const resolved = new WeakMap<MeshSnapshot, WeakMap<ProxyNode, ApplicableTelemetry>>();
 
