@@ -23,6 +23,7 @@ const SUBNET = 40;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
 const CLIENT_IP = ip(9);
 const SINGLE_THREAD_CLIENT_IP = ip(12);
+const NO_STATS_CLIENT_IP = ip(13);
 const PLAIN_BACKEND_IP = ip(1);
 const PAIRED_POD_IP = ip(2);
 const PAIRED_APP_IP = ip(2, 2);
@@ -89,6 +90,15 @@ ${podYaml({ name: "paired-1", ip: PAIRED_POD_IP, labels: { app: "paired" }, port
 ${podYaml({ name: "secure-1", ip: SECURE_POD_IP, labels: { app: "secure" }, ports: [8080] })}---
 ${podYaml({ name: "client", ip: CLIENT_IP, labels: { app: "client" } })}---
 ${podYaml({ name: "client-1t", ip: SINGLE_THREAD_CLIENT_IP, labels: { app: "client" } })}---
+${podYaml({ name: "client-nostats", ip: NO_STATS_CLIENT_IP, labels: { app: "client-nostats" } })}---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: no-istio-metrics, namespace: default}
+spec:
+  selector: {matchLabels: {app: client-nostats}}
+  metrics:
+  - overrides: [{match: {metric: ALL_METRICS}, disabled: true}]
+---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: paired, namespace: default}
@@ -129,6 +139,15 @@ function startBackend(host: string): Promise<ChildProcess> {
     });
     child.once("exit", (code) => reject(new Error(`backend on ${host} exited with ${code}`)));
   });
+}
+
+/** The with/without comparison means nothing unless the Telemetry took effect on both sides. */
+async function expectIstioMetrics(adminUrl: string, present: boolean): Promise<void> {
+  const text = await (await fetch(`${adminUrl}/stats/prometheus`)).text();
+  if (text.includes("istio_requests_total{") !== present)
+    throw new Error(
+      `${adminUrl}: istio_requests_total ${present ? "missing" : "present"} after the probe`,
+    );
 }
 
 /** Probes until the path answers (a peer may still be binding), at most `attempts` times. */
@@ -337,6 +356,13 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
       labels: { app: "client" },
       extraArgs: [...certificates, "--concurrency", "1"],
     });
+    // The same sidecar without Istio's metrics (no istio.stats filter): what the stats cost.
+    const noStats = await mesh.startProxy({
+      pod: "client-nostats",
+      ip: NO_STATS_CLIENT_IP,
+      labels: { app: "client-nostats" },
+      extraArgs: certificates,
+    });
     const paired = await mesh.startProxy({
       pod: "paired-1",
       ip: PAIRED_POD_IP,
@@ -362,6 +388,12 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
         proxies: [singleThread.pid],
       },
       {
+        name: "one sidecar without Istio metrics (outbound only)",
+        url: `http://${NO_STATS_CLIENT_IP}:15001/`,
+        host: "plain",
+        proxies: [noStats.pid],
+      },
+      {
         name: "sidecar pair (outbound → inbound)",
         url: outbound,
         host: "paired",
@@ -376,6 +408,8 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
       ...peers.map((peer) => ({ name: peer.name, url: peer.url, proxies: [peer.pid] })),
     ];
     for (const scenario of scenarios) await probeUntilReady(scenario);
+    await expectIstioMetrics(client.adminUrl, true);
+    await expectIstioMetrics(noStats.adminUrl, false);
     const samples = new Map<string, { wrk: WrkResult; cpuPer1k: number; rss: number }[]>();
     for (let round = 0; round < options.rounds; round++) {
       for (const scenario of scenarios) {
