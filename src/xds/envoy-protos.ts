@@ -32,6 +32,7 @@ export const ENVOY_PROTO_FILES = [
   "envoy/extensions/filters/http/rbac/v3/rbac.proto",
   "envoy/extensions/filters/http/jwt_authn/v3/config.proto",
   "envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto",
+  "envoy/extensions/filters/http/grpc_stats/v3/config.proto",
   "envoy/extensions/filters/network/ext_authz/v3/ext_authz.proto",
   "envoy/service/auth/v3/external_auth.proto",
   "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto",

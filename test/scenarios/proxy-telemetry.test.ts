@@ -3,6 +3,7 @@
 // through the peer-metadata exchange, on Envoy's Prometheus endpoint (15090), summed over the
 // proxies' two threads.
 import { createServer, request, type Server } from "node:http";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   connectTunnel,
@@ -23,7 +24,8 @@ let appMetrics: Server;
 const CONFIG = `${INJECTED_NAMESPACE_YAML}---
 ${serviceYaml("echo")}---
 ${serviceYaml("tcpecho", { selector: "echo", ports: [{ name: "tcp", port: 9000, targetPort: 9000 }] })}---
-${podYaml({ name: "echo-1", ip: ECHO, labels: { app: "echo", version: "v1" }, ports: [8080, 9000] })}---
+${serviceYaml("chat", { selector: "echo", ports: [{ name: "grpc", port: 9090, targetPort: 9090 }] })}---
+${podYaml({ name: "echo-1", ip: ECHO, labels: { app: "echo", version: "v1" }, ports: [8080, 9000, 9090] })}---
 ${podYaml({ name: "sleep", ip: SLEEP, labels: { app: "sleep", version: "v2" } })}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -35,7 +37,71 @@ spec:
     fault: {abort: {httpStatus: 418, percentage: {value: 100}}}
     route: [{destination: {host: echo}}]
   - route: [{destination: {host: echo}}]
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: report-often, namespace: default}
+spec:
+  metrics:
+  - reportingInterval: 1s
 `;
+
+/**
+ * A bidirectional gRPC method on raw bytes, so any message size (empty ones too) goes on the
+ * wire as written: the server echoes each message and adds an acknowledgement, then says goodbye
+ * when the client is done — 2N + 1 responses to N requests.
+ */
+const CHAT: grpc.ServiceDefinition = {
+  Chat: {
+    path: "/crema.test.Chat/Chat",
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (message: Buffer) => message,
+    requestDeserialize: (bytes: Buffer) => bytes,
+    responseSerialize: (message: Buffer) => message,
+    responseDeserialize: (bytes: Buffer) => bytes,
+  },
+};
+let chatServer: grpc.Server;
+
+function startChatServer(address: string): Promise<grpc.Server> {
+  const server = new grpc.Server();
+  server.addService(CHAT, {
+    Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      call.on("data", (message: Buffer) => {
+        call.write(message);
+        call.write(Buffer.from("ack"));
+      });
+      call.on("end", () => {
+        call.write(Buffer.from("bye"));
+        call.end();
+      });
+    },
+  });
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) =>
+      error ? reject(error) : resolve(server),
+    ),
+  );
+}
+
+/** A grpc-js client in the sleep pod: `http_proxy` makes it tunnel through the sidecar. */
+function chatClient(target: string): grpc.Client & {
+  Chat(): grpc.ClientDuplexStream<Buffer, Buffer>;
+} {
+  const saved = { http_proxy: process.env.http_proxy, no_proxy: process.env.no_proxy };
+  process.env.http_proxy = `http://${SLEEP}:15001`;
+  delete process.env.no_proxy;
+  try {
+    const Client = grpc.makeGenericClientConstructor(CHAT, "Chat");
+    return new Client(target, grpc.credentials.createInsecure()) as never;
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
 
 /** A request from the sleep pod through its sidecar, on a connection of its own. */
 function call(path: string): Promise<{ status: number; headers: Record<string, unknown> }> {
@@ -85,6 +151,7 @@ beforeAll(async () => {
     res.end(req.url === "/app-metrics" ? "# TYPE orders_total counter\norders_total 7\n" : "");
   });
   await new Promise<void>((resolve) => appMetrics.listen(9102, ip(1, 2), resolve));
+  chatServer = await startChatServer(`${ip(1, 2)}:9090`);
   await mesh.startProxy({
     pod: "echo-1",
     ip: ECHO,
@@ -104,7 +171,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await mesh?.stop();
   await new Promise((resolve) => appMetrics?.close(resolve));
+  chatServer?.forceShutdown();
 });
+
+/** Scrapes `podIp` until `done` holds of the text (the proxies record a moment after the client). */
+async function scrapeUntil(podIp: string, done: (text: string) => boolean): Promise<string> {
+  let text = "";
+  for (let i = 0; i < 200; i++) {
+    text = await scrape(podIp);
+    if (done(text)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return text;
+}
 
 describe("Istio's standard metrics", () => {
   it("counts requests at the source and the destination, naming each other's workload", async () => {
@@ -208,6 +287,68 @@ describe("Istio's standard metrics", () => {
       expect(sum(samples(text, "istio_tcp_connections_closed_total", labels))).toBe(1);
       expect(sum(samples(text, "istio_tcp_received_bytes_total", labels))).toBe(1000);
       expect(sum(samples(text, "istio_tcp_sent_bytes_total", labels))).toBe(1000);
+    }
+  });
+
+  it("counts the gRPC messages of a bidirectional stream at both ends, while it runs and at its end", async () => {
+    const client = chatClient("chat:9090");
+    const call = client.Chat();
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
+    let received = 0;
+    const responses: Array<() => void> = [];
+    call.on("data", () => {
+      received++;
+      responses.shift()?.();
+    });
+    const answered = (count: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (received >= count ? resolve() : responses.push(check));
+        check();
+      });
+    const reporters = [
+      [SLEEP, "source"],
+      [ECHO, "destination"],
+    ] as const;
+    const chat = (reporter: string) => ({
+      reporter,
+      source_workload: "sleep",
+      source_app: "sleep",
+      destination_workload: "echo-1",
+      destination_service: "chat.default.svc.cluster.local",
+      destination_service_name: "chat",
+    });
+    const messages = (text: string, reporter: string) => [
+      sum(samples(text, "istio_request_messages_total", chat(reporter))),
+      sum(samples(text, "istio_response_messages_total", chat(reporter))),
+    ];
+
+    // Three messages, six answers; the stream stays open and each proxy reports every second.
+    for (const text of ["one", "two", "three"]) call.write(Buffer.from(text));
+    await answered(6);
+    for (const [podIp, reporter] of reporters) {
+      const text = await scrapeUntil(podIp, (t) => messages(t, reporter)[0] === 3);
+      expect(messages(text, reporter), reporter).toEqual([3, 6]);
+    }
+
+    // An empty message and one spread over many HTTP/2 frames each way, then the end.
+    call.write(Buffer.alloc(0));
+    call.write(Buffer.alloc(100_000, 7));
+    call.write(Buffer.from("four"));
+    call.end();
+    await status;
+    client.close();
+    // The call ended with grpc-status 0: its istio_requests_total series says when it is recorded.
+    const recorded = (reporter: string) => ({
+      ...chat(reporter),
+      request_protocol: "grpc",
+      grpc_response_status: "0",
+    });
+    for (const [podIp, reporter] of reporters) {
+      const text = await scrapeUntil(
+        podIp,
+        (t) => sum(samples(t, "istio_requests_total", recorded(reporter))) === 1,
+      );
+      expect(messages(text, reporter), reporter).toEqual([6, 13]);
     }
   });
 

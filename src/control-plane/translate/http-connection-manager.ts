@@ -60,6 +60,18 @@ export const ROUTER_FILTER = httpFilter(
   "envoy.filters.http.router",
   "envoy.extensions.filters.http.router.v3.Router",
 );
+/**
+ * Envoy's gRPC statistics filter as istiod writes it (xdsfilters.GrpcStats): it leaves each gRPC
+ * stream's message counts in filter state, where `istio.stats` reads them for
+ * istio_request_messages_total and istio_response_messages_total. Since istio/istio#44094 Istio
+ * adds it to every HCM whatever the port's protocol: a shared outbound HCM cannot tell gRPC from
+ * HTTP by port, and the filter looks at each stream's content-type.
+ */
+export const GRPC_STATS_FILTER = httpFilter(
+  "envoy.filters.http.grpc_stats",
+  "envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
+  { emit_filter_state: true, stats_for_all_methods: false },
+);
 
 // ---- Seams: policy filters that later issues fill in (each returns [] until then). ----
 
@@ -108,13 +120,17 @@ export function requestIdExtension(_ctx: HcmContext): JsonObject | undefined {
   return undefined;
 }
 
-/** The HTTP filters in Istio's order: mx, ext_authz, jwt, rbac, fault, cors, stats, router. */
+/**
+ * The HTTP filters in Istio's order: mx, ext_authz, jwt, rbac, grpc_stats, fault, cors, stats,
+ * router.
+ */
 export function httpFilters(ctx: HcmContext, cls: ListenerClass): JsonObject[] {
   return [
     ...metadataExchangeFilters(ctx, cls),
     ...customAuthzFilters(ctx, cls),
     ...authnFilters(ctx, cls),
     ...authzFilters(ctx, cls),
+    GRPC_STATS_FILTER,
     FAULT_FILTER,
     CORS_FILTER,
     ...statsFilters(ctx, cls),

@@ -45,8 +45,9 @@ import {
   selectRoute,
 } from "../routing/index.ts";
 import type { CompiledRouteConfig, MutableHeaders, RouteRequest } from "../routing/types.ts";
+import { GrpcMessageReports } from "../telemetry/grpc-message-reports.ts";
 import type { Reporter } from "../telemetry/metric-definitions.ts";
-import type { StatsFilter } from "../telemetry/proxy-telemetry.ts";
+import type { HttpStreamTelemetry, StatsFilter } from "../telemetry/proxy-telemetry.ts";
 import {
   decodeStatsFilterConfig,
   ISTIO_STATS_TYPE,
@@ -65,6 +66,7 @@ import {
 } from "./ext-authz-filter.ts";
 import { faultFor } from "./fault-filter.ts";
 import { faultStats } from "./fault-stats.ts";
+import { countsGrpcMessages, GrpcStatsStream } from "./grpc-stats-filter.ts";
 import type { ConnectionState, HcmDeps, HcmEntry } from "./hcm-types.ts";
 import { firstValue } from "./headers.ts";
 import { armHttp2IdleTimeout } from "./http2-idle-timeout.ts";
@@ -150,6 +152,8 @@ export class HttpConnectionManager {
   /** The HCM's `istio.stats` filters (Istio's metrics are recorded only through them). */
   private readonly statsConfigs: readonly StatsFilterConfig[];
   private readonly statsFilters: readonly StatsFilter[];
+  /** The chain has a grpc_stats filter keeping message counts in filter state. */
+  private readonly countGrpcMessages: boolean;
   /** Set only when the HCM has a `tracing` config: otherwise streams allocate nothing for it. */
   private readonly tracer: HcmTracer | undefined;
 
@@ -171,6 +175,7 @@ export class HttpConnectionManager {
     this.statsConfigs = compileStatsFilters(config.httpFilters);
     const telemetry = deps.telemetry;
     this.statsFilters = telemetry ? this.statsConfigs.map((c) => telemetry.statsFilter(c)) : [];
+    this.countGrpcMessages = countsGrpcMessages(config.httpFilters);
     this.routerConfig = routerFilterConfig(config.httpFilters);
     this.rbacFilters = compileRbacFilters(config.httpFilters, config.statPrefix);
     this.jwtFilters = compileJwtFilters(config.httpFilters);
@@ -322,13 +327,16 @@ export class HttpConnectionManager {
     );
     const telemetry = this.deps.telemetry;
     if (telemetry) downstream.telemetry = { reporter: this.reporter, peer: undefined };
+    if (grpc && this.countGrpcMessages) downstream.grpcStats = new GrpcStatsStream(info);
     // Tracing hook: set once the route is known, ended with the stream.
     let span: StreamSpan | undefined;
     let dynamicMetadata: FilterStream["dynamicMetadata"] | undefined;
+    let messageReports: GrpcMessageReports | undefined;
     res.once("close", () => {
       if (state) state.activeRequests--;
+      messageReports?.stop();
       const route = prepared.ok ? prepared.route : undefined;
-      const recorded = this.endStream(req, downstream, startedAt, grpc, route);
+      const recorded = this.endStream(req, downstream, startedAt, grpc, route, messageReports);
       if (span)
         this.endSpan(span, { req, downstream, startedAt, route, recorded, dynamicMetadata });
     });
@@ -378,6 +386,14 @@ export class HttpConnectionManager {
           responseHeaders: response,
         });
     }
+    if (downstream.grpcStats && telemetry && this.statsFilters.length > 0)
+      messageReports = new GrpcMessageReports(
+        telemetry,
+        this.statsFilters,
+        info,
+        prepared.route.authority,
+        () => this.liveStreamTelemetry(downstream),
+      );
     dynamicMetadata = {};
     this.runFilters(
       {
@@ -407,6 +423,7 @@ export class HttpConnectionManager {
     startedAt: number,
     grpc: boolean,
     route: RouteRequest | undefined,
+    messageReports: GrpcMessageReports | undefined,
   ): boolean {
     const telemetry = this.deps.telemetry;
     const stream = downstream.telemetry;
@@ -422,8 +439,19 @@ export class HttpConnectionManager {
       ? this.deps.clusters.cluster(info.upstreamCluster)?.config
       : undefined;
     const record = { reporter: stream.reporter, peer: stream.peer, cluster, grpc };
-    for (const filter of filters) telemetry.recordStream(info, record, filter);
+    const reported = messageReports?.reported;
+    for (let i = 0; i < filters.length; i++)
+      telemetry.recordStream(info, record, filters[i]!, reported?.[i]);
     return true;
+  }
+
+  /** A gRPC stream's telemetry mid-stream, once its peer is known (else undefined). */
+  private liveStreamTelemetry(downstream: NodeDownstream): HttpStreamTelemetry | undefined {
+    const stream = downstream.telemetry;
+    if (stream?.peer === undefined) return undefined;
+    const clusterName = downstream.info.upstreamCluster;
+    const cluster = clusterName ? this.deps.clusters.cluster(clusterName)?.config : undefined;
+    return { reporter: stream.reporter, peer: stream.peer, cluster, grpc: true };
   }
 
   /** Ends the stream's span with its record (completed here unless endStream did). */
@@ -610,7 +638,7 @@ export class HttpConnectionManager {
       scheme: route.scheme,
       headers,
       grpc,
-      body: new RequestBody(req, limit, downstream.info),
+      body: new RequestBody(req, limit, downstream.info, downstream.grpcStats),
       downstream,
       includeAttemptCount: selection.virtualHost.includeRequestAttemptCount,
       includeAttemptCountInResponse: selection.virtualHost.includeAttemptCountInResponse,

@@ -6,6 +6,7 @@ import type { StreamInfo } from "../http/stream-info.ts";
 import type { MutableHeaders } from "../routing/types.ts";
 import type { Reporter } from "../telemetry/metric-definitions.ts";
 import type { WorkloadMetadata } from "../telemetry/workload-labels.ts";
+import type { GrpcStatsStream } from "./grpc-stats-filter.ts";
 import type { WireHeaders } from "./upstream-types.ts";
 
 export type LocalReplyRequest = Omit<LocalReplyInput, "grpc" | "headRequest">;
@@ -40,6 +41,8 @@ export interface Downstream {
   readonly info: StreamInfo;
   /** Istio's metrics for this stream: who reports, and the peer workload once known. */
   readonly telemetry?: StreamTelemetry | undefined;
+  /** The grpc_stats filter's message counting, on a gRPC stream of a chain that has it. */
+  readonly grpcStats?: GrpcStatsStream | undefined;
 }
 
 export interface StreamTelemetry {

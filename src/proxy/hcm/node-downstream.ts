@@ -9,6 +9,7 @@ import type { HcmConfig } from "../listener/types.ts";
 import { wireHeaders } from "../routing/select-route.ts";
 import type { MutableHeaders } from "../routing/types.ts";
 import type { Downstream, LocalReplyRequest, StreamTelemetry } from "./downstream.ts";
+import type { GrpcStatsStream } from "./grpc-stats-filter.ts";
 import type { WireHeaders } from "./upstream-types.ts";
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -31,6 +32,7 @@ export class NodeDownstream implements Downstream {
   readonly flags: ResponseFlag[];
   readonly info: StreamInfo;
   telemetry: StreamTelemetry | undefined = undefined;
+  grpcStats: GrpcStatsStream | undefined = undefined;
   /** Adds this proxy's peer-metadata exchange headers to the response (the client asked). */
   announce: ((headers: MutableHeaders) => void) | undefined = undefined;
   private readonly res: NodeResponse;
@@ -65,6 +67,7 @@ export class NodeDownstream implements Downstream {
   }
 
   writeHead(status: number, headers: MutableHeaders, endStream = false): void {
+    this.grpcStats?.responseHeaders(status, headers, endStream);
     if (endStream && this.respondEndStream(status, headers)) return;
     this.finalizeHead(status, headers);
     const res = this.res as ServerResponse;
@@ -99,6 +102,7 @@ export class NodeDownstream implements Downstream {
 
   write(chunk: Uint8Array): boolean {
     this.info.bytesSent += chunk.byteLength;
+    this.grpcStats?.responseData(chunk);
     return (this.res as ServerResponse).write(chunk);
   }
 

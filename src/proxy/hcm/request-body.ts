@@ -11,6 +11,11 @@ export interface BodySink {
   abort?(): void;
 }
 
+/** Something that reads the request body as it arrives, once per byte (replays are not shown). */
+export interface RequestBodyObserver {
+  requestData(chunk: Uint8Array): void;
+}
+
 export class RequestBody {
   private readonly source: Readable | undefined;
   private readonly limitBytes: number;
@@ -32,15 +37,19 @@ export class RequestBody {
 
   /** Body bytes received so far (the access log's %BYTES_RECEIVED%), when someone counts. */
   private readonly received: { bytesReceived: number } | undefined;
+  /** Sees each chunk as it arrives from the downstream (the grpc_stats filter's counting). */
+  private readonly observer: RequestBodyObserver | undefined;
 
   /** `source` undefined: the request has no body. */
   constructor(
     source: Readable | undefined,
     limitBytes: number,
     received?: { bytesReceived: number },
+    observer?: RequestBodyObserver,
   ) {
     this.source = source;
     this.received = received;
+    this.observer = observer;
     this.limitBytes = limitBytes;
     this.ended = source === undefined;
     if (!source) return;
@@ -148,6 +157,7 @@ export class RequestBody {
 
   private onData(chunk: Uint8Array): void {
     if (this.received) this.received.bytesReceived += chunk.byteLength;
+    this.observer?.requestData(chunk);
     for (const mirror of this.mirrors) this.writeMirror(mirror, chunk);
     if (this.discarding) return;
     if (!this.overflowed) {

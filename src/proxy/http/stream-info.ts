@@ -4,6 +4,15 @@ import type { ResponseFlag } from "./response-flags.ts";
 
 export type StreamHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
 
+/**
+ * Envoy's GrpcStatsObject, the filter state `envoy.filters.http.grpc_stats` the grpc_stats filter
+ * (emit_filter_state) keeps for a gRPC stream: the messages each way so far.
+ */
+export interface GrpcStatsFilterState {
+  requestMessageCount: number;
+  responseMessageCount: number;
+}
+
 export interface StreamInfo {
   /** When the first byte of the request (or the connection) arrived, epoch milliseconds. */
   readonly startTime: number;
@@ -51,6 +60,8 @@ export interface StreamInfo {
   /** URI SAN of the downstream peer's certificate (mTLS), and of the proxy's own. */
   readonly downstreamPeerUriSan: string | undefined;
   readonly downstreamLocalUriSan: string | undefined;
+  /** Set by the grpc_stats filter once it has counted a message, as Envoy sets its filter state. */
+  grpcStats: GrpcStatsFilterState | undefined;
 }
 
 /** A StreamInfo for a stream starting now, with nothing known yet beyond the connection. */
@@ -88,5 +99,6 @@ export function newStreamInfo(
     upstreamTransportFailureReason: undefined,
     upstreamServiceTimeMs: undefined,
     routeName: undefined,
+    grpcStats: undefined,
   };
 }

@@ -59,3 +59,43 @@ describe("decodeHttpFilters: the router's typed_config", () => {
     ]);
   });
 });
+
+describe("decodeHttpFilters: envoy.filters.http.grpc_stats", () => {
+  const GRPC_STATS_URL =
+    "type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig";
+
+  function decode(filter: Record<string, unknown>) {
+    const ctx = { errors: [] as string[], regexes: new Re2Lease() };
+    const list = [
+      new Fields(ctx, filter, "http_filters[0]"),
+      new Fields(
+        ctx,
+        { name: "envoy.filters.http.router", typed_config: { "@type": ROUTER_URL } },
+        "http_filters[1]",
+      ),
+    ];
+    return { filters: decodeHttpFilters(list, "http_filters", ctx.errors, {}), errors: ctx.errors };
+  }
+
+  it("is a known filter, by its typed config or by its name", () => {
+    const typed = decode({
+      name: "envoy.filters.http.grpc_stats",
+      typed_config: { "@type": GRPC_STATS_URL, emit_filter_state: true },
+    });
+    expect(typed.errors).toEqual([]);
+    expect(typed.filters.map((f) => f.typeUrl)).toEqual([GRPC_STATS_URL, ROUTER_URL]);
+    const named = decode({ name: "envoy.filters.http.grpc_stats" });
+    expect(named.errors).toEqual([]);
+    expect(named.filters[0]!.typeUrl).toBe(GRPC_STATS_URL);
+  });
+
+  it("rejects a config it cannot read, naming the field", () => {
+    const { errors } = decode({
+      name: "envoy.filters.http.grpc_stats",
+      typed_config: { "@type": GRPC_STATS_URL, emit_filter_state: 1 },
+    });
+    expect(errors).toEqual([
+      "http_filters[0].typed_config.emit_filter_state: expected true or false",
+    ]);
+  });
+});

@@ -3,6 +3,11 @@
 
 import type { JsonObject } from "../../xds/proto-json.ts";
 import { decodeExtAuthz, EXT_AUTHZ_TYPE } from "../hcm/ext-authz-config.ts";
+import {
+  decodeGrpcStatsConfig,
+  GRPC_STATS_FILTER_NAME,
+  GRPC_STATS_TYPE,
+} from "../hcm/grpc-stats-config.ts";
 import { decodeJwtAuthn } from "../jwt/decode-jwt-authn.ts";
 import { JWT_AUTHN_TYPE } from "../jwt/jwt-authn-config.ts";
 import { decodeHttpRbac, RBAC_HTTP_TYPE, releaseRbacConfig } from "../rbac/index.ts";
@@ -21,6 +26,7 @@ export const DEFAULT_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([
   RBAC_HTTP_TYPE,
   JWT_AUTHN_TYPE,
   EXT_AUTHZ_TYPE,
+  GRPC_STATS_TYPE,
   ISTIO_STATS_TYPE,
 ]);
 
@@ -31,6 +37,7 @@ const NAME_TO_TYPE: Record<string, string> = {
   "envoy.filters.http.rbac": RBAC_HTTP_TYPE,
   "envoy.filters.http.jwt_authn": JWT_AUTHN_TYPE,
   "envoy.filters.http.ext_authz": EXT_AUTHZ_TYPE,
+  [GRPC_STATS_FILTER_NAME]: GRPC_STATS_TYPE,
 };
 
 /**
@@ -52,6 +59,9 @@ function checkFilterConfig(type: string, config: JsonObject, f: Fields): void {
     else errors = decoded.errors;
   } else if (type === ISTIO_STATS_TYPE) {
     const decoded = decodeStatsFilterConfig(config);
+    if (!decoded.ok) errors = decoded.errors;
+  } else if (type === GRPC_STATS_TYPE) {
+    const decoded = decodeGrpcStatsConfig(config);
     if (!decoded.ok) errors = decoded.errors;
   }
   for (const error of errors) f.ctx.errors.push(`${f.at("typed_config")}.${error}`);

@@ -16,7 +16,12 @@ import {
   peerFromEndpointMetadata,
   skipPeerMetadataExchange,
 } from "./peer-metadata.ts";
-import { type ConnectionMetrics, IstioMetrics, type IstioStatsScope } from "./request-metrics.ts";
+import {
+  type ConnectionMetrics,
+  IstioMetrics,
+  type IstioStatsScope,
+  type StreamMetrics,
+} from "./request-metrics.ts";
 import type { StatsFilterConfig } from "./stats-filter-config.ts";
 import {
   type ClusterLike,
@@ -40,6 +45,15 @@ export interface HttpStreamTelemetry {
   /** The cluster the stream went to (at the destination, the inbound cluster). */
   readonly cluster: ClusterLike | undefined;
   readonly grpc: boolean;
+}
+
+/**
+ * What one stats filter has added so far of a gRPC stream's messages: Istio's filter keeps the
+ * same per stream, so each report adds only what is new.
+ */
+export interface MessagesReported {
+  request: number;
+  response: number;
 }
 
 /** One `istio.stats` filter config at work on this thread. */
@@ -118,35 +132,67 @@ export class ProxyTelemetry {
     return filter;
   }
 
-  /** Counts a finished HTTP stream (istio_requests_total and the three histograms) for `filter`. */
-  recordStream(info: StreamInfo, stream: HttpStreamTelemetry, filter: StatsFilter): void {
+  /**
+   * Counts a finished HTTP stream for `filter`: istio_requests_total and the three histograms,
+   * and for gRPC the messages the grpc_stats filter counted that `reported` does not hold yet.
+   */
+  recordStream(
+    info: StreamInfo,
+    stream: HttpStreamTelemetry,
+    filter: StatsFilter,
+    reported?: MessagesReported,
+  ): void {
     const trailers = info.responseTrailers ?? info.responseHeaders;
     const grpcStatus = stream.grpc ? grpcStatusFrom(trailers, info.responseHeaders) : undefined;
+    const authority = headerValue(info.requestHeaders[":authority"]) ?? "";
+    const metrics = this.streamMetrics(info, stream, filter, authority);
+    if (stream.grpc) addNewMessages(metrics, info, reported);
+    metrics.record(
+      {
+        responseCode: info.responseCode,
+        responseFlags: formatResponseFlags(info.responseFlags),
+        grpcStatus,
+        durationMs: info.durationMs,
+        requestBytes: info.wireBytesReceived,
+        responseBytes: info.wireBytesSent,
+      },
+      info,
+    );
+  }
+
+  /**
+   * A gRPC stream's messages while it lasts (Istio reports them every tcp_reporting_duration once
+   * the peer is known): what the grpc_stats filter counted beyond `reported`. `authority` is the
+   * request's, which the stream info holds only once the stream is over.
+   */
+  reportMessages(
+    info: StreamInfo,
+    stream: HttpStreamTelemetry,
+    filter: StatsFilter,
+    reported: MessagesReported,
+    authority: string,
+  ): void {
+    if (info.grpcStats === undefined) return;
+    addNewMessages(this.streamMetrics(info, stream, filter, authority), info, reported);
+  }
+
+  private streamMetrics(
+    info: StreamInfo,
+    stream: HttpStreamTelemetry,
+    filter: StatsFilter,
+    authority: string,
+  ): StreamMetrics {
     // Without the fallback (inbound, gateways) the Host header never names the service.
-    const host = filter.config.disableHostHeaderFallback
-      ? ""
-      : (headerValue(info.requestHeaders[":authority"]) ?? "");
-    filter.scope
-      .forStream({
-        reporter: stream.reporter,
-        peer: stream.peer,
-        destinationService: this.services.resolve(stream.cluster, info.routeName ?? "", host),
-        // The downstream connection's certificates: at the destination, the client's and ours.
-        peerPrincipal: info.downstreamPeerUriSan,
-        localPrincipal: info.downstreamLocalUriSan,
-        requestProtocol: stream.grpc ? "grpc" : "http",
-      })
-      .record(
-        {
-          responseCode: info.responseCode,
-          responseFlags: formatResponseFlags(info.responseFlags),
-          grpcStatus,
-          durationMs: info.durationMs,
-          requestBytes: info.wireBytesReceived,
-          responseBytes: info.wireBytesSent,
-        },
-        info,
-      );
+    const host = filter.config.disableHostHeaderFallback ? "" : authority;
+    return filter.scope.forStream({
+      reporter: stream.reporter,
+      peer: stream.peer,
+      destinationService: this.services.resolve(stream.cluster, info.routeName ?? "", host),
+      // The downstream connection's certificates: at the destination, the client's and ours.
+      peerPrincipal: info.downstreamPeerUriSan,
+      localPrincipal: info.downstreamLocalUriSan,
+      requestProtocol: stream.grpc ? "grpc" : "http",
+    });
   }
 
   /** The TCP metrics of a connection for `filter`, once its peer and flags are known. */
@@ -168,6 +214,30 @@ export class ProxyTelemetry {
       },
       info,
     );
+  }
+}
+
+/**
+ * Istio adds messages only where the grpc_stats filter state exists, i.e. once the filter has
+ * counted one: a gRPC stream without the filter, or without messages, leaves the counters alone.
+ */
+function addNewMessages(
+  metrics: StreamMetrics,
+  info: StreamInfo,
+  reported: MessagesReported | undefined,
+): void {
+  const state = info.grpcStats;
+  if (state === undefined) return;
+  const request = state.requestMessageCount;
+  const response = state.responseMessageCount;
+  metrics.addMessages(
+    request - (reported?.request ?? 0),
+    response - (reported?.response ?? 0),
+    info,
+  );
+  if (reported) {
+    reported.request = request;
+    reported.response = response;
   }
 }
 

@@ -96,7 +96,10 @@ describe("IstioMetrics label cache", () => {
     const source = metrics.forStream({ ...ctx, reporter: "source" });
     expect(new Set([http, grpc, mtls, source]).size).toBe(4);
     expect(metrics.forStream(ctx)).toBe(http);
-    // Only the gRPC key has message counters (at 0 until messages are counted).
+    // Message series appear once messages are reported, and only for the gRPC key.
+    expect(counter(metrics, "istio_request_messages_total")).toEqual([]);
+    http.addMessages(1, 1);
+    grpc.addMessages(0, 0);
     expect(counter(metrics, "istio_request_messages_total").map((s) => s.value)).toEqual([0]);
   });
 

@@ -217,8 +217,12 @@ export class StreamMetrics {
   /** `,connection_security_policy="…"` */
   private readonly suffix: string;
   private readonly byCode = new Map<number, Map<string, Map<number, RequestCells>>>();
-  /** The gRPC message counters' series (gRPC streams only). */
-  private readonly messages: readonly [Slot<CounterSeries>, Slot<CounterSeries>] | undefined;
+  private readonly peerText: string;
+  /**
+   * The gRPC message counters' series, made when messages are first reported: Istio's filter adds
+   * to them only for streams whose grpc_stats filter state exists, so they appear no sooner.
+   */
+  private messages: readonly [Slot<CounterSeries>, Slot<CounterSeries>] | undefined = undefined;
 
   constructor(
     scope: IstioStatsScope,
@@ -233,13 +237,9 @@ export class StreamMetrics {
     this.protocol = init.protocol;
     this.peerValues = init.peerValues;
     this.policy = init.policy;
+    this.peerText = init.peerText;
     this.prefix = `${init.peerText},request_protocol="${init.protocol}"`;
     this.suffix = `,connection_security_policy="${init.policy}"`;
-    if (init.protocol === "grpc") {
-      const slot = (metric: IstioMetricDefinition) =>
-        scope.counterSlot(metric, PEER_LABELS, init.peerValues, init.peerText);
-      this.messages = [slot(ISTIO_REQUEST_MESSAGES_TOTAL), slot(ISTIO_RESPONSE_MESSAGES_TOTAL)];
-    }
   }
 
   /**
@@ -285,18 +285,21 @@ export class StreamMetrics {
     if (ms >= 0) resolve(cells.duration, expressions)?.histogram.observe(ms);
     resolve(cells.requestBytes, expressions)?.histogram.observe(outcome.requestBytes);
     resolve(cells.responseBytes, expressions)?.histogram.observe(outcome.responseBytes);
-    // Message counters whose labels come from expressions appear with the stream, at 0.
-    const messages = this.messages;
-    if (messages) {
-      resolve(messages[0], expressions);
-      resolve(messages[1], expressions);
-    }
   }
 
-  /** Adds gRPC messages seen since the last call (Istio reports them every 5 s and at the end). */
+  /**
+   * Adds gRPC messages counted since the last call (Istio reports them every
+   * tcp_reporting_duration and at the end). Only gRPC stream keys have message counters.
+   */
   addMessages(request: number, response: number, info?: StreamInfo): void {
-    const messages = this.messages;
-    if (!messages) return;
+    if (this.protocol !== "grpc") return;
+    let messages = this.messages;
+    if (messages === undefined) {
+      const slot = (metric: IstioMetricDefinition) =>
+        this.scope.counterSlot(metric, PEER_LABELS, this.peerValues, this.peerText);
+      messages = [slot(ISTIO_REQUEST_MESSAGES_TOTAL), slot(ISTIO_RESPONSE_MESSAGES_TOTAL)];
+      this.messages = messages;
+    }
     const expressions = this.scope.httpExpressionValues(info);
     const sent = resolve(messages[0], expressions);
     if (sent) sent.value += request;

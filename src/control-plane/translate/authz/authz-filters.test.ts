@@ -106,12 +106,13 @@ describe("authorization in translated listeners", () => {
   const resources = translateProxy(snapshot, sidecar);
   const inbound = resources.listeners.get("virtualInbound");
 
-  it("puts the RBAC HTTP filter on inbound HTTP chains, before fault, cors, stats and router", () => {
+  it("puts the RBAC HTTP filter on inbound HTTP chains, before grpc_stats, fault, cors, stats and router", () => {
     const http = chainsOf(inbound).filter((c) => c.filter_chain_match?.destination_port === 8080);
     expect(http.length).toBeGreaterThan(0);
     for (const chain of http.filter((c) => httpFilterNames(c).length > 0)) {
       expect(httpFilterNames(chain)).toEqual([
         "envoy.filters.http.rbac",
+        "envoy.filters.http.grpc_stats",
         "envoy.filters.http.fault",
         "envoy.filters.http.cors",
         "istio.stats",
