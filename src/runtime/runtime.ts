@@ -17,6 +17,7 @@ import { validateSources } from "../config/validate.ts";
 import { configApiHandlers } from "../control-plane/config-api.ts";
 import { type ControlPlane, startControlPlane } from "../control-plane/control-plane.ts";
 import { type DebugServer, startDebugServer } from "../control-plane/debug-server.ts";
+import type { MeshConfig } from "../control-plane/model/mesh-config.ts";
 import { translateProxy } from "../control-plane/translate/translate-proxy.ts";
 import {
   builtInGatewaySource,
@@ -54,6 +55,8 @@ export interface RuntimeOptions {
   ingressTlsPort?: number;
   /** Run the CA and give every proxy a workload certificate (Istio mTLS); default true. */
   workloadCertificates?: boolean;
+  /** MeshConfig settings for the control plane (`--mesh-config`: providers, access logs …). */
+  meshConfig?: Partial<MeshConfig>;
   logger: Logger;
   /** Each line a container writes. */
   onLine?: (pod: string, container: string, line: string) => void;
@@ -143,7 +146,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(workloadCertificates
       ? { ca: { dir: join(stateDir, "ca") }, secureXdsAddress: "127.0.0.1:0" }
       : {}),
-    meshConfig: { ingressGatewayPorts: gatewayPorts, workloadCertificates },
+    meshConfig: { ...options.meshConfig, ingressGatewayPorts: gatewayPorts, workloadCertificates },
     watch: false,
     // `crema apply` is refused what `crema up` would be: a manifest the runtime cannot run.
     admit: (resources) => planPods(resources).diagnostics,

@@ -71,6 +71,21 @@ ${deployment("db", "[]").replace("command: []", "image: postgres:16")}`,
     expect(run.stderr).toContain("container 'main' has no command");
   });
 
+  it("names each problem of a --mesh-config file at its line, and starts nothing", async () => {
+    const file = join(dir, "idle.yaml");
+    writeFileSync(file, deployment("idle", '["sleep", "infinity"]'));
+    const meshConfig = join(dir, "bad-mesh.yaml");
+    writeFileSync(
+      meshConfig,
+      "accessLogEncoding: XML\nextensionProviders:\n- name: otel\n  opentelemetry: {service: otel, port: 99999}\n",
+    );
+    const run = await crema([...upArgs(file, "bad-mesh"), "--mesh-config", meshConfig]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("bad-mesh.yaml:4:");
+    expect(run.stderr).toContain("meshConfig.extensionProviders[0].opentelemetry.port");
+    expect(run.stderr).not.toContain("mesh ready");
+  });
+
   it("names a host port that is taken and the flag to change it", async () => {
     const taken: Server = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));

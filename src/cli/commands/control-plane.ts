@@ -1,18 +1,14 @@
 // `crema control-plane`: istiod's job — serves xDS built from Istio YAML files, watched.
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { createLogger } from "../../base/logger.ts";
-import { decodeSource } from "../../config/source-file.ts";
-import { parseDocuments } from "../../config/yaml-documents.ts";
 import { validateMeshAccessLog } from "../../control-plane/model/mesh-access-log.ts";
-import {
-  type AccessLogEncoding,
-  decodeMeshConfig,
-  type MeshConfig,
-  type OutboundTrafficPolicyMode,
+import type {
+  AccessLogEncoding,
+  OutboundTrafficPolicyMode,
 } from "../../control-plane/model/mesh-config.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
+import { readMeshConfigFile } from "../mesh-config-file.ts";
 import { shutdownSignals } from "../signals.ts";
 
 interface ControlPlaneFlags {
@@ -93,7 +89,7 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
         io.exit(2);
         return;
       }
-      const fromFile = flags.meshConfig ? await readMeshConfig(flags.meshConfig, io) : {};
+      const fromFile = flags.meshConfig ? await readMeshConfigFile(flags.meshConfig, io) : {};
       if (fromFile === undefined) {
         io.exit(2);
         return;
@@ -158,44 +154,3 @@ export const registerControlPlaneCommand: CommandRegistrar = (program, io: CliIo
       }
     });
 };
-
-/** The MeshConfig fields of `path`, or undefined after printing each problem with its position. */
-async function readMeshConfig(path: string, io: CliIo): Promise<Partial<MeshConfig> | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    io.stderr(`crema: --mesh-config ${path}: ${(error as Error).message}\n`);
-    return undefined;
-  }
-  const source = decodeSource(path, bytes);
-  if ("code" in source) {
-    io.stderr(`crema: ${source.message}\n`);
-    return undefined;
-  }
-  const parsed = parseDocuments(source);
-  for (const d of parsed.diagnostics) {
-    const at = d.position ? `${d.position.file}:${d.position.line}:${d.position.column}: ` : "";
-    io.stderr(`crema: ${at}${d.message}\n`);
-  }
-  if (parsed.diagnostics.length > 0) return undefined;
-  if (parsed.documents.length > 1) {
-    io.stderr(
-      `crema: ${path}: one MeshConfig document expected, found ${parsed.documents.length}\n`,
-    );
-    return undefined;
-  }
-  const document = parsed.documents[0];
-  if (!document) return {};
-  const decoded = decodeMeshConfig(document);
-  const print = (
-    kind: string,
-    p: { path: string; message: string; position: { file: string; line: number; column: number } },
-  ) =>
-    io.stderr(
-      `crema: ${p.position.file}:${p.position.line}:${p.position.column}: ${kind}meshConfig${p.path ? `.${p.path}` : ""}: ${p.message}\n`,
-    );
-  for (const warning of decoded.warnings) print("warning: ", warning);
-  for (const error of decoded.errors) print("", error);
-  return decoded.errors.length > 0 ? undefined : decoded.meshConfig;
-}

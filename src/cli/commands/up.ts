@@ -11,6 +11,8 @@ import { parseDuration } from "../../base/duration.ts";
 import { isErrorCode } from "../../base/error-catalogue.ts";
 import { CremaError, describeError, isCremaError } from "../../base/errors.ts";
 import { createLogger } from "../../base/logger.ts";
+import { validateMeshAccessLog } from "../../control-plane/model/mesh-access-log.ts";
+import type { MeshConfig } from "../../control-plane/model/mesh-config.ts";
 import { DEFAULT_POD_CIDR } from "../../runtime/pod-ips.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
 import {
@@ -22,6 +24,7 @@ import {
 } from "../../runtime/runtime-state.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
+import { readMeshConfigFile } from "../mesh-config-file.ts";
 import { shutdownSignals } from "../signals.ts";
 import { podTable } from "./status.ts";
 
@@ -34,6 +37,7 @@ interface UpFlags {
   podCidr: string;
   timeout: string;
   logLevel?: string;
+  meshConfig?: string;
 }
 
 const DETACHED_LOG = "runtime.log";
@@ -83,7 +87,13 @@ function summary(state: RuntimeState, pods: readonly PodStatus[]): string {
 /** What to print once every pod is ready (the demo's invitation). */
 type Banner = (state: RuntimeState) => string;
 
-async function runForeground(paths: string[], flags: UpFlags, io: CliIo, banner?: Banner) {
+async function runForeground(
+  paths: string[],
+  flags: UpFlags,
+  io: CliIo,
+  meshConfig: Partial<MeshConfig>,
+  banner?: Banner,
+) {
   const logger = createLogger({
     name: "runtime",
     level: flags.logLevel ?? io.env.CREMA_LOG_LEVEL ?? "warn",
@@ -118,6 +128,7 @@ async function runForeground(paths: string[], flags: UpFlags, io: CliIo, banner?
       podCidr: flags.podCidr,
       ingressPort: port(flags.ingressPort, "--ingress-port"),
       ingressTlsPort: port(flags.ingressTlsPort, "--ingress-tls-port"),
+      meshConfig,
       logger,
       onLine: (pod, container, line) => io.stdout(`${pod} ${container} | ${line}\n`),
       onPodChange,
@@ -151,6 +162,7 @@ function foregroundArgv(paths: readonly string[], flags: UpFlags, io: CliIo): st
     flags.podCidr,
     ...(flags.recursive ? ["--recursive"] : []),
     ...(flags.logLevel ? ["--log-level", flags.logLevel] : []),
+    ...(flags.meshConfig ? ["--mesh-config", resolve(io.cwd, flags.meshConfig)] : []),
   ];
 }
 
@@ -245,13 +257,33 @@ function addUpOptions(command: Command): Command {
     .option("--ingress-tls-port <port>", "host port for the ingress gateway's port 443", "8443")
     .option("--pod-cidr <cidr>", "loopback /16 for pod addresses", DEFAULT_POD_CIDR)
     .option("--timeout <duration>", "with --detach: how long to wait for every pod", "120s")
-    .option("--log-level <level>", "runtime and control plane log level on stderr (default warn)");
+    .option("--log-level <level>", "runtime and control plane log level on stderr (default warn)")
+    .option(
+      "--mesh-config <file>",
+      "Istio MeshConfig YAML for the mesh's control plane (extensionProviders, defaultProviders, access logs, tracing sampling), as crema control-plane reads it",
+    );
+}
+
+/** The --mesh-config file's settings, or undefined after printing why it cannot be used. */
+async function meshConfigOf(flags: UpFlags, io: CliIo): Promise<Partial<MeshConfig> | undefined> {
+  if (!flags.meshConfig) return {};
+  const meshConfig = await readMeshConfigFile(resolve(io.cwd, flags.meshConfig), io);
+  if (!meshConfig) return undefined;
+  const accessLogErrors = validateMeshAccessLog(meshConfig);
+  for (const error of accessLogErrors) io.stderr(`crema: ${error}\n`);
+  return accessLogErrors.length > 0 ? undefined : meshConfig;
 }
 
 async function up(paths: string[], flags: UpFlags, io: CliIo, banner?: Banner) {
   try {
+    // Read before a detached mesh starts, so that its problems are printed here.
+    const meshConfig = await meshConfigOf(flags, io);
+    if (!meshConfig) {
+      io.exit(2);
+      return;
+    }
     if (flags.detach) await runDetached(paths, flags, io);
-    else await runForeground(paths, flags, io, banner);
+    else await runForeground(paths, flags, io, meshConfig, banner);
   } catch (error) {
     if (!isCremaError(error)) throw error;
     io.stderr(`crema: ${describeError(error)}\n`);

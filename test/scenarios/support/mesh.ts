@@ -22,7 +22,7 @@ import { type ControlPlaneProcess, startControlPlaneProcess } from "./control-pl
  * startMesh part), 73 telemetry-metrics-api. Benchmarks: 40 (bench/proxy.ts), 42
  * (bench/proxy-memory.ts), 43 (runtime start-up). Local-runtime pod networks: 127.50 and 127.52
  * (local-runtime tests), 127.57 (coffee-shop demo), 127.59 (security-mtls), 127.60
- * (observability-prometheus), 127.65 (security-authz).
+ * (observability-prometheus), 127.65 (security-authz), 127.74 (observability-tracing-demo).
  */
 export type Subnet = number;
 
