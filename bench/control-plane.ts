@@ -189,10 +189,19 @@ interface ControlPlaneChild {
   stop(): Promise<void>;
 }
 
+/**
+ * Node flags for the control-plane child from CREMA_BENCH_CP_NODE_FLAGS (space-separated), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/profiles` to see where its time goes during the scenario.
+ */
+function extraNodeFlags(): string[] {
+  return (process.env.CREMA_BENCH_CP_NODE_FLAGS ?? "").split(" ").filter((flag) => flag !== "");
+}
+
 async function startControlPlaneChild(configDir: string): Promise<ControlPlaneChild> {
   const child = spawn(
     process.execPath,
     [
+      ...extraNodeFlags(),
       "--import",
       new URL("./support/memory-probe.ts", import.meta.url).pathname,
       new URL("../bin/crema.js", import.meta.url).pathname,

@@ -25,6 +25,7 @@ interface TypeState {
 }
 
 const now = () => performance.timeOrigin + performance.now();
+const ENVOY_WINDOW = Number(process.env.CREMA_BENCH_XDS_WINDOW ?? 256 * 2 ** 20);
 const send = (message: LoadClientMessage) => process.send!(message);
 
 const pending: Ack[] = [];
@@ -39,6 +40,10 @@ function simulatedProxy(address: string, index: number): () => void {
   const client = new Client(address, credentials.createInsecure(), {
     "grpc.use_local_subchannel_pool": 1,
     "grpc.max_receive_message_length": 256 * 1024 * 1024,
+    // HTTP/2 receive windows as Envoy's defaults (Http2ProtocolOptions initial stream and
+    // connection window: 256 MiB), not HTTP/2's 64 KiB: with those, a 2 MB response needs
+    // thirty-odd WINDOW_UPDATE round trips, and the server waits for them rather than works.
+    "grpc-node.flow_control_window": ENVOY_WINDOW,
   });
   const call = client.makeBidiStreamRequest(
     ADS_PATH,
@@ -83,10 +88,13 @@ function simulatedProxy(address: string, index: number): () => void {
     if (response.typeUrl === TYPE_URL.cluster)
       subscribe(
         TYPE_URL.clusterLoadAssignment,
-        response.resources.map(edsClusterName).filter((n) => n !== undefined),
+        response
+          .resources()
+          .map(edsClusterName)
+          .filter((n) => n !== undefined),
       );
     else if (response.typeUrl === TYPE_URL.listener)
-      subscribe(TYPE_URL.routeConfiguration, response.resources.flatMap(rdsRouteNames));
+      subscribe(TYPE_URL.routeConfiguration, response.resources().flatMap(rdsRouteNames));
   });
   let closing = false;
   call.on("error", () => {});

@@ -14,8 +14,11 @@ function* fields(buffer: Buffer): Generator<Field> {
     const number = key >>> 3;
     const wireType = key & 7;
     if (wireType === 0) yield { number, wireType, value: reader.uint32() };
-    else if (wireType === 2) yield { number, wireType, value: Buffer.from(reader.bytes()) };
-    else reader.skipType(wireType);
+    else if (wireType === 2) {
+      // A view of the message's bytes, not a copy: proxies skip most of what they read.
+      const bytes = reader.bytes();
+      yield { number, wireType, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) };
+    } else reader.skipType(wireType);
   }
 }
 
@@ -33,17 +36,24 @@ export interface ResponseEnvelope {
   versionInfo: string;
   typeUrl: string;
   nonce: string;
-  /** Each resource's Any value (the message bytes, without the Any's type URL). */
-  resources: Buffer[];
+  /** Each resource's Any value (the message bytes, without the Any's type URL), read when
+   * asked for: a proxy looks into clusters and listeners only. */
+  resources(): Buffer[];
 }
 
 export function readDiscoveryResponse(message: Buffer): ResponseEnvelope {
-  const response: ResponseEnvelope = { versionInfo: "", typeUrl: "", nonce: "", resources: [] };
+  const anys: Buffer[] = [];
+  const response: ResponseEnvelope = {
+    versionInfo: "",
+    typeUrl: "",
+    nonce: "",
+    resources: () => anys.map((any) => bytesOf(any, 2).at(-1) ?? any),
+  };
   for (const field of fields(message)) {
     if (field.wireType !== 2) continue;
     const value = field.value as Buffer;
     if (field.number === 1) response.versionInfo = value.toString("utf8");
-    else if (field.number === 2) response.resources.push(bytesOf(value, 2).at(-1) ?? value);
+    else if (field.number === 2) anys.push(value);
     else if (field.number === 4) response.typeUrl = value.toString("utf8");
     else if (field.number === 5) response.nonce = value.toString("utf8");
   }

@@ -134,9 +134,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     changedAt = burstStart ?? start;
     burstStart = undefined;
     snapshot = snapshotNow();
-    ads.push();
-    metrics.pushTime.observe({ type: "all" }, (clock.now() - start) / 1000);
-    logger.info({ version: snapshot.version, reasons: reasons.length }, "pushed configuration");
+    const version = snapshot.version;
+    // Connections are pushed in turn (the ADS server's push queue): the push time runs until
+    // the last of them has been computed and written.
+    void ads.push().then(() => {
+      metrics.pushTime.observe({ type: "all" }, (clock.now() - start) / 1000);
+      logger.info({ version, reasons: reasons.length }, "pushed configuration");
+    });
   });
   // Convergence is measured from the first change of a burst to each proxy's ACK.
   let burstStart: number | undefined;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { silentLogger } from "../base/logger.ts";
 import type { JsonObject } from "../xds/proto-json.ts";
 import { TYPE_URL } from "../xds/type-urls.ts";
-import { createDiscoverySource, reuseUnchanged, type Translate } from "./discovery-source.ts";
+import { createDiscoverySource, type Translate } from "./discovery-source.ts";
 import type { MeshSnapshot } from "./model/snapshot.ts";
 import type { ProxyResources } from "./translate/proxy-resources.ts";
 
@@ -11,22 +11,6 @@ const resources = (clusters: Record<string, object>): ProxyResources => ({
   routes: new Map(),
   clusters: new Map(Object.entries(clusters)) as ProxyResources["clusters"],
   endpoints: new Map(),
-});
-
-describe("reuseUnchanged", () => {
-  it("keeps the previous object for unchanged resources and the new one for changed or added ones", () => {
-    const before = resources({ a: { name: "a", type: "EDS" }, b: { name: "b", type: "EDS" } });
-    const after = resources({
-      a: { name: "a", type: "EDS" },
-      b: { name: "b", type: "STATIC" },
-      c: { name: "c" },
-    });
-    const merged = reuseUnchanged(before, after);
-    expect(merged.clusters.get("a")).toBe(before.clusters.get("a"));
-    expect(merged.clusters.get("b")).toBe(after.clusters.get("b"));
-    expect(merged.clusters.get("c")).toBe(after.clusters.get("c"));
-    expect([...merged.clusters.keys()]).toEqual(["a", "b", "c"]);
-  });
 });
 
 describe("discovery source", () => {

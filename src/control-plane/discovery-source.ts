@@ -1,7 +1,8 @@
 // Connects the ADS engine to the mesh: each connected proxy is decoded from its xDS node, and
 // its resources are the translation of the current snapshot for it — computed once per
 // snapshot version and proxy, then served for every type; proxies that differ only in what the
-// outbound translators do not read share that part (translate/shared-proxy.ts).
+// outbound translators do not read share that part (translate/shared-proxy.ts), and a sidecar's
+// own part is kept while nothing it reads changed (translate/local-proxy.ts).
 import type { Logger } from "../base/logger.ts";
 import type { JsonObject } from "../xds/proto-json.ts";
 import type {
@@ -11,18 +12,31 @@ import type {
   XdsResourceSet,
 } from "../xds/server/types.ts";
 import { TYPE_URL } from "../xds/type-urls.ts";
+import { GenerationalCache } from "./generational-cache.ts";
 import { decodeProxyNode, type ProxyNode } from "./model/proxy.ts";
 import type { MeshSnapshot } from "./model/snapshot.ts";
 import { credentialSecretsFor } from "./translate/credential-secrets.ts";
+import type { LocalTranslation, LocalTranslationCache } from "./translate/local-proxy.ts";
 import type { ProxyResources } from "./translate/proxy-resources.ts";
-import type { SharedTranslationCache } from "./translate/shared-proxy.ts";
+import type { SharedTranslation, SharedTranslationCache } from "./translate/shared-proxy.ts";
 
-/** `options.sharedCache` is cleared whenever the snapshot version changes. */
+/** The caches outlive snapshot versions: their entries say which version or key they hold. */
 export type Translate = (
   snapshot: MeshSnapshot,
   proxy: ProxyNode,
-  options?: { sharedCache?: SharedTranslationCache; listenerNames?: readonly string[] },
+  options?: {
+    sharedCache?: SharedTranslationCache;
+    localCache?: LocalTranslationCache;
+    previous?: ProxyResources;
+    listenerNames?: readonly string[];
+  },
 ) => ProxyResources;
+
+/** Snapshot versions a cached shared or local translation survives unused: a connection whose
+ * push is still queued when newer versions arrive finds its entry on its turn. */
+const KEEP_GENERATIONS = 4;
+/** Far more sidecars than one control plane serves, yet a bound when they come and go. */
+const MAX_LOCAL_TRANSLATIONS = 20_000;
 
 export interface ConnectedProxy {
   connectionId: string;
@@ -54,10 +68,17 @@ export function createDiscoverySource(options: {
   // are dropped, and a connection keeps only the translation for its latest names.
   let cacheVersion = "";
   const cache = new Map<string, { names: string; resources: ProxyResources }>();
-  // Translations shared between proxies, for the same snapshot version as `cache`.
-  const sharedCache: SharedTranslationCache = new Map();
-  // The last translation each connection was served: unchanged resources keep their previous
-  // object, so the ADS engine's per-object encoding cache recognises them without re-encoding.
+  // Translations shared between proxies; an entry of an earlier version is the base its
+  // replacement keeps unchanged objects from (compared once per shared key, not per proxy).
+  const sharedCache = new GenerationalCache<SharedTranslation>(KEEP_GENERATIONS);
+  // Sidecars' own resources (inbound listeners and clusters) by what they depend on: an
+  // endpoint change elsewhere in the mesh does not translate them again.
+  const localCache = new GenerationalCache<LocalTranslation>(
+    KEEP_GENERATIONS,
+    MAX_LOCAL_TRANSLATIONS,
+  );
+  // The last translation each connection was served: its unchanged own resources keep their
+  // previous object, so the ADS engine's per-object encoding cache recognises them.
   const previous = new Map<string, ProxyResources>();
 
   const translateFor = (key: string, entry: ConnectedProxy): ProxyResources => {
@@ -66,15 +87,19 @@ export function createDiscoverySource(options: {
     const snapshot = options.snapshot();
     if (snapshot.version !== cacheVersion) {
       cache.clear();
-      sharedCache.clear();
+      sharedCache.nextGeneration();
+      localCache.nextGeneration();
       cacheVersion = snapshot.version;
     }
     const cached = cache.get(key);
     let resources = cached?.names === names ? cached.resources : undefined;
     if (!resources) {
+      const before = previous.get(key);
       try {
         resources = options.translate(snapshot, proxy, {
           sharedCache,
+          localCache,
+          ...(before ? { previous: before } : {}),
           ...(listenerNames ? { listenerNames } : {}),
         });
       } catch (error) {
@@ -85,8 +110,6 @@ export function createDiscoverySource(options: {
         options.onInternalError?.(error);
         throw error;
       }
-      const before = previous.get(key);
-      if (before) resources = reuseUnchanged(before, resources);
       previous.set(key, resources);
       cache.set(key, { names, resources });
     }
@@ -148,22 +171,4 @@ export function createDiscoverySource(options: {
 function requestedNames(subscription: SubscriptionView | undefined): string[] | undefined {
   if (!subscription || subscription.wildcard) return undefined;
   return [...subscription.names].sort();
-}
-
-/** Keeps the previous object for every resource whose content did not change (compared as JSON text). */
-export function reuseUnchanged(before: ProxyResources, after: ProxyResources): ProxyResources {
-  const reuse = (old: ReadonlyMap<string, JsonObject>, next: ReadonlyMap<string, JsonObject>) => {
-    const out = new Map<string, JsonObject>();
-    for (const [name, resource] of next) {
-      const prior = old.get(name);
-      out.set(name, prior && JSON.stringify(prior) === JSON.stringify(resource) ? prior : resource);
-    }
-    return out;
-  };
-  return {
-    listeners: reuse(before.listeners, after.listeners),
-    routes: reuse(before.routes, after.routes),
-    clusters: reuse(before.clusters, after.clusters),
-    endpoints: reuse(before.endpoints, after.endpoints),
-  };
 }

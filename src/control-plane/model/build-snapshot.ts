@@ -10,9 +10,9 @@ import type { Service } from "./service.ts";
 import { serviceEntryServices } from "./service-entries.ts";
 import { collapseServices } from "./service-registry.ts";
 import type { KeySets, MeshSnapshot } from "./snapshot.ts";
-import { snapshotVersion } from "./version.ts";
+import { snapshotVersions } from "./version.ts";
 import { isVisibleFrom, pickService } from "./visibility.ts";
-import type { Endpoint } from "./workload.ts";
+import type { Endpoint, Workload } from "./workload.ts";
 import type { ServiceSource } from "./workload-endpoint.ts";
 import { indexWorkloads } from "./workload-index.ts";
 import { podWorkload, type WorkloadRecord, workloadEntryWorkload } from "./workloads.ts";
@@ -44,6 +44,26 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return out;
 }
 
+// Every change rebuilds the snapshot from every resource; a Pod's workload depends on the Pod
+// (never edited: a change is a new object) and its namespace's labels, so it is kept per Pod
+// object while those labels read the same.
+const podWorkloads = new WeakMap<
+  Resource,
+  { namespaceLabels: string; record: WorkloadRecord | undefined }
+>();
+
+function podWorkloadOnce(
+  pod: Resource,
+  namespaceLabels: Labels,
+  labels: string,
+): WorkloadRecord | undefined {
+  const known = podWorkloads.get(pod);
+  if (known?.namespaceLabels === labels) return known.record;
+  const record = podWorkload(pod, namespaceLabels);
+  podWorkloads.set(pod, { namespaceLabels: labels, record });
+  return record;
+}
+
 /**
  * Builds the snapshot: Kubernetes Services and ServiceEntry hosts as services (one per host and
  * namespace), Pods and WorkloadEntries as workloads, each service port's endpoints, Istio
@@ -59,6 +79,7 @@ export function buildSnapshot(
   const sources: ServiceSource[] = [];
   const records: WorkloadRecord[] = [];
   const endpointObjects: Resource[] = [];
+  const labelTexts = new Map<string, string>();
   for (const resource of resources) {
     const core = resource.group === "";
     if (core && resource.kind === "Service") {
@@ -66,7 +87,13 @@ export function buildSnapshot(
     } else if (resource.group === "networking.istio.io" && resource.kind === "ServiceEntry") {
       for (const service of serviceEntryServices(resource)) sources.push({ service, resource });
     } else if (core && resource.kind === "Pod") {
-      const pod = podWorkload(resource, namespaces.get(resource.namespace) ?? {});
+      const labels = namespaces.get(resource.namespace) ?? {};
+      let text = labelTexts.get(resource.namespace);
+      if (text === undefined) {
+        text = JSON.stringify(labels);
+        labelTexts.set(resource.namespace, text);
+      }
+      const pod = podWorkloadOnce(resource, labels, text);
       if (pod) records.push(pod);
     } else if (resource.group === "networking.istio.io" && resource.kind === "WorkloadEntry") {
       records.push(workloadEntryWorkload(resource));
@@ -88,23 +115,34 @@ export function buildSnapshot(
 
   const registry = collapseServices(sources.map((s) => s.service));
   const byHost = groupBy(registry, (s) => s.hostname);
-  const byHostAndNamespace = new Map(registry.map((s) => [`${s.hostname}\u0000${s.namespace}`, s]));
-  const endpointsByPort = new Map<string, readonly Endpoint[]>();
+  // endpointsOf runs for every service port of every proxy translated (inbound listeners look
+  // for the proxy's own endpoints), so its lookups are nested maps rather than composed string
+  // keys: hostname → namespace → service, and service → port number → endpoints.
+  const byHostAndNamespace = new Map<string, Map<string, Service>>();
+  for (const s of registry) {
+    const byNamespace = byHostAndNamespace.get(s.hostname) ?? new Map<string, Service>();
+    if (!byNamespace.has(s.namespace)) byNamespace.set(s.namespace, s);
+    byHostAndNamespace.set(s.hostname, byNamespace);
+  }
+  const endpointsByService = new Map<Service, Map<number, readonly Endpoint[]>>();
   for (const service of registry) {
+    const byPort = new Map<number, readonly Endpoint[]>();
     for (const port of service.ports) {
       const found = contributions.get(endpointKey(service.hostname, service.namespace, port.name));
-      endpointsByPort.set(
-        endpointKey(service.hostname, service.namespace, String(port.port)),
+      byPort.set(
+        port.port,
         (found ?? []).map((e) =>
           e.servicePort === port.port ? e : { ...e, servicePort: port.port },
         ),
       );
     }
+    endpointsByService.set(service, byPort);
   }
 
   const services = [...registry].sort(byHostnameThenNamespace);
   const workloads = records.map((r) => r.workload);
-  const selectWorkloads = indexWorkloads(workloads, (w) => w);
+  // Translation does not select workloads (debug and analysis may): indexed on first use.
+  let selectWorkloads: ReturnType<typeof indexWorkloads<Workload>> | undefined;
   const visible = new Map<string, readonly Service[]>();
 
   const serviceFor = (hostname: string, namespace: string): Service | undefined =>
@@ -113,9 +151,12 @@ export function buildSnapshot(
       namespace,
     );
 
+  const versions = snapshotVersions(resources, mesh);
+  // A fetched key set changes what translation inlines, so it must change the versions too.
+  const keySuffix = keys?.generation ? `-k${keys.generation}` : "";
   return {
-    // A fetched key set changes what translation inlines, so it must change the version too.
-    version: `${snapshotVersion(resources, mesh)}${keys?.generation ? `-k${keys.generation}` : ""}`,
+    version: `${versions.version}${keySuffix}`,
+    localConfigVersion: `${versions.localConfigVersion}${keySuffix}`,
     ...(keys ? { jwks: keys.jwks } : {}),
     meshConfig: mesh,
     config: istioConfigOf(resources),
@@ -135,16 +176,14 @@ export function buildSnapshot(
       const service =
         namespace === undefined
           ? pickService(byHost.get(hostname) ?? [], undefined)
-          : (byHostAndNamespace.get(`${hostname}\u0000${namespace}`) ??
-            serviceFor(hostname, namespace));
+          : (byHostAndNamespace.get(hostname)?.get(namespace) ?? serviceFor(hostname, namespace));
       if (!service) return [];
-      return (
-        endpointsByPort.get(
-          endpointKey(service.hostname, service.namespace, String(servicePort)),
-        ) ?? []
-      );
+      return endpointsByService.get(service)?.get(servicePort) ?? [];
     },
-    workloadsMatching: (selector, namespace) => selectWorkloads(selector, namespace),
+    workloadsMatching: (selector, namespace) => {
+      selectWorkloads ??= indexWorkloads(workloads, (w) => w);
+      return selectWorkloads(selector, namespace);
+    },
     resolveHost: (host, namespace) => resolveHostname(host, namespace, mesh.domainSuffix),
   };
 }

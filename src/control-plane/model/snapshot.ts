@@ -36,6 +36,14 @@ export interface KeySets {
 export interface MeshSnapshot {
   /** Changes whenever anything in the snapshot changes (fetched key sets included). */
   readonly version: string;
+  /**
+   * Changes whenever anything a sidecar's own (inbound) configuration reads changes: the
+   * version without Pods, Endpoints and EndpointSlices (endpoints) and without VirtualServices
+   * and Gateways (routing); fetched key sets included. translate/local-proxy.ts shows the
+   * sidecar's own translators a snapshot without those. Absent: not known, so nothing may be
+   * assumed unchanged between snapshots.
+   */
+  readonly localConfigVersion?: string;
   readonly meshConfig: MeshConfig;
   readonly config: IstioConfig;
   /** Every service, sorted by hostname then namespace. */

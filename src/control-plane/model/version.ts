@@ -16,13 +16,53 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
-/** First 12 hex characters of sha256 over the mesh config and the resources, in input order. */
-export function snapshotVersion(resources: readonly Resource[], meshConfig: MeshConfig): string {
-  const hash = createHash("sha256");
-  hash.update(canonicalJson(meshConfig));
-  for (const r of resources) {
-    hash.update("\n");
-    hash.update(canonicalJson([r.apiVersion, r.kind, r.namespace, r.name, r.body]));
+/** Kinds a sidecar's own (inbound) configuration does not read: localConfigVersion leaves
+ * them out. Pods, Endpoints and EndpointSlices feed workloads and endpoints; VirtualServices and
+ * Gateways shape routing (outbound, gateways). */
+function outsideLocalConfig(r: Resource): boolean {
+  if (r.group === "") return r.kind === "Pod" || r.kind === "Endpoints";
+  if (r.group === "discovery.k8s.io") return r.kind === "EndpointSlice";
+  return r.group === "networking.istio.io" && (r.kind === "VirtualService" || r.kind === "Gateway");
+}
+
+// A snapshot is built on every change from every resource, most of them unchanged: the store
+// replaces a changed resource with a new object and never edits one, so each object's text is
+// computed once.
+const texts = new WeakMap<Resource, string>();
+
+function resourceText(r: Resource): string {
+  let text = texts.get(r);
+  if (text === undefined) {
+    text = `\n${canonicalJson([r.apiVersion, r.kind, r.namespace, r.name, r.body])}`;
+    texts.set(r, text);
   }
-  return hash.digest("hex").slice(0, 12);
+  return text;
+}
+
+export interface SnapshotVersions {
+  /** Over the mesh config and every resource, in input order. */
+  version: string;
+  /** The same without the kinds outsideLocalConfig names. */
+  localConfigVersion: string;
+}
+
+/** First 12 hex characters of sha256 over the mesh config and the resources, in input order. */
+export function snapshotVersions(
+  resources: readonly Resource[],
+  meshConfig: MeshConfig,
+): SnapshotVersions {
+  const all = createHash("sha256");
+  const local = createHash("sha256");
+  const mesh = canonicalJson(meshConfig);
+  all.update(mesh);
+  local.update(mesh);
+  for (const r of resources) {
+    const text = resourceText(r);
+    all.update(text);
+    if (!outsideLocalConfig(r)) local.update(text);
+  }
+  return {
+    version: all.digest("hex").slice(0, 12),
+    localConfigVersion: local.digest("hex").slice(0, 12),
+  };
 }

@@ -12,6 +12,7 @@ import type { SidecarScope } from "./sidecar-scope.ts";
  *   VirtualService/TCP sourceLabels and sourceNamespace, gateway selectors, failoverPriority;
  * - clusterId, network, locality: cluster metadata, EDS locality priorities and labels;
  * - metadata IDLE_TIMEOUT (HCM and tcp_proxy) and CREMA_LOCAL_RUNTIME (translate mode);
+ * - istioExtensions: whether istio.stats filters may be sent;
  * - ips, only as two facts: whether every IP is IPv6 (DNS lookup family), and whether the first
  *   IP is an endpoint of a headless service (it gets no per-endpoint outbound listener).
  * id, podName, serviceAccount, the other IPs and other metadata are not read by them: they only
@@ -23,9 +24,13 @@ const METADATA_KEYS = ["IDLE_TIMEOUT", "CREMA_LOCAL_RUNTIME"] as const;
 export interface SharedTranslation {
   resources: ProxyResources;
   scope: SidecarScope;
+  /** The snapshot version it was built from: at another version it is only the base that
+   * unchanged resources are carried over from. */
+  version: string;
 }
 
-/** Shared translations by sharedKey, valid for one snapshot version (the caller clears it). */
+/** Shared translations by sharedKey, each for the snapshot version it records; entries of
+ * earlier versions are replaced on use (the owner prunes the ones no longer used). */
 export type SharedTranslationCache = Map<string, SharedTranslation>;
 
 const headlessAddresses = new WeakMap<MeshSnapshot, ReadonlySet<string>>();
@@ -77,6 +82,7 @@ export function sharedProxyOf(snapshot: MeshSnapshot, proxy: ProxyNode): ProxyNo
     network: proxy.network,
     locality: proxy.locality,
     metadata,
+    ...(proxy.istioExtensions === false ? { istioExtensions: false as const } : {}),
   };
 }
 
@@ -95,6 +101,7 @@ export function sharedKey(shared: ProxyNode, mode: string): string {
     shared.network,
     [shared.locality.region, shared.locality.zone, shared.locality.subzone],
     metadata,
+    shared.istioExtensions ?? true,
     mode,
   ]);
 }

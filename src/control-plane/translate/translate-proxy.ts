@@ -17,8 +17,15 @@ import {
   buildVirtualOutboundListener,
 } from "./listeners-outbound.ts";
 import { buildProxylessListeners } from "./listeners-proxyless.ts";
+import {
+  type LocalTranslation,
+  type LocalTranslationCache,
+  localKey,
+  localView,
+} from "./local-proxy.ts";
 import { localClusters, sharedClusters } from "./proxy-clusters.ts";
 import { type ProxyResources, sortedByName } from "./proxy-resources.ts";
+import { reuseUnchanged, reuseUnchangedEntries } from "./reuse-unchanged.ts";
 import { buildLocalOutboundRouteConfig, buildSidecarRouteConfigs } from "./route-configs.ts";
 import {
   buildGatewayRouteConfigs,
@@ -64,8 +71,14 @@ export interface TranslateOptions {
   appAddress?: string;
   /** Proxyless gRPC: the listener names of the client's LDS subscription, for Istio's exact names. */
   listenerNames?: readonly string[];
-  /** Shared translations for one snapshot version, reused across proxies (see shared-proxy.ts). */
+  /** Shared translations, reused across proxies (see shared-proxy.ts) and, for unchanged
+   * resources, across snapshot versions. */
   sharedCache?: SharedTranslationCache;
+  /** Sidecars' own resources, reused while their key holds (see local-proxy.ts). */
+  localCache?: LocalTranslationCache;
+  /** This proxy's previous translation: own resources whose content did not change keep their
+   * objects (the shared ones are carried over once per shared translation). */
+  previous?: ProxyResources;
 }
 
 export function translateMode(proxy: ProxyNode, options: TranslateOptions = {}): TranslateMode {
@@ -96,6 +109,9 @@ export function scopedSnapshot(
     : snapshot.config.virtualServices;
   return {
     version: snapshot.version,
+    ...(snapshot.localConfigVersion !== undefined
+      ? { localConfigVersion: snapshot.localConfigVersion }
+      : {}),
     meshConfig: { ...snapshot.meshConfig, outboundTrafficPolicy: scope.outboundTrafficPolicy.mode },
     config: { ...snapshot.config, virtualServices },
     services: snapshot.services,
@@ -236,13 +252,46 @@ function translateShared(
     clusters: sortedByName(clusters),
     endpoints: buildEndpoints(view, proxy, clusters),
   };
-  return { resources, scope };
+  return { resources, scope, version: snapshot.version };
+}
+
+/** The shared translation for `key` at this snapshot, keeping an earlier version's unchanged
+ * objects (compared once here rather than once per proxy). */
+function sharedTranslation(
+  snapshot: MeshSnapshot,
+  reduced: ProxyNode,
+  mode: TranslateMode,
+  key: string,
+  cache: SharedTranslationCache | undefined,
+): SharedTranslation {
+  const cached = cache?.get(key);
+  if (cached?.version === snapshot.version) return cached;
+  const fresh = translateShared(snapshot, reduced, mode);
+  const shared = cached
+    ? { ...fresh, resources: reuseUnchanged(cached.resources, fresh.resources) }
+    : fresh;
+  cache?.set(key, shared);
+  return shared;
+}
+
+function translateLocal(ctx: ListenerContext, options: TranslateOptions): LocalTranslation {
+  const listeners = localListeners(ctx, options);
+  const previous = options.previous;
+  return {
+    listeners: reuseUnchangedEntries(
+      previous?.listeners,
+      listeners.map((l) => [String(l.name), l]),
+    ),
+    routes: reuseUnchangedEntries(previous?.routes, localRoutes(ctx, listeners)),
+    clusters: reuseUnchangedEntries(previous?.clusters, localClusters(ctx, options.appAddress)),
+    merged: new Map(),
+  };
 }
 
 /** Adds `extra` entries whose names `shared` does not have (the shared, outbound ones win). */
 function merged(
   shared: ReadonlyMap<string, JsonObject>,
-  extra: Iterable<[string, JsonObject]>,
+  extra: ReadonlyArray<[string, JsonObject]>,
 ): ReadonlyMap<string, JsonObject> {
   const out = new Map(shared);
   let added = false;
@@ -254,9 +303,24 @@ function merged(
   return added ? sortedByName(out) : shared;
 }
 
+/** merged(), remembered per type in `local`: the same shared map gives the same merged map. */
+function mergedOnce(
+  local: LocalTranslation,
+  type: string,
+  shared: ReadonlyMap<string, JsonObject>,
+  extra: ReadonlyArray<[string, JsonObject]>,
+): ReadonlyMap<string, JsonObject> {
+  const last = local.merged.get(type);
+  if (last?.shared === shared) return last.out;
+  const out = merged(shared, extra);
+  local.merged.set(type, { shared, out });
+  return out;
+}
+
 /**
  * Every resource `proxy` receives, each map sorted by name. With `options.sharedCache`, the
- * IP-independent part is shared by every proxy with the same `sharedKey` (same snapshot).
+ * IP-independent part is shared by every proxy with the same `sharedKey` (same snapshot); with
+ * `options.localCache`, a sidecar's own part is kept while its `localKey` is the same.
  */
 export function translateProxy(
   snapshot: MeshSnapshot,
@@ -266,27 +330,28 @@ export function translateProxy(
   const mode = translateMode(proxy, options);
   const reduced = sharedProxyOf(snapshot, proxy);
   const key = sharedKey(reduced, mode);
-  let shared = options.sharedCache?.get(key);
-  if (!shared) {
-    shared = translateShared(snapshot, reduced, mode);
-    options.sharedCache?.set(key, shared);
-  }
+  const shared = sharedTranslation(snapshot, reduced, mode, key, options.sharedCache);
   // The scope reads only kind, namespace and labels, all part of the key.
   const { scope, resources } = shared;
-  const ctx: ListenerContext = {
-    snapshot: scopedSnapshot(snapshot, proxy, scope),
-    proxy,
-    scope,
-    mode,
-  };
-  const listeners = localListeners(ctx, options);
+  const ownKey = options.localCache
+    ? localKey(snapshot, proxy, { mode, appAddress: options.appAddress })
+    : undefined;
+  let local = ownKey === undefined ? undefined : options.localCache?.get(ownKey);
+  if (!local) {
+    const scoped = scopedSnapshot(snapshot, proxy, scope);
+    // A sidecar's own translators see only what localKey covers, cached or not, so the two
+    // can never disagree.
+    const view =
+      proxy.kind === "sidecar"
+        ? localView(snapshot, scoped, proxy, scope)
+        : { snapshot: scoped, scope };
+    local = translateLocal({ ...view, proxy, mode }, options);
+    if (ownKey !== undefined) options.localCache?.set(ownKey, local);
+  }
   return {
-    listeners: merged(
-      resources.listeners,
-      listeners.map((l) => [String(l.name), l]),
-    ),
-    routes: merged(resources.routes, localRoutes(ctx, listeners)),
-    clusters: merged(resources.clusters, localClusters(ctx, options.appAddress)),
+    listeners: mergedOnce(local, "listeners", resources.listeners, local.listeners),
+    routes: mergedOnce(local, "routes", resources.routes, local.routes),
+    clusters: mergedOnce(local, "clusters", resources.clusters, local.clusters),
     endpoints: resources.endpoints,
   };
 }

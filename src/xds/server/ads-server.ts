@@ -21,6 +21,13 @@ import { TYPE_URL } from "../type-urls.ts";
 import type { Connection, ConnectionContext } from "./connection.ts";
 import { DeltaConnection } from "./delta.ts";
 import { ResourceEncoder } from "./encoding.ts";
+import { PushQueue } from "./push-queue.ts";
+import { readDiscoveryRequest } from "./request-wire.ts";
+import {
+  scratchAllocator,
+  serializeDeltaDiscoveryResponse,
+  serializeDiscoveryResponse,
+} from "./response-wire.ts";
 import { SotwConnection } from "./sotw.ts";
 import { type AdsRequestLike, AdsStream } from "./stream.ts";
 import type {
@@ -30,6 +37,24 @@ import type {
   Protocol,
   ResourceSource,
 } from "./types.ts";
+
+/** The ADS service as served: state-of-the-world requests are read by request-wire.ts;
+ * responses are written by response-wire.ts, into one scratch buffer that grpc-js copies each
+ * serialized message out of before it serializes the next. */
+const scratch = scratchAllocator();
+const SERVED_ADS = {
+  StreamAggregatedResources: {
+    ...ADS_SERVICE.StreamAggregatedResources,
+    requestDeserialize: readDiscoveryRequest,
+    responseSerialize: (response: DiscoveryResponse) =>
+      serializeDiscoveryResponse(response, scratch),
+  },
+  DeltaAggregatedResources: {
+    ...ADS_SERVICE.DeltaAggregatedResources,
+    responseSerialize: (response: DeltaDiscoveryResponse) =>
+      serializeDeltaDiscoveryResponse(response, scratch),
+  },
+};
 
 // biome-ignore lint/suspicious/noExplicitAny: streams of both protocols share one registry
 type AnyConnection = Connection<any, any>;
@@ -52,6 +77,7 @@ export class AdsServer {
   readonly #ctx: ConnectionContext;
   readonly #streams = new Set<AnyStream>();
   readonly #connections = new Map<string, AnyConnection>();
+  readonly #pushes: PushQueue<AnyConnection>;
   readonly #noncePrefix = randomBytes(4).toString("hex");
   #nonceCounter = 0;
   #connectionCounter = 0;
@@ -63,6 +89,11 @@ export class AdsServer {
     this.#clock = options.clock ?? systemClock();
     this.#onEvent = options.onEvent;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+    this.#pushes = new PushQueue({
+      ...(options.pushSliceMs === undefined ? {} : { sliceMs: options.pushSliceMs }),
+      onError: (error) =>
+        this.#logger.error({ err: error }, `push failed: ${describeError(error)}`),
+    });
     this.#ctx = {
       source,
       encoder: new ResourceEncoder(),
@@ -83,16 +114,22 @@ export class AdsServer {
         call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>,
       ) => this.#accept(call, "delta"),
     };
-    server.addService(ADS_SERVICE, implementation as unknown as UntypedServiceImplementation);
+    server.addService(SERVED_ADS, implementation as unknown as UntypedServiceImplementation);
   }
 
-  /** Recomputes the given connections (all when absent) and sends what changed, type by type. */
-  push(connectionIds?: readonly string[]): void {
-    if (this.#closing) return;
+  /**
+   * Recomputes the given connections (all when absent) and sends what changed, type by type.
+   * Connections are pushed in turn, a time slice at a time (push-queue.ts): the first slice
+   * before this returns, the rest in later turns of the event loop; a connection still waiting
+   * from an earlier push is pushed once, from the latest resources. Resolves when no push is
+   * left waiting.
+   */
+  push(connectionIds?: readonly string[]): Promise<void> {
+    if (this.#closing) return Promise.resolve();
     const targets = connectionIds
       ? connectionIds.flatMap((id) => this.#connections.get(id) ?? [])
-      : [...this.#connections.values()];
-    for (const connection of targets) connection.push();
+      : this.#connections.values();
+    return this.#pushes.enqueue(targets);
   }
 
   connections(): ConnectionStatus[] {
@@ -102,6 +139,7 @@ export class AdsServer {
   /** Ends every stream with UNAVAILABLE (clients reconnect elsewhere) and refuses new ones. */
   async close(): Promise<void> {
     this.#closing = true;
+    this.#pushes.clear();
     const streams = [...this.#streams];
     for (const stream of streams) stream.end(Status.UNAVAILABLE, "control plane shutting down");
     let timer: ReturnType<Clock["setTimeout"]> | undefined;
@@ -174,6 +212,7 @@ export class AdsServer {
     if (!connection || this.#connections.get(connection.identity.id) !== connection) return;
     const { id, nodeId } = connection.identity;
     this.#connections.delete(id);
+    this.#pushes.remove(connection);
     try {
       this.#source.disconnect(id);
     } catch (error) {

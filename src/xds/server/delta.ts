@@ -2,7 +2,7 @@
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../discovery-messages.ts";
 import { shortTypeName } from "../type-urls.ts";
 import { Connection, type TypeState } from "./connection.ts";
-import { byteSize } from "./encoding.ts";
+import { byteSize, type Selection } from "./encoding.ts";
 import type { Subscription } from "./subscription.ts";
 
 interface DeltaState extends TypeState {
@@ -10,6 +10,9 @@ interface DeltaState extends TypeState {
   readonly known: Map<string, string>;
   /** Names just subscribed: if the source lacks them, the next response says so (removed). */
   readonly requested: Set<string>;
+  /** The selection the last sync was computed from: the same one again, with nothing newly
+   * requested, changes nothing the client holds. */
+  lastSelection?: Selection;
 }
 
 /**
@@ -69,14 +72,18 @@ export class DeltaConnection extends Connection<
     if (subscription.empty) {
       state.requested.clear();
       state.failing.clear();
+      delete state.lastSelection;
       return;
     }
     const set = this.resourcesOf(state);
-    const { encoded, failed } = this.encodeSubscribed(state, set, (name) => state.known.has(name));
+    const selection = this.encodeSubscribed(state, set, (name) => state.known.has(name));
+    if (!force && selection === state.lastSelection && state.requested.size === 0) return;
+    state.lastSelection = selection;
+    const { encoded, failed } = selection;
     // A resource that fails to encode is neither updated nor removed: the client keeps what it
     // has (or, never sent, keeps waiting for it) rather than losing it to a control-plane bug.
-    const present = new Set([...encoded, ...failed].map((r) => r.name));
-    const changed = encoded.filter((r) => state.known.get(r.name) !== r.hash);
+    const present = new Set([...encoded.list, ...failed].map((r) => r.name));
+    const changed = encoded.list.filter((r) => state.known.get(r.name) !== r.hash);
     const removed = new Set<string>();
     for (const name of state.known.keys()) if (!present.has(name)) removed.add(name);
     for (const name of state.requested) if (!present.has(name)) removed.add(name);

@@ -1,18 +1,19 @@
 // State-of-the-world ADS (StreamAggregatedResources): every response carries the full subscribed
 // set, except EDS pushes for an unchanged subscription, which carry the changed assignments only.
 import type { DiscoveryRequest, DiscoveryResponse } from "../discovery-messages.ts";
+import type { AnyMessage } from "../resource-codec.ts";
 import { shortTypeName, TYPE_URL } from "../type-urls.ts";
 import { Connection, type TypeState } from "./connection.ts";
-import { byName, byteSize, type EncodedResource, hashSet } from "./encoding.ts";
+import { byName, byteSize, EMPTY_SET, type EncodedResource, EncodedSet } from "./encoding.ts";
 import type { Subscription } from "./subscription.ts";
 
 interface SotwState extends TypeState {
   /** Subscription key and content hash of the last response: unchanged both → nothing to send. */
   sentKey?: string;
   sentHash?: string;
-  /** What the last response (or the last unchanged sync) held, by name: a resource that stops
-   * encoding is served from here, as the client would otherwise read its absence as removal. */
-  sent: Map<string, EncodedResource>;
+  /** What the last response (or the last unchanged sync) held: a resource that stops encoding
+   * is served from here, as the client would otherwise read its absence as removal. */
+  sent: EncodedSet;
 }
 
 /**
@@ -26,7 +27,7 @@ export class SotwConnection extends Connection<DiscoveryRequest, DiscoveryRespon
   readonly protocol = "sotw";
 
   protected newState(typeUrl: string, subscription: Subscription): SotwState {
-    return { typeUrl, subscription, failing: new Map(), sent: new Map() };
+    return { typeUrl, subscription, failing: new Map(), sent: EMPTY_SET };
   }
 
   handle(request: DiscoveryRequest): void {
@@ -55,22 +56,24 @@ export class SotwConnection extends Connection<DiscoveryRequest, DiscoveryRespon
     if (subscription.empty) {
       // Nothing wanted: no response; a later subscription is compared against this.
       state.sentKey = subscription.key();
-      state.sent.clear();
+      state.sent = EMPTY_SET;
       state.failing.clear();
       return;
     }
     const set = this.resourcesOf(state);
     const { encoded, failed } = this.encodeSubscribed(state, set, (name) => state.sent.has(name));
-    const selected = [...encoded];
+    // Usually the set shared with every connection selecting the same resources.
+    let selected = encoded;
+    const kept: EncodedResource[] = [];
     for (const { name } of failed) {
       const previous = state.sent.get(name);
-      if (previous) selected.push(previous);
+      if (previous) kept.push(previous);
     }
-    if (selected.length > encoded.length) selected.sort(byName);
+    if (kept.length > 0) selected = new EncodedSet([...encoded.list, ...kept].sort(byName));
     const before = state.sent;
-    state.sent = new Map(selected.map((r) => [r.name, r]));
+    state.sent = selected;
     const key = subscription.key();
-    const hash = hashSet(selected);
+    const hash = selected.hash;
     if (!force && state.sentKey === key && state.sentHash === hash) return;
     // EDS needs no complete set (a missing assignment is unchanged for the client), so a push
     // for the same subscription carries only the assignments that changed — as istiod's
@@ -78,15 +81,16 @@ export class SotwConnection extends Connection<DiscoveryRequest, DiscoveryRespon
     const changedOnly =
       !force && state.sentKey === key && state.typeUrl === TYPE_URL.clusterLoadAssignment;
     const payload = changedOnly
-      ? selected.filter((r) => before.get(r.name)?.hash !== r.hash)
-      : selected;
+      ? selected.list.filter((r) => before.get(r.name)?.hash !== r.hash)
+      : selected.list;
     state.sentKey = key;
     state.sentHash = hash;
     if (changedOnly && payload.length === 0) return;
     const nonce = this.ctx.nextNonce();
     const response: DiscoveryResponse = {
       version_info: set.version,
-      resources: payload.map((r) => r.any),
+      // The whole set's list is shared and frozen: nothing writes to a response once sent.
+      resources: changedOnly ? payload.map((r) => r.any) : (selected.anys as AnyMessage[]),
       type_url: state.typeUrl,
       nonce,
     };

@@ -50,15 +50,18 @@ export class FakeSource implements ResourceSource {
   readonly disconnected: string[] = [];
   version = 1;
 
+  /** Maps handed out are never changed afterwards (ResourceSource's contract): a change makes
+   * a new one. */
   set(typeUrl: string, name: string, json: JsonObject, nodeId?: string): void {
     const byType = nodeId ? this.#forNode(nodeId) : this.shared;
-    const resources = byType.get(typeUrl) ?? new Map<string, JsonObject>();
-    byType.set(typeUrl, resources.set(name, json));
+    byType.set(typeUrl, new Map(byType.get(typeUrl)).set(name, json));
     this.version++;
   }
 
   delete(typeUrl: string, name: string): void {
-    this.shared.get(typeUrl)?.delete(name);
+    const resources = new Map(this.shared.get(typeUrl));
+    resources.delete(name);
+    this.shared.set(typeUrl, resources);
     this.version++;
   }
 

@@ -14,7 +14,9 @@ export interface XdsResourceSet {
   /** Changes whenever any resource of the set changes; sent as version_info (SotW) and
    * system_version_info (delta). The engine itself decides "changed" by content hash. */
   version: string;
-  /** Resources are treated as immutable: the engine caches their encoding per object. */
+  /** Resources are treated as immutable: the engine caches their encoding per object. The map
+   * too must not change once handed out (a change is a new map): the engine remembers what it
+   * selected from it per subscription, for every connection given the same map. */
   resources: ReadonlyMap<string, JsonObject>;
 }
 
@@ -123,4 +125,7 @@ export interface AdsServerOptions {
   wildcardTypes?: readonly string[];
   /** How long `close()` waits for streams to finish before resolving anyway (default 5000). */
   closeTimeoutMs?: number;
+  /** How long one slice of a push to many connections runs before other work gets a turn
+   * (default 10 ms; see push-queue.ts). */
+  pushSliceMs?: number;
 }
