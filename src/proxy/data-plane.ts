@@ -116,12 +116,13 @@ export function assembleDataPlane(options: DataPlaneOptions): DataPlane {
       },
     },
     routes,
-    startTcpProxy: (socket, config, { info, trafficDirection, stats }) =>
+    startTcpProxy: (socket, config, { info, trafficDirection, stats, exchange }) =>
       startTcpProxy(socket, config, tcpDeps, {
         originalDestination: { address: info.destinationIp, port: info.destinationPort },
         connection: info,
         reporter: trafficDirection === "INBOUND" ? "destination" : "source",
         stats,
+        ...(exchange ? { exchange } : {}),
       }),
     drainTimeMs: options.drainTimeMs,
     logger,

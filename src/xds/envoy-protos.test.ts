@@ -64,4 +64,25 @@ describe("Envoy's protos", () => {
       typed_config: { ...json.typed_config, metrics: [metricWithoutDefault] },
     });
   });
+
+  it("carry istio/proxy's MetadataExchange with its field number, as a cluster's upstream filter", () => {
+    const exchange = envoyProtos().lookupType("envoy.tcp.metadataexchange.config.MetadataExchange");
+    expect(Object.fromEntries(Object.values(exchange.fields).map((f) => [f.name, f.id]))).toEqual({
+      protocol: 1,
+    });
+    const filter = envoyProtos().lookupType("envoy.config.cluster.v3.Filter");
+    const json = {
+      name: "istio.metadata_exchange",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange",
+        protocol: "istio-peer-exchange",
+      },
+    };
+    const bytes = encodeJson(filter, json);
+    // protocol (field 1, length-delimited) as istiod writes it.
+    expect(Buffer.from(bytes).includes(Buffer.from("\x0a\x13istio-peer-exchange", "latin1"))).toBe(
+      true,
+    );
+    expect(decodeJson(filter, bytes)).toEqual(json);
+  });
 });

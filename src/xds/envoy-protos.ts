@@ -59,8 +59,11 @@ export const ENVOY_PROTO_FILES = [
   "envoy/admin/v3/config_dump.proto",
 ];
 
-/** Istio's extension configs, as crema writes them (./protos): the `istio.stats` filter. */
-export const CREMA_PROTO_FILES = ["istio_stats/config.proto"];
+/**
+ * Istio's extension configs, as crema writes them (./protos): the `istio.stats` filter and the
+ * `istio.metadata_exchange` network filter.
+ */
+export const CREMA_PROTO_FILES = ["istio_stats/config.proto", "metadata_exchange/config.proto"];
 
 function includeDirs(): string[] {
   const xdsRoot = dirname(require.resolve("@grpc/grpc-js-xds/package.json"));

@@ -1,10 +1,18 @@
 // Istio's standard metrics from real `crema proxy` sidecars driven by the real control plane: the
 // client's sidecar reports `source`, the server's `destination`, each naming the other workload
 // through the peer-metadata exchange, on Envoy's Prometheus endpoint (15090), summed over the
-// proxies' two threads.
+// proxies' two threads. The control plane runs its CA, so the sidecars speak Istio mTLS (auto
+// mTLS under the default PERMISSIVE), each with its own service account's SPIFFE identity.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  issueBootstrapToken,
+  loadOrCreateBootstrapTokenKey,
+} from "../../src/ca/bootstrap-token.ts";
 import {
   connectTunnel,
   INJECTED_NAMESPACE_YAML,
@@ -18,15 +26,18 @@ const SUBNET = 41;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
 const ECHO = ip(1);
 const SLEEP = ip(9);
+const ECHO_PRINCIPAL = "spiffe://cluster.local/ns/default/sa/echo";
+const SLEEP_PRINCIPAL = "spiffe://cluster.local/ns/default/sa/sleep";
 let mesh: Mesh;
+let caDir: string;
 let appMetrics: Server;
 
 const CONFIG = `${INJECTED_NAMESPACE_YAML}---
 ${serviceYaml("echo")}---
 ${serviceYaml("tcpecho", { selector: "echo", ports: [{ name: "tcp", port: 9000, targetPort: 9000 }] })}---
 ${serviceYaml("chat", { selector: "echo", ports: [{ name: "grpc", port: 9090, targetPort: 9090 }] })}---
-${podYaml({ name: "echo-1", ip: ECHO, labels: { app: "echo", version: "v1" }, ports: [8080, 9000, 9090] })}---
-${podYaml({ name: "sleep", ip: SLEEP, labels: { app: "sleep", version: "v2" } })}---
+${podYaml({ name: "echo-1", ip: ECHO, labels: { app: "echo", version: "v1" }, ports: [8080, 9000, 9090], serviceAccount: "echo" })}---
+${podYaml({ name: "sleep", ip: SLEEP, labels: { app: "sleep", version: "v2" }, serviceAccount: "sleep" })}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: echo, namespace: default}
@@ -142,8 +153,31 @@ function samples(text: string, metric: string, labels: Record<string, string>): 
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
+/** What a sidecar of `serviceAccount` needs to get its workload certificate from the CA. */
+async function certificateArgs(serviceAccount: string): Promise<string[]> {
+  const key = await loadOrCreateBootstrapTokenKey(caDir);
+  const tokenFile = join(caDir, `${serviceAccount}.jwt`);
+  writeFileSync(
+    tokenFile,
+    await issueBootstrapToken(key, { namespace: "default", serviceAccount }),
+  );
+  return [
+    "--ca-address",
+    mesh.controlPlane.secureXdsAddress!,
+    "--ca-root-cert",
+    join(caDir, "root-cert.pem"),
+    "--token-file",
+    tokenFile,
+    "--service-account",
+    serviceAccount,
+  ];
+}
+
 beforeAll(async () => {
-  mesh = await startMesh(SUBNET, CONFIG);
+  caDir = mkdtempSync(join(tmpdir(), "crema-telemetry-ca-"));
+  mesh = await startMesh(SUBNET, CONFIG, {
+    controlPlaneArgs: ["--ca-dir", caDir, "--secure-xds-address", "127.0.0.1:0"],
+  });
   await mesh.startEcho({ pod: "echo-1", ip: ip(1, 2), tcpPort: 9000 });
   // The app's own metrics, which the agent merges into 15020's /stats/prometheus.
   appMetrics = createServer((req, res) => {
@@ -157,6 +191,7 @@ beforeAll(async () => {
     ip: ECHO,
     labels: { app: "echo", version: "v1" },
     appAddress: ip(1, 2),
+    extraArgs: await certificateArgs("echo"),
     env: {
       ISTIO_PROMETHEUS_ANNOTATIONS: JSON.stringify({
         scrape: "true",
@@ -165,11 +200,17 @@ beforeAll(async () => {
       }),
     },
   });
-  await mesh.startProxy({ pod: "sleep", ip: SLEEP, labels: { app: "sleep", version: "v2" } });
+  await mesh.startProxy({
+    pod: "sleep",
+    ip: SLEEP,
+    labels: { app: "sleep", version: "v2" },
+    extraArgs: await certificateArgs("sleep"),
+  });
 }, 60_000);
 
 afterAll(async () => {
   await mesh?.stop();
+  if (caDir) rmSync(caDir, { recursive: true, force: true });
   await new Promise((resolve) => appMetrics?.close(resolve));
   chatServer?.forceShutdown();
 });
@@ -203,19 +244,31 @@ describe("Istio's standard metrics", () => {
       response_code: "200",
       response_flags: "-",
     };
+    // Both sides name both SPIFFE identities: the source from the certificates of its upstream
+    // connection, the destination from those of its downstream one, which alone says mutual_tls.
+    const principals = { source_principal: SLEEP_PRINCIPAL, destination_principal: ECHO_PRINCIPAL };
     const client = await scrape(SLEEP);
-    expect(sum(samples(client, "istio_requests_total", { ...pair, reporter: "source" }))).toBe(
-      total,
-    );
+    expect(
+      sum(
+        samples(client, "istio_requests_total", {
+          ...pair,
+          ...principals,
+          reporter: "source",
+          connection_security_policy: "unknown",
+        }),
+      ),
+    ).toBe(total);
     // The destination learns the client from the exchange headers; the app never sees them.
     const server = await scrape(ECHO);
     expect(
       sum(
         samples(server, "istio_requests_total", {
           ...pair,
+          ...principals,
           reporter: "destination",
           destination_app: "echo",
           destination_version: "v1",
+          connection_security_policy: "mutual_tls",
         }),
       ),
     ).toBe(total);
@@ -257,26 +310,41 @@ describe("Istio's standard metrics", () => {
     ).toBe(4);
   });
 
-  it("counts TCP connections and bytes at both ends", async () => {
+  it("counts TCP connections and bytes at both ends, each naming the other through the in-band exchange", async () => {
     const socket = await connectTunnel(SLEEP, "tcpecho:9000");
-    const payload = "x".repeat(1000);
-    let echoed = "";
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => {
-      echoed += chunk;
-    });
+    // Every byte value, led by what an exchange frame starts with: the app's bytes are its own.
+    const payload = Buffer.alloc(1000);
+    payload.writeUInt32BE(0x3d230467, 0);
+    payload.writeUInt32BE(16, 4);
+    for (let i = 8; i < payload.length; i++) payload[i] = i % 256;
+    const echoed: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => echoed.push(chunk));
     const closed = new Promise((resolve) => socket.once("close", resolve));
     socket.write(payload);
     socket.end();
     await closed;
-    expect(echoed).toBe(payload);
-    const tcp = { destination_service_name: "tcpecho", request_protocol: "tcp" };
+    expect(Buffer.concat(echoed).equals(payload)).toBe(true);
+    const tcp = {
+      destination_service_name: "tcpecho",
+      request_protocol: "tcp",
+      source_principal: SLEEP_PRINCIPAL,
+      destination_principal: ECHO_PRINCIPAL,
+    };
+    // Over Istio mTLS the sidecars negotiate `istio-peer-exchange` and send each other their
+    // workload first: the destination names the client's workload (no header exists to carry it),
+    // the source learns the server's app and version, which the endpoint metadata lacks.
+    const client = { source_workload: "sleep", source_app: "sleep", source_version: "v2" };
+    const server = {
+      destination_workload: "echo-1",
+      destination_app: "echo",
+      destination_version: "v1",
+    };
     // The close reaches each proxy a moment after the client saw it.
-    for (const [podIp, reporter] of [
-      [SLEEP, "source"],
-      [ECHO, "destination"],
+    for (const [podIp, reporter, policy] of [
+      [SLEEP, "source", "unknown"],
+      [ECHO, "destination", "mutual_tls"],
     ] as const) {
-      const labels = { ...tcp, reporter };
+      const labels = { ...tcp, ...client, ...server, reporter, connection_security_policy: policy };
       let text = "";
       for (let i = 0; i < 200; i++) {
         text = await scrape(podIp);

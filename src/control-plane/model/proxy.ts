@@ -26,8 +26,10 @@ export interface ProxyNode {
   /**
    * false for an upstream Envoy build without Istio's extensions (user_agent_name "envoy" and no
    * istio.stats among node.extensions, which Envoy fills with what it was built with): istiod's
-   * own filter types (istio.stats) would make it reject whole listeners, so they are left out.
-   * Absent: crema's proxy, Istio's proxy, or a client that does not say.
+   * own filter types (istio.stats, istio.metadata_exchange) would make it reject whole listeners
+   * and clusters, so they are left out, and so is the exchange's ALPN, which would have servers
+   * send it frames it cannot read. Absent: crema's proxy, Istio's proxy, or a client that does
+   * not say.
    */
   istioExtensions?: false;
 }

@@ -61,6 +61,15 @@ describe("outbound service clusters", () => {
         service_name: name,
         eds_config: { ads: {}, initial_fetch_timeout: "0s", resource_api_version: "V3" },
       },
+      filters: [
+        {
+          name: "istio.metadata_exchange",
+          typed_config: {
+            "@type": "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange",
+            protocol: "istio-peer-exchange",
+          },
+        },
+      ],
     });
   });
 

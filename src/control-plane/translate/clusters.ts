@@ -32,6 +32,7 @@ import {
 import { defaultCircuitBreakerThresholds, meshConnectTimeout } from "./connection-pool.ts";
 import { destinationRuleFor, type EffectiveDestinationRule } from "./destination-rules.ts";
 import { localityGroups, serviceEndpoints } from "./endpoints.ts";
+import { metadataExchangeFilters } from "./metadata-exchange.ts";
 import { sortedByName } from "./proxy-resources.ts";
 import { istioMtlsSni } from "./upstream-tls.ts";
 
@@ -146,6 +147,9 @@ function buildCluster(ctx: BuildContext, spec: ClusterSpec): ClusterDraft | unde
     dr: spec.dr,
   });
   if (cluster.type === "EDS") cluster.eds_cluster_config = edsClusterConfig(spec.name);
+  // istiod's applyMetadataExchange: the client's side of the TCP exchange, on every service cluster.
+  const exchange = metadataExchangeFilters(proxy);
+  if (exchange.length > 0) cluster.filters = exchange;
   return draft;
 }
 

@@ -16,6 +16,7 @@ import {
   TLS_TRANSPORT,
 } from "./listener-common.ts";
 import { listenerProtocol } from "./listeners-outbound.ts";
+import { ISTIO_PEER_EXCHANGE, takesMetadataExchange } from "./metadata-exchange.ts";
 import { type MtlsMode, mtlsModeForPort, peerAuthenticationOf } from "./peer-authentication.ts";
 import {
   SDS_DEFAULT_RESOURCE,
@@ -55,7 +56,8 @@ export function passthroughMtlsPorts(
  * The DownstreamTlsContext istiod builds for inbound Istio mTLS (authn/utils BuildInboundTLS and
  * ApplyToCommonTLSContext): the workload certificate and roots over SDS, a client certificate
  * required from any SPIFFE identity of the mesh's trust domain, Istio's TLS 1.2+ ciphers, and ALPN
- * h2/http/1.1 for HTTP chains (TCP chains also `istio-peer-exchange`, for metadata exchange).
+ * h2/http/1.1 for HTTP chains (TCP chains also `istio-peer-exchange`, for metadata exchange,
+ * where the proxy runs the exchange).
  */
 export function inboundMtlsTransportSocket(
   ctx: ListenerContext,
@@ -70,7 +72,10 @@ export function inboundMtlsTransportSocket(
         tls_maximum_protocol_version: "TLSv1_3",
         cipher_suites: [...SUPPORTED_CIPHERS],
       },
-      alpn_protocols: http ? ["h2", "http/1.1"] : ["istio-peer-exchange", "h2", "http/1.1"],
+      alpn_protocols:
+        http || !takesMetadataExchange(ctx.proxy)
+          ? ["h2", "http/1.1"]
+          : [ISTIO_PEER_EXCHANGE, "h2", "http/1.1"],
       tls_certificate_sds_secret_configs: [sdsSecretConfig(SDS_DEFAULT_RESOURCE)],
       combined_validation_context: {
         default_validation_context: {

@@ -21,6 +21,11 @@ import {
   TLS_INSPECTOR,
   WILDCARD_IPV4,
 } from "./listener-common.ts";
+import {
+  ISTIO_PEER_EXCHANGE,
+  metadataExchangeFilters,
+  takesMetadataExchange,
+} from "./metadata-exchange.ts";
 import { type VirtualServiceView, virtualServicesForGateway } from "./route-virtual-services.ts";
 import { gatewayServerRouteName } from "./routes-gateway.ts";
 import { buildTcpRoutes, buildTlsRoutes } from "./routes-tcp.ts";
@@ -141,7 +146,7 @@ const TLS_PROTOCOL: Readonly<Record<string, string>> = {
  * the certificate files the server names. MUTUAL and ISTIO_MUTUAL require a client certificate.
  */
 export function gatewayTransportSocket(
-  _ctx: ListenerContext,
+  ctx: ListenerContext,
   server: GatewayServer,
 ): JsonObject | undefined {
   const tls = isObj(server.server.tls) ? server.server.tls : undefined;
@@ -155,6 +160,14 @@ export function gatewayTransportSocket(
   const credentialName = typeof tls.credentialName === "string" ? tls.credentialName : "";
   const common: JsonObject = {
     ...(server.protocol === "HTTPS" ? { alpn_protocols: GATEWAY_HTTPS_ALPN } : {}),
+    // istiod's ALPNDownstreamWithMxc: a TCP server terminating Istio mTLS takes the exchange.
+    ...(server.protocol !== "HTTPS" && mode === "ISTIO_MUTUAL"
+      ? {
+          alpn_protocols: takesMetadataExchange(ctx.proxy)
+            ? [ISTIO_PEER_EXCHANGE, ...GATEWAY_HTTPS_ALPN]
+            : GATEWAY_HTTPS_ALPN,
+        }
+      : {}),
   };
   if (credentialName !== "") {
     common.tls_certificate_sds_secret_configs = [credentialSdsSecretConfig(credentialName)];
@@ -290,6 +303,19 @@ function withNetworkAuthz(ctx: ListenerContext, chains: ChainOptions[]): ChainOp
   return authz.length ? chains.map((c) => ({ ...c, filters: [...authz, ...c.filters] })) : chains;
 }
 
+/** istiod's includeMx: a TCP server terminating ISTIO_MUTUAL reads the client's exchange first. */
+function withMetadataExchange(
+  ctx: ListenerContext,
+  server: GatewayServer,
+  chains: ChainOptions[],
+): ChainOptions[] {
+  if (server.tlsMode !== "ISTIO_MUTUAL") return chains;
+  const exchange = metadataExchangeFilters(ctx.proxy);
+  return exchange.length
+    ? chains.map((c) => ({ ...c, filters: [...exchange, ...c.filters] }))
+    : chains;
+}
+
 /** The port a gateway listener binds: the server port, or the local runtime's remapped one. */
 export function gatewayBindPort(ctx: ListenerContext, serverPort: number): number {
   return ctx.mode === "local"
@@ -309,7 +335,7 @@ export function buildGatewayListeners(ctx: ListenerContext): JsonObject[] {
       : servers.flatMap((s) =>
           terminatesHttps(s)
             ? [httpChain(ctx, s, bindPort, true)]
-            : withNetworkAuthz(ctx, tcpChains(ctx, s, sniSeen)),
+            : withMetadataExchange(ctx, s, withNetworkAuthz(ctx, tcpChains(ctx, s, sniSeen))),
         );
     if (chains.length === 0) continue; // Istio omits listeners without chains (no bound TCP/TLS routes).
     const needTls = chains.some((c) => (c.sniHosts?.length ?? 0) > 0);

@@ -31,6 +31,7 @@ import {
   VIRTUAL_INBOUND_CATCHALL_HTTP_CHAIN,
   WILDCARD_IPV4,
 } from "./listener-common.ts";
+import { metadataExchangeFilters } from "./metadata-exchange.ts";
 import { statsNetworkFilters } from "./stats-filter.ts";
 import { blackholeChainFilters, metadataIdleTimeout, tcpProxyFilter } from "./tcp-proxy.ts";
 import { telemetryContext } from "./telemetry-scope.ts";
@@ -125,6 +126,7 @@ function inboundRouteConfig(port: InboundPort): JsonObject {
 function chainFilters(ctx: ListenerContext, port: InboundPort, http: boolean): JsonObject[] {
   if (!http) {
     return [
+      ...metadataExchangeFilters(ctx.proxy),
       ...buildAuthzNetworkFilters(ctx),
       ...statsNetworkFilters(telemetryContext(ctx), "sidecar-inbound"),
       tcpProxyFilter({

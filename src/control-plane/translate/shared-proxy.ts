@@ -12,7 +12,8 @@ import type { SidecarScope } from "./sidecar-scope.ts";
  *   VirtualService/TCP sourceLabels and sourceNamespace, gateway selectors, failoverPriority;
  * - clusterId, network, locality: cluster metadata, EDS locality priorities and labels;
  * - metadata IDLE_TIMEOUT (HCM and tcp_proxy) and CREMA_LOCAL_RUNTIME (translate mode);
- * - istioExtensions: whether istio.stats filters may be sent;
+ * - istioExtensions: whether Istio's own filters (istio.stats, istio.metadata_exchange) and the
+ *   exchange's ALPN may be sent;
  * - ips, only as two facts: whether every IP is IPv6 (DNS lookup family), and whether the first
  *   IP is an endpoint of a headless service (it gets no per-endpoint outbound listener).
  * id, podName, serviceAccount, the other IPs and other metadata are not read by them: they only

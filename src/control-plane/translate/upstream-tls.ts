@@ -12,6 +12,7 @@ import type { MeshSnapshot } from "../model/snapshot.ts";
 import type { Endpoint } from "../model/workload.ts";
 import { isObj, numberAt, objAt, subsetNamed } from "./cluster-traffic-policy.ts";
 import type { EffectiveDestinationRule, Obj } from "./destination-rules.ts";
+import { istioMutualAlpn } from "./metadata-exchange.ts";
 import { mtlsModeForPort, namespaceMtlsMode, peerAuthenticationOf } from "./peer-authentication.ts";
 import {
   credentialSdsSecretConfig,
@@ -175,15 +176,11 @@ function upstreamTlsSettings(
 }
 
 /** The `common_tls_context` of ISTIO_MUTUAL: the workload certificate and roots from the agent. */
-function istioMutualContext(tls: ClientTls, http2: boolean): JsonObject {
+function istioMutualContext(tls: ClientTls, http2: boolean, proxy: ProxyNode): JsonObject {
   return {
     common_tls_context: {
       tls_params: upstreamTlsParams(),
-      // `istio` marks in-mesh traffic for the server's chain match; `istio-peer-exchange` is the
-      // metadata exchange ALPN (Istio's defaults); HTTP/2 clusters announce h2 as well.
-      alpn_protocols: http2
-        ? ["istio-peer-exchange", "istio", "h2"]
-        : ["istio-peer-exchange", "istio"],
+      alpn_protocols: istioMutualAlpn(proxy, http2),
       tls_certificate_sds_secret_configs: [sdsSecretConfig(SDS_DEFAULT_RESOURCE)],
       combined_validation_context: {
         default_validation_context: subjectAltNameMatch(tls.subjectAltNames),
@@ -272,7 +269,7 @@ export function buildUpstreamTls(input: UpstreamTlsInput): UpstreamTls | undefin
     case "ISTIO_MUTUAL": {
       const socket = tlsTransportSocket(
         "UpstreamTlsContext",
-        istioMutualContext(tls, input.http2 === true),
+        istioMutualContext(tls, input.http2 === true, input.proxy),
       );
       // Auto-mTLS picks per endpoint; headless (ORIGINAL_DST) clusters keep the socket as is.
       if (auto && input.clusterType !== "ORIGINAL_DST") {

@@ -98,6 +98,8 @@ const FIELDS: Record<string, { numeric: boolean; get: FieldGetter }> = {
   ROUTE_NAME: { numeric: false, get: (i) => i.routeName || undefined },
   DOWNSTREAM_PEER_URI_SAN: { numeric: false, get: (i) => i.downstreamPeerUriSan || undefined },
   DOWNSTREAM_LOCAL_URI_SAN: { numeric: false, get: (i) => i.downstreamLocalUriSan || undefined },
+  UPSTREAM_PEER_URI_SAN: { numeric: false, get: (i) => i.upstreamPeerUriSan || undefined },
+  UPSTREAM_LOCAL_URI_SAN: { numeric: false, get: (i) => i.upstreamLocalUriSan || undefined },
   GRPC_STATUS_NUMBER: { numeric: true, get: (i) => grpcStatusOfGrpcRequest(i) },
   HOSTNAME: { numeric: false, get: () => localHostname() },
 };

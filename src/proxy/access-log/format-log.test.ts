@@ -90,6 +90,8 @@ describe("format strings", () => {
       requestedServerName: "shop.example.com",
       downstreamPeerUriSan: "spiffe://cluster.local/ns/shop/sa/web",
       downstreamLocalUriSan: "spiffe://cluster.local/ns/shop/sa/items",
+      upstreamPeerUriSan: "spiffe://cluster.local/ns/shop/sa/db",
+      upstreamLocalUriSan: "spiffe://cluster.local/ns/shop/sa/items",
     });
     const line = formatLog(
       text(
@@ -111,6 +113,8 @@ describe("format strings", () => {
           "%ROUTE_NAME%",
           "%DOWNSTREAM_PEER_URI_SAN%",
           "%DOWNSTREAM_LOCAL_URI_SAN%",
+          "%UPSTREAM_PEER_URI_SAN%",
+          "%UPSTREAM_LOCAL_URI_SAN%",
           "100%%",
         ].join(" "),
       ),
@@ -133,6 +137,8 @@ describe("format strings", () => {
       "shop.example.com",
       "default",
       "spiffe://cluster.local/ns/shop/sa/web",
+      "spiffe://cluster.local/ns/shop/sa/items",
+      "spiffe://cluster.local/ns/shop/sa/db",
       "spiffe://cluster.local/ns/shop/sa/items",
       "100%",
     ]);

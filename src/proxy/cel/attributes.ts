@@ -197,6 +197,12 @@ export class UpstreamAttributes {
   get transport_failure_reason(): string | undefined {
     return this.#info.upstreamTransportFailureReason;
   }
+  get uri_san_peer_certificate(): string | undefined {
+    return this.#info.upstreamPeerUriSan;
+  }
+  get uri_san_local_certificate(): string | undefined {
+    return this.#info.upstreamLocalUriSan;
+  }
 }
 
 export class XdsAttributes {

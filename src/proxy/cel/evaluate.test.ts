@@ -76,6 +76,8 @@ describe("celMatches", () => {
       wireBytesReceived: 300,
       wireBytesSent: 700,
       upstreamTransportFailureReason: "tls handshake",
+      upstreamPeerUriSan: "spiffe://cluster.local/ns/shop/sa/items",
+      upstreamLocalUriSan: "spiffe://cluster.local/ns/shop/sa/web",
     });
     for (const expression of [
       "request.scheme == 'http' && request.protocol == 'HTTP/1.1' && request.id == '4f1c'",
@@ -90,6 +92,8 @@ describe("celMatches", () => {
       "upstream.address == '10.0.1.5:80' && upstream.port == 80",
       "upstream.local_address == '10.0.0.2:40000'",
       "upstream.transport_failure_reason == 'tls handshake'",
+      "upstream.uri_san_peer_certificate == 'spiffe://cluster.local/ns/shop/sa/items'",
+      "upstream.uri_san_local_certificate == 'spiffe://cluster.local/ns/shop/sa/web'",
       "xds.cluster_name == 'outbound|80||items.shop.svc.cluster.local'",
       "xds.route_name == 'default' && connection.requested_server_name == ''",
     ]) {

@@ -174,9 +174,9 @@ export class PendingStreams<C> {
       target,
       head,
       {
-        onConnected: () => {
+        onConnected: (ssl) => {
           releasePending();
-          callbacks.onConnected?.();
+          callbacks.onConnected?.(ssl);
         },
         onResponse: (response) => {
           releasePending();

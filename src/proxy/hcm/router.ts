@@ -256,6 +256,12 @@ class RouterStream implements ResponseStreamHooks {
       target,
       { method: req.method, path: req.path, authority: req.authority, scheme: req.scheme, headers },
       {
+        // Envoy's upstream SSL info: the connection this attempt went out on (the source
+        // reporter's principals come from it).
+        onConnected: (ssl) => {
+          info.upstreamPeerUriSan = ssl?.peerUriSan;
+          info.upstreamLocalUriSan = ssl?.localUriSan;
+        },
         onResponse: (response) => {
           if (this.attempt !== attempt) {
             response.body.resume();

@@ -89,6 +89,7 @@ export function proxyUpgrade(deps: RouterDeps, config: HcmConfig, req: UpgradeRe
     stats,
     success: "connect",
     tls: deps.upstreamTls,
+    http: true,
   }).then(
     (upstream) => {
       upstream.on("error", () => socket.destroy());

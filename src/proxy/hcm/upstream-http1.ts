@@ -4,6 +4,7 @@
 import { type Agent, type ClientRequest, request } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { setTimeoutMs } from "../../base/timer.ts";
+import { upstreamSslInfo } from "../tls/upstream-ssl-info.ts";
 import { DialError, dialFailure } from "../upstream/dial.ts";
 import type {
   AttemptCallbacks,
@@ -67,7 +68,7 @@ class Http1Attempt implements UpstreamAttempt {
       const secure = tls.encrypted === true;
       if (!socket.connecting && !(secure && tls.secureConnecting)) {
         connected = true;
-        callbacks.onConnected?.();
+        callbacks.onConnected?.(upstreamSslInfo(socket));
         return;
       }
       this.connectTimer = setTimeoutMs(() => {
@@ -79,7 +80,7 @@ class Http1Attempt implements UpstreamAttempt {
         if (socket.destroyed) return;
         connected = true;
         this.clearTimer();
-        callbacks.onConnected?.();
+        callbacks.onConnected?.(upstreamSslInfo(socket));
       });
     });
     req.on("error", fail);

@@ -4,8 +4,10 @@
 // while a new session opens within the cluster's max_connections; sessions are replaced when
 // they close or receive GOAWAY; connect timeout and reset classification as Envoy reports them.
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
+import type { Socket } from "node:net";
 import { noop } from "../../base/noop.ts";
 import { armsTimer, setTimeoutMs } from "../../base/timer.ts";
+import { upstreamSslInfo } from "../tls/upstream-ssl-info.ts";
 import { DialError, dialFailure, openConnection, tlsFailure } from "../upstream/dial.ts";
 import { holdConnectionSlot, mayOpenConnection, PendingStreams } from "./pending-streams.ts";
 import type {
@@ -20,6 +22,8 @@ import type {
 /** One session of a pool. */
 interface Http2Client {
   session: ClientHttp2Session;
+  /** The connection under the session (its certificates are the streams' upstream SSL info). */
+  socket: Socket;
   connected: boolean;
   failure?: DialError;
   /** Streams open on it now. */
@@ -147,6 +151,7 @@ export class Http2Pool {
     });
     const client: Http2Client = {
       session,
+      socket,
       connected: false,
       active: 0,
       served: 0,
@@ -224,8 +229,9 @@ class Http2Attempt implements UpstreamAttempt {
     };
     this.stream = state.session.request(headers, { endStream: false, waitForTrailers: false });
     const stream = this.stream;
-    if (state.connected) callbacks.onConnected?.();
-    else state.session.once("connect", () => callbacks.onConnected?.());
+    if (state.connected) callbacks.onConnected?.(upstreamSslInfo(state.socket));
+    else
+      state.session.once("connect", () => callbacks.onConnected?.(upstreamSslInfo(state.socket)));
     let trailers: WireHeaders | undefined;
     stream.on("trailers", (t) => {
       trailers = stripPseudo(t as WireHeaders);

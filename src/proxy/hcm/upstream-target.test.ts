@@ -1,5 +1,5 @@
 // upstreamTarget: one target per cluster config, host, protocol and source address, rebuilt when
-// CDS replaces the cluster's config.
+// CDS replaces the cluster's config; its TLS offers what Istio's ALPN filter would.
 import { describe, expect, it } from "vitest";
 import { clusterStats, StatsStore } from "../stats/stats-store.ts";
 import { CircuitBreakers } from "../upstream/circuit-breakers.ts";
@@ -69,5 +69,33 @@ describe("upstreamTarget", () => {
       connectTimeoutMs: 250,
       limits: { maxRequestsPerConnection: 3 },
     });
+  });
+
+  it("never offers istio-peer-exchange, which only a TCP proxy's connection negotiates", () => {
+    const tls = (alpnProtocols: string[]) =>
+      ({
+        kind: "tls",
+        key: alpnProtocols.join(),
+        tls: { sni: "", common: { alpnProtocols } },
+      }) as never;
+    const host = createHost({ address: "10.0.0.1", port: 8080 });
+    const mesh = upstreamTarget(
+      cluster(config({ transportSocket: tls(["istio-peer-exchange", "istio", "h2"]) })),
+      host,
+      "http2",
+      undefined,
+      STATS,
+    );
+    expect(mesh.tls?.target.alpn).toEqual(["istio", "h2"]);
+    // Lists without it are offered as configured.
+    const plain = upstreamTarget(
+      cluster(config({ transportSocket: tls(["h2", "http/1.1"]) })),
+      host,
+      "http1",
+      undefined,
+      STATS,
+    );
+    expect(plain.tls).toBeDefined();
+    expect(plain.tls?.target.alpn).toBeUndefined();
   });
 });

@@ -88,7 +88,7 @@ function buildTarget(
   connector: UpstreamTlsConnector | undefined,
 ): UpstreamTarget {
   const config = cluster.config;
-  const tls = upstreamTlsFor(cluster, host, connector);
+  const tls = upstreamTlsFor(cluster, host, connector, true);
   const protocol =
     config.protocol === "downstream"
       ? downstreamProtocol

@@ -3,6 +3,7 @@
 import type { Readable } from "node:stream";
 import type { StreamResetReason } from "../http/reset-reason.ts";
 import type { ClusterStats } from "../stats/stats-store.ts";
+import type { UpstreamSslInfo } from "../tls/upstream-ssl-info.ts";
 import type { CircuitBreakers } from "../upstream/circuit-breakers.ts";
 import type { UpstreamTls } from "../upstream/dial.ts";
 
@@ -68,8 +69,11 @@ export interface AttemptCallbacks {
   onResponse(response: UpstreamResponse): void;
   /** The attempt failed before a response head. */
   onReset(reason: StreamResetReason, transportFailureReason?: string): void;
-  /** A connection was established (or a pooled one assigned) for this attempt. */
-  onConnected?(): void;
+  /**
+   * A connection was established (or a pooled one assigned) for this attempt; `ssl` says what its
+   * certificates say (undefined for plaintext).
+   */
+  onConnected?(ssl: UpstreamSslInfo | undefined): void;
 }
 
 /** The request side of one attempt: where the body goes. */

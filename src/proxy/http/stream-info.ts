@@ -44,6 +44,12 @@ export interface StreamInfo {
   /** The host the last attempt went to, `ip:port`. */
   upstreamHost: string | undefined;
   upstreamLocalAddress: string | undefined;
+  /**
+   * URI SANs of the certificates of the upstream connection the stream went out on (mTLS), the
+   * server's and the proxy's own, as Envoy's upstream SSL connection info gives them.
+   */
+  upstreamPeerUriSan: string | undefined;
+  upstreamLocalUriSan: string | undefined;
   upstreamTransportFailureReason: string | undefined;
   /** Time from the request's end to the upstream response's first byte, ms (x-envoy-upstream-service-time). */
   upstreamServiceTimeMs: number | undefined;
@@ -96,6 +102,8 @@ export function newStreamInfo(
     upstreamCluster: undefined,
     upstreamHost: undefined,
     upstreamLocalAddress: undefined,
+    upstreamPeerUriSan: undefined,
+    upstreamLocalUriSan: undefined,
     upstreamTransportFailureReason: undefined,
     upstreamServiceTimeMs: undefined,
     routeName: undefined,

@@ -76,9 +76,16 @@ export function decodeFilterChain(f: Fields, options: HcmDecodeOptions): FilterC
       paths.push(nf.path);
     }
   }
+  const terminal = chain.filters.at(-1)?.kind;
   chain.filters.forEach((filter, i) => {
     if (i < chain.filters.length - 1 && TERMINAL.has(filter.kind)) {
       f.ctx.errors.push(`${paths[i]}: terminal filter ${filter.kind} must be the last`);
+    }
+    // The exchange rewrites the first bytes of the stream, which only the TCP proxy carries on.
+    if (filter.kind === "metadata_exchange" && terminal === "http_connection_manager") {
+      f.ctx.errors.push(
+        `${paths[i]}: istio.metadata_exchange is supported only on a chain ending in tcp_proxy`,
+      );
     }
   });
   const socket = f.object("transport_socket");

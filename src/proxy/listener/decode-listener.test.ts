@@ -85,6 +85,41 @@ describe("decodeListener defaults and shapes", () => {
     expect(tcp?.kind === "tcp_proxy" && tcp.config.idleTimeoutMs).toBe(3_600_000);
   });
 
+  it("decodes Istio's metadata exchange before a tcp_proxy, and refuses it before an HCM", () => {
+    const MX = "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange";
+    const exchange = {
+      name: "istio.metadata_exchange",
+      typed_config: { "@type": MX, protocol: "istio-peer-exchange" },
+    };
+    const tcp = { name: "t", typed_config: { "@type": TCP, stat_prefix: "x", cluster: "c" } };
+    const r = decodeListener(listener([{ filters: [exchange, tcp] }]));
+    if (!r.ok) throw new Error(r.errors.join("\n"));
+    expect(r.value.filterChains[0]?.filters[0]).toEqual({
+      kind: "metadata_exchange",
+      name: "istio.metadata_exchange",
+      config: { protocol: "istio-peer-exchange" },
+    });
+    const bad = decodeListener(
+      listener([
+        { filters: [exchange, hcm({ route_config: { name: "r" }, http_filters: [ROUTER] })] },
+        {
+          filter_chain_match: { destination_port: 81 },
+          filters: [
+            { name: "istio.metadata_exchange", typed_config: { "@type": MX, protocol: "", x: 1 } },
+            { name: "istio.metadata_exchange" },
+            tcp,
+          ],
+        },
+      ]),
+    );
+    expect(bad.ok ? [] : bad.errors).toEqual([
+      "filter_chains[0].filters[0]: istio.metadata_exchange is supported only on a chain ending in tcp_proxy",
+      "filter_chains[1].filters[0].typed_config.protocol: must be at least 1 character(s)",
+      "filter_chains[1].filters[0].typed_config.x: unknown field",
+      'filter_chains[1].filters[1]: unsupported network filter "istio.metadata_exchange"',
+    ]);
+  });
+
   it("decodes HCM defaults and an inline route table", () => {
     const routeConfig = {
       name: "r",

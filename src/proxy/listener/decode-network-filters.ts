@@ -1,9 +1,13 @@
 // A filter chain's network filters: http_connection_manager → HcmConfig, tcp_proxy →
-// TcpProxyConfig, Istio's stats filter checked, metadata-exchange filters skipped, anything else
-// an error (the proxy NACKs).
+// TcpProxyConfig, Istio's stats filter checked, Istio's metadata exchange decoded, Envoy's
+// contrib variant of it skipped, anything else an error (the proxy NACKs).
 import { decodeAccessLogs } from "../access-log/decode-access-log.ts";
 import { decodeNetworkRbac, RBAC_NETWORK_TYPE, releaseRbacConfig } from "../rbac/index.ts";
 import type { Fields } from "../routing/decode-reader.ts";
+import {
+  decodeMetadataExchange,
+  METADATA_EXCHANGE_TYPE,
+} from "../telemetry/metadata-exchange-config.ts";
 import { decodeStatsFilterConfig, ISTIO_STATS_TYPE } from "../telemetry/stats-filter-config.ts";
 import { decodeHcm, type HcmDecodeOptions } from "./decode-hcm.ts";
 import { typeName } from "./decode-listener-filters.ts";
@@ -19,9 +23,11 @@ const BY_NAME: Record<string, string> = {
   "envoy.filters.network.rbac": RBAC_NETWORK_TYPE,
 };
 
-/** Istio's metadata-exchange filters: skipping them changes no traffic. */
+/**
+ * Envoy's contrib copy of Istio's metadata exchange: istiod never sends it, and crema has not its
+ * proto, so it is skipped as before.
+ */
 const TELEMETRY_ONLY = new Set([
-  "envoy.tcp.metadataexchange.config.MetadataExchange",
   "envoy.extensions.filters.network.metadata_exchange.v3.MetadataExchange",
 ]);
 
@@ -96,6 +102,9 @@ export function decodeNetworkFilter(
     else for (const error of decoded.errors) f.ctx.errors.push(`${f.at("typed_config")}.${error}`);
     return { kind: "rbac", name, config };
   }
+  if (type === METADATA_EXCHANGE_TYPE && typed) {
+    return { kind: "metadata_exchange", name, config: decodeMetadataExchange(typed) };
+  }
   if (type === ISTIO_STATS_TYPE && typed) {
     const config = f.json("typed_config") ?? {};
     const decoded = decodeStatsFilterConfig(config);
@@ -103,7 +112,12 @@ export function decodeNetworkFilter(
       for (const error of decoded.errors) f.ctx.errors.push(`${f.at("typed_config")}.${error}`);
     return { kind: "istio_stats", name, config };
   }
-  if (type === HCM_TYPE || type === TCP_PROXY_TYPE || type === RBAC_NETWORK_TYPE)
+  if (
+    type === HCM_TYPE ||
+    type === TCP_PROXY_TYPE ||
+    type === RBAC_NETWORK_TYPE ||
+    type === METADATA_EXCHANGE_TYPE
+  )
     f.error("typed_config is required");
   else if (!TELEMETRY_ONLY.has(type)) {
     f.error(`unsupported network filter ${JSON.stringify(name)}${url ? ` (${url})` : ""}`);

@@ -3,6 +3,7 @@
 import type { X509Certificate } from "node:crypto";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import type { AccessLogConfig } from "../access-log/types.ts";
+import type { MetadataExchangeConfig } from "../telemetry/metadata-exchange-config.ts";
 import type { DownstreamTlsConfig } from "../tls/tls-context.ts";
 import type { TracingConfig } from "../tracing/types.ts";
 import type { FilterChainIndex } from "./filter-chain-index.ts";
@@ -181,7 +182,9 @@ export type NetworkFilter =
   /** envoy.filters.network.rbac, checked at decode time and compiled by the chain's runtime. */
   | { kind: "rbac"; name: string; config: JsonObject }
   /** Istio's `istio.stats` (stats.PluginConfig), checked at decode time, compiled by the runtime. */
-  | { kind: "istio_stats"; name: string; config: JsonObject };
+  | { kind: "istio_stats"; name: string; config: JsonObject }
+  /** Istio's `istio.metadata_exchange`: the server's side of the TCP metadata exchange. */
+  | { kind: "metadata_exchange"; name: string; config: MetadataExchangeConfig };
 
 export interface FilterChain {
   name: string;

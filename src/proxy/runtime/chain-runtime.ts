@@ -1,6 +1,6 @@
 // What one filter chain runs for the connections matched to it: its TLS termination (a
 // DownstreamTlsContext) first when it has one, then its network filters — RBAC, Istio's stats
-// filter, and the HTTP connection manager or a TCP proxy session. A listener update that leaves
+// filter and metadata exchange, and the HTTP connection manager or a TCP proxy session. A listener update that leaves
 // the chain unchanged hands the runtime to the new listener, connections and all.
 import type { Socket } from "node:net";
 import type { Logger } from "../../base/logger.ts";
@@ -14,6 +14,7 @@ import type {
   TrafficDirection,
 } from "../listener/types.ts";
 import { type RbacFilterConfig, releaseRbacConfig } from "../rbac/index.ts";
+import type { MetadataExchangeConfig } from "../telemetry/metadata-exchange-config.ts";
 import {
   decodeStatsFilterConfig,
   type StatsFilterConfig,
@@ -25,7 +26,8 @@ import { compileNetworkRbac, networkRbacAllows } from "./network-rbac.ts";
 
 /**
  * Hands a connection to a TCP proxy; its original destination is the connection's own. `stats`
- * are the chain's `istio.stats` configs (none: no Istio metrics for the connection).
+ * are the chain's `istio.stats` configs (none: no Istio metrics for the connection); `exchange`
+ * the chain's `istio.metadata_exchange`, if it has one.
  */
 export type StartTcpProxy = (
   socket: Socket,
@@ -34,6 +36,7 @@ export type StartTcpProxy = (
     info: ConnectionInfo;
     trafficDirection: TrafficDirection | undefined;
     stats: readonly StatsFilterConfig[];
+    exchange?: MetadataExchangeConfig | undefined;
   },
 ) => { close(): void };
 
@@ -63,6 +66,12 @@ export function needsH2cSniff(chain: FilterChain | undefined): boolean {
   return filter?.kind === "http_connection_manager" && filter.config.codecType === "AUTO";
 }
 
+/** The chain's first `istio.metadata_exchange`, if any. */
+function chainExchange(chain: FilterChain): MetadataExchangeConfig | undefined {
+  for (const filter of chain.filters) if (filter.kind === "metadata_exchange") return filter.config;
+  return undefined;
+}
+
 export class ChainRuntime {
   private readonly deps: ChainDeps;
   private hcm: HttpConnectionManager | undefined;
@@ -70,6 +79,8 @@ export class ChainRuntime {
   private rbac: RbacFilterConfig[] | undefined;
   /** The chain's stats filters, decoded on first use. */
   private stats: StatsFilterConfig[] | undefined;
+  /** The chain's metadata exchange, looked up on first use (null: it has none). */
+  private exchange: MetadataExchangeConfig | null | undefined;
   /** The chain's TLS termination, built on first use. */
   private tls: DownstreamTlsTerminator | undefined;
   /** Connections in their TLS handshake or codec sniff: no network filter owns them yet. */
@@ -152,7 +163,7 @@ export class ChainRuntime {
   /** Runs the chain's network filters: RBAC, then its HCM or TCP proxy. */
   private serve(chain: FilterChain, socket: Socket, info: ConnectionInfo, h2c: boolean): void {
     const filter = chain.filters.at(-1);
-    if (!filter || filter.kind === "rbac" || filter.kind === "istio_stats") {
+    if (!filter || (filter.kind !== "http_connection_manager" && filter.kind !== "tcp_proxy")) {
       socket.destroy();
       return;
     }
@@ -169,10 +180,12 @@ export class ChainRuntime {
       return;
     }
     this.stats ??= compileStatsFilters(chain);
+    if (this.exchange === undefined) this.exchange = chainExchange(chain) ?? null;
     const session = this.deps.startTcpProxy(socket, filter.config, {
       info,
       trafficDirection: this.trafficDirection,
       stats: this.stats,
+      exchange: this.exchange ?? undefined,
     });
     this.tcpSessions.add(session);
     socket.once("close", () => this.tcpSessions.delete(session));

@@ -294,7 +294,11 @@ class ActiveListener {
     h2c: boolean,
   ): void {
     const filter = chain?.filters.at(-1);
-    if (!chain || !filter || filter.kind === "rbac" || filter.kind === "istio_stats") {
+    if (
+      !chain ||
+      !filter ||
+      (filter.kind !== "http_connection_manager" && filter.kind !== "tcp_proxy")
+    ) {
       // No chain: Envoy closes the connection.
       socket.destroy();
       return;

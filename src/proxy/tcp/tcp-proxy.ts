@@ -1,7 +1,10 @@
 // Envoy's envoy.filters.network.tcp_proxy for one downstream connection: pick the cluster and a
 // host, connect (retrying up to max_connect_attempts), then relay bytes both ways until both sides
-// have closed, either resets, or the idle / max-duration timer fires.
+// have closed, either resets, or the idle / max-duration timer fires. Istio's metadata exchange
+// runs on either connection that negotiated its ALPN: on the downstream one when the chain has
+// the filter (the server's side), on the upstream one when the cluster has it (the client's).
 import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Logger } from "../../base/logger.ts";
 import { noop } from "../../base/noop.ts";
 import { setTimeoutMs } from "../../base/timer.ts";
@@ -12,10 +15,14 @@ import { newStreamInfo, type StreamInfo } from "../http/stream-info.ts";
 import type { ConnectionInfo, TcpProxyConfig } from "../listener/types.ts";
 import { pickByWeight } from "../routing/weighted-cluster.ts";
 import { type ClusterStats, clusterStats, type StatsStore } from "../stats/stats-store.ts";
+import type { MetadataExchangeConfig } from "../telemetry/metadata-exchange-config.ts";
 import type { Reporter } from "../telemetry/metric-definitions.ts";
 import type { ProxyTelemetry } from "../telemetry/proxy-telemetry.ts";
 import type { ConnectionMetrics } from "../telemetry/request-metrics.ts";
 import type { StatsFilterConfig } from "../telemetry/stats-filter-config.ts";
+import type { ExchangeReader } from "../telemetry/tcp-metadata-exchange.ts";
+import type { WorkloadMetadata } from "../telemetry/workload-labels.ts";
+import { upstreamSslInfo } from "../tls/upstream-ssl-info.ts";
 import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
 import type { Cluster, ClusterManager } from "../upstream/cluster-manager.ts";
 import { dialHost } from "../upstream/dial-host.ts";
@@ -94,6 +101,11 @@ export interface TcpProxyOptions {
   stats?: readonly StatsFilterConfig[];
   /** Istio's reporter for the connection's metrics (default `source`). */
   reporter?: Reporter;
+  /**
+   * The chain's `istio.metadata_exchange`: when the downstream TLS negotiated its protocol, the
+   * session sends this proxy's frame downstream and takes the peer's off the downstream bytes.
+   */
+  exchange?: MetadataExchangeConfig;
 }
 
 /** One stats filter's record of a connection: its metrics and what it reported so far. */
@@ -152,6 +164,13 @@ class Session implements TcpProxySession {
   private upstreamHost: string | undefined;
   private bytesReceived = 0;
   private bytesSent = 0;
+  /** The peer's exchange frame on the downstream connection, while it is read. */
+  private readonly downstreamExchange: ExchangeReader | undefined;
+  /** The same on the upstream connection. */
+  private upstreamExchange: ExchangeReader | undefined;
+  /** The workloads the exchanges named. */
+  private downstreamPeer: WorkloadMetadata | undefined;
+  private upstreamPeer: WorkloadMetadata | undefined;
   /** Downstream bytes read while connecting, written upstream first. */
   private readonly early: Buffer[] = [];
   private upstream: Socket | undefined;
@@ -176,6 +195,13 @@ class Session implements TcpProxySession {
       this.startedAt,
     );
     this.flags = this.info.responseFlags;
+    const exchange = options.exchange;
+    if (exchange && deps.telemetry && options.connection?.tls?.alpn === exchange.protocol) {
+      this.downstreamExchange = deps.telemetry.exchangeReader((peer) => {
+        this.downstreamPeer = peer;
+        this.onExchanged("destination");
+      });
+    }
     this.stats = tcpProxyStats(deps.stats, config.statPrefix);
     this.stats.downstreamCxTotal.inc();
     this.done = new Promise((resolve) => {
@@ -302,13 +328,22 @@ class Session implements TcpProxySession {
     }
     this.upstream = upstream;
     this.lease = lease;
-    this.openMetrics(lease);
+    const ssl = upstreamSslInfo(upstream);
+    this.info.upstreamPeerUriSan = ssl?.peerUriSan;
+    this.info.upstreamLocalUriSan = ssl?.localUriSan;
     lease.stats.upstreamCxActive.inc();
     this.downstream.removeListener("data", this.onEarlyData);
     this.downstream.removeListener("close", this.onEarlyClose);
     this.options.onConnected?.();
     const { stats } = lease;
-    const backlog = this.early.splice(0);
+    const backlog = this.startExchanges(upstream, lease);
+    if (this.over) return;
+    // Istio counts the open once the peer is known: with an exchange under way, when it settles.
+    const awaited =
+      (this.options.reporter ?? "source") === "destination"
+        ? this.downstreamExchange
+        : this.upstreamExchange;
+    if (!awaited || awaited.done) this.openMetrics(lease);
     for (const chunk of backlog) stats.upstreamCxTxBytesTotal.inc(chunk.length);
     const activity = (): void => {
       this.idleTimer?.refresh();
@@ -331,6 +366,7 @@ class Session implements TcpProxySession {
         },
       },
       backlog,
+      { downstream: this.downstreamExchange, upstream: this.upstreamExchange },
     );
     this.idleTimer = setTimeoutMs(() => {
       this.stats.idleTimeout.inc();
@@ -341,9 +377,52 @@ class Session implements TcpProxySession {
   }
 
   /**
-   * Istio counts a TCP connection open once its peer is known: at the source, the endpoint the
-   * upstream connection went to (its `istio.workload` metadata); at the destination, with no TCP
-   * metadata exchange in crema, no peer is ever learnt. Bytes follow every 5 s and at close.
+   * Sends this proxy's exchange frame on each connection that negotiated the exchange (the
+   * downstream one when the chain has the filter, the upstream one when the cluster has it), ahead
+   * of any relayed byte, and starts reading the peer's. Returns the early downstream bytes to
+   * relay, past the peer's frame when they hold it.
+   */
+  private startExchanges(upstream: Socket, lease: Lease): Buffer[] {
+    const telemetry = this.deps.telemetry;
+    const early = this.early.splice(0);
+    if (!telemetry) return early;
+    const exchange = lease.cluster.config.metadataExchange;
+    if (exchange && (upstream as TLSSocket).alpnProtocol === exchange.protocol) {
+      this.upstreamExchange = telemetry.exchangeReader((peer) => {
+        this.upstreamPeer = peer;
+        this.onExchanged("source");
+      });
+      upstream.write(telemetry.exchangeFrame);
+    }
+    const reader = this.downstreamExchange;
+    if (!reader) return early;
+    this.downstream.write(telemetry.exchangeFrame);
+    // As past Envoy's filter, the TCP proxy sees (and counts) only what the peer's frame leaves.
+    const backlog: Buffer[] = [];
+    for (const chunk of early) {
+      const bytes = reader.read(chunk);
+      if (reader.oversized) {
+        this.end();
+        return [];
+      }
+      if (bytes.length === 0) continue;
+      backlog.push(bytes);
+      this.bytesReceived += bytes.length;
+      this.stats.downstreamCxRxBytesTotal.inc(bytes.length);
+    }
+    return backlog;
+  }
+
+  /** An exchange settled: its side's reporter counts the open now that the peer is known. */
+  private onExchanged(reporter: Reporter): void {
+    if ((this.options.reporter ?? "source") === reporter && this.lease && !this.over)
+      this.openMetrics(this.lease);
+  }
+
+  /**
+   * Istio counts a TCP connection open once its peer is known: the workload the exchange named
+   * (at the source, else the endpoint the upstream connection went to, by its `istio.workload`
+   * metadata), or none when the exchange settled without one. Bytes follow every 5 s and at close.
    */
   private openMetrics(lease: Lease | undefined): void {
     const telemetry = this.deps.telemetry;
@@ -351,7 +430,9 @@ class Session implements TcpProxySession {
     if (!telemetry || filters.length === 0 || this.reports) return;
     const reporter = this.options.reporter ?? "source";
     const peer =
-      reporter === "source" && lease ? telemetry.endpointPeer(lease.host.metadata) : undefined;
+      reporter === "destination"
+        ? this.downstreamPeer
+        : (this.upstreamPeer ?? (lease ? telemetry.endpointPeer(lease.host.metadata) : undefined));
     const cluster =
       lease?.cluster.config ?? this.deps.clusters.cluster(this.clusterName ?? "")?.config;
     this.reports = filters.map((config) => {
@@ -397,8 +478,11 @@ class Session implements TcpProxySession {
 
   private readonly onEarlyData = (chunk: Buffer): void => {
     this.early.push(chunk);
-    this.bytesReceived += chunk.length;
-    this.stats.downstreamCxRxBytesTotal.inc(chunk.length);
+    // With an exchange they are counted once its frame is off them (startExchanges).
+    if (!this.downstreamExchange) {
+      this.bytesReceived += chunk.length;
+      this.stats.downstreamCxRxBytesTotal.inc(chunk.length);
+    }
     this.downstream.pause();
   };
 

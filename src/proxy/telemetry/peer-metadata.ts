@@ -5,7 +5,7 @@
 // reads and strips those. Each side then knows the other for its metrics. Also here: the
 // endpoint metadata (`istio.workload`) a client falls back to when the server sends nothing, and
 // the `baggage` encoding Istio can still read (a deprecated discovery method; sidecars do not
-// send it). TCP's in-band exchange (ALPN `istio-peer-exchange`) is not implemented.
+// send it). TCP carries the same Struct in-band (tcp-metadata-exchange.ts).
 import { PASSTHROUGH_CLUSTER } from "../../api/istio-names.ts";
 import { messageType } from "../../xds/envoy-protos.ts";
 import { decodeJson, encodeJson, type JsonObject } from "../../xds/proto-json.ts";
@@ -65,11 +65,16 @@ function sortedKeys(value: JsonObject): JsonObject {
   return out;
 }
 
+/** A google.protobuf.Struct serialized deterministically, as Istio serializes what it sends. */
+export function encodeStructDeterministic(value: JsonObject): Uint8Array {
+  return encodeJson(messageType("google.protobuf.Struct"), sortedKeys(value));
+}
+
 /** The `x-envoy-peer-metadata` value: standard base64, padded, of the deterministic Struct. */
 export function encodePeerMetadata(workload: WorkloadMetadata): string {
-  const struct = messageType("google.protobuf.Struct");
-  const bytes = encodeJson(struct, sortedKeys(buildPeerMetadataStruct(workload)));
-  return Buffer.from(bytes).toString("base64");
+  return Buffer.from(encodeStructDeterministic(buildPeerMetadataStruct(workload))).toString(
+    "base64",
+  );
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -106,14 +111,20 @@ export const DEFAULT_PEER_CACHE_SIZE = 500;
 /**
  * Decoded peers, keyed by the header value, so a peer is decoded once and the same frozen object
  * comes back for every request from it (which is what lets the recorder cache by identity).
- * Like Istio's MX cache, it drops its oldest quarter when full.
+ * Like Istio's MX cache, it drops its oldest quarter when full. `decoder` reads a key (default:
+ * an `x-envoy-peer-metadata` value).
  */
 export class PeerMetadataCache {
   private readonly peers = new Map<string, WorkloadMetadata>();
   private readonly maxSize: number;
+  private readonly decoder: (value: string) => WorkloadMetadata | undefined;
 
-  constructor(maxSize = DEFAULT_PEER_CACHE_SIZE) {
+  constructor(
+    maxSize = DEFAULT_PEER_CACHE_SIZE,
+    decoder: (value: string) => WorkloadMetadata | undefined = decodePeerMetadata,
+  ) {
     this.maxSize = maxSize;
+    this.decoder = decoder;
   }
 
   /** The peer a header value describes, or undefined (absent or malformed header). */
@@ -121,7 +132,7 @@ export class PeerMetadataCache {
     if (value === undefined || value === "") return undefined;
     const cached = this.peers.get(value);
     if (cached) return cached;
-    const peer = decodePeerMetadata(value);
+    const peer = this.decoder(value);
     if (!peer || this.maxSize <= 0) return peer;
     if (this.peers.size >= this.maxSize) {
       let drop = Math.max(1, Math.floor(this.maxSize / 4));

@@ -1,7 +1,7 @@
 // Istio's standard metrics as one proxy thread produces them: the peer-metadata exchange on each
-// HTTP stream (Istio's metadata-exchange filter), and the record of each finished stream and TCP
-// connection where the chain has Istio's stats filter, shaped by that filter's config. One per
-// thread, built from the proxy's xDS node.
+// HTTP stream (Istio's metadata-exchange filter) and the frame of the TCP exchange, and the
+// record of each finished stream and TCP connection where the chain has Istio's stats filter,
+// shaped by that filter's config. One per thread, built from the proxy's xDS node.
 
 import type { JsonObject } from "../../xds/proto-json.ts";
 import { formatResponseFlags } from "../http/response-flags.ts";
@@ -23,6 +23,11 @@ import {
   type StreamMetrics,
 } from "./request-metrics.ts";
 import type { StatsFilterConfig } from "./stats-filter-config.ts";
+import {
+  ExchangePayloadDecoder,
+  ExchangeReader,
+  encodeExchangeFrame,
+} from "./tcp-metadata-exchange.ts";
 import {
   type ClusterLike,
   DestinationServiceCache,
@@ -64,7 +69,10 @@ export interface StatsFilter {
 
 export class ProxyTelemetry {
   readonly metrics: IstioMetrics;
+  /** The frame this proxy opens every TCP metadata exchange with. */
+  readonly exchangeFrame: Buffer;
   private readonly exchange: PeerMetadataHeaders;
+  private readonly exchangePayloads = new ExchangePayloadDecoder();
   private readonly peers = new PeerMetadataCache();
   private readonly services = new DestinationServiceCache();
   /** Endpoint metadata → its workload, decoded once per host (the recorder keys on identity). */
@@ -75,6 +83,12 @@ export class ProxyTelemetry {
     const local = localWorkloadFromNode(node);
     this.metrics = new IstioMetrics(local);
     this.exchange = buildPeerMetadataHeaders(local);
+    this.exchangeFrame = encodeExchangeFrame(local);
+  }
+
+  /** Reads the peer's frame of a TCP metadata exchange off one direction of a connection. */
+  exchangeReader(onSettled: (peer: WorkloadMetadata | undefined) => void): ExchangeReader {
+    return new ExchangeReader(this.exchangePayloads, onSettled);
   }
 
   /**
@@ -184,13 +198,13 @@ export class ProxyTelemetry {
   ): StreamMetrics {
     // Without the fallback (inbound, gateways) the Host header never names the service.
     const host = filter.config.disableHostHeaderFallback ? "" : authority;
+    const source = stream.reporter === "source";
     return filter.scope.forStream({
       reporter: stream.reporter,
       peer: stream.peer,
       destinationService: this.services.resolve(stream.cluster, info.routeName ?? "", host),
-      // The downstream connection's certificates: at the destination, the client's and ours.
-      peerPrincipal: info.downstreamPeerUriSan,
-      localPrincipal: info.downstreamLocalUriSan,
+      peerPrincipal: source ? info.upstreamPeerUriSan : info.downstreamPeerUriSan,
+      localPrincipal: source ? info.upstreamLocalUriSan : info.downstreamLocalUriSan,
       requestProtocol: stream.grpc ? "grpc" : "http",
     });
   }
@@ -203,13 +217,14 @@ export class ProxyTelemetry {
     cluster: ClusterLike | undefined,
     filter: StatsFilter,
   ): ConnectionMetrics {
+    const source = reporter === "source";
     return filter.scope.forConnection(
       {
         reporter,
         peer,
         destinationService: this.services.resolve(cluster),
-        peerPrincipal: info.downstreamPeerUriSan,
-        localPrincipal: info.downstreamLocalUriSan,
+        peerPrincipal: source ? info.upstreamPeerUriSan : info.downstreamPeerUriSan,
+        localPrincipal: source ? info.upstreamLocalUriSan : info.downstreamLocalUriSan,
         responseFlags: formatResponseFlags(info.responseFlags),
       },
       info,

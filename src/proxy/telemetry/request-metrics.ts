@@ -57,7 +57,10 @@ export interface PeerContext {
    */
   readonly peer?: WorkloadMetadata | undefined;
   readonly destinationService: DestinationService;
-  /** The peer certificate's URI SAN, on an mTLS connection. */
+  /**
+   * The peer certificate's URI SAN, on an mTLS connection: the downstream one at the destination,
+   * the upstream one at the source.
+   */
   readonly peerPrincipal?: string | undefined;
   /** This proxy's own certificate's URI SAN on that connection. */
   readonly localPrincipal?: string | undefined;

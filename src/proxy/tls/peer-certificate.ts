@@ -102,13 +102,16 @@ export function sanMatcherAccepts(matcher: SanMatcher, sans: SubjectAltNames): b
   return false;
 }
 
-/** Why the peer is not acceptable (Envoy's failed verification), or undefined when it is. */
+/**
+ * Why the peer is not acceptable (Envoy's failed verification), or undefined when it is.
+ * `certificate`: the peer's, when the caller has it already (a client socket hands it out once).
+ */
 export function peerVerificationError(
   socket: TLSSocket,
   validation: ValidationConfig | undefined,
   options: { requireCertificate: boolean },
+  certificate: X509Certificate | undefined = socket.getPeerX509Certificate(),
 ): string | undefined {
-  const certificate = socket.getPeerX509Certificate();
   if (!certificate) {
     return options.requireCertificate ? "peer did not present a certificate" : undefined;
   }

@@ -18,6 +18,7 @@ import { decodeUpstreamTransportSocket } from "./decode-tls-context.ts";
 import { NO_SECRETS, type SecretProvider, type TlsCertificate } from "./secret-provider.ts";
 import { SECRET_NOT_READY } from "./secure-context.ts";
 import { createTestCa, istioUpstreamTls, StaticSecrets, type TestCa } from "./testing.ts";
+import type { UpstreamSslInfo } from "./upstream-ssl-info.ts";
 import { UpstreamTlsConnector } from "./upstream-tls.ts";
 
 const SERVER_ID = "spiffe://cluster.local/ns/shop/sa/payments";
@@ -215,12 +216,16 @@ describe("HTTP pools with an UpstreamTlsContext", () => {
     tls,
   });
 
+  /** What each attempt's onConnected said of its connection's certificates. */
+  const connected: (UpstreamSslInfo | undefined)[] = [];
+
   function get(pools: ConnectionPools, t: UpstreamTarget): Promise<string> {
     return new Promise((resolve, reject) => {
       const attempt = pools.start(
         t,
         { method: "GET", path: "/", authority: "payments", scheme: "http", headers: {} },
         {
+          onConnected: (ssl) => connected.push(ssl),
           onResponse: (response) => {
             let body = "";
             response.body.on("data", (c: Buffer) => {
@@ -258,6 +263,7 @@ describe("HTTP pools with an UpstreamTlsContext", () => {
   }
 
   it("speaks HTTP/1.1 and HTTP/2 over mTLS, each pool apart from a plaintext one", async () => {
+    connected.length = 0;
     const { h1, h2 } = await servers();
     const secrets = StaticSecrets.workload(clientCert, ca.rootsPem);
     const pools = new ConnectionPools();
@@ -278,7 +284,11 @@ describe("HTTP pools with an UpstreamTlsContext", () => {
     expect(await get(pools, target(h1, "http1", http1))).toBe(`200 URI:${CLIENT_ID}`);
     expect(await get(pools, target(h1, "http1", http1))).toBe(`200 URI:${CLIENT_ID}`);
     expect(await get(pools, target(h2, "http2", http2))).toBe(`200 h2 URI:${CLIENT_ID}`);
+    expect(await get(pools, target(h2, "http2", http2))).toBe(`200 h2 URI:${CLIENT_ID}`);
     expect(pools.size).toBe(2);
+    // Every stream, on a new connection or a pooled one, learns both SPIFFE ids.
+    const ids = { peerUriSan: SERVER_ID, localUriSan: CLIENT_ID };
+    expect(connected).toEqual([ids, ids, ids, ids]);
   });
 
   it("fails a stream as a connect failure when the server is not the destination", async () => {

@@ -8,6 +8,7 @@ import { peerVerificationError } from "./peer-certificate.ts";
 import type { SecretProvider } from "./secret-provider.ts";
 import { secureContextOptions } from "./secure-context.ts";
 import type { UpstreamTlsConfig } from "./tls-context.ts";
+import { recordUpstreamSslInfo } from "./upstream-ssl-info.ts";
 
 /** TLS to one host: the cluster's (or the matching transport_socket_match's) context. */
 export interface UpstreamTlsTarget {
@@ -16,6 +17,8 @@ export interface UpstreamTlsTarget {
   key: string;
   /** The host's hostname, SNI with auto_host_sni. */
   hostname?: string;
+  /** The ALPN list to offer instead of the context's (what HTTP connections offer). */
+  alpn?: string[];
 }
 
 export interface UpstreamTlsConnection {
@@ -56,23 +59,30 @@ export class UpstreamTlsConnector {
     const built = this.context(target.config);
     const { sni, autoHostSni, common } = target.config;
     const servername = sni || (autoHostSni ? target.hostname : undefined) || undefined;
+    const alpn = target.alpn ?? common.alpnProtocols;
     const socket = connect({
       host: address.host,
       port: address.port,
       ...(address.localAddress ? { localAddress: address.localAddress } : {}),
       ...(built.context ? { secureContext: built.context } : {}),
       ...(servername ? { servername } : {}),
-      ...(common.alpnProtocols.length > 0 ? { ALPNProtocols: common.alpnProtocols } : {}),
+      ...(alpn.length > 0 ? { ALPNProtocols: alpn } : {}),
       // Judged below as Envoy's validator would; node's own checks would reject by hostname.
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
     });
     socket.setNoDelay(true);
     socket.once("secureConnect", () => {
-      const failure = peerVerificationError(socket, common.validation, {
-        requireCertificate: common.validation !== undefined,
-      });
+      // node gives a client its server's certificate once only: read it here, for both uses.
+      const peer = socket.getPeerX509Certificate();
+      const failure = peerVerificationError(
+        socket,
+        common.validation,
+        { requireCertificate: common.validation !== undefined },
+        peer,
+      );
       if (failure) this.failures.set(socket, failure);
+      else recordUpstreamSslInfo(socket, peer);
     });
     return built.failure ? { socket, failure: built.failure } : { socket };
   }

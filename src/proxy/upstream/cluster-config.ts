@@ -1,5 +1,6 @@
 // The decoded form of an Envoy v3 Cluster (CDS) and its Envoy defaults, shared by decoder and runtime.
 import type { JsonObject } from "../../xds/proto-json.ts";
+import type { MetadataExchangeConfig } from "../telemetry/metadata-exchange-config.ts";
 import type { UpstreamTransportSocket } from "../tls/tls-context.ts";
 import type { LoadAssignment } from "./decode-endpoints.ts";
 import type { LbConfig } from "./lb/config.ts";
@@ -108,6 +109,11 @@ export interface ClusterConfig {
   readonly transportSocket?: UpstreamTransportSocket;
   readonly transportSocketMatches: readonly TransportSocketMatch[];
   readonly metadata: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /**
+   * Istio's `istio.metadata_exchange` among the cluster's upstream filters: the client's side of
+   * the TCP metadata exchange, on connections that negotiate its protocol.
+   */
+  readonly metadataExchange?: MetadataExchangeConfig;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;

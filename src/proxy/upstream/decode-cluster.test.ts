@@ -46,6 +46,37 @@ describe("decodeCluster", () => {
     expect(cluster.outlierDetection).toBeUndefined();
   });
 
+  it("reads Istio's metadata exchange among the upstream filters, and refuses any other", () => {
+    const MX = "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange";
+    const exchange = {
+      name: "istio.metadata_exchange",
+      typed_config: { "@type": MX, protocol: "istio-peer-exchange" },
+    };
+    expect(ok({ ...EDS, filters: [exchange] }).metadataExchange).toEqual({
+      protocol: "istio-peer-exchange",
+    });
+    expect(ok(EDS).metadataExchange).toBeUndefined();
+    expect(
+      errors({
+        ...EDS,
+        filters: [
+          { name: "istio.metadata_exchange", typed_config: { "@type": MX, protocol: "" } },
+          { name: "x", typed_config: { "@type": MX, protocol: "p", enable_discovery: true } },
+          {
+            name: "envoy.filters.upstream_network.header_to_metadata",
+            typed_config: { "@type": "type.googleapis.com/some.Filter" },
+          },
+          { name: "bare" },
+        ],
+      }),
+    ).toEqual([
+      "filters[0].typed_config.protocol: must be at least 1 character(s)",
+      "filters[1].typed_config.enable_discovery: unknown field",
+      'filters[2]: upstream network filter "envoy.filters.upstream_network.header_to_metadata" (type.googleapis.com/some.Filter) is not supported',
+      'filters[3]: upstream network filter "bare" is not supported',
+    ]);
+  });
+
   it("reads STATIC and STRICT_DNS inline endpoints and ORIGINAL_DST", () => {
     const byType = (type: string) =>
       clusters.map(([, c]) => ok(c)).filter((c) => c.discovery === type);

@@ -1,4 +1,9 @@
 // CDS Cluster JSON → ClusterConfig, collecting every problem with its field path (the proxy NACKs).
+import {
+  decodeMetadataExchange,
+  METADATA_EXCHANGE_TYPE,
+  type MetadataExchangeConfig,
+} from "../telemetry/metadata-exchange-config.ts";
 import { decodeUpstreamTransportSocket } from "../tls/decode-tls-context.ts";
 import type { UpstreamTransportSocket } from "../tls/tls-context.ts";
 import {
@@ -170,8 +175,7 @@ function readCluster(f: Fields): ClusterConfig {
   readTypedProtocolOptions(f, http);
   if (f.list("health_checks").length > 0)
     f.error("active health checking is not supported", "health_checks");
-  if (f.list("filters").length > 0)
-    f.error("upstream network filters are not supported", "filters");
+  const metadataExchange = readUpstreamFilters(f);
   f.unsupported("upstream_config", "custom upstream connection pools are not supported");
   const bind = f.object("upstream_bind_config")?.object("source_address");
   const upstreamBindAddress = bind
@@ -207,7 +211,32 @@ function readCluster(f: Fields): ClusterConfig {
     ...(upstreamBindAddress ? { upstreamBindAddress } : {}),
     ...readTransport(f),
     metadata: readMetadata(f),
+    ...(metadataExchange ? { metadataExchange } : {}),
   };
+}
+
+/**
+ * The cluster's upstream network filters: Istio's metadata exchange is the one crema runs; any
+ * other is an error naming it.
+ */
+function readUpstreamFilters(f: Fields): MetadataExchangeConfig | undefined {
+  let exchange: MetadataExchangeConfig | undefined;
+  for (const filter of f.objects("filters")) {
+    const name = filter.string("name", 1);
+    filter.unsupported("config_discovery", "filter config discovery (ECDS) is not supported");
+    const typed = filter.object("typed_config");
+    filter.finish();
+    const url = typed?.string("@type", 1) ?? "";
+    if (typed && url.slice(url.lastIndexOf("/") + 1) === METADATA_EXCHANGE_TYPE) {
+      const decoded = decodeMetadataExchange(typed);
+      exchange ??= decoded;
+      continue;
+    }
+    filter.error(
+      `upstream network filter ${JSON.stringify(name)}${url ? ` (${url})` : ""} is not supported`,
+    );
+  }
+  return exchange;
 }
 
 /**

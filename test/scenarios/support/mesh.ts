@@ -158,6 +158,8 @@ export function podYaml(options: {
   labels: Record<string, string>;
   ports?: number[];
   namespace?: string;
+  /** spec.serviceAccountName (the registry's default is `default`). */
+  serviceAccount?: string;
 }): string {
   const labels = Object.entries(options.labels)
     .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
@@ -167,7 +169,7 @@ export function podYaml(options: {
 kind: Pod
 metadata: {name: ${options.name}, namespace: ${options.namespace ?? "default"}, labels: {${labels}}}
 spec:
-  containers: [{name: app, ports: [${ports}]}]
+${options.serviceAccount ? `  serviceAccountName: ${options.serviceAccount}\n` : ""}  containers: [{name: app, ports: [${ports}]}]
 status:
   podIP: ${options.ip}
   conditions: [{type: Ready, status: "True"}]

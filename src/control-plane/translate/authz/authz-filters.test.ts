@@ -125,7 +125,9 @@ describe("authorization in translated listeners", () => {
     const tcp = chainsOf(inbound).filter((c) => c.filter_chain_match?.destination_port === 5432);
     expect(tcp.length).toBeGreaterThan(0);
     for (const chain of tcp) {
+      // The metadata exchange goes first, so that RBAC could read the peer (istio/istio#41066).
       expect(names(chain.filters)).toEqual([
+        "istio.metadata_exchange",
         "envoy.filters.network.rbac",
         "istio.stats",
         "envoy.filters.network.tcp_proxy",
