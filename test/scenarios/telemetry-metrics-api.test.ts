@@ -10,6 +10,7 @@
 // pooled connections to the echo, made under the old chain, are gone.
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { telemetryYaml } from "../../src/control-plane/model/testing.ts";
 import {
   INJECTED_NAMESPACE_YAML,
   type Mesh,
@@ -35,20 +36,6 @@ metadata: {name: istio-system}
 ${serviceYaml("echo")}---
 ${podYaml({ name: "echo-1", ip: ECHO, labels: { app: "echo", version: "v1" }, ports: [8080] })}---
 ${podYaml({ name: "sleep", ip: SLEEP, labels: { app: "sleep", version: "v1" } })}`;
-
-function telemetry(name: string, namespace: string, spec: string): string {
-  const body = spec
-    .trim()
-    .split("\n")
-    .map((line) => `  ${line}`)
-    .join("\n");
-  return `apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: ${name}, namespace: ${namespace}}
-spec:
-${body}
-`;
-}
 
 /** A request from the sleep pod through its sidecar, on a connection of its own. */
 function call(path: string): Promise<number> {
@@ -179,7 +166,7 @@ describe("Telemetry API metrics", () => {
     try {
       await applyAndWait(
         "10-mesh.yaml",
-        telemetry(
+        telemetryYaml(
           "mesh-default",
           "istio-system",
           "metrics: [{overrides: [{match: {metric: ALL_METRICS}, disabled: true}]}]",
@@ -197,7 +184,7 @@ describe("Telemetry API metrics", () => {
       // A namespace Telemetry that overrides anything turns metrics back on beneath the root's.
       await applyAndWait(
         "11-namespace.yaml",
-        telemetry(
+        telemetryYaml(
           "default-ns",
           "default",
           `metrics:
@@ -253,7 +240,7 @@ describe("Telemetry API metrics", () => {
   it("(b) drops the client's REQUEST_COUNT for a workload, keeping its other metrics and the server's", async () => {
     await applyAndWait(
       "12-sleep.yaml",
-      telemetry(
+      telemetryYaml(
         "sleep-metrics",
         "default",
         `selector: {matchLabels: {app: sleep}}
@@ -289,7 +276,7 @@ metrics:
   it("(c) removes and adds labels through tag overrides", async () => {
     await applyAndWait(
       "13-tags.yaml",
-      telemetry(
+      telemetryYaml(
         "default-tags",
         "default",
         `metrics:

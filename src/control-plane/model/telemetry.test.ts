@@ -5,30 +5,15 @@
 import { describe, expect, it } from "vitest";
 import type { MeshConfig } from "./mesh-config.ts";
 import { applicableTelemetry, type MetricsByMode, metricsProviders } from "./telemetry.ts";
-import { snapshotFromYaml } from "./testing.ts";
+import { snapshotFromYaml, telemetryYaml } from "./testing.ts";
 
 const ROOT = "istio-system";
 const PROXY = { namespace: "shop", labels: { app: "orders" } };
 
-function telemetry(name: string, namespace: string, spec: string): string {
-  const body = spec
-    .trim()
-    .split("\n")
-    .map((line) => `  ${line}`)
-    .join("\n");
-  return `apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: ${name}, namespace: ${namespace}}
-spec:
-${body}
----
-`;
-}
-
-const root = (spec: string) => telemetry("mesh-default", ROOT, spec);
-const namespace = (spec: string) => telemetry("shop-default", "shop", spec);
+const root = (spec: string) => telemetryYaml("mesh-default", ROOT, spec);
+const namespace = (spec: string) => telemetryYaml("shop-default", "shop", spec);
 const workload = (spec: string) =>
-  telemetry("orders", "shop", `selector: {matchLabels: {app: orders}}\n${spec}`);
+  telemetryYaml("orders", "shop", `selector: {matchLabels: {app: orders}}\n${spec}`);
 
 function merged(
   yaml: string,

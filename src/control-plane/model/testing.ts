@@ -20,3 +20,19 @@ export function snapshotFromYaml(yaml: string, meshConfig?: Partial<MeshConfig>)
     );
   return buildSnapshot(resources, meshConfig);
 }
+
+/** A telemetry.istio.io/v1 Telemetry document (ending with `---`) whose spec is `spec`, YAML. */
+export function telemetryYaml(name: string, namespace: string, spec: string): string {
+  const body = spec
+    .trim()
+    .split("\n")
+    .map((line) => `  ${line}`)
+    .join("\n");
+  return `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+${body}
+---
+`;
+}

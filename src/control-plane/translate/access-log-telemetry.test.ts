@@ -3,25 +3,11 @@
 // meshConfig.accessLogFile fallback only while no Telemetry resource configures logging.
 import { describe, expect, it } from "vitest";
 import type { MeshConfig } from "../model/mesh-config.ts";
-import { snapshotFromYaml } from "../model/testing.ts";
+import { snapshotFromYaml, telemetryYaml } from "../model/testing.ts";
 import { accessLogsFor } from "./access-log.ts";
 import { proxyNode } from "./clusters-testing.ts";
 
-function telemetry(name: string, namespace: string, spec: string): string {
-  return `apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: ${name}, namespace: ${namespace}}
-spec:
-${spec
-  .trim()
-  .split("\n")
-  .map((line) => `  ${line}`)
-  .join("\n")}
----
-`;
-}
-
-const ROOT_ENVOY = telemetry(
+const ROOT_ENVOY = telemetryYaml(
   "mesh-default",
   "istio-system",
   "accessLogging: [{providers: [{name: envoy}]}]",
@@ -61,7 +47,7 @@ describe("Telemetry access logging", () => {
     const file = { accessLogFile: "/tmp/mesh.log" };
     expect(paths(logs("", CUSTOMER, "CLIENT", file))).toEqual(["/tmp/mesh.log"]);
     expect(paths(logs(ROOT_ENVOY, CUSTOMER, "CLIENT", file))).toEqual(["/dev/stdout"]);
-    const off = telemetry("quiet", "istio-system", "accessLogging: [{disabled: true}]");
+    const off = telemetryYaml("quiet", "istio-system", "accessLogging: [{disabled: true}]");
     expect(
       logs(off, CUSTOMER, "CLIENT", { ...file, defaultAccessLogProviders: ["envoy"] }),
     ).toEqual([]);
@@ -70,7 +56,7 @@ describe("Telemetry access logging", () => {
   it("disables logging for one workload, leaving the others", () => {
     const yaml =
       ROOT_ENVOY +
-      telemetry(
+      telemetryYaml(
         "no-logs",
         "shop",
         "selector: {matchLabels: {app: order}}\naccessLogging: [{disabled: true}]",
@@ -80,7 +66,7 @@ describe("Telemetry access logging", () => {
   });
 
   it("carries a filter expression as Envoy's CEL extension filter", () => {
-    const yaml = telemetry(
+    const yaml = telemetryYaml(
       "errors",
       "shop",
       'accessLogging: [{providers: [{name: envoy}], filter: {expression: "response.code >= 400"}}]',
@@ -100,7 +86,7 @@ describe("Telemetry access logging", () => {
   });
 
   it("matches CLIENT or SERVER mode", () => {
-    const yaml = telemetry(
+    const yaml = telemetryYaml(
       "server-only",
       "shop",
       "accessLogging: [{providers: [{name: envoy}], match: {mode: SERVER}}]",
@@ -122,8 +108,8 @@ describe("Telemetry access logging", () => {
       ],
     };
     const yaml =
-      telemetry("ns", "shop", "accessLogging: [{providers: [{name: envoy}]}]") +
-      telemetry(
+      telemetryYaml("ns", "shop", "accessLogging: [{providers: [{name: envoy}]}]") +
+      telemetryYaml(
         "wl",
         "shop",
         "selector: {matchLabels: {app: order}}\naccessLogging: [{providers: [{name: json-file}]}]",
@@ -140,7 +126,7 @@ describe("Telemetry access logging", () => {
   });
 
   it("ignores providers that are not access loggers or do not exist", () => {
-    const yaml = telemetry(
+    const yaml = telemetryYaml(
       "odd",
       "shop",
       "accessLogging: [{providers: [{name: prometheus}, {name: nowhere}]}]",
@@ -150,8 +136,8 @@ describe("Telemetry access logging", () => {
 
   it("ignores Telemetry of other namespaces and non-matching selectors", () => {
     const yaml =
-      telemetry("other", "elsewhere", "accessLogging: [{providers: [{name: envoy}]}]") +
-      telemetry(
+      telemetryYaml("other", "elsewhere", "accessLogging: [{providers: [{name: envoy}]}]") +
+      telemetryYaml(
         "wl",
         "shop",
         "selector: {matchLabels: {app: nobody}}\naccessLogging: [{providers: [{name: envoy}]}]",

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { MeshConfig } from "../model/mesh-config.ts";
 import type { WorkloadMode } from "../model/telemetry.ts";
-import { snapshotFromYaml } from "../model/testing.ts";
+import { snapshotFromYaml, telemetryYaml } from "../model/testing.ts";
 import { proxyNode } from "./clusters-testing.ts";
 import { buildHcmTracing } from "./tracing.ts";
 
@@ -27,20 +27,6 @@ const MESH: Partial<MeshConfig> = {
   ],
 };
 
-function telemetry(name: string, namespace: string, spec: string): string {
-  return `apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: ${name}, namespace: ${namespace}}
-spec:
-${spec
-  .trim()
-  .split("\n")
-  .map((line) => `  ${line}`)
-  .join("\n")}
----
-`;
-}
-
 const SHOP = proxyNode({ namespace: "shop", labels: { app: "customer" } });
 
 function tracing(yaml: string, mode: WorkloadMode, mesh: Partial<MeshConfig> = MESH, proxy = SHOP) {
@@ -50,7 +36,7 @@ function tracing(yaml: string, mode: WorkloadMode, mesh: Partial<MeshConfig> = M
 
 describe("Telemetry tracing", () => {
   it("enables a provider with its sampling for both sides", () => {
-    const yaml = telemetry(
+    const yaml = telemetryYaml(
       "mesh-default",
       "istio-system",
       "tracing: [{providers: [{name: otel}], randomSamplingPercentage: 100}]",
@@ -65,7 +51,7 @@ describe("Telemetry tracing", () => {
   });
 
   it("keeps the mesh sampling default when the Telemetry sets none", () => {
-    const yaml = telemetry("t", "shop", "tracing: [{providers: [{name: otel}]}]");
+    const yaml = telemetryYaml("t", "shop", "tracing: [{providers: [{name: otel}]}]");
     expect(tracing(yaml, "CLIENT", { ...MESH, tracingSamplingPercent: 7 })).toMatchObject({
       random_sampling: { value: 7 },
     });
@@ -73,13 +59,13 @@ describe("Telemetry tracing", () => {
 
   it("lets a namespace override the mesh's sampling and a workload disable span reporting", () => {
     const yaml =
-      telemetry(
+      telemetryYaml(
         "mesh",
         "istio-system",
         "tracing: [{providers: [{name: otel}], randomSamplingPercentage: 10}]",
       ) +
-      telemetry("ns", "shop", "tracing: [{randomSamplingPercentage: 0}]") +
-      telemetry(
+      telemetryYaml("ns", "shop", "tracing: [{randomSamplingPercentage: 0}]") +
+      telemetryYaml(
         "quiet",
         "shop",
         "selector: {matchLabels: {app: quiet}}\ntracing: [{disableSpanReporting: true}]",
@@ -94,7 +80,7 @@ describe("Telemetry tracing", () => {
   });
 
   it("applies a match to one side only", () => {
-    const yaml = telemetry(
+    const yaml = telemetryYaml(
       "server-only",
       "shop",
       "tracing: [{providers: [{name: otel}], match: {mode: SERVER}}]",
@@ -104,7 +90,7 @@ describe("Telemetry tracing", () => {
   });
 
   it("adds literal, environment and header custom tags beside Istio's, sorted by tag", () => {
-    const yaml = telemetry(
+    const yaml = telemetryYaml(
       "tags",
       "shop",
       `tracing:
@@ -128,7 +114,7 @@ describe("Telemetry tracing", () => {
   it("follows defaultProviders.tracing, and a Telemetry naming another provider replaces it", () => {
     const mesh = { ...MESH, defaultTracingProviders: ["otel"] };
     expect(tracing("", "CLIENT", mesh)).toBeDefined();
-    const yaml = telemetry("t", "shop", "tracing: [{providers: [{name: envoy}]}]");
+    const yaml = telemetryYaml("t", "shop", "tracing: [{providers: [{name: envoy}]}]");
     // The built-in envoy provider is an access logger: no tracer, so no tracing block.
     expect(tracing(yaml, "CLIENT", mesh)).toBeUndefined();
   });
@@ -153,7 +139,7 @@ spec:
       ],
       defaultTracingProviders: ["otel"],
     };
-    const yaml = telemetry("t", "shop", "tracing: [{providers: [{name: zipkin}]}]");
+    const yaml = telemetryYaml("t", "shop", "tracing: [{providers: [{name: zipkin}]}]");
     expect(tracing(zipkinService + yaml, "CLIENT", mesh)).toMatchObject({
       provider: {
         name: "envoy.tracers.zipkin",
@@ -163,7 +149,7 @@ spec:
       },
     });
     // As istiod does, a collector that is not in the registry leaves the side untraced.
-    const lost = telemetry("t", "shop", "tracing: [{providers: [{name: lost}]}]");
+    const lost = telemetryYaml("t", "shop", "tracing: [{providers: [{name: lost}]}]");
     expect(tracing(zipkinService + lost, "CLIENT", mesh)).toBeUndefined();
   });
 });
