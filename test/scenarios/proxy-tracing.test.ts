@@ -6,7 +6,7 @@
 // Telemetry resource overrides the mesh's sampling and adds custom tags for one workload. A zipkin
 // extension provider sends Zipkin v2 JSON to a receiver in this file, with B3 propagation.
 // Subnet 62: hosts 9 (OTLP collectors), 10–31 (OTLP meshes), 40–41 (zipkin mesh), 49 (zipkin).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,13 +23,15 @@ import { OtlpReceiver, SPAN_KIND_CLIENT, SPAN_KIND_SERVER } from "./support/otlp
 const SUBNET = 62;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
 const dir = mkdtempSync(join(tmpdir(), "crema-tracing-"));
+/** The 100 % mesh's access log: each line is the stream's %TRACE_ID% and its x-request-id. */
+const ACCESS_LOG = join(dir, "access.log");
 /** Export every 100 ms rather than Envoy's 5 s, so the test waits little for its spans. */
 const PROXY_ENV = { CREMA_TRACING_FLUSH_INTERVAL_MS: "100" };
 
 // ---- The mesh ----
 
-function meshConfig(provider: string, sampling: number): string {
-  return `enableTracing: true
+function meshConfig(provider: string, sampling: number, extra = ""): string {
+  return `${extra}enableTracing: true
 defaultConfig:
   tracing:
     sampling: ${sampling}
@@ -136,7 +138,14 @@ describe("tracing at 100 % sampling", () => {
   let mesh: Mesh;
   const sleep = ip(11);
   beforeAll(async () => {
-    mesh = await startTracingMesh(10, meshConfig("otel", 100));
+    mesh = await startTracingMesh(
+      10,
+      meshConfig(
+        "otel",
+        100,
+        `accessLogFile: ${ACCESS_LOG}\naccessLogFormat: "%TRACE_ID% %REQ(X-REQUEST-ID)%"\n`,
+      ),
+    );
   }, 60_000);
   afterAll(async () => {
     await mesh?.stop();
@@ -187,6 +196,16 @@ describe("tracing at 100 % sampling", () => {
       "guid:x-request-id": reply.headers["x-request-id"],
     });
     expect(client.tags.error).toBeUndefined();
+    // Both sidecars' access logs carry the trace id (%TRACE_ID%) beside the request id.
+    const requestId = String(reply.headers["x-request-id"]);
+    let lines: string[] = [];
+    for (let i = 0; i < 200 && lines.length < 2; i++) {
+      lines = readFileSync(ACCESS_LOG, "utf8")
+        .split("\n")
+        .filter((line) => line.endsWith(requestId));
+      if (lines.length < 2) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(lines).toEqual([`${context.traceId} ${requestId}`, `${context.traceId} ${requestId}`]);
   });
 
   it("continues an incoming traceparent and keeps its tracestate", async () => {

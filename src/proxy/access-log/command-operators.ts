@@ -100,6 +100,7 @@ const FIELDS: Record<string, { numeric: boolean; get: FieldGetter }> = {
   DOWNSTREAM_LOCAL_URI_SAN: { numeric: false, get: (i) => i.downstreamLocalUriSan || undefined },
   UPSTREAM_PEER_URI_SAN: { numeric: false, get: (i) => i.upstreamPeerUriSan || undefined },
   UPSTREAM_LOCAL_URI_SAN: { numeric: false, get: (i) => i.upstreamLocalUriSan || undefined },
+  TRACE_ID: { numeric: false, get: (i) => i.traceId },
   GRPC_STATUS_NUMBER: { numeric: true, get: (i) => grpcStatusOfGrpcRequest(i) },
   HOSTNAME: { numeric: false, get: () => localHostname() },
 };

@@ -144,6 +144,12 @@ describe("format strings", () => {
     ]);
   });
 
+  it("print the trace id of a traced stream, and - for one that is not", () => {
+    const traced = httpStreamInfo({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736" });
+    expect(formatLog(text("%TRACE_ID%"), traced)).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    expect(formatLog(text("%TRACE_ID%"), httpStreamInfo())).toBe("-");
+  });
+
   it("strip the port of IPv6 addresses without their brackets", () => {
     const info = httpStreamInfo({ downstreamRemoteAddress: "[2001:db8::1]:443" });
     expect(

@@ -56,19 +56,29 @@ function headBytes(headers: StreamHeaders | undefined, firstLine: number): numbe
 }
 
 /**
- * The request headers as received, with `:method`, `:path`, `:authority` and `:scheme` — the
- * path, authority and scheme as routed (normalised, as Envoy rewrites :path in place; an
- * absolute-form request names its authority in its target).
+ * The request headers with `:method`, `:path`, `:authority` and `:scheme` — the path, authority
+ * and scheme as routed (normalised, as Envoy rewrites :path in place; an absolute-form request
+ * names its authority in its target). A request refused before routing has its headers as sent.
  */
 function requestHeaders(req: AnyRequest, route: RouteRequest | undefined): StreamHeaders {
+  // As Envoy logs its request header map after the HCM changed it (a generated x-request-id,
+  // x-forwarded-for, edge x-envoy-* removed): the headers as routed, once the request was taken.
+  if (route) {
+    return {
+      ...route.headers,
+      ":method": route.method,
+      ":path": route.path,
+      ":authority": route.authority,
+      ":scheme": route.scheme,
+    };
+  }
   // HTTP/2 requests carry their pseudo-headers already.
   if ("stream" in req) return req.headers as StreamHeaders;
   return {
     ...req.headers,
     ":method": req.method,
-    ":path": route?.path ?? req.url,
-    ":authority": route?.authority ?? req.headers.host,
-    ":scheme": route?.scheme,
+    ":path": req.url,
+    ":authority": req.headers.host,
   };
 }
 

@@ -50,6 +50,8 @@ export interface StreamInfo {
    */
   upstreamPeerUriSan: string | undefined;
   upstreamLocalUriSan: string | undefined;
+  /** The stream's trace id (hex) when its HCM traces, sampled or not (Envoy's %TRACE_ID%). */
+  traceId: string | undefined;
   upstreamTransportFailureReason: string | undefined;
   /** Time from the request's end to the upstream response's first byte, ms (x-envoy-upstream-service-time). */
   upstreamServiceTimeMs: number | undefined;
@@ -104,6 +106,7 @@ export function newStreamInfo(
     upstreamLocalAddress: undefined,
     upstreamPeerUriSan: undefined,
     upstreamLocalUriSan: undefined,
+    traceId: undefined,
     upstreamTransportFailureReason: undefined,
     upstreamServiceTimeMs: undefined,
     routeName: undefined,

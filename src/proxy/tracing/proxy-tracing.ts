@@ -107,7 +107,7 @@ export class HcmTracer {
     } else if (decorator?.operation && decorator.propagate) {
       headers[DECORATOR_OPERATION] = decorator.operation;
     }
-    return new StreamSpan({
+    const span = new StreamSpan({
       tracer: this.tracer,
       config: this.config,
       parent,
@@ -126,6 +126,8 @@ export class HcmTracer {
           })
         : {},
     });
+    stream.info.traceId = span.traceId;
+    return span;
   }
 }
 

@@ -51,7 +51,7 @@ export class StreamSpan {
   /** The HCM's span; undefined when the stream is not sampled. */
   private readonly span: Span | undefined;
   private upstream: Span | undefined;
-  private readonly traceId: string;
+  readonly traceId: string;
   private readonly spanId: string;
   private ended = false;
 
