@@ -146,7 +146,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(workloadCertificates
       ? { ca: { dir: join(stateDir, "ca") }, secureXdsAddress: "127.0.0.1:0" }
       : {}),
-    meshConfig: { ...options.meshConfig, ingressGatewayPorts: gatewayPorts, workloadCertificates },
+    meshConfig: {
+      // Istio's demo profile traces every request (its default is 1 %); a mesh config says otherwise.
+      tracingSamplingPercent: 100,
+      ...options.meshConfig,
+      ingressGatewayPorts: gatewayPorts,
+      workloadCertificates,
+    },
     watch: false,
     // `crema apply` is refused what `crema up` would be: a manifest the runtime cannot run.
     admit: (resources) => planPods(resources).diagnostics,

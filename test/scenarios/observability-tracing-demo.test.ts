@@ -1,6 +1,7 @@
 // Distributed tracing as an operator turns it on for the coffee-shop demo: `crema up
 // --mesh-config` names an OpenTelemetry collector (this file's OTLP/HTTP receiver, reached
-// through a ServiceEntry), a mesh-wide Telemetry samples every request, and one order placed
+// through a ServiceEntry), a mesh-wide Telemetry turns tracing on (sampling every request, as
+// Istio's demo profile and crema's local runtime do by default), and one order placed
 // through the ingress gateway — gateway → order-service → inventory-service and payment-service
 // — comes back as one trace whose spans, from every proxy on the way, are parented hop by hop.
 // Pods live in 127.74.0.0/16; the receiver listens on 127.74.255.250.
@@ -48,7 +49,6 @@ metadata: {name: mesh-default, namespace: istio-system}
 spec:
   tracing:
   - providers: [{name: otel}]
-    randomSamplingPercentage: 100
 `;
 
 let stateDir: string;
@@ -66,7 +66,11 @@ function placeOrder(traceparent: string): Promise<{ status: number; body: string
         port: ingressPort,
         method: "POST",
         path: "/api/orders",
-        headers: { host: "coffee.example.com", "content-type": "application/json", traceparent },
+        headers: {
+          host: "coffee.example.com",
+          "content-type": "application/json",
+          ...(traceparent ? { traceparent } : {}),
+        },
       },
       (res) => {
         let text = "";
@@ -161,5 +165,16 @@ describe("a trace through the coffee shop", () => {
       "http.status_code": "201",
     });
     expect(payment.tags["http.method"]).toBe("POST");
+  });
+
+  it("samples a request that comes without a trace: the local runtime's default is 100 %", async () => {
+    const before = new Set(receiver.spans.map((s) => s.traceId));
+    const order = await placeOrder("");
+    expect(order.status, order.body).toBe(201);
+    const root = await receiver.waitFor(
+      (s) => !before.has(s.traceId) && s.kind === SPAN_KIND_SERVER && s.parentSpanId === undefined,
+    );
+    expect(root.serviceName).toMatch(/^istio-ingressgateway\./);
+    expect(await receiver.trace(root.traceId, 7)).toHaveLength(7);
   });
 });

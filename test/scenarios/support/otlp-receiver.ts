@@ -87,6 +87,15 @@ export class OtlpReceiver {
     for (const wake of waiters) wake();
   }
 
+  /** The first span `matches` accepts, once one has arrived. */
+  async waitFor(matches: (span: ReceivedSpan) => boolean): Promise<ReceivedSpan> {
+    for (;;) {
+      const found = this.spans.find(matches);
+      if (found) return found;
+      await new Promise<void>((wake) => this.waiters.push(wake));
+    }
+  }
+
   /** The spans of `traceId` once there are `count` of them. */
   async trace(traceId: string, count: number): Promise<ReceivedSpan[]> {
     for (;;) {
