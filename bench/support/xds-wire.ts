@@ -1,8 +1,59 @@
 // Just enough protobuf wire reading for the benchmark's simulated proxies: a DiscoveryResponse's
 // envelope, cluster names of EDS clusters and the route names listeners use through RDS. A full
 // decode of every resource (what a real proxy does) would make a thousand simulated proxies in
-// one process measure themselves rather than the control plane.
+// one process measure themselves rather than the control plane. Field numbers come from the
+// loaded descriptors, the wire format from protobufjs's Reader.
 import protobuf from "protobufjs";
+import { messageType } from "../../src/xds/envoy-protos.ts";
+
+const HCM_TYPE =
+  "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+
+function loadFieldNumbers() {
+  const id = (type: string, field: string) => {
+    const found = messageType(type).fields[field];
+    if (!found) throw new Error(`${type} has no field ${field}`);
+    return found.id;
+  };
+  const response = "envoy.service.discovery.v3.DiscoveryResponse";
+  const cluster = "envoy.config.cluster.v3.Cluster";
+  const listener = "envoy.config.listener.v3.Listener";
+  return {
+    response: {
+      versionInfo: id(response, "version_info"),
+      resources: id(response, "resources"),
+      typeUrl: id(response, "type_url"),
+      nonce: id(response, "nonce"),
+    },
+    any: {
+      typeUrl: id("google.protobuf.Any", "type_url"),
+      value: id("google.protobuf.Any", "value"),
+    },
+    cluster: {
+      name: id(cluster, "name"),
+      type: id(cluster, "type"),
+      eds: messageType(cluster).lookupEnum("DiscoveryType").values.EDS!,
+    },
+    listener: {
+      filterChains: id(listener, "filter_chains"),
+      defaultFilterChain: id(listener, "default_filter_chain"),
+    },
+    filterChainFilters: id("envoy.config.listener.v3.FilterChain", "filters"),
+    filterTypedConfig: id("envoy.config.listener.v3.Filter", "typed_config"),
+    hcmRds: id(HCM_TYPE, "rds"),
+    rdsRouteConfigName: id(
+      "envoy.extensions.filters.network.http_connection_manager.v3.Rds",
+      "route_config_name",
+    ),
+  };
+}
+
+let numbers: ReturnType<typeof loadFieldNumbers> | undefined;
+/** The field numbers read here, looked up once the descriptors are first needed. */
+const fieldNumbers = () => {
+  numbers ??= loadFieldNumbers();
+  return numbers;
+};
 
 type Field = { number: number; wireType: number; value: number | Buffer };
 
@@ -42,53 +93,56 @@ export interface ResponseEnvelope {
 }
 
 export function readDiscoveryResponse(message: Buffer): ResponseEnvelope {
+  const { response: field, any } = fieldNumbers();
   const anys: Buffer[] = [];
   const response: ResponseEnvelope = {
     versionInfo: "",
     typeUrl: "",
     nonce: "",
-    resources: () => anys.map((any) => bytesOf(any, 2).at(-1) ?? any),
+    resources: () => anys.map((a) => bytesOf(a, any.value).at(-1) ?? a),
   };
-  for (const field of fields(message)) {
-    if (field.wireType !== 2) continue;
-    const value = field.value as Buffer;
-    if (field.number === 1) response.versionInfo = value.toString("utf8");
-    else if (field.number === 2) anys.push(value);
-    else if (field.number === 4) response.typeUrl = value.toString("utf8");
-    else if (field.number === 5) response.nonce = value.toString("utf8");
+  for (const { number, wireType, value } of fields(message)) {
+    if (wireType !== 2) continue;
+    const bytes = value as Buffer;
+    if (number === field.versionInfo) response.versionInfo = bytes.toString("utf8");
+    else if (number === field.resources) anys.push(bytes);
+    else if (number === field.typeUrl) response.typeUrl = bytes.toString("utf8");
+    else if (number === field.nonce) response.nonce = bytes.toString("utf8");
   }
   return response;
 }
 
-const EDS = 3;
-
 /** Cluster.name of a Cluster whose discovery type is EDS, else undefined. */
 export function edsClusterName(cluster: Buffer): string | undefined {
+  const field = fieldNumbers().cluster;
   let name = "";
   let type = 0;
-  for (const field of fields(cluster)) {
-    if (field.number === 1 && field.wireType === 2) name = (field.value as Buffer).toString("utf8");
-    else if (field.number === 2 && field.wireType === 0) type = field.value as number;
+  for (const { number, wireType, value } of fields(cluster)) {
+    if (number === field.name && wireType === 2) name = (value as Buffer).toString("utf8");
+    else if (number === field.type && wireType === 0) type = value as number;
   }
-  return type === EDS && name !== "" ? name : undefined;
+  return type === field.eds && name !== "" ? name : undefined;
 }
 
-const HCM =
-  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const HCM = `type.googleapis.com/${HCM_TYPE}`;
 
 /** The RDS route_config_name of every HTTP connection manager in a Listener. */
 export function rdsRouteNames(listener: Buffer): string[] {
+  const field = fieldNumbers();
   const names: string[] = [];
-  // Listener.filter_chains (3) and default_filter_chain (25) → FilterChain.filters (3) →
-  // Filter.typed_config (4, an Any) → HttpConnectionManager.rds (3) → route_config_name (2).
-  const chains = [...bytesOf(listener, 3), ...bytesOf(listener, 25)];
+  // Listener.filter_chains and default_filter_chain → FilterChain.filters →
+  // Filter.typed_config (an Any) → HttpConnectionManager.rds → Rds.route_config_name.
+  const chains = [
+    ...bytesOf(listener, field.listener.filterChains),
+    ...bytesOf(listener, field.listener.defaultFilterChain),
+  ];
   for (const chain of chains)
-    for (const filter of bytesOf(chain, 3))
-      for (const any of bytesOf(filter, 4)) {
-        if (stringOf(any, 1) !== HCM) continue;
-        for (const hcm of bytesOf(any, 2))
-          for (const rds of bytesOf(hcm, 3)) {
-            const name = stringOf(rds, 2);
+    for (const filter of bytesOf(chain, field.filterChainFilters))
+      for (const any of bytesOf(filter, field.filterTypedConfig)) {
+        if (stringOf(any, field.any.typeUrl) !== HCM) continue;
+        for (const hcm of bytesOf(any, field.any.value))
+          for (const rds of bytesOf(hcm, field.hcmRds)) {
+            const name = stringOf(rds, field.rdsRouteConfigName);
             if (name) names.push(name);
           }
       }

@@ -39,8 +39,8 @@ import type {
 } from "./types.ts";
 
 /** The ADS service as served: state-of-the-world requests are read by request-wire.ts;
- * responses are written by response-wire.ts, into one scratch buffer that grpc-js copies each
- * serialized message out of before it serializes the next. */
+ * responses are written by response-wire.ts into one reused buffer (its scratch writer's) that
+ * grpc-js copies each serialized message out of before it serializes the next. */
 const scratch = scratchAllocator();
 const SERVED_ADS = {
   StreamAggregatedResources: {

@@ -48,5 +48,11 @@ describe("request wire", () => {
     const truncated = encodeDiscoveryRequest(request(EDS, ["abc"], {})).subarray(0, 10);
     expect(() => decodeDiscoveryRequest(truncated)).toThrow();
     expect(() => readDiscoveryRequest(truncated)).toThrow();
+    const names = Array.from({ length: 100 }, (_, i) => `outbound|80||svc-${i}.default.svc`);
+    const cut = encodeDiscoveryRequest(request(EDS, names, { response_nonce: "n" })).subarray(
+      0,
+      900,
+    );
+    expect(() => readDiscoveryRequest(cut)).toThrow();
   });
 });

@@ -1,19 +1,23 @@
-// DiscoveryRequest from protobuf bytes, the common case read directly. A state-of-the-world
-// client repeats every resource name it wants in each request, ACKs included: a sidecar's EDS
-// ACK carries a thousand cluster names, so a thousand sidecars ACKing one push is a million
-// strings. Here ASCII-only messages (names, versions and nonces are) are read natively, and a
-// list of names whose bytes were seen lately is the same (frozen) list again: no strings at all,
-// and the subscription sees the list it already has. Anything else goes to the full decoder.
+// DiscoveryRequest from protobuf bytes, the common case read field by field with protobufjs's
+// Reader. A state-of-the-world client repeats every resource name it wants in each request, ACKs
+// included: a sidecar's EDS ACK carries a thousand cluster names, so a thousand sidecars ACKing
+// one push is a million strings. Here a message of only strings (names, versions, nonces) is
+// read without protobufjs's reflection, and a list of names whose bytes were seen lately is the
+// same (frozen) list again: no strings at all, and the subscription sees the list it already has.
+// Anything else (a node, an error detail, non-ASCII text, malformed bytes) goes to the full
+// decoder.
 import { isAscii } from "node:buffer";
+import protobuf from "protobufjs";
 import { type DiscoveryRequest, decodeDiscoveryRequest } from "../discovery-messages.ts";
+import { keysOf } from "./field-keys.ts";
 
-const LENGTH_DELIMITED = 2;
-// Field numbers (envoy/service/discovery/v3/discovery.proto); node (2), error_detail (6) and
-// resource_locators (7) take the full decoder.
-const VERSION_INFO = 1;
-const RESOURCE_NAMES = 3;
-const TYPE_URL = 4;
-const RESPONSE_NONCE = 5;
+// node, error_detail and resource_locators take the full decoder.
+const requestKeys = keysOf("envoy.service.discovery.v3.DiscoveryRequest", [
+  "version_info",
+  "resource_names",
+  "type_url",
+  "response_nonce",
+]);
 
 /** What the full decoder gives for the same bytes. */
 export function readDiscoveryRequest(bytes: Buffer): DiscoveryRequest {
@@ -43,8 +47,11 @@ function remember(region: Buffer, names: string[]): void {
   recentCount++;
 }
 
-/** Only strings at fields 1, 3, 4, 5 with single-byte keys; undefined for anything else. */
+/** Only the string fields version_info, resource_names, type_url and response_nonce; undefined
+ * for anything else. The caller has checked the bytes are ASCII: their strings are valid UTF-8,
+ * so Reader.string gives what the full decoder's Reader.stringVerify would. */
 function readSimple(bytes: Buffer): DiscoveryRequest | undefined {
+  const keys = requestKeys();
   const request: DiscoveryRequest & { resource_locators: [] } = {
     version_info: "",
     resource_names: [],
@@ -56,62 +63,56 @@ function readSimple(bytes: Buffer): DiscoveryRequest | undefined {
   let namesStart = -1;
   let namesEnd = -1;
   let contiguous = true;
-  let at = 0;
-  while (at < bytes.length) {
-    const fieldStart = at;
-    const key = bytes[at++]!;
-    if ((key & 7) !== LENGTH_DELIMITED) return undefined;
-    let length = 0;
-    let shift = 0;
-    let byte: number;
-    do {
-      if (at >= bytes.length || shift > 28) return undefined;
-      byte = bytes[at++]!;
-      length += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    const end = at + length;
-    if (end > bytes.length) return undefined;
-    const field = key >>> 3;
-    if (field === RESOURCE_NAMES) {
-      if (namesStart < 0) namesStart = fieldStart;
-      else if (namesEnd !== fieldStart) contiguous = false;
-      namesEnd = end;
-      at = end;
-      continue;
+  try {
+    const reader = protobuf.Reader.create(bytes);
+    while (reader.pos < reader.len) {
+      const fieldStart = reader.pos;
+      const key = reader.tag();
+      if (key === keys.resource_names) {
+        if (namesStart < 0) namesStart = fieldStart;
+        else if (namesEnd !== fieldStart) contiguous = false;
+        reader.skipType(key & 7);
+        namesEnd = reader.pos;
+      } else if (key === keys.version_info) request.version_info = reader.string();
+      else if (key === keys.type_url) request.type_url = reader.string();
+      else if (key === keys.response_nonce) request.response_nonce = reader.string();
+      else return undefined;
     }
-    const value = bytes.toString("latin1", at, end);
-    at = end;
-    if (field === VERSION_INFO) request.version_info = value;
-    else if (field === TYPE_URL) request.type_url = value;
-    else if (field === RESPONSE_NONCE) request.response_nonce = value;
-    else return undefined;
+  } catch {
+    // Malformed: the full decoder says what is wrong with it.
+    return undefined;
   }
-  if (namesStart >= 0) request.resource_names = readNames(bytes, namesStart, namesEnd, contiguous);
+  if (namesStart >= 0)
+    request.resource_names = readNames(
+      bytes,
+      namesStart,
+      namesEnd,
+      contiguous,
+      keys.resource_names,
+    );
   return request;
 }
 
-/** The names in [start, end) (every field 3 in it, when not contiguous: up to the end). */
-function readNames(bytes: Buffer, start: number, end: number, contiguous: boolean): string[] {
+/** The names in [start, end) (every resource_names field in it, when not contiguous: the other
+ * fields between them are skipped). The fields in it were all read once already. */
+function readNames(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  contiguous: boolean,
+  namesKey: number,
+): string[] {
   const region = bytes.subarray(start, end);
   const cacheable = contiguous && region.length >= RECENT_MIN_BYTES;
   const recent = cacheable ? recentList(region) : undefined;
   // Frozen and shared: nothing changes a request's names (the subscription only reads them).
   if (recent) return recent as string[];
   const names: string[] = [];
-  let at = start;
-  while (at < end) {
-    const key = bytes[at++]!;
-    let length = 0;
-    let shift = 0;
-    let byte: number;
-    do {
-      byte = bytes[at++]!;
-      length += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    if (key >>> 3 === RESOURCE_NAMES) names.push(bytes.toString("latin1", at, at + length));
-    at += length;
+  const reader = protobuf.Reader.create(region);
+  while (reader.pos < reader.len) {
+    const key = reader.tag();
+    if (key === namesKey) names.push(reader.string());
+    else reader.skipType(key & 7);
   }
   if (cacheable) remember(region, names);
   return names;

@@ -1,4 +1,4 @@
-// The direct serializer must say what protobufjs's reflection-based one says.
+// The field-by-field serializer must write the bytes protobufjs's reflection-based one writes.
 import { describe, expect, it } from "vitest";
 import {
   type DeltaDiscoveryResponse,
@@ -10,6 +10,7 @@ import {
 } from "../discovery-messages.ts";
 import { type AnyMessage, encodeResource } from "../resource-codec.ts";
 import {
+  scratchAllocator,
   serializeDeltaDiscoveryResponse,
   serializeDiscoveryResponse,
   shareResourceList,
@@ -31,6 +32,7 @@ describe("response wire", () => {
       nonce: "n-1",
     };
     const bytes = serializeDiscoveryResponse(response);
+    expect(bytes).toEqual(encodeDiscoveryResponse(response));
     expect(decodeDiscoveryResponse(bytes)).toEqual(
       decodeDiscoveryResponse(encodeDiscoveryResponse(response)),
     );
@@ -58,8 +60,14 @@ describe("response wire", () => {
       type_url: EDS,
       nonce: "",
     };
-    const decoded = decodeDiscoveryResponse(serializeDiscoveryResponse(response));
-    expect(decoded).toMatchObject({ version_info: "", resources: [], type_url: EDS, nonce: "" });
+    const bytes = serializeDiscoveryResponse(response);
+    expect(bytes).toEqual(encodeDiscoveryResponse(response));
+    expect(decodeDiscoveryResponse(bytes)).toMatchObject({
+      version_info: "",
+      resources: [],
+      type_url: EDS,
+      nonce: "",
+    });
   });
 
   it("writes a DeltaDiscoveryResponse as protobufjs does", () => {
@@ -74,8 +82,52 @@ describe("response wire", () => {
       removed_resources: ["x", "", "ÿ"],
       nonce: "n-2",
     };
-    expect(decodeDeltaResponse(serializeDeltaDiscoveryResponse(response))).toEqual(
-      decodeDeltaResponse(encodeDeltaResponse(response)),
+    const bytes = serializeDeltaDiscoveryResponse(response);
+    expect(bytes).toEqual(encodeDeltaResponse(response));
+    expect(decodeDeltaResponse(bytes)).toEqual(decodeDeltaResponse(encodeDeltaResponse(response)));
+  });
+
+  it("writes each response whole after a larger one, a failed one, and into a scratch buffer", () => {
+    const scratch = scratchAllocator();
+    const large: DiscoveryResponse = {
+      version_info: "v1",
+      resources: [encodeResource(CDS, big), encodeResource(CDS, cluster("a"))],
+      type_url: CDS,
+      nonce: "n-1",
+    };
+    const small: DiscoveryResponse = { ...large, resources: [large.resources[1]!], nonce: "n-2" };
+    const broken = {
+      ...large,
+      resources: [large.resources[1]!, undefined as unknown as AnyMessage],
+    };
+    expect(Buffer.from(serializeDiscoveryResponse(large, scratch))).toEqual(
+      encodeDiscoveryResponse(large),
     );
+    expect(() => serializeDiscoveryResponse(broken, scratch)).toThrow();
+    expect(serializeDiscoveryResponse(small, scratch)).toEqual(encodeDiscoveryResponse(small));
+  });
+
+  it("keeps a scratch response until that allocator's next one, and fresh ones for good", () => {
+    const scratch = scratchAllocator();
+    const other = scratchAllocator();
+    const response = (nonce: string): DiscoveryResponse => ({
+      version_info: "v",
+      resources: [encodeResource(CDS, cluster(nonce))],
+      type_url: CDS,
+      nonce,
+    });
+    const first = serializeDiscoveryResponse(response("a"), scratch);
+    const own = serializeDiscoveryResponse(response("b"));
+    serializeDiscoveryResponse(response("c"), other);
+    serializeDiscoveryResponse(response("d"));
+    expect(first).toEqual(encodeDiscoveryResponse(response("a")));
+    expect(own).toEqual(encodeDiscoveryResponse(response("b")));
+    const small = scratchAllocator(64);
+    const large = serializeDiscoveryResponse(
+      { ...response("e"), resources: [encodeResource(CDS, big)] },
+      small,
+    );
+    serializeDiscoveryResponse(response("f"), small);
+    expect(decodeDiscoveryResponse(large).nonce).toBe("e");
   });
 });

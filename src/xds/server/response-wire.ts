@@ -1,58 +1,44 @@
-// DiscoveryResponse and DeltaDiscoveryResponse to protobuf bytes, written directly: a response
-// is a few strings around resources that are already encoded (each an Any of type URL and
-// bytes), so one allocation and one copy of each resource's bytes is all it takes. Through
-// protobufjs's reflection the same took most of a full push's serialization time (an object
-// conversion and a writer operation per resource, and the bytes copied twice).
+// DiscoveryResponse and DeltaDiscoveryResponse to protobuf bytes, field by field on protobufjs's
+// Writer: a response is a few strings around resources that are already encoded (each an Any of
+// type URL and bytes), so it needs none of protobufjs's reflection, which took most of a full
+// push's serialization time (an object conversion per resource, a fresh writer grown from 128
+// bytes for each response). The keys come from the loaded descriptors (field-keys.ts), every
+// varint and length from protobufjs; fields are written in field-number order, as protobufjs's
+// own encoder writes them, so the bytes are the same as its.
+import protobuf from "protobufjs";
 import type { DeltaDiscoveryResponse, DiscoveryResponse } from "../discovery-messages.ts";
+import { messageType } from "../envoy-protos.ts";
 import type { AnyMessage } from "../resource-codec.ts";
+import { keysOf } from "./field-keys.ts";
 
-const LENGTH_DELIMITED = 2;
-const tag = (field: number) => (field << 3) | LENGTH_DELIMITED;
+const NAMESPACE = "envoy.service.discovery.v3";
+const responseKeys = keysOf(`${NAMESPACE}.DiscoveryResponse`, [
+  "version_info",
+  "resources",
+  "type_url",
+  "nonce",
+]);
+const deltaKeys = keysOf(`${NAMESPACE}.DeltaDiscoveryResponse`, [
+  "system_version_info",
+  "resources",
+  "type_url",
+  "nonce",
+  "removed_resources",
+]);
+const resourceKeys = keysOf(`${NAMESPACE}.Resource`, ["version", "resource", "name"]);
 
-// Field numbers (envoy/service/discovery/v3/discovery.proto, google/protobuf/any.proto).
-const RESPONSE = { versionInfo: 1, resources: 2, typeUrl: 4, nonce: 5 } as const;
-const DELTA = {
-  systemVersionInfo: 1,
-  resources: 2,
-  typeUrl: 4,
-  nonce: 5,
-  removedResources: 6,
-} as const;
-const DELTA_RESOURCE = { version: 1, resource: 2, name: 3 } as const;
-const ANY = { typeUrl: 1, value: 2 } as const;
+let anyType: protobuf.Type | undefined;
 
-function varintSize(value: number): number {
-  let size = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    size++;
-  }
-  return size;
+/** An Any as a message field, written by protobufjs's encoder for Any (as its encoder for the
+ * whole response does). */
+function writeAny(writer: protobuf.Writer, key: number, any: AnyMessage): void {
+  anyType ??= messageType("google.protobuf.Any");
+  anyType.encode(any, writer.uint32(key).fork()).ldelim();
 }
 
-/** Bytes of a length-delimited field holding `length` bytes. */
-const fieldSize = (field: number, length: number) =>
-  varintSize(tag(field)) + varintSize(length) + length;
-
-// Resources of a response share a handful of type URLs: their UTF-8 bytes are kept.
-const utf8Cache = new Map<string, Buffer>();
-const UTF8_CACHE_LIMIT = 64;
-
-function typeUrlBytes(typeUrl: string): Buffer {
-  let bytes = utf8Cache.get(typeUrl);
-  if (!bytes) {
-    bytes = Buffer.from(typeUrl, "utf8");
-    if (utf8Cache.size < UTF8_CACHE_LIMIT) utf8Cache.set(typeUrl, bytes);
-  }
-  return bytes;
-}
-
-function anySize(any: AnyMessage): number {
-  const typeUrl = typeUrlBytes(any.type_url).length;
-  return (
-    (typeUrl > 0 ? fieldSize(ANY.typeUrl, typeUrl) : 0) +
-    (any.value.length > 0 ? fieldSize(ANY.value, any.value.length) : 0)
-  );
+/** A string field; proto3 leaves empty ones out. */
+function writeString(writer: protobuf.Writer, key: number, value: string): void {
+  if (value !== "") writer.uint32(key).string(value);
 }
 
 /** Where a response is written: a buffer of exactly `size` bytes. */
@@ -60,89 +46,76 @@ export type Allocate = (size: number) => Buffer;
 
 const fresh: Allocate = (size) => Buffer.allocUnsafe(size);
 
+/*
+ * A writer grows its buffer by doubling from 128 bytes, and for a response of a megabyte that
+ * costs more than writing it: a writer is kept between responses (serializing is synchronous, so
+ * one per slot is all it takes). One whose buffer grew past the slot's limit is dropped rather
+ * than kept, and so is one whose response failed half-way (its forks may be open).
+ */
+class WriterSlot {
+  readonly #keepLimit: number;
+  #writer: protobuf.Writer | undefined;
+
+  constructor(keepLimit: number) {
+    this.#keepLimit = keepLimit;
+  }
+
+  take(): protobuf.Writer {
+    const writer = this.#writer?.reset() ?? protobuf.Writer.create();
+    this.#writer = undefined;
+    return writer;
+  }
+
+  /** Whether the writer is kept for the next response. */
+  give(writer: protobuf.Writer): boolean {
+    if (writer.buf.length > this.#keepLimit) return false;
+    this.#writer = writer;
+    return true;
+  }
+}
+
+const defaultSlot = new WriterSlot(16 * 2 ** 20);
+/** The writers of scratch allocators, each its own: a response handed out by one stays valid
+ * until that allocator's next response, whatever else is serialized in between. */
+const scratchSlots = new WeakMap<Allocate, WriterSlot>();
+
 /**
- * One buffer reused for every response, for a caller that copies the bytes away before it
- * serializes the next: grpc-js's server does (serializeMessage copies the message into its own
- * framed buffer at once). A full push allocates megabytes per proxy, which costs page faults and
- * garbage collections; this halves it. Responses above `keepLimit` bytes get a buffer of their own.
+ * For a caller that copies each response away before it serializes the next: grpc-js's server
+ * does (serializeMessage copies the message into its own framed buffer at once). A response
+ * serialized with it is a view of one writer's buffer, reused for every response, rather than a
+ * fresh buffer: a full push would otherwise allocate megabytes per proxy (page faults, garbage
+ * collections) or copy each response once more. A response that grew the writer past
+ * `keepLimit` bytes gets a buffer of its own. Called directly, it allocates a buffer each time.
  */
 export function scratchAllocator(keepLimit = 16 * 2 ** 20): Allocate {
-  let scratch = Buffer.alloc(0);
-  return (size) => {
-    if (size > keepLimit) return Buffer.allocUnsafe(size);
-    if (scratch.length < size)
-      scratch = Buffer.allocUnsafe(Math.min(keepLimit, 2 ** Math.ceil(Math.log2(size))));
-    return scratch.subarray(0, size);
-  };
+  const allocate: Allocate = (size) => Buffer.allocUnsafe(size);
+  scratchSlots.set(allocate, new WriterSlot(keepLimit));
+  return allocate;
 }
 
-/** Writes into one buffer; sizes are computed beforehand, so it never grows. */
-class Out {
-  readonly buffer: Buffer;
-  #at = 0;
-
-  constructor(size: number, allocate: Allocate) {
-    this.buffer = allocate(size);
+function serialize(write: (writer: protobuf.Writer) => void, allocate: Allocate): Buffer {
+  const scratch = scratchSlots.get(allocate);
+  const slot = scratch ?? defaultSlot;
+  const writer = slot.take();
+  write(writer);
+  if (scratch?.give(writer)) {
+    const view = writer.finish(true);
+    return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
   }
-
-  varint(value: number): void {
-    while (value >= 0x80) {
-      this.buffer[this.#at++] = (value % 128) | 0x80;
-      value = Math.floor(value / 128);
-    }
-    this.buffer[this.#at++] = value;
-  }
-
-  header(field: number, length: number): void {
-    this.varint(tag(field));
-    this.varint(length);
-  }
-
-  /** Bytes already in wire form. */
-  raw(bytes: Uint8Array): void {
-    this.buffer.set(bytes, this.#at);
-    this.#at += bytes.length;
-  }
-
-  bytes(field: number, bytes: Uint8Array): void {
-    this.header(field, bytes.length);
-    this.buffer.set(bytes, this.#at);
-    this.#at += bytes.length;
-  }
-
-  /** A string field; proto3 leaves empty ones out. */
-  string(field: number, value: string): void {
-    if (value === "") return;
-    const length = Buffer.byteLength(value, "utf8");
-    this.header(field, length);
-    this.#at += this.buffer.write(value, this.#at, length, "utf8");
-  }
-
-  any(field: number, any: AnyMessage, size: number): void {
-    this.header(field, size);
-    const typeUrl = typeUrlBytes(any.type_url);
-    if (typeUrl.length > 0) this.bytes(ANY.typeUrl, typeUrl);
-    if (any.value.length > 0) this.bytes(ANY.value, any.value);
-  }
-
-  done(): Buffer {
-    if (this.#at !== this.buffer.length)
-      throw new Error(`xDS response size mismatch: wrote ${this.#at} of ${this.buffer.length}`);
-    return this.buffer;
-  }
+  const bytes = writer.finishInto(allocate(writer.pos));
+  if (!scratch) slot.give(writer);
+  return bytes;
 }
-
-const stringSize = (field: number, value: string) =>
-  value === "" ? 0 : fieldSize(field, Buffer.byteLength(value, "utf8"));
 
 /*
  * Every proxy given the same set of resources in full (the EDS of a thousand sidecars that see
- * the same services) gets the same bytes between its response's version and nonce. A list of
+ * the same services) gets the same bytes between its response's version and type URL. A list of
  * resources marked shared (frozen: it never changes) gets those bytes built once it is
- * serialized a second time, and then copied whole: one copy instead of two per resource.
+ * serialized a second time, and then appended whole (Writer.raw): one copy of the block instead
+ * of an Any encoding per resource.
  */
-const sharedLists = new WeakMap<readonly AnyMessage[], { uses: number; block?: Buffer }>();
-/** Below this many resources, copying them one by one costs about as much as a block. */
+const sharedLists = new WeakMap<readonly AnyMessage[], { uses: number; block?: Uint8Array }>();
+/** Below this many resources, writing them one by one costs about as much as a block. */
 const BLOCK_MIN_RESOURCES = 16;
 
 /** Marks `resources` (frozen) as served to many connections in full. */
@@ -152,16 +125,14 @@ export function shareResourceList(resources: readonly AnyMessage[]): void {
 }
 
 /** The `resources` fields of a shared list, once it has been serialized before. */
-function resourcesBlock(resources: readonly AnyMessage[]): Buffer | undefined {
+function resourcesBlock(resources: readonly AnyMessage[], key: number): Uint8Array | undefined {
   const shared = sharedLists.get(resources);
   if (!shared) return undefined;
   if (!shared.block && ++shared.uses >= 2) {
-    const sizes = resources.map(anySize);
-    let size = 0;
-    for (const s of sizes) size += fieldSize(RESPONSE.resources, s);
-    const out = new Out(size, fresh);
-    for (const [i, any] of resources.entries()) out.any(RESPONSE.resources, any, sizes[i]!);
-    shared.block = out.done();
+    // A writer of its own, finished into a buffer of the block's size: it is kept for long.
+    const writer = protobuf.Writer.create();
+    for (const any of resources) writeAny(writer, key, any);
+    shared.block = writer.finish();
   }
   return shared.block;
 }
@@ -170,57 +141,36 @@ export function serializeDiscoveryResponse(
   response: DiscoveryResponse,
   allocate: Allocate = fresh,
 ): Buffer {
-  const block = resourcesBlock(response.resources);
-  const anySizes = block ? [] : response.resources.map(anySize);
-  let size =
-    stringSize(RESPONSE.versionInfo, response.version_info) +
-    stringSize(RESPONSE.typeUrl, response.type_url) +
-    stringSize(RESPONSE.nonce, response.nonce) +
-    (block?.length ?? 0);
-  for (const s of anySizes) size += fieldSize(RESPONSE.resources, s);
-  const out = new Out(size, allocate);
-  out.string(RESPONSE.versionInfo, response.version_info);
-  if (block) out.raw(block);
-  else
-    for (const [i, any] of response.resources.entries())
-      out.any(RESPONSE.resources, any, anySizes[i]!);
-  out.string(RESPONSE.typeUrl, response.type_url);
-  out.string(RESPONSE.nonce, response.nonce);
-  return out.done();
+  const keys = responseKeys();
+  const block = resourcesBlock(response.resources, keys.resources);
+  return serialize((writer) => {
+    writeString(writer, keys.version_info, response.version_info);
+    if (block) writer.raw(block);
+    else for (const any of response.resources) writeAny(writer, keys.resources, any);
+    writeString(writer, keys.type_url, response.type_url);
+    writeString(writer, keys.nonce, response.nonce);
+  }, allocate);
 }
 
 export function serializeDeltaDiscoveryResponse(
   response: DeltaDiscoveryResponse,
   allocate: Allocate = fresh,
 ): Buffer {
-  const sizes = response.resources.map((r) => {
-    const any = r.resource ? anySize(r.resource) : undefined;
-    const own =
-      stringSize(DELTA_RESOURCE.version, r.version) +
-      (any === undefined ? 0 : fieldSize(DELTA_RESOURCE.resource, any)) +
-      stringSize(DELTA_RESOURCE.name, r.name);
-    return { any, own };
-  });
-  let size =
-    stringSize(DELTA.systemVersionInfo, response.system_version_info) +
-    stringSize(DELTA.typeUrl, response.type_url) +
-    stringSize(DELTA.nonce, response.nonce);
-  for (const s of sizes) size += fieldSize(DELTA.resources, s.own);
-  // Repeated strings keep empty elements: each is one element of the list.
-  for (const name of response.removed_resources)
-    size += fieldSize(DELTA.removedResources, Buffer.byteLength(name, "utf8"));
-  const out = new Out(size, allocate);
-  out.string(DELTA.systemVersionInfo, response.system_version_info);
-  response.resources.forEach((r, i) => {
-    const { any, own } = sizes[i]!;
-    out.header(DELTA.resources, own);
-    out.string(DELTA_RESOURCE.version, r.version);
-    if (r.resource && any !== undefined) out.any(DELTA_RESOURCE.resource, r.resource, any);
-    out.string(DELTA_RESOURCE.name, r.name);
-  });
-  out.string(DELTA.typeUrl, response.type_url);
-  out.string(DELTA.nonce, response.nonce);
-  for (const name of response.removed_resources)
-    out.bytes(DELTA.removedResources, Buffer.from(name, "utf8"));
-  return out.done();
+  const keys = deltaKeys();
+  const resourceKey = resourceKeys();
+  return serialize((writer) => {
+    writeString(writer, keys.system_version_info, response.system_version_info);
+    for (const r of response.resources) {
+      writer.uint32(keys.resources).fork();
+      writeString(writer, resourceKey.version, r.version);
+      if (r.resource) writeAny(writer, resourceKey.resource, r.resource);
+      writeString(writer, resourceKey.name, r.name);
+      writer.ldelim();
+    }
+    writeString(writer, keys.type_url, response.type_url);
+    writeString(writer, keys.nonce, response.nonce);
+    // Repeated strings keep empty elements: each is one element of the list.
+    for (const name of response.removed_resources)
+      writer.uint32(keys.removed_resources).string(name);
+  }, allocate);
 }
