@@ -62,7 +62,19 @@ export async function startControlPlaneProcess(args: string[]): Promise<ControlP
     waitForLog: (text) => new Promise((resolve) => waiters.push({ text, resolve })),
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
-      return exited;
+      // Its own shutdown is bounded (5 s for streams, 5 s for connections): one that is not
+      // over long after is a bug to see, not a hook to time out, so it is shown and killed.
+      const overdue = setTimeout(() => {
+        console.error(
+          `control plane still running 20 s after SIGTERM; its last output:\n${stderrTail}`,
+        );
+        child.kill("SIGKILL");
+      }, 20_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(overdue);
+      }
     },
   };
 }
