@@ -25,6 +25,7 @@ import {
   startMesh,
   subsetsYaml,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 45;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -89,23 +90,23 @@ async function crema(args: string[], cwd = emptyDir): Promise<Run> {
   }
 }
 
-/** Polls the control plane (bounded) until the sleep proxy has ACKed all four types. */
-async function untilSynced(): Promise<void> {
-  for (let attempt = 0; attempt < 1000; attempt++) {
-    const run = await crema(["proxy-status", "--control-plane", mesh.controlPlane.httpUrl]);
-    if (/^sleep\.default\s+\S+\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s/m.test(run.stdout)) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error("the sleep proxy never ACKed its configuration");
-}
-
 beforeAll(async () => {
   emptyDir = mkdtempSync(join(tmpdir(), "crema-cli-pc-"));
   mesh = await startMesh(SUBNET, CONFIG);
   await mesh.startEcho({ pod: "echo-v1", ip: ip(1), version: "v1" });
   await mesh.startEcho({ pod: "echo-v2", ip: ip(2), version: "v2" });
   sleep = await mesh.startProxy({ pod: "sleep", ip: ip(9), labels: { app: "sleep" } });
-  await untilSynced();
+  // The control plane, until the sleep proxy has ACKed all four types (inside the hook's 30 s).
+  let status = "";
+  await until(
+    "the sleep proxy ACKs its configuration",
+    async () => {
+      const run = await crema(["proxy-status", "--control-plane", mesh.controlPlane.httpUrl]);
+      status = `${run.stdout}${run.stderr}`;
+      return /^sleep\.default\s+\S+\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s/m.test(run.stdout);
+    },
+    { timeoutMs: 15_000, detail: () => `last proxy-status:\n${status}` },
+  );
 }, 30_000);
 
 afterAll(async () => {

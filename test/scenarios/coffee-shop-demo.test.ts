@@ -11,6 +11,7 @@ import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { runCrema } from "./support/crema-cli.ts";
+import { until } from "./support/until.ts";
 
 const POD_CIDR = "127.57.0.0/16";
 const DEMO = "examples/coffee-shop";
@@ -78,11 +79,11 @@ async function configVersion(): Promise<string> {
   return ((await dump.json()) as { version: string }).version;
 }
 
-/** Whether every proxy has ACKed the last response of every type it was sent. */
-async function allSynced(): Promise<boolean> {
-  return (await syncz()).every((proxy) =>
-    proxy.types.every((t) => !t.lastSent || t.lastAck?.nonce === t.lastSent.nonce),
-  );
+/** The proxies that have not ACKed the last response of every type they were sent. */
+async function unsynced(): Promise<string[]> {
+  return (await syncz())
+    .filter((proxy) => proxy.types.some((t) => t.lastSent && t.lastAck?.nonce !== t.lastSent.nonce))
+    .map((proxy) => proxy.nodeId);
 }
 
 /**
@@ -95,10 +96,25 @@ async function apply(file: string): Promise<void> {
   const run = await crema(["apply", "-f", file]);
   expect(run.code, run.stderr).toBe(0);
   if (run.stdout.includes("unchanged")) return;
-  for (let i = 0; i < 500; i++) {
-    if ((await configVersion()) !== before && (await allSynced())) return;
-  }
-  throw new Error(`the proxies never converged after applying ${file}`);
+  let moved = false;
+  let behind: string[] = [];
+  // Some tests apply three files: each wait stays well inside a test's 30 s.
+  await until(
+    `the proxies converge after applying ${file}`,
+    async () => {
+      moved = (await configVersion()) !== before;
+      if (!moved) return false;
+      behind = await unsynced();
+      return behind.length === 0;
+    },
+    {
+      timeoutMs: 8_000,
+      detail: () =>
+        moved
+          ? `not ACKed yet by: ${behind.join(", ")}`
+          : `the configuration version stayed ${before}`,
+    },
+  );
 }
 
 /** GET on the ingress gateway's host port with a Host header. */
@@ -265,10 +281,15 @@ describe("the seed article's traffic examples, applied live", () => {
     expect(new Set(versions(answers))).toEqual(new Set(["v1"]));
     // The copies are fire-and-forget: wait until v2's log shows all three.
     let copies = 0;
-    for (let i = 0; i < 100 && copies < 3; i++) {
-      const logs = await crema(["logs", "customer-service-v2"]);
-      copies = logs.stdout.split("\n").filter((line) => line.includes(`/${marker}`)).length;
-    }
+    await until(
+      "v2's log shows the three copies",
+      async () => {
+        const logs = await crema(["logs", "customer-service-v2"]);
+        copies = logs.stdout.split("\n").filter((line) => line.includes(`/${marker}`)).length;
+        return copies >= 3;
+      },
+      { timeoutMs: 15_000, detail: () => `copies seen: ${copies}` },
+    );
     expect(copies).toBe(3);
   });
 

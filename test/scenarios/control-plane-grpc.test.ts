@@ -14,6 +14,7 @@ import {
   type ControlPlaneProcess,
   startControlPlaneProcess,
 } from "./support/control-plane-process.ts";
+import { until } from "./support/until.ts";
 
 const SERVICE = loadEchoService();
 const HOST = "echo.default.svc.cluster.local";
@@ -326,19 +327,24 @@ describe("crema control-plane with grpc-js-xds clients", () => {
     nacker.start();
     await nacked;
     try {
-      for (;;) {
-        const syncz = (await (await fetch(`${controlPlane.httpUrl}/debug/syncz`)).json()) as Array<{
-          nodeId: string;
-          types: Array<{ typeUrl: string; lastNack?: { message: string } }>;
-        }>;
-        const entry = syncz
-          .find((c) => c.nodeId.includes("nacker"))
-          ?.types.find((t) => t.typeUrl === TYPE_URL.cluster);
-        if (entry?.lastNack) {
-          expect(entry.lastNack.message).toContain("not supported by this test proxy");
-          break;
-        }
-      }
+      let syncz: unknown;
+      const lastNack = await until(
+        "the NACK shows in /debug/syncz",
+        async () => {
+          const nodes = (await (
+            await fetch(`${controlPlane.httpUrl}/debug/syncz`)
+          ).json()) as Array<{
+            nodeId: string;
+            types: Array<{ typeUrl: string; lastNack?: { message: string } }>;
+          }>;
+          syncz = nodes;
+          return nodes
+            .find((c) => c.nodeId.includes("nacker"))
+            ?.types.find((t) => t.typeUrl === TYPE_URL.cluster)?.lastNack;
+        },
+        { detail: () => `last /debug/syncz: ${JSON.stringify(syncz)}` },
+      );
+      expect(lastNack.message).toContain("not supported by this test proxy");
     } finally {
       await nacker.close();
     }
@@ -400,10 +406,22 @@ describe("crema control-plane with grpc-js-xds clients", () => {
 
   it("pushes a valid change on disk to the clients", async () => {
     writeFileSync(join(configDir, "routes.yaml"), ALL_TO_V2);
-    // Poll until the new routes arrive (bounded by the test timeout), then require all calls on v2.
-    for (let attempt = 0; attempt < 1000; attempt++) {
-      if ((await call()).pod === "echo-v2" && (await countPods(50))["echo-v2"] === 50) break;
-    }
+    // Poll until the new routes arrive, then require all calls on v2.
+    let last: unknown;
+    await until(
+      "the new routes reach the clients",
+      async () => {
+        const first = await call();
+        if (first.pod !== "echo-v2") {
+          last = first;
+          return false;
+        }
+        const counts = await countPods(50);
+        last = counts;
+        return counts["echo-v2"] === 50;
+      },
+      { detail: () => `last answer: ${JSON.stringify(last)}` },
+    );
     expect(await countPods(300)).toEqual({ "echo-v2": 300 });
   });
 });

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PodStatus } from "../../src/runtime/runtime-state.ts";
 import { runCrema } from "./support/crema-cli.ts";
+import { until } from "./support/until.ts";
 
 const POD_CIDR = "127.52.0.0/16";
 
@@ -130,9 +131,14 @@ describe("a container that exits", () => {
     const app = worker.containers.find((c) => c.kind === "app")!;
     process.kill(app.pid!, "SIGKILL");
     let after: PodStatus | undefined;
-    for (let i = 0; i < 200 && !(after?.restarts === 1 && after.ready); i++) {
-      after = (await pods()).find((p) => p.deployment === "worker");
-    }
+    await until(
+      "the worker is restarted and ready",
+      async () => {
+        after = (await pods()).find((p) => p.deployment === "worker");
+        return after?.restarts === 1 && after.ready;
+      },
+      { detail: () => `last status: ${JSON.stringify(after)}` },
+    );
     expect(after).toMatchObject({ restarts: 1, ready: true });
     const restarted = after!.containers.find((c) => c.kind === "app")!;
     expect(restarted.pid).not.toBe(app.pid);

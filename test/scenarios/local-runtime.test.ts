@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PodStatus } from "../../src/runtime/runtime-state.ts";
 import { runCrema } from "./support/crema-cli.ts";
+import { until } from "./support/until.ts";
 
 const POD_CIDR = "127.50.0.0/16";
 
@@ -240,11 +241,16 @@ describe("crema up: a local mesh from manifests", () => {
     expect(applied.stdout).toContain("VirtualService/shop/echo configured");
     // Pushes are asynchronous: poll what the user would poll until every answer is v2.
     let versions: string[] = [];
-    for (let i = 0; i < 50 && !(versions.length === 5 && versions.every((v) => v === "v2")); i++) {
-      versions = [];
-      for (let n = 0; n < 5; n++) versions.push((await curlFrom("sleep", "http://echo/")).version);
-    }
-    expect(versions).toEqual(["v2", "v2", "v2", "v2", "v2"]);
+    await until(
+      "five answers in a row are v2",
+      async () => {
+        versions = [];
+        for (let n = 0; n < 5; n++)
+          versions.push((await curlFrom("sleep", "http://echo/")).version);
+        return versions.every((v) => v === "v2");
+      },
+      { timeoutMs: 15_000, detail: () => `last answers: ${versions.join(", ")}` },
+    );
 
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, ROUTE_TO_V2.replace("subset: v2}}]", "subset: v2}, weight: -5}]"));
@@ -267,11 +273,14 @@ describe("crema up: a local mesh from manifests", () => {
     const port = Number(new URL(ingress.http!).port);
     let statusCode = 0;
     // `crema apply` does not wait for the gateway to get its listener: poll until it answers.
-    for (let i = 0; i < 100 && statusCode !== 200; i++) {
-      statusCode = await getStatus(port, "echo.example.com");
-      if (statusCode !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(statusCode).toBe(200);
+    await until(
+      "the ingress gateway answers 200",
+      async () => {
+        statusCode = await getStatus(port, "echo.example.com");
+        return statusCode === 200;
+      },
+      { timeoutMs: 15_000, intervalMs: 50, detail: () => `last status: ${statusCode}` },
+    );
   });
 
   it("scales a Deployment with crema apply, removes it with crema delete, and crema logs shows a pod's output", async () => {
@@ -283,18 +292,25 @@ describe("crema up: a local mesh from manifests", () => {
         .replace("spec:\n  selector", "spec:\n  replicas: 2\n  selector"),
     );
     expect((await crema(["apply", "-f", file, ...stateArgs()])).code).toBe(0);
+    // Two waits of up to 10 s each inside the test's 30 s.
     let v2: PodStatus[] = [];
-    for (let i = 0; i < 100 && !(v2.length === 2 && v2.every((p) => p.ready)); i++) {
+    const echoV2 = async () => {
       v2 = (await status()).pods.filter((p) => p.deployment === "echo-v2");
-    }
-    expect(v2.map((p) => p.ready)).toEqual([true, true]);
+      return v2;
+    };
+    const lastV2 = () => `last echo-v2 pods: ${JSON.stringify(v2)}`;
+    await until(
+      "echo-v2 runs two ready pods",
+      async () => (await echoV2()).length === 2 && v2.every((p) => p.ready),
+      { timeoutMs: 10_000, detail: lastV2 },
+    );
 
     // Deleting the Deployment stops its pods.
     expect((await crema(["delete", "-f", file, ...stateArgs()])).code).toBe(0);
-    for (let i = 0; i < 100 && v2.length > 0; i++) {
-      v2 = (await status()).pods.filter((p) => p.deployment === "echo-v2");
-    }
-    expect(v2).toEqual([]);
+    await until("echo-v2's pods are gone", async () => (await echoV2()).length === 0, {
+      timeoutMs: 10_000,
+      detail: lastV2,
+    });
 
     const logs = await crema(["logs", "sleep", "-c", "proxy", ...stateArgs()]);
     expect(logs.code, logs.stderr).toBe(0);
@@ -333,9 +349,14 @@ spec:
     );
     expect((await crema(["apply", "-f", file, ...stateArgs()])).code).toBe(0);
     let ticker: PodStatus | undefined;
-    for (let i = 0; i < 100 && !ticker?.ready; i++)
-      ticker = (await status()).pods.find((p) => p.deployment === "ticker");
-    expect(ticker?.ready).toBe(true);
+    await until(
+      "the ticker pod is ready",
+      async () => {
+        ticker = (await status()).pods.find((p) => p.deployment === "ticker");
+        return ticker?.ready;
+      },
+      { timeoutMs: 15_000, detail: () => `last status: ${JSON.stringify(ticker)}` },
+    );
     // Lines written after `logs -f` started reach it: wait until it has printed tick 30.
     const follower = spawn(
       process.execPath,
@@ -372,9 +393,14 @@ spec:
     );
     expect((await crema(["apply", "-f", file, ...stateArgs()])).code).toBe(0);
     let egress: PodStatus | undefined;
-    for (let i = 0; i < 100 && !egress?.ready; i++) {
-      egress = (await status()).pods.find((p) => p.deployment === "istio-egressgateway");
-    }
+    await until(
+      "the egress gateway is ready",
+      async () => {
+        egress = (await status()).pods.find((p) => p.deployment === "istio-egressgateway");
+        return egress?.ready;
+      },
+      { detail: () => `last status: ${JSON.stringify(egress)}` },
+    );
     expect(egress).toMatchObject({ namespace: "istio-system", gateway: true, ready: true });
   });
 

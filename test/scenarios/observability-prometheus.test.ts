@@ -6,7 +6,7 @@
 // live in 127.60.0.0/16; Prometheus listens on 127.60.255.250.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Socket } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import { ISTIO_HISTOGRAM_BUCKETS } from "../../src/proxy/telemetry/metric-defini
 import type { PodStatus } from "../../src/runtime/runtime-state.ts";
 import { runCrema } from "./support/crema-cli.ts";
 import { connectTunnel } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const POD_CIDR = "127.60.0.0/16";
 const PROMETHEUS = "127.60.255.250:9090";
@@ -68,15 +69,22 @@ async function value(promql: string): Promise<number> {
   return first ? Number(first.value[1]) : 0;
 }
 
-/** Polls until `promql` gives `expected` (Prometheus scrapes every second). */
+/** Polls until `promql` gives `expected` (Prometheus scrapes every second); on timeout the
+ * error shows the last value and Prometheus's log. */
 async function eventually(promql: string, expected: number): Promise<void> {
   let last = Number.NaN;
-  for (let i = 0; i < 120; i++) {
-    last = await value(promql);
-    if (last === expected) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${promql} stayed at ${last}, expected ${expected}\n${prometheusLog}`);
+  await until(
+    `${promql} gives ${expected}`,
+    async () => {
+      last = await value(promql);
+      return last === expected;
+    },
+    {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      detail: () => `${promql} stayed at ${last}, expected ${expected}\n${prometheusLog}`,
+    },
+  );
 }
 
 const fromSleepTo = (service: string, extra = "") =>
@@ -128,16 +136,15 @@ scrape_configs:
       reject(new Error(`prometheus exited ${code}\n${prometheusLog}`)),
     );
   });
-  const ready = (async () => {
-    for (;;) {
-      const ok = await fetch(`http://${PROMETHEUS}/-/ready`).then(
+  const ready = until(
+    "prometheus is ready",
+    () =>
+      fetch(`http://${PROMETHEUS}/-/ready`).then(
         (r) => r.ok,
         () => false,
-      );
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
+      ),
+    { timeoutMs: 60_000, intervalMs: 100, detail: () => prometheusLog },
+  );
   await Promise.race([ready, failed]);
   // Every sidecar is a healthy target before traffic starts.
   await eventually('count(up{job="crema-pods"} == 1)', targets.length);
@@ -155,6 +162,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe("the demo's proxies, scraped by Prometheus", () => {
+  // Two waits of up to 30 s each.
   it("counts requests per source and destination workload at both ends", async () => {
     const statuses = await fromSleep("http://customer-service/", 40);
     expect(statuses.every((s) => s === 200)).toBe(true);
@@ -178,15 +186,21 @@ describe("the demo's proxies, scraped by Prometheus", () => {
         s.metric.destination_workload === "customer-service-v1" ? "v1" : "v2",
       );
     }
-  });
+  }, 90_000);
 
   it("shows injected aborts with their code and the FI flag", async () => {
     const apply = await crema(["apply", "-f", `${DEMO}/traffic/fault-injection.yaml`]);
     expect(apply.code, apply.stderr).toBe(0);
     // The push reaches the sleep sidecar within moments; wait until aborts are seen.
     let statuses: number[] = [];
-    for (let i = 0; i < 30 && !statuses.includes(404); i++)
-      statuses = await fromSleep("http://customer-service/", 20);
+    await until(
+      "the fault injection reaches the sleep sidecar (aborts are seen)",
+      async () => {
+        statuses = await fromSleep("http://customer-service/", 20);
+        return statuses.includes(404);
+      },
+      { timeoutMs: 30_000, detail: () => `last statuses: ${JSON.stringify(statuses)}` },
+    );
     const more = await fromSleep("http://customer-service/", 200);
     const aborted = [...statuses, ...more].filter((s) => s === 404).length;
     expect(aborted).toBeGreaterThan(0);
@@ -234,20 +248,17 @@ spec:
       const apply = await crema(["apply", "-f", entry]);
       expect(apply.code, apply.stderr).toBe(0);
       const sleep = pods.find((p) => p.deployment === "sleep")!;
-      let socket: Socket | undefined;
       let refusal: unknown;
       // Until the push reaches the sleep pod's sidecar, the host is unknown there (502).
-      for (let i = 0; i < 200 && !socket; i++) {
-        socket = await connectTunnel(sleep.podIP, "tcp-echo.example.internal:7007").catch(
-          (err: unknown) => {
+      const socket = await until(
+        "the ServiceEntry reaches the sleep pod's sidecar",
+        () =>
+          connectTunnel(sleep.podIP, "tcp-echo.example.internal:7007").catch((err: unknown) => {
             refusal = err;
             return undefined;
-          },
-        );
-        if (!socket) await new Promise((r) => setTimeout(r, 50));
-      }
-      if (!socket)
-        throw new Error(`the ServiceEntry never reached the sleep pod's sidecar: ${refusal}`);
+          }),
+        { intervalMs: 50, detail: () => `last refusal: ${refusal}` },
+      );
       let echoed = "";
       socket.setEncoding("latin1");
       socket.on("data", (chunk: string) => {

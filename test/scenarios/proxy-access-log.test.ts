@@ -16,6 +16,7 @@ import {
   serviceYaml,
   startMesh,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 49;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -76,18 +77,25 @@ function call(sidecar: string, path: string, headers: Record<string, string> = {
   });
 }
 
-/** The file's lines once it holds `count` of them that contain `marker`. */
+/** The file's lines once it holds `count` of them that contain `marker` (up to 5 s). */
 async function linesWith(file: string, marker: string, count: number): Promise<string[]> {
-  for (let i = 0; i < 200; i++) {
-    let text = "";
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {}
-    const lines = text.split("\n").filter((l) => l.includes(marker));
-    if (lines.length >= count) return lines;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`fewer than ${count} lines with ${marker} in ${file}`);
+  let lines: string[] = [];
+  return until(
+    `${file} holds ${count} lines with ${marker}`,
+    async () => {
+      let text = "";
+      try {
+        text = readFileSync(file, "utf8");
+      } catch {}
+      lines = text.split("\n").filter((l) => l.includes(marker));
+      return lines.length >= count && lines;
+    },
+    {
+      timeoutMs: 5_000,
+      intervalMs: 25,
+      detail: () => `fewer than ${count} lines with ${marker}: ${JSON.stringify(lines)}`,
+    },
+  );
 }
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -192,14 +200,22 @@ spec:
     return (await fetch(`${adminUrl}/config_dump`)).text();
   }
 
-  /** Resolves once each admin's config_dump does (or does not) mention the log file. */
+  /**
+   * Resolves once each admin's config_dump does (or does not) mention the log file. Up to 8 s: a
+   * test waits for this twice and for log lines twice (5 s each) inside its 30 s.
+   */
   async function logging(expected: Record<string, boolean>): Promise<void> {
-    for (let i = 0; i < 400; i++) {
-      const dumps = await Promise.all(Object.keys(expected).map(configDump));
-      if (Object.values(expected).every((on, k) => dumps[k]!.includes(file) === on)) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`access logging never became ${JSON.stringify(expected)}`);
+    let seen: Record<string, boolean> = {};
+    await until(
+      `access logging becomes ${JSON.stringify(expected)}`,
+      async () => {
+        const admins = Object.keys(expected);
+        const dumps = await Promise.all(admins.map(configDump));
+        seen = Object.fromEntries(admins.map((admin, k) => [admin, dumps[k]!.includes(file)]));
+        return admins.every((admin) => seen[admin] === expected[admin]);
+      },
+      { timeoutMs: 8_000, intervalMs: 25, detail: () => `last seen ${JSON.stringify(seen)}` },
+    );
   }
 
   /**

@@ -23,6 +23,7 @@ import {
   startProxyProcess,
   subsetsYaml,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 35;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -61,16 +62,6 @@ function get(
 async function getJson(url: string): Promise<unknown> {
   const res = await fetch(url);
   return res.json();
-}
-
-/** Polls `check` (bounded) until it returns a value; fails with `what` otherwise. */
-async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  for (let attempt = 0; attempt < 1000; attempt++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe.each([
@@ -271,10 +262,15 @@ describe.each([
     await events.waitFor(
       (e) => e.kind === "ack" && e.typeUrl === RDS && events.events.indexOf(e) >= mark,
     );
-    const reply = await until("the new route table", async () => {
-      const r = await call();
-      return r.headers["x-config"] === "good-2" ? r : undefined;
-    });
+    let last: Reply | undefined;
+    const reply = await until(
+      "the new route table is served",
+      async () => {
+        last = await call();
+        return last.headers["x-config"] === "good-2" && last;
+      },
+      { detail: () => `last reply: ${JSON.stringify(last)}` },
+    );
     expect(reply.status).toBe(418);
     expect((await get(LISTENER_IP, LISTENER_PORT, "/other")).status).toBe(200);
     const dump = JSON.stringify(await configDump());
@@ -346,19 +342,29 @@ ${serviceYaml("echo-alias", { selector: "echo", ports: [{ name: "http", port: 81
     await mesh?.stop();
   });
 
-  /** Resolves once the sidecar runs step `step`'s config (route header, subset, listener). */
+  /**
+   * Resolves once the sidecar runs step `step`'s config (route header, subset, listener). Each
+   * push gets up to 10 s; the test's own timeout bounds the 51 of them together.
+   */
   async function applied(step: number, extras: boolean): Promise<void> {
-    await until(`push ${step} in the proxy's config_dump`, async () => {
-      const dump = await (await fetch(`${proxy.adminUrl}/config_dump`)).text();
-      const hasRoute = dump.includes(`"push-${step}"`);
-      const hasSubset = dump.includes("outbound|80|v3|echo.default.svc.cluster.local");
-      const hasListener = dump.includes(`"${sidecarIp}_7070"`);
-      const echoDump = await (await fetch(`${echoSidecar.adminUrl}/config_dump`)).text();
-      const hasAlias = echoDump.includes('"0.0.0.0_81"');
-      return hasRoute && hasSubset === extras && hasListener === extras && hasAlias === extras
-        ? true
-        : undefined;
-    });
+    let seen = {};
+    await until(
+      `push ${step} is in the proxy's config_dump`,
+      async () => {
+        const dump = await (await fetch(`${proxy.adminUrl}/config_dump`)).text();
+        const hasRoute = dump.includes(`"push-${step}"`);
+        const hasSubset = dump.includes("outbound|80|v3|echo.default.svc.cluster.local");
+        const hasListener = dump.includes(`"${sidecarIp}_7070"`);
+        const echoDump = await (await fetch(`${echoSidecar.adminUrl}/config_dump`)).text();
+        const hasAlias = echoDump.includes('"0.0.0.0_81"');
+        seen = { hasRoute, hasSubset, hasListener, hasAlias };
+        return hasRoute && hasSubset === extras && hasListener === extras && hasAlias === extras;
+      },
+      {
+        timeoutMs: 10_000,
+        detail: () => `expected extras ${extras}, last seen ${JSON.stringify(seen)}`,
+      },
+    );
   }
 
   it("50 pushes (RDS, CDS and LDS) while 8 keep-alive loops send requests: none fails", async () => {

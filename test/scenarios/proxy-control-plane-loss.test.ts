@@ -11,6 +11,7 @@ import {
   startMesh,
   subsetsYaml,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 37;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -51,15 +52,18 @@ function podBehind(sidecarIp: string): Promise<string> {
   });
 }
 
-/** Asks until the answer is `pod`; each miss waits for the next tick of a bounded poll. */
+/** Asks every 50 ms until the answer is `pod`. The test waits four times: each wait is bounded
+ * at 12 s so that together they stay inside the test's 60 s. */
 async function eventuallyServedBy(sidecarIp: string, pod: string): Promise<void> {
   let last = "";
-  for (let attempt = 0; attempt < 400; attempt++) {
-    last = await podBehind(sidecarIp);
-    if (last === pod) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`still served by ${last}, expected ${pod}`);
+  await until(
+    `${sidecarIp} is served by ${pod}`,
+    async () => {
+      last = await podBehind(sidecarIp);
+      return last === pod;
+    },
+    { timeoutMs: 12_000, intervalMs: 50, detail: () => `still served by ${last}, expected ${pod}` },
+  );
 }
 
 beforeAll(async () => {

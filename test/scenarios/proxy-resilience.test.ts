@@ -12,6 +12,7 @@ import {
   serviceYaml,
   startMesh,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 32;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -113,18 +114,14 @@ async function counterValue(name: string): Promise<number> {
   return line ? Number(line.slice(name.length + 2)) : 0;
 }
 
-/** Polls `check` until it returns true, at most `attempts` times, `intervalMs` apart. */
+/** Polls `check` until it returns true (by default for up to 5 s, 25 ms apart); on timeout the
+ * error shows the sidecar's logs. */
 async function eventually(
   what: string,
   check: () => Promise<boolean>,
-  attempts = 200,
-  intervalMs = 25,
+  { timeoutMs = 5_000, intervalMs = 25 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out waiting until ${what}\n${sidecar.logs()}`);
+  await until(what, check, { timeoutMs, intervalMs, detail: () => sidecar.logs() });
 }
 
 function service(name: string): string {
@@ -334,8 +331,7 @@ describe("resilience through a sidecar", () => {
         await call("http://od/");
         return bad.hits > 0;
       },
-      100,
-      0,
+      { intervalMs: 10 },
     );
     expect(await healthFlags(cluster("od"), ip(5))).toBe("/failed_outlier_check");
     const hitsAtEjection = bad.hits;
@@ -348,13 +344,12 @@ describe("resilience through a sidecar", () => {
     await eventually(
       "od-bad is readmitted",
       async () => (await healthFlags(cluster("od"), ip(5))) === "healthy",
-      400,
+      { timeoutMs: 10_000 },
     );
     await eventually(
       "od-bad gets traffic again",
       async () => podOf(await call("http://od/")) === "od-bad",
-      100,
-      0,
+      { intervalMs: 10 },
     );
   });
 
@@ -439,8 +434,7 @@ describe("resilience through a sidecar", () => {
     await eventually(
       "traffic reaches geo-zone",
       async () => podOf(await call("http://geo/")) === "geo-zone",
-      20,
-      0,
+      { intervalMs: 10 },
     );
     expect(await healthFlags(cluster("geo"), ip(10, 1))).toBe("/failed_outlier_check");
     // Same region, other zone (priority 1) before the other region (priority 2).

@@ -21,6 +21,7 @@ import {
   serviceYaml,
   startMesh,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 41;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -215,15 +216,33 @@ afterAll(async () => {
   chatServer?.forceShutdown();
 });
 
-/** Scrapes `podIp` until `done` holds of the text (the proxies record a moment after the client). */
-async function scrapeUntil(podIp: string, done: (text: string) => boolean): Promise<string> {
+/** The istio_* lines of a scrape, for an error to show. */
+const istioLines = (text: string) =>
+  text
+    .split("\n")
+    .filter((line) => line.startsWith("istio_"))
+    .join("\n");
+
+/**
+ * Scrapes `podIp` every `intervalMs` until `done` holds of the text (the proxies record a moment
+ * after the client); on timeout the error shows the last scrape's istio_* lines. A test waits
+ * up to four times, so each wait is bounded at 6 s to fit the test's 30 s together.
+ */
+async function scrapeUntil(
+  podIp: string,
+  what: string,
+  done: (text: string) => boolean,
+  intervalMs = 50,
+): Promise<string> {
   let text = "";
-  for (let i = 0; i < 200; i++) {
-    text = await scrape(podIp);
-    if (done(text)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return text;
+  return until(
+    `${podIp}'s metrics show ${what}`,
+    async () => {
+      text = await scrape(podIp);
+      return done(text) && text;
+    },
+    { timeoutMs: 6_000, intervalMs, detail: () => `last scrape:\n${istioLines(text)}` },
+  );
 }
 
 describe("Istio's standard metrics", () => {
@@ -345,12 +364,12 @@ describe("Istio's standard metrics", () => {
       [ECHO, "destination", "mutual_tls"],
     ] as const) {
       const labels = { ...tcp, ...client, ...server, reporter, connection_security_policy: policy };
-      let text = "";
-      for (let i = 0; i < 200; i++) {
-        text = await scrape(podIp);
-        if (sum(samples(text, "istio_tcp_connections_closed_total", labels)) === 1) break;
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      const text = await scrapeUntil(
+        podIp,
+        `the ${reporter} close`,
+        (t) => sum(samples(t, "istio_tcp_connections_closed_total", labels)) === 1,
+        25,
+      );
       expect(sum(samples(text, "istio_tcp_connections_opened_total", labels))).toBe(1);
       expect(sum(samples(text, "istio_tcp_connections_closed_total", labels))).toBe(1);
       expect(sum(samples(text, "istio_tcp_received_bytes_total", labels))).toBe(1000);
@@ -394,7 +413,11 @@ describe("Istio's standard metrics", () => {
     for (const text of ["one", "two", "three"]) call.write(Buffer.from(text));
     await answered(6);
     for (const [podIp, reporter] of reporters) {
-      const text = await scrapeUntil(podIp, (t) => messages(t, reporter)[0] === 3);
+      const text = await scrapeUntil(
+        podIp,
+        `the ${reporter}'s three request messages`,
+        (t) => messages(t, reporter)[0] === 3,
+      );
       expect(messages(text, reporter), reporter).toEqual([3, 6]);
     }
 
@@ -414,6 +437,7 @@ describe("Istio's standard metrics", () => {
     for (const [podIp, reporter] of reporters) {
       const text = await scrapeUntil(
         podIp,
+        `the ${reporter}'s recorded call`,
         (t) => sum(samples(t, "istio_requests_total", recorded(reporter))) === 1,
       );
       expect(messages(text, reporter), reporter).toEqual([6, 13]);

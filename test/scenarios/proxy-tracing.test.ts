@@ -19,6 +19,7 @@ import {
   startMesh,
 } from "./support/mesh.ts";
 import { OtlpReceiver, SPAN_KIND_CLIENT, SPAN_KIND_SERVER } from "./support/otlp-receiver.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 62;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -199,12 +200,16 @@ describe("tracing at 100 % sampling", () => {
     // Both sidecars' access logs carry the trace id (%TRACE_ID%) beside the request id.
     const requestId = String(reply.headers["x-request-id"]);
     let lines: string[] = [];
-    for (let i = 0; i < 200 && lines.length < 2; i++) {
-      lines = readFileSync(ACCESS_LOG, "utf8")
-        .split("\n")
-        .filter((line) => line.endsWith(requestId));
-      if (lines.length < 2) await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(
+      "both sidecars' access logs show the request",
+      async () => {
+        lines = readFileSync(ACCESS_LOG, "utf8")
+          .split("\n")
+          .filter((line) => line.endsWith(requestId));
+        return lines.length >= 2;
+      },
+      { intervalMs: 25, timeoutMs: 10_000, detail: () => `lines seen: ${JSON.stringify(lines)}` },
+    );
     expect(lines).toEqual([`${context.traceId} ${requestId}`, `${context.traceId} ${requestId}`]);
   });
 
@@ -290,12 +295,11 @@ spec:
       user: {header: {name: x-user, defaultValue: nobody}}
 `,
     );
-    for (let i = 0; ; i++) {
-      const dump = await (await fetch(`${mesh.sleepAdmin}/config_dump`)).text();
-      if (dump.includes("coffee")) break;
-      if (i > 400) throw new Error("the Telemetry never reached the sleep sidecar");
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(
+      "the Telemetry reaches the sleep sidecar",
+      async () => (await (await fetch(`${mesh.sleepAdmin}/config_dump`)).text()).includes("coffee"),
+      { intervalMs: 25 },
+    );
     // A keep-alive connection accepted before the update finishes one request on the old chain.
     await call(sleep);
     for (let i = 0; i < 3; i++) {
@@ -514,12 +518,14 @@ spec:
   - providers: [{name: zipkin-64}]
 `,
     );
-    for (let i = 0; ; i++) {
-      const dump = await (await fetch(`${mesh.sleepAdmin}/config_dump`)).text();
-      if (dump.includes("/narrow/api/v2/spans")) break;
-      if (i > 400) throw new Error("the Telemetry never reached the sleep sidecar");
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(
+      "the Telemetry reaches the sleep sidecar",
+      async () =>
+        (await (await fetch(`${mesh.sleepAdmin}/config_dump`)).text()).includes(
+          "/narrow/api/v2/spans",
+        ),
+      { intervalMs: 25 },
+    );
     // A keep-alive connection accepted before the update finishes one request on the old chain.
     await call(sleep);
     const reply = await call(sleep);

@@ -12,6 +12,7 @@ import {
   serviceYaml,
   startMesh,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 38;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -199,14 +200,14 @@ spec:
 `,
     );
     // The config dump answers once every thread applied what the main thread accepted.
-    for (let i = 0; ; i++) {
-      const dump = await (
-        await fetch(`${sidecar.adminUrl}/config_dump?resource=dynamic_route_configs`)
-      ).text();
-      if (dump.includes("x-pushed")) break;
-      if (i > 400) throw new Error("the route never arrived");
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(
+      "the route arrives",
+      async () => {
+        const url = `${sidecar.adminUrl}/config_dump?resource=dynamic_route_configs`;
+        return (await (await fetch(url)).text()).includes("x-pushed");
+      },
+      { intervalMs: 25 },
+    );
     const replies = [];
     for (let i = 0; i < 40; i++) replies.push(await call("http://plain/"));
     expect(replies.filter((r) => r.headers["x-pushed"] !== "yes")).toEqual([]);

@@ -24,6 +24,7 @@ import {
   serviceYaml,
   startMesh,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 71;
 const ISSUER = "https://issuer.example.com";
@@ -716,12 +717,13 @@ spec:
   const token = await markerToken(generation);
   const head = requestHead("GET", "/__probe", { authorization: `Bearer ${token}` });
   let last: Reply | undefined;
-  for (let attempt = 0; attempt < 300; attempt++) {
-    last = await rawHttp(ips.echo, 8080, head);
-    if (last.status !== 401) return;
-  }
-  throw new Error(
-    `policy set ${generation} never reached the server's sidecar: ${JSON.stringify(last)}`,
+  await until(
+    `policy set ${generation} reaches the server's sidecar`,
+    async () => {
+      last = await rawHttp(ips.echo, 8080, head);
+      return last.status !== 401;
+    },
+    { detail: () => JSON.stringify(last) },
   );
 }
 
@@ -913,11 +915,10 @@ describe.each([
   it(`a DENY on /admin holds against every spelling ${mode} normalises`, async () => {
     const { podIp: server } = modeMesh!;
     const head = requestHead("GET", "/admin", {});
-    let last: Reply | undefined;
-    for (let attempt = 0; attempt < 300 && last?.status !== 403; attempt++) {
-      last = await rawHttp(server, 8080, head);
-    }
-    expect(last?.status, "the DENY never reached the server's sidecar").toBe(403);
+    await until(
+      "the DENY reaches the server's sidecar",
+      async () => (await rawHttp(server, 8080, head)).status === 403,
+    );
     expect(await runCases(bypassCases(mode), server)).toEqual([]);
   }, 60_000);
 });

@@ -23,6 +23,7 @@ import {
   serviceYaml,
   startMesh,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 67;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -189,10 +190,14 @@ let grpcAuthz: grpc.Server;
 async function useProvider(provider: string, status: number): Promise<void> {
   mesh.apply("policy.yaml", customPolicy(provider));
   let last: Reply | undefined;
-  for (let attempt = 0; attempt < 500 && last?.status !== status; attempt++) {
-    last = await send("/secure/probe", { "x-user": "mallory" });
-  }
-  expect(last?.status, `the ${provider} policy never took effect`).toBe(status);
+  await until(
+    `the ${provider} policy takes effect (/secure/probe answers ${status})`,
+    async () => {
+      last = await send("/secure/probe", { "x-user": "mallory" });
+      return last.status === status;
+    },
+    { detail: () => `last reply: ${JSON.stringify(last)}` },
+  );
 }
 
 beforeAll(async () => {

@@ -12,6 +12,7 @@ import {
   serviceYaml,
   startMesh,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 39;
 const ISSUER = "https://auth.coffee.example.com";
@@ -181,12 +182,14 @@ describe("RequestAuthentication at the server's sidecar", () => {
     // Until the key set arrives the sidecar holds istiod's fake one (every token refused); the
     // fetch is followed by a push.
     let reply: Reply | undefined;
-    for (let i = 0; i < 200; i++) {
-      reply = await call("http://echo/", { authorization: `Bearer ${await signRemote()}` });
-      if (reply.status === 200) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(reply?.status).toBe(200);
+    await until(
+      "the sidecar accepts a token signed with the fetched keys",
+      async () => {
+        reply = await call("http://echo/", { authorization: `Bearer ${await signRemote()}` });
+        return reply.status === 200;
+      },
+      { intervalMs: 50, detail: () => `last reply: ${JSON.stringify(reply)}` },
+    );
     expect(jwksFetches).toBeGreaterThan(0);
     const forged = await call("http://echo/", {
       authorization: `Bearer ${await signRemote("other")}`,

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCrema } from "./support/crema-cli.ts";
+import { until } from "./support/until.ts";
 
 let dir: string;
 let stateDir: string;
@@ -71,11 +72,14 @@ spec:
       containers: [{name: client, command: ["sleep", "infinity"]}]
 `;
 
+interface CurlReply {
+  code: number;
+  status: string;
+  body: string;
+}
+
 /** `curl` from inside a pod: the status code, or curl's exit code when the connection failed. */
-async function curl(
-  pod: string,
-  url: string,
-): Promise<{ code: number; status: string; body: string }> {
+async function curl(pod: string, url: string): Promise<CurlReply> {
   const run = await crema(["exec", pod, "--", "curl", "-s", "-w", "\n%{http_code}", url]);
   const lines = run.stdout.split("\n");
   return { code: run.code, status: lines.at(-1) ?? "", body: lines.slice(0, -1).join("\n") };
@@ -88,10 +92,24 @@ async function applyYaml(name: string, yaml: string): Promise<void> {
   expect(run.code, run.stderr).toBe(0);
 }
 
-/** Polls `probe` until it holds (config reaches the proxies asynchronously). */
-async function eventually(probe: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i++) if (await probe()) return;
-  throw new Error("the condition never held");
+/** Curls from `pod` until the reply satisfies `holds` (config reaches the proxies
+ * asynchronously); on timeout the error shows the last reply. */
+async function untilCurl(
+  what: string,
+  pod: string,
+  url: string,
+  holds: (reply: CurlReply) => boolean,
+  timeoutMs?: number,
+): Promise<void> {
+  let last: CurlReply | undefined;
+  await until(
+    what,
+    async () => {
+      last = await curl(pod, url);
+      return holds(last);
+    },
+    { timeoutMs, detail: () => `last reply from ${pod} to ${url}: ${JSON.stringify(last)}` },
+  );
 }
 
 beforeAll(async () => {
@@ -153,7 +171,12 @@ metadata: {name: default, namespace: secure}
 spec: {mtls: {mode: STRICT}}
 `,
     );
-    await eventually(async () => (await curl("client.legacy", "http://echo.secure/")).code !== 0);
+    await untilCurl(
+      "STRICT resets the plaintext client",
+      "client.legacy",
+      "http://echo.secure/",
+      (reply) => reply.code !== 0,
+    );
     const refused = await curl("client.legacy", "http://echo.secure/");
     // curl 56: "Recv failure: Connection reset by peer" (52: empty reply).
     expect([52, 56]).toContain(refused.code);
@@ -172,8 +195,13 @@ spec:
   portLevelMtls: {8080: {mode: DISABLE}}
 `,
     );
-    await eventually(
-      async () => (await curl("client.legacy", "http://echo.secure/")).status === "200",
+    // Three waits in this test: each bounded well inside the test's 30 s.
+    await untilCurl(
+      "the port-level DISABLE admits the plaintext client",
+      "client.legacy",
+      "http://echo.secure/",
+      (reply) => reply.status === "200",
+      8_000,
     );
     await applyYaml(
       "dr-disable.yaml",
@@ -186,17 +214,26 @@ spec:
 `,
     );
     // Plaintext from the injected client: the backend no longer sees a client certificate.
-    const noXfcc = async () => {
-      const reply = await curl("sleep", "http://echo.secure/");
-      return reply.status === "200" && !JSON.parse(reply.body).headers["x-forwarded-client-cert"];
-    };
-    await eventually(noXfcc);
+    await untilCurl(
+      "the injected client sends plaintext (no client certificate at the backend)",
+      "sleep",
+      "http://echo.secure/",
+      (reply) =>
+        reply.status === "200" && !JSON.parse(reply.body).headers["x-forwarded-client-cert"],
+      8_000,
+    );
     for (const file of ["dr-disable.yaml", "port-level.yaml"]) {
       const run = await crema(["delete", "-f", join(dir, file)]);
       expect(run.code, run.stderr).toBe(0);
     }
     // Back to STRICT everywhere for what follows.
-    await eventually(async () => (await curl("client.legacy", "http://echo.secure/")).code !== 0);
+    await untilCurl(
+      "STRICT resets the plaintext client again",
+      "client.legacy",
+      "http://echo.secure/",
+      (reply) => reply.code !== 0,
+      8_000,
+    );
   });
 
   it("AuthorizationPolicy matches the caller's mTLS identity", async () => {
@@ -213,7 +250,12 @@ spec:
       to: [{operation: {methods: ["GET"]}}]
 `,
     );
-    await eventually(async () => (await curl("sleep", "http://echo.secure/")).status === "200");
+    await untilCurl(
+      "the policy admits the sleep identity",
+      "sleep",
+      "http://echo.secure/",
+      (reply) => reply.status === "200",
+    );
     const post = await crema([
       "exec",
       "sleep",
@@ -256,8 +298,11 @@ spec:
       .setSubject("carol")
       .setExpirationTime("10m")
       .sign(privateKey);
-    await eventually(
-      async () => (await curl("sleep", "http://echo.secure/private/x")).status === "403",
+    await untilCurl(
+      "the DENY answers 403 to a request without a token",
+      "sleep",
+      "http://echo.secure/private/x",
+      (reply) => reply.status === "403",
     );
     expect((await curl("sleep", "http://echo.secure/private/x")).body).toBe("RBAC: access denied");
     const signed = await crema([

@@ -19,6 +19,7 @@ import {
   serviceYaml,
   startMesh,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 73;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -79,13 +80,16 @@ function samples(text: string, metric: string, labels: Record<string, string> = 
 
 const total = (list: Sample[]) => list.reduce((sum, s) => sum + s.value, 0);
 
-/** Polls `check` (bounded) until it holds; fails with `what` otherwise. */
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let attempt = 0; attempt < 1000; attempt++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}\n${mesh.controlPlane.logs().slice(-3000)}`);
+/**
+ * Polls `check` until it holds; on timeout the error shows the control plane's last logs. A step
+ * waits twice (the push, then the drain) and a test makes up to three steps, so each wait is
+ * bounded at 6 s.
+ */
+async function untilLogged(what: string, check: () => Promise<boolean>): Promise<void> {
+  await until(what, check, {
+    timeoutMs: 6_000,
+    detail: () => mesh.controlPlane.logs().slice(-3000),
+  });
 }
 
 const ECHO_CLUSTER = "outbound|80||echo.default.svc.cluster.local";
@@ -130,13 +134,13 @@ async function applyAndWait(
   if (yaml === undefined) mesh.remove(file);
   else mesh.apply(file, yaml);
   let echoAfter = echoBefore;
-  await until(`${file} in both proxies, ACKed`, async () => {
+  await untilLogged(`${file} is in both proxies, ACKed`, async () => {
     const [echoDump, sleepDump] = await Promise.all([dump(echo), dump(sleep)]);
     echoAfter = echoDump;
     return expected.echo(echoDump) && expected.sleep(sleepDump) && (await acked());
   });
   if (echoAfter !== echoBefore)
-    await until("the echo's old filter chains to drain", noPooledConnections);
+    await untilLogged("the echo's old filter chains drain", noPooledConnections);
 }
 
 const hasStats = (dump: string) => dump.includes('"istio.stats"');
@@ -162,6 +166,7 @@ afterAll(async () => {
 });
 
 describe("Telemetry API metrics", () => {
+  // Three steps of two waits of up to 6 s each.
   it("(d) records nothing when ALL_METRICS is disabled mesh-wide, and again once a namespace overrides", async () => {
     try {
       await applyAndWait(
@@ -215,7 +220,7 @@ describe("Telemetry API metrics", () => {
         sleep: (d) => hasStats(d) && !d.includes("mesh_step"),
       });
     }
-  });
+  }, 60_000);
 
   it("(a) reports istio_requests_total at the source and the destination by default", async () => {
     // The default metrics provider (prometheus) puts Istio's stats filter on both sidecars; the
