@@ -1,9 +1,12 @@
 // The control plane's HTTP endpoints (--http-address, Istio's 15014): self-describing debug
 // handlers under /debug, readiness, and Prometheus metrics. Read-only; every handler returns JSON.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import type { Logger } from "../base/logger.ts";
+import { nodeHttp } from "../base/node-http.ts";
+
+const { createServer } = nodeHttp;
 
 export interface DebugHandler {
   path: string;

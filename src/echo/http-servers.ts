@@ -1,15 +1,18 @@
 // The HTTP/1.1 and HTTP/2 servers behind the HTTP port. Neither listens: the listener feeds them.
-import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
+import type { Server as Http1Server } from "node:http";
 import { createServer as createHttp2Server, type Http2Server } from "node:http2";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "../base/logger.ts";
+import { nodeHttp } from "../base/node-http.ts";
 import { type ConnectionRegistry, connectionInfo } from "./connections.ts";
 import { createRequestHandler } from "./http-handler.ts";
 import type { EchoIdentity } from "./options.ts";
 import { rawErrorResponse } from "./responses.ts";
 import { isWebSocketUpgrade, type WebSocketEcho } from "./websocket.ts";
+
+const { createServer: createHttp1Server } = nodeHttp;
 
 /** Idle HTTP/1.1 sockets are closed after this long without traffic (above the /delay cap). */
 const SOCKET_IDLE_TIMEOUT_MS = 120_000;

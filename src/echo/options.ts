@@ -1,9 +1,12 @@
 // Echo server settings: the EchoOptions type, defaults, and reading them from the environment.
-import { validateHeaderValue } from "node:http";
+
 import { hostname } from "node:os";
 import { parseDuration } from "../base/duration.ts";
 import { CremaError } from "../base/errors.ts";
 import { type Logger, silentLogger } from "../base/logger.ts";
+import { nodeHttp } from "../base/node-http.ts";
+
+const { validateHeaderValue } = nodeHttp;
 
 /** TLS for the HTTP port. Each of cert, key and ca is given as PEM text or as a file path. */
 export interface EchoTlsOptions {

@@ -1,6 +1,9 @@
 // Writes answers the same way over HTTP/1.1 and HTTP/2: JSON, errors, and streamed bodies.
-import { type OutgoingHttpHeaders, STATUS_CODES } from "node:http";
+import type { OutgoingHttpHeaders } from "node:http";
+import { nodeHttp } from "../base/node-http.ts";
 import { statusForbidsBody } from "./routes.ts";
+
+const { STATUS_CODES } = nodeHttp;
 
 /** What the endpoints use of http.ServerResponse and http2.Http2ServerResponse. */
 export interface EchoResponse {

@@ -1,6 +1,9 @@
 // Maps a request target (path and query) to an echo endpoint and checks the numbers in it.
-import { validateHeaderName, validateHeaderValue } from "node:http";
+
 import { parseDuration } from "../base/duration.ts";
+import { nodeHttp } from "../base/node-http.ts";
+
+const { validateHeaderName, validateHeaderValue } = nodeHttp;
 
 export const LIMITS = {
   maxDelayMs: 60_000,

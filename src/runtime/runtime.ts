@@ -33,7 +33,9 @@ import { type PodPlan, planPods } from "./pod-plan.ts";
 import { RUNTIME_FILE, type RuntimeState, runtimeRunning } from "./runtime-state.ts";
 import { resolveServiceEndpoints } from "./service-resolver.ts";
 
-const PROBE_INTERVAL_MS = 500;
+const PROBE_INTERVAL_MS = 100;
+/** Ready pods are probed every 500 ms. */
+const READY_PROBE_EVERY_TICKS = 5;
 const STOP_GRACE_MS = 5_000;
 const HTTP_GATEWAY_PORT = 80;
 const HTTPS_GATEWAY_PORT = 443;
@@ -289,13 +291,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }, TOKEN_REFRESH_MS);
   tokenTimer.unref();
 
+  // A pod that is not ready yet is probed on every tick, so that a mesh being started (or a
+  // pod being added) is reported ready within a tick of it being so; ready pods every few ticks.
   let probing = false;
+  let tick = 0;
   const probeTimer = setInterval(() => {
     if (probing) return;
     probing = true;
+    const everyPod = tick++ % READY_PROBE_EVERY_TICKS === 0;
     void Promise.all(
       [...pods.values()].map(async (pod) => {
         const before = pod.ready();
+        if (before && !everyPod) return;
         if ((await pod.probe()) !== before && pods.get(podKey(pod.plan)) === pod) publishPod(pod);
       }),
     ).finally(() => {

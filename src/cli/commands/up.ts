@@ -41,7 +41,7 @@ interface UpFlags {
 }
 
 const DETACHED_LOG = "runtime.log";
-const WAIT_POLL_MS = 200;
+const WAIT_POLL_MS = 100;
 /** A container that exited this often while `--detach` waits will not become ready by itself. */
 const CRASH_LOOP_RESTARTS = 3;
 const LOG_TAIL_LINES = 15;

@@ -1,6 +1,9 @@
 // Binds a small operator HTTP server (admin, readiness) and closes it with its connections.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { nodeHttp } from "../../base/node-http.ts";
+
+const { createServer } = nodeHttp;
 
 export interface ListenAddress {
   readonly host: string;

@@ -2,15 +2,14 @@
 // connect or a gRPC health check against the app, turned into the status the kubelet sees —
 // the app's own status for HTTP (any 3xx becomes 200), 200 or 500 for TCP and gRPC, 500 when
 // the app cannot be reached or does not answer in time.
-import {
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-} from "node:http";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
+import { nodeHttp } from "../../base/node-http.ts";
 import type { AppProber, HttpGetProber } from "./app-probers.ts";
 import { checkGrpcHealth } from "./grpc-health-probe.ts";
+
+const { request: httpRequest } = nodeHttp;
 
 /** pilot-agent returns at most this much of the app's body. */
 export const MAX_PROBE_BODY_BYTES = 10 * 1024;

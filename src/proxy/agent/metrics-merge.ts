@@ -3,7 +3,9 @@
 // pod's `prometheus.io/*` annotations said (the injector hands them over in
 // ISTIO_PROMETHEUS_ANNOTATIONS and points the annotations at 15020), so one scrape target per pod
 // gives both.
-import { request } from "node:http";
+import { nodeHttp } from "../../base/node-http.ts";
+
+const { request } = nodeHttp;
 
 export const PROMETHEUS_ANNOTATIONS_ENV = "ISTIO_PROMETHEUS_ANNOTATIONS";
 

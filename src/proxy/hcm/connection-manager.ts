@@ -3,12 +3,7 @@
 // every request through Envoy's steps — path normalisation, request header mutation, route
 // selection, the HTTP filters (fault, CORS, router) — and hands WebSocket upgrades to upgrade.ts
 // and CONNECT to connect.ts.
-import {
-  createServer as createHttp1Server,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import {
   createServer as createHttp2Server,
   type Http2Server,
@@ -16,6 +11,7 @@ import {
   type Http2Session,
 } from "node:http2";
 import type { Socket } from "node:net";
+import { nodeHttp } from "../../base/node-http.ts";
 import { type AccessLogger, openAccessLoggers } from "../access-log/index.ts";
 import {
   isGrpcContentType,
@@ -78,6 +74,8 @@ import { RequestBody } from "./request-body.ts";
 import { routeToCluster } from "./router.ts";
 import { connectionStreamFields, finishStreamInfo } from "./stream-record.ts";
 import { handleUpgrade } from "./upgrade.ts";
+
+const { createServer: createHttp1Server } = nodeHttp;
 
 const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
 

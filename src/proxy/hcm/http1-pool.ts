@@ -3,9 +3,10 @@
 // (max_pending_requests, else overflow → 503 UO) until a connection is free or one may be opened
 // within the cluster's max_connections; connections close after max_requests_per_connection. The
 // pending queue (and its body high-water mark) is shared with the HTTP/2 pool: pending-streams.ts.
-import { Agent, type ClientRequest, type ClientRequestArgs } from "node:http";
+import type { ClientRequest, ClientRequestArgs } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { nodeHttp } from "../../base/node-http.ts";
 import { noop } from "../../base/noop.ts";
 import { openConnection, type UpstreamTls } from "../upstream/dial.ts";
 import { holdConnectionSlot, mayOpenConnection, PendingStreams } from "./pending-streams.ts";
@@ -17,6 +18,8 @@ import type {
   UpstreamRequestHead,
   UpstreamTarget,
 } from "./upstream-types.ts";
+
+const { Agent } = nodeHttp;
 
 /** Free keep-alive sockets are closed before a typical server's own 5 s keep-alive timeout. */
 const FREE_SOCKET_TIMEOUT_MS = 4_000;

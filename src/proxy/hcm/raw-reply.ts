@@ -1,11 +1,14 @@
 // A local reply written straight onto a socket, for the moments no HTTP response object exists:
 // codec errors, and upgrade/CONNECT requests node hands over as raw sockets. The connection closes.
-import { STATUS_CODES } from "node:http";
+
 import type { Duplex } from "node:stream";
+import { nodeHttp } from "../../base/node-http.ts";
 import { localReply } from "../http/local-reply.ts";
 import type { HcmConfig } from "../listener/types.ts";
 import type { LocalReplyRequest } from "./downstream.ts";
 import { applyServerHeader } from "./node-downstream.ts";
+
+const { STATUS_CODES } = nodeHttp;
 
 export function writeRawLocalReply(
   socket: Duplex,

@@ -1,8 +1,9 @@
 // One HTTP/1.1 upstream stream on a pool's keep-alive node:http Agent (http1-pool.ts admits it);
 // connect timeout and failure classification as Envoy's HTTP/1 connection pool reports them (UF
 // before the connection, UC when it closes before the response head, UPE when the codec rejects it).
-import { type Agent, type ClientRequest, request } from "node:http";
+import type { Agent, ClientRequest } from "node:http";
 import type { TLSSocket } from "node:tls";
+import { nodeHttp } from "../../base/node-http.ts";
 import { setTimeoutMs } from "../../base/timer.ts";
 import { upstreamSslInfo } from "../tls/upstream-ssl-info.ts";
 import { DialError, dialFailure } from "../upstream/dial.ts";
@@ -13,6 +14,8 @@ import type {
   UpstreamTarget,
   WireHeaders,
 } from "./upstream-types.ts";
+
+const { request } = nodeHttp;
 
 /** llhttp's errors (HPE_INVALID_HEADER_TOKEN, HPE_INVALID_CONSTANT, …): a malformed message. */
 function isParseError(error: NodeJS.ErrnoException): boolean {
