@@ -2,13 +2,13 @@
 // backend directly, through one crema sidecar (its outbound listener, single hop), through a pair
 // of sidecars (outbound → inbound, plaintext) driven by the real control plane, and through nginx
 // and HAProxy as single hops. Scenarios alternate over several rounds; medians and min–max are
-// reported with each proxy's CPU and RSS.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// reported with each proxy's CPU and RSS. The same mesh carries the HTTP/2 and gRPC rows
+// (bench/proxy-http2.ts: h2load, direct, one sidecar and a sidecar pair).
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { issueBootstrapToken, loadOrCreateBootstrapTokenKey } from "../src/ca/bootstrap-token.ts";
 import {
   INJECTED_NAMESPACE_YAML,
@@ -18,6 +18,13 @@ import {
   startMesh,
 } from "../test/scenarios/support/mesh.ts";
 import { startPeers } from "./c-peers.ts";
+import { benchHttp2, type Http2BenchRow, http2Mesh, probeHttp2 } from "./proxy-http2.ts";
+import { startBackendProcess } from "./support/backend-process.ts";
+import { requireH2load } from "./support/h2load.ts";
+import { cpuSeconds, rssMb } from "./support/process-usage.ts";
+import { type Spread, spread } from "./support/spread.ts";
+
+export type { Http2BenchRow, Spread };
 
 const SUBNET = 40;
 const ip = (host: number, n = 1) => `127.${SUBNET}.${host}.${n}`;
@@ -31,6 +38,8 @@ const SECURE_POD_IP = ip(3);
 const SECURE_APP_IP = ip(3, 2);
 const NGINX_IP = ip(10);
 const HAPROXY_IP = ip(11);
+// Hosts 4–7: the HTTP/2 and gRPC backends and paired Pods.
+const HTTP2 = http2Mesh(ip);
 
 export interface ProxyBenchOptions {
   rounds: number;
@@ -38,12 +47,18 @@ export interface ProxyBenchOptions {
   connections: number;
   /** The fixed-rate latency run: requests per second, for `durationSeconds` each round. */
   fixedRate: number;
+  /**
+   * The HTTP/2 and gRPC rows: h2load over `connections` × `streamsPerConnection` streams, each run
+   * `warmUpSeconds` unmeasured then `durationSeconds` measured.
+   */
+  http2: { streamsPerConnection: number; durationSeconds: number; warmUpSeconds: number };
 }
 
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
+export interface ProxyBenchResult {
+  /** HTTP/1.1 (wrk, and the paced client at `fixedRate`). */
+  rows: ProxyBenchRow[];
+  /** HTTP/2 and gRPC over h2c (h2load). */
+  http2Rows: Http2BenchRow[];
 }
 
 export interface ProxyBenchRow {
@@ -105,7 +120,8 @@ metadata: {name: paired, namespace: default}
 spec:
   host: paired
   trafficPolicy: {tls: {mode: DISABLE}}
-`;
+---
+${HTTP2.yaml}`;
 
 /** What a sidecar needs for its workload certificate from the mesh's CA (a VM gets the same). */
 async function certificateArgs(mesh: Mesh, caDir: string): Promise<string[]> {
@@ -129,17 +145,7 @@ function requireWrk(): void {
     throw new Error("the proxy benchmark needs wrk on the PATH (Debian: apt-get install wrk)");
 }
 
-function startBackend(host: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["bench/support/http-backend.ts", host, "8080"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (line.startsWith("backend listening")) resolve(child);
-    });
-    child.once("exit", (code) => reject(new Error(`backend on ${host} exited with ${code}`)));
-  });
-}
+const startBackend = (host: string) => startBackendProcess("bench/support/http-backend.ts", host);
 
 /** The with/without comparison means nothing unless the Telemetry took effect on both sides. */
 async function expectIstioMetrics(adminUrl: string, present: boolean): Promise<void> {
@@ -244,20 +250,6 @@ function runWrk(scenario: Scenario, options: ProxyBenchOptions): Promise<WrkResu
   });
 }
 
-/** A process and its descendants (nginx serves from a worker under its master). */
-function processTree(pid: number): number[] {
-  let children: number[] = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-      .split(" ")
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    // Gone, or no children file on this kernel: the process alone.
-  }
-  return [pid, ...children.flatMap(processTree)];
-}
-
 interface PacedResult {
   requests: number;
   errors: number;
@@ -296,41 +288,33 @@ function runPaced(scenario: Scenario, options: ProxyBenchOptions): Promise<Paced
   });
 }
 
-/** utime + stime of a process tree, in seconds (Linux /proc; 100 ticks per second). */
-function cpuSeconds(pid: number): number {
-  let total = 0;
-  for (const member of processTree(pid)) {
-    const stat = readFileSync(`/proc/${member}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    total += (Number(fields[11]) + Number(fields[12])) / 100;
-  }
-  return total;
+/**
+ * Processes started together: waits for every one, so that when one fails, `stop` ends those that
+ * did start before the failure is thrown.
+ */
+async function startedTogether<T extends readonly unknown[] | []>(
+  starts: T,
+  stop: (started: Awaited<T[number]>) => unknown,
+): Promise<{ -readonly [P in keyof T]: Awaited<T[P]> }> {
+  const settled = (await Promise.allSettled(starts)) as PromiseSettledResult<Awaited<T[number]>>[];
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (!failed) return Promise.all(starts);
+  for (const s of settled) if (s.status === "fulfilled") await stop(s.value);
+  throw failed.reason;
 }
 
-/** The largest RSS in a process tree, MB. */
-function rssMb(pid: number): number {
-  return Math.max(
-    ...processTree(pid).map((member) => {
-      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${member}/status`, "utf8"));
-      return kb ? Number(kb[1]) / 1024 : 0;
-    }),
-  );
-}
-
-function spread(values: number[]): Spread {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return { median, min: sorted[0]!, max: sorted.at(-1)! };
-}
-
-export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBenchRow[]> {
+export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBenchResult> {
   requireWrk();
-  const backends = await Promise.all([
-    startBackend(PLAIN_BACKEND_IP),
-    startBackend(PAIRED_APP_IP),
-    startBackend(SECURE_APP_IP),
-  ]);
+  requireH2load();
+  const backends = await startedTogether(
+    [
+      startBackend(PLAIN_BACKEND_IP),
+      startBackend(PAIRED_APP_IP),
+      startBackend(SECURE_APP_IP),
+      ...HTTP2.startBackends(),
+    ],
+    (backend) => backend.kill("SIGTERM"),
+  );
   const caDir = mkdtempSync(join(tmpdir(), "crema-bench-ca-"));
   const mesh = await startMesh(SUBNET, CONFIG, {
     controlPlaneArgs: ["--ca-dir", caDir, "--secure-xds-address", "127.0.0.1:0"],
@@ -343,40 +327,50 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
     port: 8080,
   });
   try {
-    const client = await mesh.startProxy({
-      pod: "client",
-      ip: CLIENT_IP,
-      labels: { app: "client" },
-      extraArgs: certificates,
-    });
-    // Like-for-like with nginx's one worker and HAProxy's one thread.
-    const singleThread = await mesh.startProxy({
-      pod: "client-1t",
-      ip: SINGLE_THREAD_CLIENT_IP,
-      labels: { app: "client" },
-      extraArgs: [...certificates, "--concurrency", "1"],
-    });
-    // The same sidecar without Istio's metrics (no istio.stats filter): what the stats cost.
-    const noStats = await mesh.startProxy({
-      pod: "client-nostats",
-      ip: NO_STATS_CLIENT_IP,
-      labels: { app: "client-nostats" },
-      extraArgs: certificates,
-    });
-    const paired = await mesh.startProxy({
-      pod: "paired-1",
-      ip: PAIRED_POD_IP,
-      labels: { app: "paired" },
-      appAddress: PAIRED_APP_IP,
-      extraArgs: certificates,
-    });
-    const secure = await mesh.startProxy({
-      pod: "secure-1",
-      ip: SECURE_POD_IP,
-      labels: { app: "secure" },
-      appAddress: SECURE_APP_IP,
-      extraArgs: certificates,
-    });
+    // Started together: each waits for its config and certificate, not for the others. (A
+    // proxy that did start is the mesh's to stop.)
+    const [client, singleThread, noStats, paired, secure, ...http2Pairs] = await startedTogether(
+      [
+        mesh.startProxy({
+          pod: "client",
+          ip: CLIENT_IP,
+          labels: { app: "client" },
+          extraArgs: certificates,
+        }),
+        // Like-for-like with nginx's one worker and HAProxy's one thread.
+        mesh.startProxy({
+          pod: "client-1t",
+          ip: SINGLE_THREAD_CLIENT_IP,
+          labels: { app: "client" },
+          extraArgs: [...certificates, "--concurrency", "1"],
+        }),
+        // The same sidecar without Istio's metrics (no istio.stats filter): what the stats cost.
+        mesh.startProxy({
+          pod: "client-nostats",
+          ip: NO_STATS_CLIENT_IP,
+          labels: { app: "client-nostats" },
+          extraArgs: certificates,
+        }),
+        mesh.startProxy({
+          pod: "paired-1",
+          ip: PAIRED_POD_IP,
+          labels: { app: "paired" },
+          appAddress: PAIRED_APP_IP,
+          extraArgs: certificates,
+        }),
+        mesh.startProxy({
+          pod: "secure-1",
+          ip: SECURE_POD_IP,
+          labels: { app: "secure" },
+          appAddress: SECURE_APP_IP,
+          extraArgs: certificates,
+        }),
+        ...HTTP2.sidecars.map((sidecar) =>
+          mesh.startProxy({ ...sidecar, extraArgs: certificates }),
+        ),
+      ],
+      () => undefined,
+    );
     const outbound = `http://${CLIENT_IP}:15001/`;
     const scenarios: Scenario[] = [
       { name: "direct (baseline)", url: `http://${PLAIN_BACKEND_IP}:8080/`, proxies: [] },
@@ -408,6 +402,8 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
       ...peers.map((peer) => ({ name: peer.name, url: peer.url, proxies: [peer.pid] })),
     ];
     for (const scenario of scenarios) await probeUntilReady(scenario);
+    const http2Scenarios = HTTP2.scenarios(client, http2Pairs);
+    await probeHttp2(http2Scenarios);
     await expectIstioMetrics(client.adminUrl, true);
     await expectIstioMetrics(noStats.adminUrl, false);
     const samples = new Map<string, { wrk: WrkResult; cpuPer1k: number; rss: number }[]>();
@@ -433,11 +429,18 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
         paced.set(scenario.name, list);
       }
     }
+    const http2Rows = await benchHttp2(http2Scenarios, {
+      rounds: options.rounds,
+      durationSeconds: options.http2.durationSeconds,
+      connections: options.connections,
+      streams: options.http2.streamsPerConnection,
+      warmUpSeconds: options.http2.warmUpSeconds,
+    });
     const directP90AtRate = spread(paced.get(scenarios[0]!.name)!.map((r) => r.p90Ms)).median;
     const direct = samples.get(scenarios[0]!.name)!;
     const directRps = spread(direct.map((s) => s.wrk.requestsPerSecond)).median;
     const directP50 = spread(direct.map((s) => s.wrk.p50Ms)).median;
-    return scenarios.map((scenario) => {
+    const rows = scenarios.map((scenario): ProxyBenchRow => {
       const list = samples.get(scenario.name)!;
       const requestsPerSecond = spread(list.map((s) => s.wrk.requestsPerSecond));
       const p50Ms = spread(list.map((s) => s.wrk.p50Ms));
@@ -464,6 +467,7 @@ export async function benchProxy(options: ProxyBenchOptions): Promise<ProxyBench
           : {}),
       };
     });
+    return { rows, http2Rows };
   } finally {
     await Promise.all(peers.map((peer) => peer.stop()));
     await mesh.stop();

@@ -213,24 +213,36 @@ if (only.has("control-plane")) {
 
 if (only.has("proxy")) {
   const options = quick
-    ? { rounds: 1, durationSeconds: 2, connections: 16, fixedRate: 1000 }
-    : { rounds: 5, durationSeconds: 5, connections: 16, fixedRate: 1000 };
-  const rows = await benchProxy(options);
-  results.proxy = { options, rows };
+    ? {
+        rounds: 1,
+        durationSeconds: 2,
+        connections: 16,
+        fixedRate: 1000,
+        http2: { streamsPerConnection: 4, durationSeconds: 1, warmUpSeconds: 0.5 },
+      }
+    : {
+        rounds: 5,
+        durationSeconds: 5,
+        connections: 16,
+        fixedRate: 1000,
+        http2: { streamsPerConnection: 4, durationSeconds: 5, warmUpSeconds: 1 },
+      };
+  const { rows, http2Rows } = await benchProxy(options);
+  results.proxy = { options, rows, http2Rows };
   const range = (s: { median: number; min: number; max: number }, digits: number) =>
     `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+  const throughputCells = (r: (typeof rows | typeof http2Rows)[number]) => [
+    range(r.requestsPerSecond, 0),
+    `${r.throughputVsDirect.toFixed(2)}×`,
+    range(r.p50Ms, 2),
+    range(r.p99Ms, 2),
+    r.proxyCpuSecondsPer1k === undefined ? "-" : r.proxyCpuSecondsPer1k.toFixed(3),
+    r.proxyRssMb === undefined ? "-" : r.proxyRssMb.toFixed(0),
+  ];
   table(
     `proxy: wrk, ${options.connections} connections, ${options.durationSeconds} s × ${options.rounds} rounds, 1 KiB responses (median, min–max)`,
     ["path", "requests/s", "vs direct", "p50 ms", "p99 ms", "CPU s / 1k req", "proxy RSS MB"],
-    rows.map((r) => [
-      r.name,
-      range(r.requestsPerSecond, 0),
-      `${r.throughputVsDirect.toFixed(2)}×`,
-      range(r.p50Ms, 2),
-      range(r.p99Ms, 2),
-      r.proxyCpuSecondsPer1k === undefined ? "-" : r.proxyCpuSecondsPer1k.toFixed(3),
-      r.proxyRssMb === undefined ? "-" : r.proxyRssMb.toFixed(0),
-    ]),
+    rows.map((r) => [r.name, ...throughputCells(r)]),
   );
   table(
     `proxy latency at a fixed ${options.fixedRate} req/s over ${options.connections} connections (from when each request was due; median, min–max)`,
@@ -242,6 +254,20 @@ if (only.has("proxy")) {
       range(r.atRate.p99Ms, 2),
       `${r.addedP90AtRateMs.toFixed(2)} ms`,
     ]),
+  );
+  table(
+    `proxy, HTTP/2 and gRPC: h2load over h2c, 1 thread, ${options.connections} connections × ${options.http2.streamsPerConnection} streams, ${options.http2.warmUpSeconds} s warm-up + ${options.http2.durationSeconds} s × ${options.rounds} rounds, 1 KiB responses (gRPC: unary calls answering 1 KiB, grpc-status 0 checked with grpc-js); p50/p99 from h2load's per-request log (median, min–max)`,
+    [
+      "protocol",
+      "path",
+      "requests/s",
+      "vs direct",
+      "p50 ms",
+      "p99 ms",
+      "CPU s / 1k req",
+      "proxy RSS MB",
+    ],
+    http2Rows.map((r) => [r.protocol, r.name, ...throughputCells(r)]),
   );
   const row = (prefix: string) => rows.find((r) => r.name.startsWith(prefix));
   const hop = row("one sidecar");
