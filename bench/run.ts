@@ -2,7 +2,7 @@
 // machines). Every figure stands next to a baseline measured in the same run.
 // `npm run bench -- --only config,routes` runs a subset (config, routes, lb, control-plane, proxy,
 // runtime);
-// `--quick` shortens the proxy and control-plane benchmarks to a smoke run.
+// `--quick` shortens every area to a smoke run (about a minute in all).
 import { writeFileSync } from "node:fs";
 import { benchConfigValidation } from "./config-validation.ts";
 import { benchControlPlane, type Spread, type XdsBytes } from "./control-plane.ts";
@@ -32,11 +32,12 @@ const quick = process.argv.includes("--quick");
 const results: Record<string, unknown> = {};
 
 if (only.has("config")) {
-  const count = 10_000;
-  const config = benchConfigValidation(count);
+  const count = quick ? 1_000 : 10_000;
+  const runs = quick ? 1 : 5;
+  const config = benchConfigValidation(count, runs);
   results.configValidation = config;
   table(
-    `config validation: ${count} resources, 5 runs each (median, min–max)`,
+    `config validation: ${count} resources, ${runs} runs each (median, min–max)`,
     ["scenario", "total", "per 1,000", "vs baseline"],
     config.map((r) => [
       r.name,
@@ -52,7 +53,7 @@ if (only.has("config")) {
 }
 
 if (only.has("routes")) {
-  const routes = benchRouteMatch();
+  const routes = quick ? benchRouteMatch(1000, 20_000) : benchRouteMatch();
   results.routeMatch = routes;
   table(
     "proxy route matching: 1,000 virtual hosts × 10 routes",
@@ -62,7 +63,7 @@ if (only.has("routes")) {
 }
 
 if (only.has("lb")) {
-  const lbs = await benchLoadBalancers();
+  const lbs = await benchLoadBalancers(quick ? { picks: 50_000, runs: 1 } : {});
   results.loadBalancers = lbs;
   table(
     "proxy load balancers: ns per pick",
@@ -215,7 +216,7 @@ if (only.has("proxy")) {
   const options = quick
     ? {
         rounds: 1,
-        durationSeconds: 2,
+        durationSeconds: 1,
         connections: 16,
         fixedRate: 1000,
         http2: { streamsPerConnection: 4, durationSeconds: 1, warmUpSeconds: 0.5 },
