@@ -1,9 +1,11 @@
 // Deployments → the pods the local runtime runs: one plan per replica, with the containers'
 // command lines, environment and ports, whether a sidecar is injected, and the readiness probe.
 // Pure: the runtime compares plans with what runs and starts or stops the difference.
+
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { compareStrings } from "../base/compare.ts";
 import { stringMap } from "../config/analysis/labels.ts";
 import type { Diagnostic } from "../config/diagnostic.ts";
 import type { Resource } from "../config/resource.ts";
@@ -229,7 +231,7 @@ export function planPods(resources: readonly Resource[]): PodPlanResult {
   const pods: PodPlan[] = [];
   const deployments = resources
     .filter((r) => r.kind === "Deployment")
-    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+    .sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
   // A Pod that names its address is an already running workload the registry reads; one without
   // would have to be run, which only a Deployment asks the runtime to do.
   for (const pod of resources.filter((r) => r.kind === "Pod")) {

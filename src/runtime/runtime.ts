@@ -3,10 +3,12 @@
 // Deployment replica as a pod (processes on their own loopback address, a sidecar where
 // injection applies), keeps the registry's Pod objects in step with readiness, publishes the
 // ingress gateway on the host, and writes its state directory so later commands find it.
+
 import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
+import { compareStrings } from "../base/compare.ts";
 import { CremaError } from "../base/errors.ts";
 import type { Logger } from "../base/logger.ts";
 import type { Diagnostic } from "../config/diagnostic.ts";
@@ -365,7 +367,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           handle: () =>
             [...pods.values()]
               .map((p) => p.status())
-              .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)),
+              .sort((a, b) =>
+                compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`),
+              ),
         },
         ...configApiHandlers(controlPlane.store),
       ],

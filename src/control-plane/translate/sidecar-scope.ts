@@ -1,6 +1,7 @@
 // The Sidecar resource's scoping, as Istio's SidecarScope: which Sidecar applies to a proxy, the
 // services and VirtualServices each egress listener imports, ingress listeners and the outbound
 // traffic policy. Every translator works from the services this scope makes visible.
+import { compareStrings } from "../../base/compare.ts";
 import { hostsOverlap, MESH_GATEWAY } from "../../config/analysis/hosts.ts";
 import { selectorMatches, stringList, stringMap } from "../../config/analysis/labels.ts";
 import type { Resource } from "../../config/resource.ts";
@@ -184,7 +185,7 @@ function buildEgressListener(
 function sortServices(services: Service[]): Service[] {
   return services.sort((a, b) =>
     a.hostname === b.hostname
-      ? a.namespace.localeCompare(b.namespace)
+      ? compareStrings(a.namespace, b.namespace)
       : a.hostname < b.hostname
         ? -1
         : 1,

@@ -2,6 +2,7 @@
 // sampling and custom tags the Telemetry API resolves for this side of the proxy (falling back to
 // defaultProviders.tracing and defaultConfig.tracing.sampling), Istio's tags (istio.canonical_service
 // …, the dry-run RBAC ones), and spawn_upstream_span on gateways.
+import { compareStrings } from "../../base/compare.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import {
   findExtensionProvider,
@@ -190,7 +191,7 @@ export function istioCustomTags(proxy: ProxyNode): JsonObject[] {
       "istio_dry_run_deny_shadow_engine_result",
     ),
   ];
-  return tags.sort((a, b) => String(a.tag).localeCompare(String(b.tag)));
+  return tags.sort((a, b) => compareStrings(String(a.tag), String(b.tag)));
 }
 
 /** A Telemetry customTags entry as Envoy's tracing CustomTag. */
@@ -229,7 +230,9 @@ export function buildHcmTracing(ctx: TracingContext, mode: WorkloadMode): JsonOb
   const tags = new Map(istioCustomTags(ctx.proxy).map((t) => [String(t.tag), t]));
   for (const [tag, source] of Object.entries(spec.customTags ?? {}))
     tags.set(tag, telemetryCustomTag(tag, source));
-  const customTags = [...tags.values()].sort((a, b) => String(a.tag).localeCompare(String(b.tag)));
+  const customTags = [...tags.values()].sort((a, b) =>
+    compareStrings(String(a.tag), String(b.tag)),
+  );
   return {
     client_sampling: { value: 100 },
     random_sampling: { value: sampling },

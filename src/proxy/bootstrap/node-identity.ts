@@ -1,7 +1,9 @@
 // The proxy's xDS Node, built the way pilot-agent builds Envoy's: identity from the pod's
 // environment (POD_NAME, POD_NAMESPACE, INSTANCE_IP, SERVICE_ACCOUNT, ISTIO_META_*,
 // ISTIO_METAJSON_*), with `crema proxy`'s flags over it. The control plane reads this node back.
+
 import { isIP } from "node:net";
+import { compareStrings } from "../../base/compare.ts";
 import { CremaError } from "../../base/errors.ts";
 import {
   isDns1123Label,
@@ -127,7 +129,7 @@ function metadataFromEnv(env: Env): { metadata: JsonObject; labels: Record<strin
   let labels: Record<string, string> = {};
   // Istio merges every ISTIO_METAJSON_* object into the top level of the metadata; crema keeps
   // each under its own key, which is what the one that matters, LABELS, means.
-  for (const [name, value] of Object.entries(env).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, value] of Object.entries(env).sort(([a], [b]) => compareStrings(a, b))) {
     if (value === undefined) continue;
     if (name.startsWith(META_PREFIX) && name.length > META_PREFIX.length) {
       metadata[name.slice(META_PREFIX.length)] = value;

@@ -4,7 +4,9 @@
 // keeps the connections of unchanged chains and drains those of removed or changed ones (Envoy's
 // filter-chain-only update), any other update drains the whole listener; a removed one drains and
 // closes. A chain with a DownstreamTlsContext terminates TLS first and serves the decrypted stream.
+
 import { createServer, type Server, type Socket } from "node:net";
+import { compareStrings } from "../../base/compare.ts";
 import type { Logger } from "../../base/logger.ts";
 import { setTimeoutMs } from "../../base/timer.ts";
 import type { ApplyResult, ResourceUpdate, TypeHandler } from "../../xds/client/types.ts";
@@ -396,7 +398,7 @@ export class ListenerManager {
         out.push(status);
       }
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    return out.sort((a, b) => compareStrings(a.name, b.name));
   }
 
   warmingNames(): string[] {
