@@ -10,6 +10,7 @@ import { PROMETHEUS_ANNOTATIONS_ENV } from "../proxy/agent/metrics-merge.ts";
 import { type ContainerProcess, startContainerProcess } from "./container-process.ts";
 import type { PodAddresses } from "./pod-ips.ts";
 import type { ContainerPlan, PodPlan } from "./pod-plan.ts";
+import { type Readiness, readinessAfterProbe } from "./readiness.ts";
 import type { PodStatus } from "./runtime-state.ts";
 
 const { get } = nodeHttp;
@@ -229,7 +230,7 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
   const logFile = (container: string) =>
     join(options.logDir, plan.namespace, plan.name, `${container}.log`);
   const containers: Array<{ process: ContainerProcess; probe: () => Promise<boolean> }> = [];
-  let ready = false;
+  let readiness: Readiness = { ready: false, failures: 0 };
 
   if (plan.sidecar) {
     const process = startContainerProcess({
@@ -290,14 +291,13 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
       const results = await Promise.all(
         containers.map((c) => (c.process.status().running ? c.probe() : Promise.resolve(false))),
       );
-      const now = results.every(Boolean);
-      if (now !== ready) {
-        ready = now;
-        options.onChange?.();
-      }
-      return ready;
+      const exited = containers.some((c) => !c.process.status().running);
+      const before = readiness.ready;
+      readiness = readinessAfterProbe(readiness, results.every(Boolean), exited);
+      if (readiness.ready !== before) options.onChange?.();
+      return readiness.ready;
     },
-    ready: () => ready,
+    ready: () => readiness.ready,
     status() {
       const statuses = containers.map((c) => c.process.status());
       return {
@@ -311,7 +311,7 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
         ports: plan.containers.flatMap((c) => c.ports.map((p) => p.containerPort)),
         sidecar: plan.sidecar && !plan.gateway,
         gateway: plan.gateway,
-        ready,
+        ready: readiness.ready,
         restarts: statuses.reduce((sum, s) => sum + s.restarts, 0),
         ...(plan.sidecar ? { adminUrl: `http://${addresses.podIP}:${PROXY_ADMIN_PORT}` } : {}),
         env: shared,
@@ -348,7 +348,7 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
         status: {
           phase: "Running",
           podIP: addresses.podIP,
-          conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
+          conditions: [{ type: "Ready", status: readiness.ready ? "True" : "False" }],
         },
       };
     },

@@ -239,14 +239,31 @@ describe("crema up: a local mesh from manifests", () => {
     const applied = await crema(["apply", "-f", file, ...stateArgs()]);
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toContain("VirtualService/shop/echo configured");
-    // Pushes are asynchronous: poll what the user would poll until every answer is v2.
+    // Pushes are asynchronous: poll what the user would poll until every answer is v2. The
+    // DestinationRule's subsets arrive with the route that uses them, so until the new cluster
+    // is warm a request may fail (503 NC, as with Istio: hence its "make before break" advice);
+    // a failure counts as "not yet".
     let versions: string[] = [];
     await until(
       "five answers in a row are v2",
       async () => {
         versions = [];
-        for (let n = 0; n < 5; n++)
-          versions.push((await curlFrom("sleep", "http://echo/")).version);
+        for (let n = 0; n < 5; n++) {
+          const run = await crema([
+            "exec",
+            "sleep",
+            ...stateArgs(),
+            "--",
+            "curl",
+            "-s",
+            "http://echo/",
+          ]);
+          versions.push(
+            run.code === 0 && run.stdout.startsWith("{")
+              ? JSON.parse(run.stdout).version
+              : `(${run.code}) ${run.stdout.slice(0, 80)}`,
+          );
+        }
         return versions.every((v) => v === "v2");
       },
       { timeoutMs: 15_000, detail: () => `last answers: ${versions.join(", ")}` },
