@@ -12,6 +12,7 @@ import {
   startMesh,
   subsetsYaml,
 } from "./support/mesh.ts";
+import { until } from "./support/until.ts";
 
 const SUBNET = 31;
 let mesh: Mesh;
@@ -182,16 +183,12 @@ describe("HTTP routing through a sidecar", () => {
     const reply = await call("http://echo/mirror/1", { "x-trace": "m1" });
     expect(podOf(reply)).toBe("echo-v1");
     expect(reply.body).not.toBe("mirror");
-    for (;;) {
-      const copy = mirrored.slice(before).find((r) => r.headers["x-trace"] === "m1");
-      if (copy) {
-        // Istio ≥ 1.28 keeps the original Host on mirrored requests (no "-shadow" suffix).
-        expect(copy.headers.host).toBe("echo");
-        expect(copy.url).toBe("/mirror/1");
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const copy = await until("the mirror gets its copy", async () =>
+      mirrored.slice(before).find((r) => r.headers["x-trace"] === "m1"),
+    );
+    // Istio ≥ 1.28 keeps the original Host on mirrored requests (no "-shadow" suffix).
+    expect(copy.headers.host).toBe("echo");
+    expect(copy.url).toBe("/mirror/1");
   });
 
   it("injects aborts from the fault filter", async () => {
