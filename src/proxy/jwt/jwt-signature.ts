@@ -3,12 +3,20 @@
 // no candidate is "Jwks doesn't have key to match kid or alg from Jwt", candidates that all fail
 // are "Jwt verification fails". jose does the cryptography, and only with an algorithm of the
 // key's own family — an HS256 token never meets an RSA public key used as an HMAC secret.
-import { flattenedVerify, importJWK } from "jose";
+import type * as Jose from "jose";
 import type { Jwk, Jwks } from "./jwks.ts";
 import type { ParsedJwt } from "./jwt-parse.ts";
 import type { JwtStatus } from "./jwt-status.ts";
 
-type ImportedKey = Awaited<ReturnType<typeof importJWK>>;
+type ImportedKey = Awaited<ReturnType<typeof Jose.importJWK>>;
+
+// Loaded on the first signature check: most sidecars never verify a JWT, and jose's forty-odd
+// modules would otherwise be part of every sidecar's start.
+let jose: Promise<typeof Jose> | undefined;
+const loadJose = () => {
+  jose ??= import("jose");
+  return jose;
+};
 
 /** Imported keys per JWK object and algorithm (jose binds a key to one algorithm). */
 const imported = new WeakMap<Jwk, Map<string, Promise<ImportedKey | undefined>>>();
@@ -38,7 +46,9 @@ function importFor(key: Jwk, alg: string): Promise<ImportedKey | undefined> {
     // A key jose refuses (a curve that does not fit the alg, an RSA modulus under 2048 bits,
     // an invalid EC point) verifies nothing.
     const { alg: _ignored, use: _use, key_ops: _ops, ...jwk } = key.jwk;
-    pending = importJWK(jwk, alg).catch(() => undefined);
+    pending = loadJose()
+      .then(({ importJWK }) => importJWK(jwk, alg))
+      .catch(() => undefined);
     byAlg.set(alg, pending);
   }
   return pending;
@@ -48,6 +58,7 @@ async function verifiesWith(key: Jwk, jwt: ParsedJwt): Promise<boolean> {
   if (!familyMatches(key, jwt.alg)) return false;
   const cryptoKey = await importFor(key, jwt.alg);
   if (!cryptoKey) return false;
+  const { flattenedVerify } = await loadJose();
   try {
     await flattenedVerify(
       { protected: jwt.headerB64, payload: jwt.payloadB64, signature: jwt.signatureB64 },
