@@ -212,21 +212,29 @@ async function echoUpstream(greeting?: string): Promise<{ port: number; seen: Pr
   return { port, seen: bytes };
 }
 
+/** The server's sidecar: its inbound TCP chain with the exchange, for a client offering `alpn`. */
+async function serverSide(
+  options: { alpn?: string; greeting?: string; idleTimeoutMs?: number } = {},
+) {
+  const telemetry = new ProxyTelemetry(ECHO_NODE);
+  const upstream = await echoUpstream(options.greeting);
+  const { port, session } = await proxy(
+    tcpConfig("app", options.idleTimeoutMs),
+    clusterManager("app", upstream.port),
+    telemetry,
+    {
+      connection: tlsConnection(options.alpn ?? "istio-peer-exchange"),
+      reporter: "destination",
+      stats: [STATS],
+      exchange: EXCHANGE,
+    },
+  );
+  return { telemetry, upstream, port, session };
+}
+
 describe("the server's side (the chain's filter, downstream ALPN istio-peer-exchange)", () => {
   it("sends its frame first, takes the client's off the stream and names the client's workload", async () => {
-    const telemetry = new ProxyTelemetry(ECHO_NODE);
-    const upstream = await echoUpstream();
-    const { port, session } = await proxy(
-      tcpConfig("app"),
-      clusterManager("app", upstream.port),
-      telemetry,
-      {
-        connection: tlsConnection("istio-peer-exchange"),
-        reporter: "destination",
-        stats: [STATS],
-        exchange: EXCHANGE,
-      },
-    );
+    const { telemetry, upstream, port, session } = await serverSide();
     const downstream = await client(port);
     const reply = received(downstream);
     const clientFrame = encodeExchangeFrame(localWorkloadFromNode(SLEEP_NODE));
@@ -255,19 +263,7 @@ describe("the server's side (the chain's filter, downstream ALPN istio-peer-exch
   });
 
   it("stands aside on a connection that negotiated another protocol: no frame, bytes as they are", async () => {
-    const telemetry = new ProxyTelemetry(ECHO_NODE);
-    const upstream = await echoUpstream();
-    const { port } = await proxy(
-      tcpConfig("app"),
-      clusterManager("app", upstream.port),
-      telemetry,
-      {
-        connection: tlsConnection("istio"),
-        reporter: "destination",
-        stats: [STATS],
-        exchange: EXCHANGE,
-      },
-    );
+    const { telemetry, upstream, port } = await serverSide({ alpn: "istio" });
     const downstream = await client(port);
     const reply = received(downstream);
     const looksLikeAFrame = encodeExchangeFrame(localWorkloadFromNode(SLEEP_NODE));
@@ -280,19 +276,7 @@ describe("the server's side (the chain's filter, downstream ALPN istio-peer-exch
   });
 
   it("passes a client's bytes through untouched when they do not open with the magic", async () => {
-    const telemetry = new ProxyTelemetry(ECHO_NODE);
-    const upstream = await echoUpstream();
-    const { port } = await proxy(
-      tcpConfig("app"),
-      clusterManager("app", upstream.port),
-      telemetry,
-      {
-        connection: tlsConnection("istio-peer-exchange"),
-        reporter: "destination",
-        stats: [STATS],
-        exchange: EXCHANGE,
-      },
-    );
+    const { telemetry, upstream, port } = await serverSide();
     const downstream = await client(port);
     const reply = received(downstream);
     downstream.end("PING\r\n");
@@ -302,19 +286,10 @@ describe("the server's side (the chain's filter, downstream ALPN istio-peer-exch
   });
 
   it("lets the server speak first while the client sends no frame, and closes on the idle timeout", async () => {
-    const telemetry = new ProxyTelemetry(ECHO_NODE);
-    const upstream = await echoUpstream("220 ready\r\n");
-    const { port, session } = await proxy(
-      tcpConfig("app", 150),
-      clusterManager("app", upstream.port),
-      telemetry,
-      {
-        connection: tlsConnection("istio-peer-exchange"),
-        reporter: "destination",
-        stats: [STATS],
-        exchange: EXCHANGE,
-      },
-    );
+    const { telemetry, upstream, port, session } = await serverSide({
+      greeting: "220 ready\r\n",
+      idleTimeoutMs: 150,
+    });
     const downstream = await client(port);
     const reply = received(downstream);
     // The client, no proxy, writes half of what could be a frame's header, and nothing more.
@@ -329,19 +304,7 @@ describe("the server's side (the chain's filter, downstream ALPN istio-peer-exch
   });
 
   it("resets a connection whose frame announces more than it would ever hold", async () => {
-    const telemetry = new ProxyTelemetry(ECHO_NODE);
-    const upstream = await echoUpstream();
-    const { port, session } = await proxy(
-      tcpConfig("app"),
-      clusterManager("app", upstream.port),
-      telemetry,
-      {
-        connection: tlsConnection("istio-peer-exchange"),
-        reporter: "destination",
-        stats: [STATS],
-        exchange: EXCHANGE,
-      },
-    );
+    const { telemetry, upstream, port, session } = await serverSide();
     const downstream = await client(port);
     // The proxy's close shows as an end (the client is half-open) or a reset.
     const closed = received(downstream);
