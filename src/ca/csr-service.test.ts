@@ -10,16 +10,16 @@ import {
   verifyBootstrapToken,
 } from "./bootstrap-token.ts";
 import type { CaBundle } from "./ca-bundle.ts";
+import { addIstioCertificateService, bearerTokenAuthenticator } from "./csr-service.ts";
 import {
-  addIstioCertificateService,
-  bearerTokenAuthenticator,
   ISTIO_CA_PROTO_OPTIONS,
   ISTIO_CA_PROTO_PATH,
   type IstioCertificateResponseMessage,
-} from "./csr-service.ts";
+} from "./istio-certificate-service.ts";
+import { ISTIOD_SERVICE_HOST } from "./istiod-service-host.ts";
 import { createSelfSignedCa } from "./root-ca.ts";
 import { rotateSelfSignedRoot } from "./root-rotation.ts";
-import { ISTIOD_SERVICE_HOST, issueServingCertificate } from "./serving-cert.ts";
+import { issueServingCertificate } from "./serving-cert.ts";
 import { MAX_CSR_BYTES } from "./sign-csr.ts";
 import { makeCsr } from "./test-support.ts";
 

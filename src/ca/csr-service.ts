@@ -2,77 +2,22 @@
 // authenticate the caller (a bearer token, through an injected authenticator), refuse
 // impersonation, sign the CSR for the caller's own identity, and answer with the chain — one PEM
 // certificate per element, leaf first, root last — the way istiod answers.
-import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import type * as protoLoader from "@grpc/proto-loader";
-import protobuf from "protobufjs";
 import { isCremaError } from "../base/errors.ts";
 import type { Logger } from "../base/logger.ts";
 import type { BootstrapTokenVerification } from "./bootstrap-token.ts";
 import type { CaBundle } from "./ca-bundle.ts";
 import { type CsrMonitor, caErrorType } from "./csr-monitor.ts";
+import {
+  type IstioCertificateRequestMessage,
+  type IstioCertificateResponseMessage,
+  loadIstioCertificateService,
+} from "./istio-certificate-service.ts";
 import { type SignCsrOptions, signCsr } from "./sign-csr.ts";
 import type { CallerIdentity } from "./spiffe.ts";
 
-/** Beside this module in src/; a dist/ build must copy istio-ca.proto beside the compiled file. */
-export const ISTIO_CA_PROTO_PATH = fileURLToPath(new URL("./istio-ca.proto", import.meta.url));
-export const ISTIO_CERTIFICATE_SERVICE = "istio.v1.auth.IstioCertificateService";
-/** Field names as in the proto (cert_chain, validity_duration); int64 as decimal strings. */
-export const ISTIO_CA_PROTO_OPTIONS: protoLoader.Options = {
-  keepCase: true,
-  longs: String,
-  defaults: true,
-  oneofs: true,
-};
 /** Istio's metadata key for a node agent asking on behalf of another identity. */
 export const IMPERSONATED_IDENTITY_KEY = "ImpersonatedIdentity";
-
-export interface IstioCertificateRequestMessage {
-  csr: string;
-  /** int64 seconds, as a decimal string. */
-  validity_duration: string;
-  metadata?: { fields?: Record<string, { stringValue?: string } | undefined> } | null;
-}
-
-export interface IstioCertificateResponseMessage {
-  cert_chain: string[];
-}
-
-/**
- * The CSR API as a grpc-js service definition, read from istio-ca.proto by protobufjs, with the
- * message objects @grpc/proto-loader would give for ISTIO_CA_PROTO_OPTIONS. Not proto-loader
- * itself: it brings a second copy of protobufjs and builds reflection descriptors, together
- * about 70 ms of CPU in the start-up of every sidecar, which has one call to make.
- */
-export function loadIstioCertificateService(): grpc.ServiceDefinition {
-  const root = new protobuf.Root().loadSync(ISTIO_CA_PROTO_PATH, { keepCase: true });
-  const service = root.lookupService(ISTIO_CERTIFICATE_SERVICE);
-  const definition: Record<string, grpc.MethodDefinition<object, object>> = {};
-  for (const method of Object.values(service.methods)) {
-    method.resolve();
-    const request = method.resolvedRequestType!;
-    const response = method.resolvedResponseType!;
-    definition[method.name] = {
-      path: `/${ISTIO_CERTIFICATE_SERVICE}/${method.name}`,
-      originalName: method.name.charAt(0).toLowerCase() + method.name.slice(1),
-      requestStream: method.requestStream === true,
-      responseStream: method.responseStream === true,
-      requestSerialize: serializer(request),
-      requestDeserialize: deserializer(request),
-      responseSerialize: serializer(response),
-      responseDeserialize: deserializer(response),
-    };
-  }
-  return definition;
-}
-
-function serializer(type: protobuf.Type): (value: object) => Buffer {
-  return (value) => Buffer.from(type.encode(type.fromObject(value)).finish());
-}
-
-function deserializer(type: protobuf.Type): (bytes: Buffer) => object {
-  return (bytes) => type.toObject(type.decode(bytes), ISTIO_CA_PROTO_OPTIONS);
-}
 
 export type AuthenticationResult =
   | { ok: true; caller: CallerIdentity }

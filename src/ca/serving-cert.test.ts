@@ -2,9 +2,10 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { manualClock } from "../base/clock.ts";
 import { buildCaBundle } from "./ca-bundle.ts";
+import { ISTIOD_SERVICE_HOST } from "./istiod-service-host.ts";
 import { splitCertificates } from "./pem.ts";
 import { createSelfSignedCa } from "./root-ca.ts";
-import { ISTIOD_SERVICE_HOST, issueServingCertificate } from "./serving-cert.ts";
+import { issueServingCertificate } from "./serving-cert.ts";
 import { DAY, makePluggedInHierarchy } from "./test-support.ts";
 
 const START = Date.UTC(2030, 0, 1);

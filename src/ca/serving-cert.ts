@@ -6,10 +6,8 @@ import { CremaError } from "../base/errors.ts";
 import { type CaBundle, issuerChain, trustBundle } from "./ca-bundle.ts";
 import { exportPrivateKeyPem, generateKeyPair, keyAlgorithmOf } from "./crypto-keys.ts";
 import { issueLeafCertificate } from "./issue-leaf.ts";
+import { ISTIOD_SERVICE_HOST } from "./istiod-service-host.ts";
 import { DEFAULT_WORKLOAD_CERT_TTL_MS } from "./sign-csr.ts";
-
-/** The name proxies use for the control plane (Istio's `istiod.istio-system.svc`). */
-export const ISTIOD_SERVICE_HOST = "istiod.istio-system.svc";
 
 export interface ServingCertificateOptions {
   /** DNS names besides istiod.istio-system.svc. */

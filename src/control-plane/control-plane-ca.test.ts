@@ -15,7 +15,7 @@ import {
   ISTIO_CA_PROTO_OPTIONS,
   ISTIO_CA_PROTO_PATH,
   type IstioCertificateResponseMessage,
-} from "../ca/csr-service.ts";
+} from "../ca/istio-certificate-service.ts";
 import { makeCsr, removeTemporaryDirs, temporaryDir } from "../ca/test-support.ts";
 import {
   ADS_SERVICE,

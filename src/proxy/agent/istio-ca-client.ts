@@ -8,8 +8,8 @@ import {
   type IstioCertificateRequestMessage,
   type IstioCertificateResponseMessage,
   loadIstioCertificateService,
-} from "../../ca/csr-service.ts";
-import { ISTIOD_SERVICE_HOST } from "../../ca/serving-cert.ts";
+} from "../../ca/istio-certificate-service.ts";
+import { ISTIOD_SERVICE_HOST } from "../../ca/istiod-service-host.ts";
 
 export interface CsrRequest {
   csrPem: string;
