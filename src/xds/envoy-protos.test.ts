@@ -1,11 +1,33 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import descriptors from "./envoy-descriptors.generated.json" with { type: "json" };
 import { envoyProtos, loadEnvoyProtoFiles } from "./envoy-protos.ts";
-import { decodeJson, encodeJson } from "./proto-json.ts";
+import { decodeJson, encodeJson, messageToJson } from "./proto-json.ts";
+import { messageNameOf } from "./type-urls.ts";
 
 describe("Envoy's protos", () => {
   it("the generated descriptors equal the .proto files (node scripts/generate-envoy-descriptors.ts refreshes them)", () => {
     expect(loadEnvoyProtoFiles().toJSON({ keepComments: false })).toEqual(descriptors);
+  });
+
+  it("resolved on use, encode and decode as when resolved all at once (Root.fromJSON)", () => {
+    const eager = protobuf.Root.fromJSON(descriptors as protobuf.INamespace);
+    const push = JSON.parse(
+      readFileSync(join(import.meta.dirname, "testdata/captured-push.json"), "utf8"),
+    ) as Array<{ t: string; v: string }>;
+    for (const { t, v } of push) {
+      const bytes = Buffer.from(v, "base64");
+      const lazyType = envoyProtos().lookupType(messageNameOf(t));
+      const eagerType = eager.lookupType(messageNameOf(t));
+      const json = decodeJson(lazyType, bytes);
+      expect(decodeJson(eagerType, bytes), t).toStrictEqual(json);
+      expect(messageToJson(eagerType, eagerType.decode(bytes)), t).toStrictEqual(json);
+      expect(Buffer.from(encodeJson(lazyType, json)), t).toEqual(
+        Buffer.from(encodeJson(eagerType, json)),
+      );
+    }
   });
 
   it("load every message crema encodes, with the protos' own field names", () => {

@@ -2,47 +2,30 @@
 // the way Envoy's docs and config dumps show them (snake_case fields, durations as "1.5s",
 // wrapper types as bare values, Struct as plain JSON, Any as {"@type": …, …fields}) and
 // converted here to and from protobuf binary. protobufjs alone does not implement those
-// well-known-type mappings. (protobufjs serves google.protobuf.* from its own bundled
-// definitions, whose Value fields are camelCase whatever keepCase says; hence nullValue etc.)
+// well-known-type mappings (well-known-json.ts has the outbound half). Decoding goes through the
+// reflective decoder (proto-decode.ts); protobufjs's own decode/toObject remain for messages
+// already decoded by protobufjs (messageToJson). (protobufjs serves google.protobuf.* from its
+// own bundled definitions, whose Value fields are camelCase whatever keepCase says; hence
+// nullValue etc.)
 import protobuf from "protobufjs";
 import { CremaError } from "../base/errors.ts";
+import { decodeMessageJson } from "./proto-decode.ts";
+import {
+  anyJson,
+  fullNameOf,
+  isObject,
+  lookupByUrl,
+  WRAPPERS,
+  wellKnownJson,
+} from "./well-known-json.ts";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-const WRAPPERS = new Set([
-  ".google.protobuf.DoubleValue",
-  ".google.protobuf.FloatValue",
-  ".google.protobuf.Int64Value",
-  ".google.protobuf.UInt64Value",
-  ".google.protobuf.Int32Value",
-  ".google.protobuf.UInt32Value",
-  ".google.protobuf.BoolValue",
-  ".google.protobuf.StringValue",
-  ".google.protobuf.BytesValue",
-]);
-
 const DURATION = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
-
-// protobufjs computes `fullName` by walking the parent chain on every access; it is read for
-// every message converted, so it is cached per type.
-const fullNames = new WeakMap<protobuf.ReflectionObject, string>();
-
-function fullNameOf(type: protobuf.ReflectionObject): string {
-  let name = fullNames.get(type);
-  if (name === undefined) {
-    name = type.fullName;
-    fullNames.set(type, name);
-  }
-  return name;
-}
 
 function fail(path: string, message: string): never {
   throw new CremaError("CREMA_XDS_INVALID_RESOURCE", `${path || "(root)"}: ${message}`);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Encodes a proto3-JSON object as `type` (throws CREMA_XDS_INVALID_RESOURCE naming the field). */
@@ -53,8 +36,7 @@ export function encodeJson(type: protobuf.Type, json: unknown): Uint8Array {
 
 /** Decodes binary `type` into its proto3-JSON object. */
 export function decodeJson(type: protobuf.Type, bytes: Uint8Array): JsonObject {
-  const message = type.decode(bytes);
-  return messageToJson(type, message) as JsonObject;
+  return decodeMessageJson(type, bytes) as JsonObject;
 }
 
 /** The protobufjs object form of a proto3-JSON value, ready for `type.fromObject`. */
@@ -62,6 +44,7 @@ export function jsonToProtobufObject(type: protobuf.Type, json: unknown): Record
   return toProtobufObject(type, json, "") as Record<string, unknown>;
 }
 
+/** The proto3-JSON of a message protobufjs has decoded (`type.decode`). */
 export function messageToJson(type: protobuf.Type, message: protobuf.Message): Json {
   const object = type.toObject(message, {
     enums: String,
@@ -161,15 +144,6 @@ function anyIn(anyType: protobuf.Type, value: unknown, path: string): unknown {
   };
 }
 
-function lookupByUrl(from: protobuf.ReflectionObject, url: string): protobuf.Type | undefined {
-  const name = url.slice(url.lastIndexOf("/") + 1);
-  try {
-    return from.root.lookupType(name);
-  } catch {
-    return undefined;
-  }
-}
-
 function snakeCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
@@ -179,12 +153,8 @@ function snakeCase(key: string): string {
 function fromProtobufObject(type: protobuf.Type, object: unknown, path: string): Json {
   const name = fullNameOf(type);
   const obj = (object ?? {}) as Record<string, unknown>;
-  if (name === ".google.protobuf.Duration") return durationOut(obj);
-  if (WRAPPERS.has(name)) return (obj.value ?? defaultWrapper(name)) as Json;
-  if (name === ".google.protobuf.Struct") return structOut(obj);
-  if (name === ".google.protobuf.Value") return valueOut(obj);
-  if (name === ".google.protobuf.ListValue")
-    return ((obj.values as unknown[]) ?? []).map((v) => valueOut(v as Record<string, unknown>));
+  const wellKnown = wellKnownJson(name, obj);
+  if (wellKnown !== undefined) return wellKnown;
   if (name === ".google.protobuf.Any") return anyOut(type, obj, path);
   const out: JsonObject = {};
   for (const [key, raw] of Object.entries(obj)) {
@@ -208,50 +178,13 @@ function fromProtobufObject(type: protobuf.Type, object: unknown, path: string):
   return out;
 }
 
-function defaultWrapper(name: string): Json {
-  if (name.endsWith("BoolValue")) return false;
-  if (name.endsWith("StringValue") || name.endsWith("BytesValue")) return "";
-  return 0;
-}
-
-function durationOut(obj: Record<string, unknown>): string {
-  const seconds = BigInt(String(obj.seconds ?? 0));
-  const nanos = Number(obj.nanos ?? 0);
-  const negative = seconds < 0n || nanos < 0;
-  const abs = (negative ? -seconds : seconds).toString();
-  const fraction =
-    nanos === 0 ? "" : `.${String(Math.abs(nanos)).padStart(9, "0").replace(/0+$/, "")}`;
-  return `${negative ? "-" : ""}${abs}${fraction}s`;
-}
-
-function structOut(obj: Record<string, unknown>): JsonObject {
-  const fields = (obj.fields ?? {}) as Record<string, Record<string, unknown>>;
-  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, valueOut(v)]));
-}
-
-function valueOut(obj: Record<string, unknown>): Json {
-  if ("numberValue" in obj) return obj.numberValue as number;
-  if ("stringValue" in obj) return obj.stringValue as string;
-  if ("boolValue" in obj) return obj.boolValue as boolean;
-  if ("structValue" in obj) return structOut(obj.structValue as Record<string, unknown>);
-  if ("listValue" in obj) {
-    const list = obj.listValue as { values?: Array<Record<string, unknown>> };
-    return (list.values ?? []).map(valueOut);
-  }
-  return null;
-}
-
 function anyOut(anyType: protobuf.Type, obj: Record<string, unknown>, path: string): Json {
-  const url = String(obj.type_url ?? "");
-  const inner = lookupByUrl(anyType, url);
   const bytes = typeof obj.value === "string" ? Buffer.from(obj.value, "base64") : new Uint8Array();
-  if (!inner) return { "@type": url, value: Buffer.from(bytes).toString("base64") };
-  const decoded = fromProtobufObject(
-    inner,
-    inner.toObject(inner.decode(bytes), { enums: String, longs: String, bytes: String }),
-    path,
+  return anyJson(anyType, String(obj.type_url ?? ""), bytes, (inner, value) =>
+    fromProtobufObject(
+      inner,
+      inner.toObject(inner.decode(value), { enums: String, longs: String, bytes: String }),
+      path,
+    ),
   );
-  return isObject(decoded) && !fullNameOf(inner).startsWith(".google.protobuf.")
-    ? { "@type": url, ...(decoded as JsonObject) }
-    : { "@type": url, value: decoded };
 }
