@@ -4,7 +4,19 @@
 // interned with reference counts: a decoded route table holds a lease, unchanged patterns are
 // reused across RDS updates, and releasing the lease frees what nothing else uses. The table is
 // per module instance because the heap it accounts for is.
-import { RE2 } from "re2-wasm";
+import { createRequire } from "node:module";
+import type { RE2 } from "re2-wasm";
+
+type Re2Module = typeof import("re2-wasm");
+
+let loaded: Re2Module | undefined;
+
+/** re2-wasm compiles its WebAssembly and reserves the 16 MB heap as it loads: a proxy whose
+ * configuration has no regex never loads it. */
+function re2Module(): Re2Module {
+  loaded ??= createRequire(import.meta.url)("re2-wasm") as Re2Module;
+  return loaded;
+}
 
 export type Re2Compile = { ok: true; re: RE2 } | { ok: false; reason: string };
 
@@ -25,7 +37,7 @@ function free(re: RE2): void {
 
 function compile(pattern: string, flags: string): Re2Compile {
   try {
-    return { ok: true, re: new RE2(pattern, flags) };
+    return { ok: true, re: new (re2Module().RE2)(pattern, flags) };
   } catch (error) {
     const message = (error as Error).message;
     if (/abort|OOM/.test(message)) return { ok: false, reason: "re2-wasm ran out of memory" };
