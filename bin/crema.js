@@ -9,8 +9,8 @@ import module from "node:module";
 // NODE_COMPILE_CACHE names one) makes every start after the first several times faster.
 module.enableCompileCache?.();
 
-const source = new URL("../src/cli/main.ts", import.meta.url);
-const built = new URL("../dist/cli/main.js", import.meta.url);
+const source = new URL("../src/cli/run.ts", import.meta.url);
+const built = new URL("../dist/cli/run.js", import.meta.url);
 const runSource = existsSync(source) && process.features.typescript;
 if (!runSource && !existsSync(built)) {
   process.stderr.write(
@@ -18,5 +18,4 @@ if (!runSource && !existsSync(built)) {
   );
   process.exit(2);
 }
-const { main } = await import((runSource ? source : built).href);
-process.exitCode = await main(process.argv.slice(2));
+await import((runSource ? source : built).href);

@@ -78,6 +78,13 @@ const catalogue = {
     solve:
       "Stop it with `crema down`, change it live with `crema apply -f`, or start another mesh with its own `--state-dir`.",
   },
+  CREMA_RUNTIME_BUNDLE: {
+    title: "The CLI bundle could not be made",
+    meaning:
+      "The local runtime bundles crema's own modules into one file for the sidecars and gateways it starts (they start faster), and keeps the bundle under `node_modules/.cache/crema`. Bundling or copying it failed; the mesh still starts, from the unbundled modules, and the runtime's log says why.",
+    solve:
+      "Make sure `node_modules/.cache` is writable and `rolldown` is installed (`npm ci`); if the message names a parse error in a source file, fix that file.",
+  },
   CREMA_RUNTIME_POD_NOT_FOUND: {
     title: "No such pod",
     meaning:

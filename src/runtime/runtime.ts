@@ -6,7 +6,6 @@
 
 import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
 import { compareStrings } from "../base/compare.ts";
 import { CremaError } from "../base/errors.ts";
@@ -27,6 +26,7 @@ import {
   ingressGatewayPorts,
   missingGateways,
 } from "./built-in-gateways.ts";
+import { cremaCommand } from "./crema-command.ts";
 import { type HostPort, publishHostPort } from "./host-port.ts";
 import { type LocalPod, startLocalPod } from "./local-pod.ts";
 import { type NodeForwarder, startNodeForwarder } from "./node-forwarder.ts";
@@ -75,16 +75,11 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** argv that runs this crema's CLI (the same Node, the same entry point). */
-function cremaCommand(): string[] {
-  return [process.execPath, fileURLToPath(new URL("../../bin/crema.js", import.meta.url))];
-}
-
 /** `<state>/bin`: `crema` and `node` as the runtime itself runs them, for pods and `crema exec`. */
-function writeBinDir(stateDir: string): string {
+function writeBinDir(stateDir: string, command: readonly string[]): string {
   const binDir = join(stateDir, "bin");
   mkdirSync(binDir, { recursive: true });
-  const [node, entry] = cremaCommand();
+  const [node, entry] = command;
   const shim = join(binDir, "crema");
   writeFileSync(shim, `#!/bin/sh\nexec '${node}' '${entry}' "$@"\n`);
   chmodSync(shim, 0o755);
@@ -130,7 +125,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const paths = options.paths.map((p) => resolve(p));
   const { files, resources } = await loadManifests(paths, options.recursive === true);
   mkdirSync(stateDir, { recursive: true });
-  const binDir = writeBinDir(stateDir);
+  // Bundled while the control plane starts; the pods need it.
+  const commandReady = cremaCommand(stateDir, logger);
   const logDir = join(stateDir, "logs");
   const addresses = createPodIpAllocator(options.podCidr ?? DEFAULT_POD_CIDR);
   const gatewayPorts = ingressGatewayPorts([
@@ -171,6 +167,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
   };
   addMissingGateways();
+  const command = await commandReady;
+  const binDir = writeBinDir(stateDir, command);
 
   const forwarder: NodeForwarder = startNodeForwarder({
     resolve: (namespace, host, port) =>
@@ -220,7 +218,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       addresses: addresses.allocate(),
       // With certificates, sidecars speak xDS over TLS on the CA's port, as Istio's do on 15012.
       xdsAddress: certificates?.caAddress ?? controlPlane.xdsAddress,
-      cremaCommand: cremaCommand(),
+      cremaCommand: command,
       binDir,
       logDir,
       baseEnv: process.env,

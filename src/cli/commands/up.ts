@@ -10,9 +10,10 @@ import type { Command } from "commander";
 import { parseDuration } from "../../base/duration.ts";
 import { isErrorCode } from "../../base/error-catalogue.ts";
 import { CremaError, describeError, isCremaError } from "../../base/errors.ts";
-import { createLogger } from "../../base/logger.ts";
+import { createLogger, type Logger } from "../../base/logger.ts";
 import { validateMeshAccessLog } from "../../control-plane/model/mesh-access-log.ts";
 import type { MeshConfig } from "../../control-plane/model/mesh-config.ts";
+import { cremaCommand } from "../../runtime/crema-command.ts";
 import { DEFAULT_POD_CIDR } from "../../runtime/pod-ips.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
 import {
@@ -94,11 +95,7 @@ async function runForeground(
   meshConfig: Partial<MeshConfig>,
   banner?: Banner,
 ) {
-  const logger = createLogger({
-    name: "runtime",
-    level: flags.logLevel ?? io.env.CREMA_LOG_LEVEL ?? "warn",
-    destination: { write: (line: string) => io.stderr(line) },
-  });
+  const logger = runtimeLogger(flags, io);
   const signals = shutdownSignals(logger);
   let runtime: Runtime | undefined;
   let announced = false;
@@ -166,6 +163,14 @@ function foregroundArgv(paths: readonly string[], flags: UpFlags, io: CliIo): st
   ];
 }
 
+function runtimeLogger(flags: UpFlags, io: CliIo): Logger {
+  return createLogger({
+    name: "runtime",
+    level: flags.logLevel ?? io.env.CREMA_LOG_LEVEL ?? "warn",
+    destination: { write: (line: string) => io.stderr(line) },
+  });
+}
+
 async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
   const stateDir = resolve(io.cwd, flags.stateDir);
   const timeout = parseDuration(flags.timeout);
@@ -173,8 +178,9 @@ async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
   mkdirSync(stateDir, { recursive: true });
   const logFile = join(stateDir, DETACHED_LOG);
   const out = openSync(logFile, "w");
-  const entry = fileURLToPath(new URL("../../../bin/crema.js", import.meta.url));
-  const child = spawn(process.execPath, [entry, ...foregroundArgv(paths, flags, io)], {
+  // The runtime starts from the mesh's CLI bundle, as its sidecars do.
+  const [node, entry] = await cremaCommand(stateDir, runtimeLogger(flags, io));
+  const child = spawn(node!, [entry!, ...foregroundArgv(paths, flags, io)], {
     cwd: io.cwd,
     env: io.env,
     detached: true,
