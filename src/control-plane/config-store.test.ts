@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { systemClock } from "../base/clock.ts";
 import { silentLogger } from "../base/logger.ts";
+import { validateSources } from "../config/validate.ts";
 import { type ConfigState, type ConfigStore, createConfigStore } from "./config-store.ts";
 
 const dr = (host: string, name = "reviews") =>
@@ -42,6 +43,25 @@ describe("config store", () => {
     const outcome = await store.reload();
     expect(outcome).toMatchObject({ accepted: true, changed: ["DestinationRule/shop/reviews"] });
     expect(store.current()).toMatchObject({ generation: 2 });
+  });
+
+  it("starts from sources its caller has validated, without reading them again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "crema-store-"));
+    const file = join(dir, "a.yaml");
+    writeFileSync(file, dr("ratings"));
+    const files = [{ path: file, text: dr("reviews") }];
+    const store = await createConfigStore({
+      paths: [file],
+      initial: { files, ...validateSources(files) },
+      logger: silentLogger(),
+      clock: systemClock(),
+      watch: false,
+    });
+    onTestFinished(() => store.close());
+    // What the caller read, not what the file says now; a reload reads the file.
+    expect(store.current().resources.map((r) => r.spec.host)).toEqual(["reviews"]);
+    await store.reload();
+    expect(store.current().resources.map((r) => r.spec.host)).toEqual(["ratings"]);
   });
 
   it("rejects an invalid change with crema validate's diagnostics and keeps the last good config", async () => {

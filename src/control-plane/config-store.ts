@@ -27,8 +27,19 @@ export interface ChangeOutcome {
   changed: readonly string[];
 }
 
+/** The paths' files as already read and validated (with the store's default namespace). */
+export interface ValidatedSources {
+  files: readonly SourceFile[];
+  resources: readonly Resource[];
+  /** Findings of reading and of validating. */
+  diagnostics: readonly Diagnostic[];
+}
+
 export interface ConfigStoreOptions {
   paths: readonly string[];
+  /** The paths' first reading, when the caller has just read and validated them itself (the
+   * local runtime validates its manifests before it starts anything). */
+  initial?: ValidatedSources;
   defaultNamespace?: string;
   logger: Logger;
   clock: Clock;
@@ -95,7 +106,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   const outcome = (
     accepted: boolean,
     diagnostics: readonly Diagnostic[],
-    sources: SourceFile[],
+    sources: readonly SourceFile[],
     changed: string[],
   ): ChangeOutcome => {
     const result = {
@@ -119,16 +130,23 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     return { files, ...validateSources(files, { defaultNamespace }) };
   };
 
+  const load = ({ files, resources, diagnostics }: ValidatedSources): ChangeOutcome => {
+    if (hasErrors(diagnostics)) return outcome(false, diagnostics, files, []);
+    const before = effective();
+    fileResources = new Map(resources.map((r) => [resourceKey(r), r]));
+    return outcome(true, diagnostics, files, commit(before));
+  };
+
   const store: ConfigStore = {
     current: () => state,
     async reload() {
       const read = await readSources(options.paths, async () => "");
       const validated = validateSources(read.files, { defaultNamespace });
-      const diagnostics = [...read.diagnostics, ...validated.diagnostics];
-      if (hasErrors(diagnostics)) return outcome(false, diagnostics, read.files, []);
-      const before = effective();
-      fileResources = new Map(validated.resources.map((r) => [resourceKey(r), r]));
-      return outcome(true, diagnostics, read.files, commit(before));
+      return load({
+        files: read.files,
+        resources: validated.resources,
+        diagnostics: [...read.diagnostics, ...validated.diagnostics],
+      });
     },
     apply(text, source = "<apply>") {
       const validated = validateText(text, source);
@@ -177,7 +195,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     },
   };
 
-  const initial = await store.reload();
+  const initial = options.initial ? load(options.initial) : await store.reload();
   if (!initial.accepted)
     logger.error(
       "initial configuration is invalid; serving an empty configuration until it is fixed",

@@ -32,6 +32,8 @@ export const DEFAULT_SECURE_XDS_ADDRESS = "127.0.0.1:15012";
 
 export interface ControlPlaneOptions {
   configPaths: readonly string[];
+  /** The config paths as already read and validated (ConfigStoreOptions.initial). */
+  initialConfig?: ConfigStoreOptions["initial"];
   /** Plain-text xDS (Istio: 15010). Port 0 picks a free port. */
   xdsAddress: string;
   /** Debug and metrics (Istio: 15014). */
@@ -74,6 +76,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const metrics = createControlPlaneMetrics();
   const store = await createConfigStore({
     paths: options.configPaths,
+    ...(options.initialConfig ? { initial: options.initialConfig } : {}),
     logger,
     clock,
     ...(options.defaultNamespace ? { defaultNamespace: options.defaultNamespace } : {}),

@@ -12,10 +12,10 @@ import { CremaError } from "../base/errors.ts";
 import type { Logger } from "../base/logger.ts";
 import type { Diagnostic } from "../config/diagnostic.ts";
 import { renderDiagnostics } from "../config/format-diagnostics.ts";
-import type { Resource } from "../config/resource.ts";
 import { readSources } from "../config/source-file.ts";
 import { validateSources } from "../config/validate.ts";
 import { configApiHandlers } from "../control-plane/config-api.ts";
+import type { ValidatedSources } from "../control-plane/config-store.ts";
 import { type ControlPlane, startControlPlane } from "../control-plane/control-plane.ts";
 import { type DebugServer, startDebugServer } from "../control-plane/debug-server.ts";
 import type { MeshConfig } from "../control-plane/model/mesh-config.ts";
@@ -35,9 +35,11 @@ import { type PodPlan, planPods } from "./pod-plan.ts";
 import { RUNTIME_FILE, type RuntimeState, runtimeRunning } from "./runtime-state.ts";
 import { resolveServiceEndpoints } from "./service-resolver.ts";
 
-const PROBE_INTERVAL_MS = 100;
-/** Ready pods are probed every 500 ms. */
-const READY_PROBE_EVERY_TICKS = 5;
+/** Pods that are not ready are probed on every tick, ready ones every 500 ms. */
+const PROBE_INTERVAL_MS = 250;
+const READY_PROBE_EVERY_TICKS = 2;
+/** A pod that is not ready is also probed this soon after a container writes a line. */
+const OUTPUT_PROBE_DELAY_MS = 10;
 const STOP_GRACE_MS = 5_000;
 const HTTP_GATEWAY_PORT = 80;
 const HTTPS_GATEWAY_PORT = 443;
@@ -93,12 +95,12 @@ const hasErrors = (diagnostics: readonly Diagnostic[]) =>
 
 /**
  * Reads and validates the manifests; throws CREMA_RUNTIME_INVALID_CONFIG with every finding.
- * Returns the files read, which the control plane then reads itself.
+ * The control plane starts from what was read here; it reads the files itself on reload.
  */
 async function loadManifests(
   paths: readonly string[],
   recursive: boolean,
-): Promise<{ files: string[]; resources: readonly Resource[] }> {
+): Promise<ValidatedSources> {
   const read = await readSources(paths, async () => "", { recursive });
   const validated = validateSources(read.files);
   const planned = planPods(validated.resources);
@@ -110,7 +112,11 @@ async function loadManifests(
       `the mesh was not started:\n${renderDiagnostics(diagnostics, "text", texts)}`,
     );
   }
-  return { files: read.files.map((f) => f.path), resources: validated.resources };
+  return {
+    files: read.files,
+    resources: validated.resources,
+    diagnostics: [...read.diagnostics, ...validated.diagnostics],
+  };
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -123,7 +129,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     );
   }
   const paths = options.paths.map((p) => resolve(p));
-  const { files, resources } = await loadManifests(paths, options.recursive === true);
+  const manifests = await loadManifests(paths, options.recursive === true);
+  const { resources } = manifests;
   mkdirSync(stateDir, { recursive: true });
   // Bundled while the control plane starts; the pods need it.
   const commandReady = cremaCommand(stateDir, logger);
@@ -140,7 +147,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   const workloadCertificates = options.workloadCertificates ?? true;
   const controlPlane = await startControlPlane({
-    configPaths: files,
+    configPaths: manifests.files.map((file) => file.path),
+    initialConfig: manifests,
     xdsAddress: "127.0.0.1:0",
     httpAddress: "127.0.0.1:0",
     ...(workloadCertificates
@@ -185,6 +193,31 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       logger.error({ pod: pod.plan.name, report: outcome.report }, "pod status rejected");
   };
   const podKey = (plan: PodPlan) => `${plan.namespace}/${plan.name}`;
+  const probing = new Set<LocalPod>();
+  const probePod = async (pod: LocalPod) => {
+    if (probing.has(pod)) return;
+    probing.add(pod);
+    try {
+      const before = pod.ready();
+      if ((await pod.probe()) !== before && pods.get(podKey(pod.plan)) === pod) publishPod(pod);
+    } finally {
+      probing.delete(pod);
+    }
+  };
+  // Containers say when they become ready ("proxy ready", an app's "listening on"): probing just
+  // after a line reports a starting pod ready within milliseconds, where waiting for the next
+  // tick would take up to a tick, and lets the ticks be slow enough to cost little.
+  const outputProbes = new Map<string, NodeJS.Timeout>();
+  const probeAfterOutput = (plan: PodPlan) => {
+    const key = podKey(plan);
+    const pod = pods.get(key);
+    if (!pod || pod.ready() || outputProbes.has(key)) return;
+    const timer = setTimeout(() => {
+      outputProbes.delete(key);
+      void probePod(pod);
+    }, OUTPUT_PROBE_DELAY_MS);
+    outputProbes.set(key, timer);
+  };
   const pidFile = join(stateDir, "pids.json");
   const writePids = () => {
     const pids = [...pods.values()].flatMap((p) =>
@@ -222,7 +255,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       binDir,
       logDir,
       baseEnv: process.env,
-      onLine: (container, line) => options.onLine?.(plan.name, container, line),
+      onLine: (container, line) => {
+        options.onLine?.(plan.name, container, line);
+        probeAfterOutput(plan);
+      },
       onChange: () => {
         writePids();
         options.onPodChange?.();
@@ -291,23 +327,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }, TOKEN_REFRESH_MS);
   tokenTimer.unref();
 
-  // A pod that is not ready yet is probed on every tick, so that a mesh being started (or a
-  // pod being added) is reported ready within a tick of it being so; ready pods every few ticks.
-  let probing = false;
   let tick = 0;
   const probeTimer = setInterval(() => {
-    if (probing) return;
-    probing = true;
     const everyPod = tick++ % READY_PROBE_EVERY_TICKS === 0;
-    void Promise.all(
-      [...pods.values()].map(async (pod) => {
-        const before = pod.ready();
-        if (before && !everyPod) return;
-        if ((await pod.probe()) !== before && pods.get(podKey(pod.plan)) === pod) publishPod(pod);
-      }),
-    ).finally(() => {
-      probing = false;
-    });
+    for (const pod of pods.values()) if (everyPod || !pod.ready()) void probePod(pod);
   }, PROBE_INTERVAL_MS);
 
   const gatewayIp = () =>
@@ -317,6 +340,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const ingress: RuntimeState["ingress"] = {};
   const closeAll = async () => {
     clearInterval(probeTimer);
+    for (const timer of outputProbes.values()) clearTimeout(timer);
     clearInterval(tokenTimer);
     offChange();
     await reconciling;
