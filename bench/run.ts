@@ -355,6 +355,29 @@ if (only.has("runtime")) {
       ],
     ],
   );
+  const cpu = (s: { median: number; min: number; max: number }) =>
+    `${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)})`;
+  const vsBareCpu = (s: { median: number }) =>
+    `${(s.median / startup.baselineCpuMs.median).toFixed(2)}×`;
+  table(
+    "local runtime: CPU time used by the time every pod is ready (median, min–max)",
+    ["process", "CPU", "vs baseline"],
+    [
+      ["one bare Node process (baseline)", cpu(startup.baselineCpuMs), "1.00×"],
+      [
+        "a sidecar (average of the 10 proxies)",
+        cpu(startup.cpuMs.perSidecar),
+        vsBareCpu(startup.cpuMs.perSidecar),
+      ],
+      ["an app (average)", cpu(startup.cpuMs.perApp), vsBareCpu(startup.cpuMs.perApp)],
+      [
+        "the runtime with its control plane",
+        cpu(startup.cpuMs.runtime),
+        vsBareCpu(startup.cpuMs.runtime),
+      ],
+      ["every process of the mesh", cpu(startup.cpuMs.total), vsBareCpu(startup.cpuMs.total)],
+    ],
+  );
 }
 
 if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);

@@ -6,17 +6,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { RuntimeStartupResult } from "../bench/runtime-startup.ts";
 
 interface QuickResults {
   configValidation: Array<{ name: string; medianMs: number; perThousandMs: number }>;
   routeMatch: Array<{ name: string; nsPerOp: number }>;
   loadBalancers: Array<{ name: string; hosts: number; nsPerPick: number; updateMs: number }>;
-  runtimeStartup: {
-    pods: number;
-    processes: number;
-    upMs: { median: number };
-    baselineMs: { median: number };
-  };
+  runtimeStartup: RuntimeStartupResult;
 }
 
 function runBench(args: string[]): Promise<string> {
@@ -53,6 +49,9 @@ describe("npm run bench -- --quick", () => {
       expect(results.runtimeStartup.pods).toBeGreaterThanOrEqual(10);
       expect(results.runtimeStartup.upMs.median).toBeGreaterThan(0);
       expect(results.runtimeStartup.baselineMs.median).toBeGreaterThan(0);
+      expect(results.runtimeStartup.cpuMs.perSidecar.median).toBeGreaterThan(0);
+      expect(results.runtimeStartup.cpuMs.runtime.median).toBeGreaterThan(0);
+      expect(results.runtimeStartup.baselineCpuMs.median).toBeGreaterThan(0);
       expect(printed).toContain("crema up --detach until every pod is ready");
     } finally {
       rmSync(dir, { recursive: true, force: true });
