@@ -219,11 +219,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     outputProbes.set(key, timer);
   };
   const pidFile = join(stateDir, "pids.json");
+  // Written as soon as a process starts or stops, for `crema down` after a crash; pod changes
+  // that leave the processes as they were (readiness) write nothing.
+  let writtenPids = "";
   const writePids = () => {
-    const pids = [...pods.values()].flatMap((p) =>
-      p.status().containers.flatMap((c) => (c.pid ? [c.pid] : [])),
+    const pids = JSON.stringify(
+      [...pods.values()].flatMap((p) =>
+        p.status().containers.flatMap((c) => (c.pid ? [c.pid] : [])),
+      ),
     );
-    writeFileSync(pidFile, JSON.stringify(pids));
+    if (pids === writtenPids) return;
+    writeFileSync(pidFile, pids);
+    writtenPids = pids;
   };
 
   const tokenDir = join(stateDir, "tokens");
