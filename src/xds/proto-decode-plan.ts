@@ -26,7 +26,7 @@ export const READ = {
   STRING_VERIFIED: 15,
 } as const;
 
-const READS: Record<string, number> = {
+export const READS: Record<string, number> = {
   double: READ.DOUBLE,
   float: READ.FLOAT,
   int32: READ.INT32,

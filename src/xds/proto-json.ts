@@ -2,14 +2,16 @@
 // the way Envoy's docs and config dumps show them (snake_case fields, durations as "1.5s",
 // wrapper types as bare values, Struct as plain JSON, Any as {"@type": …, …fields}) and
 // converted here to and from protobuf binary. protobufjs alone does not implement those
-// well-known-type mappings (well-known-json.ts has the outbound half). Decoding goes through the
-// reflective decoder (proto-decode.ts); protobufjs's own decode/toObject remain for messages
-// already decoded by protobufjs (messageToJson). (protobufjs serves google.protobuf.* from its
+// well-known-type mappings (well-known-json.ts has the outbound half). Encoding and decoding go
+// through the reflective encoder and decoder (proto-encode.ts, proto-decode.ts); the protobufjs
+// object form remains for messages built or decoded by protobufjs itself (jsonToProtobufObject,
+// messageToJson). (protobufjs serves google.protobuf.* from its
 // own bundled definitions, whose Value fields are camelCase whatever keepCase says; hence
 // nullValue etc.)
 import protobuf from "protobufjs";
 import { CremaError } from "../base/errors.ts";
 import { decodeMessageJson } from "./proto-decode.ts";
+import { encodeMessageJson } from "./proto-encode.ts";
 import {
   anyJson,
   fullNameOf,
@@ -30,8 +32,7 @@ function fail(path: string, message: string): never {
 
 /** Encodes a proto3-JSON object as `type` (throws CREMA_XDS_INVALID_RESOURCE naming the field). */
 export function encodeJson(type: protobuf.Type, json: unknown): Uint8Array {
-  const object = toProtobufObject(type, json, "");
-  return type.encode(type.fromObject(object as Record<string, unknown>)).finish();
+  return encodeMessageJson(type, json);
 }
 
 /** Decodes binary `type` into its proto3-JSON object. */
