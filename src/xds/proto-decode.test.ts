@@ -4,13 +4,17 @@
 // (testdata/captured-push.json: Clusters, Listeners, RouteConfigurations and
 // ClusterLoadAssignments a sidecar received, as [{t: type URL, v: base64}]), for corrupted input
 // and for deep nesting. proto-decode-wire.test.ts has the targeted wire cases.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { CremaError } from "../base/errors.ts";
 import { envoyProtos } from "./envoy-protos.ts";
+import {
+  envoyType,
+  goldenResources,
+  goldenTypedConfigs,
+  typedConfigs,
+} from "./golden-resources-testing.ts";
 import { decodeMessageJson } from "./proto-decode.ts";
 import {
   bytesOf,
@@ -21,30 +25,6 @@ import {
   protobufjsJson,
 } from "./proto-decode-testing.ts";
 import { encodeJson, type Json } from "./proto-json.ts";
-import { messageNameOf, TYPE_URL } from "./type-urls.ts";
-
-const TESTDATA = join(import.meta.dirname, "../../testdata");
-
-function envoyType(typeUrl: string): protobuf.Type {
-  return envoyProtos().lookupType(messageNameOf(typeUrl));
-}
-
-function goldenFiles(dir: string): string[] {
-  return readdirSync(join(TESTDATA, dir))
-    .filter((f) => f.endsWith(".golden.yaml"))
-    .map((f) => join(TESTDATA, dir, f));
-}
-
-/** Every object carrying "@type" (the typed configs) anywhere in a parsed YAML document. */
-function typedConfigs(value: unknown, found: Record<string, unknown>[] = []) {
-  if (Array.isArray(value)) for (const v of value) typedConfigs(v, found);
-  else if (typeof value === "object" && value !== null) {
-    const object = value as Record<string, unknown>;
-    if (typeof object["@type"] === "string") found.push(object);
-    for (const v of Object.values(object)) typedConfigs(v, found);
-  }
-  return found;
-}
 
 describe("the comparison", () => {
   it("notices other values and another key order", () => {
@@ -55,38 +35,17 @@ describe("the comparison", () => {
 });
 
 describe("decoding crema's golden translations", () => {
-  const kinds = {
-    listeners: TYPE_URL.listener,
-    routes: TYPE_URL.routeConfiguration,
-    clusters: TYPE_URL.cluster,
-    endpoints: TYPE_URL.clusterLoadAssignment,
-  } as const;
-  const files = goldenFiles("translate");
+  const resources = goldenResources();
 
-  it("finds them", () => expect(files.length).toBeGreaterThan(10));
+  it("gives protobufjs's JSON for every resource", () => {
+    expect(resources.length).toBeGreaterThan(200);
+    for (const { label, type, json } of resources)
+      expectSameAsProtobufjs(type, encodeJson(type, json), label);
+  });
 
-  for (const file of files) {
-    it(file.slice(TESTDATA.length + 1), () => {
-      const golden = parse(readFileSync(file, "utf8")) as Record<string, Record<string, unknown[]>>;
-      let count = 0;
-      for (const [proxy, resources] of Object.entries(golden)) {
-        for (const [kind, typeUrl] of Object.entries(kinds)) {
-          const type = envoyType(typeUrl);
-          for (const [i, resource] of (resources[kind] ?? []).entries()) {
-            expectSameAsProtobufjs(type, encodeJson(type, resource), `${proxy} ${kind}[${i}]`);
-            count++;
-          }
-        }
-      }
-      expect(count).toBeGreaterThan(0);
-    });
-  }
-
-  it("and every typed config of the authn and authz goldens, as an Any", () => {
+  it("and for every typed config of the authn and authz goldens, as an Any", () => {
     const any = envoyProtos().lookupType("google.protobuf.Any");
-    const configs = [...goldenFiles("authz"), ...goldenFiles("authn")].flatMap((file) =>
-      typedConfigs(parse(readFileSync(file, "utf8"))),
-    );
+    const configs = goldenTypedConfigs();
     expect(configs.length).toBeGreaterThan(20);
     for (const config of configs)
       expectSameAsProtobufjs(any, encodeJson(any, config), String(config["@type"]));

@@ -1,78 +1,14 @@
-// The reflective encoder against the path encodeJson took before (proto-json.ts's mapping, then
-// protobufjs's fromObject + encode, kept as protobufjsEncode): the same bytes for every resource
-// crema's golden translations produce and every typed config of the authn/authz goldens, the
-// same JSON once decoded, and for seeded random mutations of those resources the same outcome —
-// the same bytes, or both throwing, with the old path's message where it threw a CremaError.
-// proto-encode-wire.test.ts has the targeted cases and the table of bad input.
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import type protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { CremaError } from "../base/errors.ts";
 import { envoyProtos } from "./envoy-protos.ts";
+import { goldenResources, goldenTypedConfigs } from "./golden-resources-testing.ts";
 import { encodeMessageJson } from "./proto-encode.ts";
 import { expectSameAsProtobufjs, outcomeOf, protobufjsEncode } from "./proto-encode-testing.ts";
 import { decodeJson, encodeJson } from "./proto-json.ts";
-import { messageNameOf, TYPE_URL } from "./type-urls.ts";
-
-const TESTDATA = join(import.meta.dirname, "../../testdata");
-
-function envoyType(typeUrl: string): protobuf.Type {
-  return envoyProtos().lookupType(messageNameOf(typeUrl));
-}
-
-function goldenFiles(dir: string): string[] {
-  return readdirSync(join(TESTDATA, dir))
-    .filter((f) => f.endsWith(".golden.yaml"))
-    .map((f) => join(TESTDATA, dir, f));
-}
-
-/** Every object carrying "@type" (the typed configs) anywhere in a parsed YAML document. */
-function typedConfigs(value: unknown, found: Record<string, unknown>[] = []) {
-  if (Array.isArray(value)) for (const v of value) typedConfigs(v, found);
-  else if (typeof value === "object" && value !== null) {
-    const object = value as Record<string, unknown>;
-    if (typeof object["@type"] === "string") found.push(object);
-    for (const v of Object.values(object)) typedConfigs(v, found);
-  }
-  return found;
-}
-
-interface Resource {
-  readonly label: string;
-  readonly type: protobuf.Type;
-  readonly json: unknown;
-}
-
-/** Every resource of the translation goldens, with its type. */
-function goldenResources(): Resource[] {
-  const kinds = {
-    listeners: TYPE_URL.listener,
-    routes: TYPE_URL.routeConfiguration,
-    clusters: TYPE_URL.cluster,
-    endpoints: TYPE_URL.clusterLoadAssignment,
-  } as const;
-  const found: Resource[] = [];
-  for (const file of goldenFiles("translate")) {
-    const golden = parse(readFileSync(file, "utf8")) as Record<string, Record<string, unknown[]>>;
-    for (const [proxy, resources] of Object.entries(golden))
-      for (const [kind, typeUrl] of Object.entries(kinds))
-        for (const [i, json] of (resources[kind] ?? []).entries())
-          found.push({
-            label: `${file.slice(TESTDATA.length + 1)} ${proxy} ${kind}[${i}]`,
-            type: envoyType(typeUrl),
-            json,
-          });
-  }
-  return found;
-}
 
 const resources = goldenResources();
 const any = envoyProtos().lookupType("google.protobuf.Any");
-const typed = [...goldenFiles("authz"), ...goldenFiles("authn")].flatMap((file) =>
-  typedConfigs(parse(readFileSync(file, "utf8"))),
-);
+const typed = goldenTypedConfigs();
 
 describe("encoding crema's golden translations", () => {
   it("finds them", () => {
