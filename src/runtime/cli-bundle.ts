@@ -1,12 +1,12 @@
 // crema's CLI as one bundle of its own modules, for the processes the local runtime starts. A
 // sidecar loads some 250 of crema's modules, and resolving and linking them one by one is a
 // large part of its start-up, which ten sidecars starting at once pay ten times over. Packages
-// stay outside the bundle: each is imported from the file Node itself would load, so only
-// crema's own code changes shape. Bundles are kept between runs (content-addressed, and
-// rebuilt when a file they were built from changes); each mesh starts from its own copy, so
-// pruning the cache never touches what a running mesh loads. The copy is content-addressed as
-// well: `crema up --detach` starts the runtime itself from the bundle, and the runtime, finding
-// the same bundle, starts its pods from the same copy.
+// that find files next to themselves stay outside the bundle, each imported from the file Node
+// itself would load; plain-code ones come inside (BUNDLED_PACKAGES). Bundles are kept between
+// runs (content-addressed, and rebuilt when a file they were built from changes); each mesh
+// starts from its own copy, so pruning the cache never touches what a running mesh loads. The
+// copy is content-addressed as well: `crema up --detach` starts the runtime itself from the
+// bundle, and the runtime, finding the same bundle, starts its pods from the same copy.
 import { createHash } from "node:crypto";
 import {
   cpSync,
@@ -44,6 +44,26 @@ interface Manifest {
 
 /** `import.meta.url`, `.filename` and `.dirname` in code, not inside a quoted string. */
 const OWN_MODULE_META = /(?<!["'`])\bimport\.meta\.(url|filename|dirname)\b(?!["'`])/g;
+/**
+ * Packages bundled with crema's modules: plain code that finds no file next to itself at run
+ * time (no __dirname, require.resolve or import.meta). The others (grpc-js and protobufjs load
+ * .proto files or modules by path, pino starts workers from files, re2-wasm reads its .wasm)
+ * stay where they are.
+ */
+const BUNDLED_PACKAGES = [
+  "@marcbachmann/cel-js",
+  "@opentelemetry/api",
+  "@peculiar/asn1-csr",
+  "@peculiar/asn1-schema",
+  "@peculiar/asn1-x509",
+  "@peculiar/utils",
+  "asn1js",
+  "commander",
+  "pvtsutils",
+  "pvutils",
+  "tslib",
+];
+
 /** Bundles older than this, other than the latest, are removed (a concurrent start may still be
  * copying a recent one). */
 const PRUNE_AFTER_MS = 10 * 60_000;
@@ -122,6 +142,8 @@ async function buildBundle(options: Pick<CliBundleOptions, "entry" | "cacheDir">
           if (source.startsWith(".") || isAbsolute(source) || importer === undefined) return null;
           const resolved = await this.resolve(source, importer, { ...extra, skipSelf: true });
           if (!resolved) return null;
+          if (BUNDLED_PACKAGES.some((name) => resolved.id.includes(`/node_modules/${name}/`)))
+            return resolved.id;
           externals.add(resolved.id);
           return { id: pathToFileURL(resolved.id).href, external: true };
         },
