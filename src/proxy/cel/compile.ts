@@ -10,7 +10,7 @@ import {
 import { firstRegexCall, regexCallProblem } from "../../base/cel-regex-calls.ts";
 import type { StreamInfo } from "../http/stream-info.ts";
 import { StreamAttributes } from "./attributes.ts";
-import { CEL_ENVIRONMENT, SUPPORTED_ATTRIBUTES } from "./environment.ts";
+import { celEnvironment, supportedAttributes } from "./environment.ts";
 
 export interface CelProgram {
   /** The expression as written. */
@@ -42,7 +42,7 @@ function describe(error: ParseError | CelTypeError): string {
   if (error.code === "no_such_key" || error.code === "unknown_variable") {
     const name = unknownAttributeName(error instanceof CelTypeError ? error.node : undefined);
     if (name !== undefined) {
-      return `attribute ${name}${at} is not supported (supported: ${SUPPORTED_ATTRIBUTES})`;
+      return `attribute ${name}${at} is not supported (supported: ${supportedAttributes()})`;
     }
   }
   return `${error.summary}${at}`;
@@ -56,7 +56,7 @@ function parseExpression(
   expression: string,
 ): { ok: true; run: ParseResult } | { ok: false; error: string } {
   try {
-    return { ok: true, run: CEL_ENVIRONMENT.parse(expression) };
+    return { ok: true, run: celEnvironment().parse(expression) };
   } catch (error) {
     if (isCompileError(error)) return { ok: false, error: describe(error) };
     throw error;
