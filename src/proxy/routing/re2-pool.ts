@@ -18,6 +18,11 @@ function re2Module(): Re2Module {
   return loaded;
 }
 
+/** Whether this module instance has loaded re2-wasm (lets tests prove a configuration did not). */
+export function re2Loaded(): boolean {
+  return loaded !== undefined;
+}
+
 export type Re2Compile = { ok: true; re: RE2 } | { ok: false; reason: string };
 
 /** At most this many distinct patterns are live at once (each costs ~3–6 KB of the 16 MB heap). */

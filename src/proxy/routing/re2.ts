@@ -1,11 +1,19 @@
 // RE2 (re2-wasm), compiled once at decode time: Envoy's safe_regex full-match semantics, RE2's
 // GlobalReplace with `\N` substitutions for regex rewrites, and a literal pre-check that skips the
 // (comparatively slow, ~2–5 µs) WebAssembly call whenever a plain string comparison decides.
+// Literal globs (`.*Firefox.*`) never need re2-wasm at all, so it is not even loaded for them.
 import type { RE2 } from "re2-wasm";
+import {
+  type LiteralGlob,
+  literalGlobDecides,
+  literalGlobMatches,
+  parseLiteralGlob,
+} from "./literal-glob.ts";
 import { type Re2Lease, withTemporaryRe2 } from "./re2-pool.ts";
 
 /** "invalid RE2 regex "x": reason" for decode errors; undefined when the pattern compiles. */
 export function re2Problem(pattern: string): string | undefined {
+  if (parseLiteralGlob(pattern) !== undefined) return undefined;
   const compiled = withTemporaryRe2(pattern, "u", () => true);
   return compiled.ok
     ? undefined
@@ -16,17 +24,15 @@ export function re2Problem(pattern: string): string | undefined {
 const LITERAL = /[A-Za-z0-9/_\-:=,;@~%&!'"<> #]/;
 const QUANTIFIER = /[*+?{]/;
 
-/** The literal text every full match must start with, and whether the pattern is only that text. */
-export function literalPrefix(pattern: string): { prefix: string; exact: boolean } {
-  if (pattern.includes("|")) return { prefix: "", exact: false };
+/** The literal text every full match must start with. */
+export function literalPrefix(pattern: string): string {
+  if (pattern.includes("|")) return "";
   let i = pattern.startsWith("^") ? 1 : 0;
   const start = i;
   while (i < pattern.length && LITERAL.test(pattern[i]!)) i++;
-  let prefix = pattern.slice(start, i);
+  const prefix = pattern.slice(start, i);
   const rest = pattern.slice(i);
-  if (rest === "" || rest === "$") return { prefix, exact: true };
-  if (QUANTIFIER.test(rest[0]!)) prefix = prefix.slice(0, -1);
-  return { prefix, exact: false };
+  return rest !== "" && QUANTIFIER.test(rest[0]!) ? prefix.slice(0, -1) : prefix;
 }
 
 /**
@@ -37,11 +43,9 @@ export function compileFullMatch(
   pattern: string,
   lease: Re2Lease,
 ): { ok: true; test: (value: string) => boolean } | { ok: false; reason: string } {
-  const { prefix, exact } = literalPrefix(pattern);
-  if (exact) {
-    const valid = withTemporaryRe2(pattern, "u", () => true);
-    return valid.ok ? { ok: true, test: (value) => value === prefix } : valid;
-  }
+  const glob = parseLiteralGlob(pattern);
+  if (glob !== undefined) return { ok: true, test: literalGlobTest(pattern, glob, lease) };
+  const prefix = literalPrefix(pattern);
   const anchored = lease.acquire(`^(?:${pattern})$`, "u");
   if (!anchored.ok) {
     // Report the error against the pattern as written, not the anchored wrapper.
@@ -51,6 +55,33 @@ export function compileFullMatch(
   const re = anchored.re;
   if (prefix === "") return { ok: true, test: (value) => re.test(value) };
   return { ok: true, test: (value) => value.startsWith(prefix) && re.test(value) };
+}
+
+/**
+ * Decides by string search, and compiles the pattern (held by `lease`) only for the first subject
+ * string search cannot decide, so a configuration of literal globs never loads re2-wasm.
+ */
+function literalGlobTest(
+  pattern: string,
+  glob: LiteralGlob,
+  lease: Re2Lease,
+): (value: string) => boolean {
+  const anchoredPattern = `^(?:${pattern})$`;
+  let re: RE2 | undefined;
+  const withRe2 = (value: string): boolean => {
+    if (re === undefined) {
+      const anchored = lease.acquire(anchoredPattern, "u");
+      // The pattern is valid, so only the live-regex cap can refuse it: test without keeping it.
+      if (!anchored.ok) {
+        const once = withTemporaryRe2(anchoredPattern, "u", (temporary) => temporary.test(value));
+        return once.ok && once.value;
+      }
+      re = anchored.re;
+    }
+    return re.test(value);
+  };
+  return (value) =>
+    literalGlobDecides(glob, value) ? literalGlobMatches(glob, value) : withRe2(value);
 }
 
 /** How many capturing groups `pattern` has (matches `(?:pattern)|` against "" to see them all). */
