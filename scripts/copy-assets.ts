@@ -7,6 +7,7 @@ const ASSETS = [
   "ca/istio-ca.proto",
   "api/schemas.generated.json",
   "xds/envoy-descriptors.generated.json",
+  "xds/envoy-declarations.generated.json",
 ];
 
 for (const asset of ASSETS) {

@@ -1,13 +1,18 @@
 // Generates src/xds/envoy-descriptors.generated.json: Envoy's protos (ENVOY_PROTO_FILES and
 // their imports) and crema's copies of Istio's (CREMA_PROTO_FILES, src/xds/protos) as protobufjs
-// JSON descriptors, which every process loads instead of parsing the .proto text. Run after
-// changing either list, a .proto under src/xds/protos, or upgrading @grpc/grpc-js-xds:
+// JSON descriptors, which every process loads instead of parsing the .proto text, and
+// src/xds/envoy-declarations.generated.json: what each declaration in them needs, so a process
+// builds only the declarations it uses. Run after changing either list, a .proto under
+// src/xds/protos, or upgrading @grpc/grpc-js-xds:
 // node scripts/generate-envoy-descriptors.ts
 import { writeFileSync } from "node:fs";
+import { envoyDeclarations } from "../src/xds/envoy-declarations.ts";
 import { loadEnvoyProtoFiles } from "../src/xds/envoy-protos.ts";
 
-const json = loadEnvoyProtoFiles().toJSON({ keepComments: false });
-writeFileSync(
-  new URL("../src/xds/envoy-descriptors.generated.json", import.meta.url),
-  `${JSON.stringify(json)}\n`,
-);
+const root = loadEnvoyProtoFiles();
+for (const [file, json] of [
+  ["envoy-descriptors.generated.json", root.toJSON({ keepComments: false })],
+  ["envoy-declarations.generated.json", envoyDeclarations(root)],
+] as const) {
+  writeFileSync(new URL(`../src/xds/${file}`, import.meta.url), `${JSON.stringify(json)}\n`);
+}

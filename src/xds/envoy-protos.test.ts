@@ -2,14 +2,48 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
+import declarations from "./envoy-declarations.generated.json" with { type: "json" };
+import { envoyDeclarations } from "./envoy-declarations.ts";
 import descriptors from "./envoy-descriptors.generated.json" with { type: "json" };
-import { envoyProtos, loadEnvoyProtoFiles } from "./envoy-protos.ts";
+import { createEnvoyRoot, envoyProtos, loadEnvoyProtoFiles } from "./envoy-protos.ts";
 import { decodeJson, encodeJson, messageToJson } from "./proto-json.ts";
+import { editionOf, featuresOf, resolveFeatures } from "./protobuf-features.ts";
 import { messageNameOf } from "./type-urls.ts";
 
 describe("Envoy's protos", () => {
   it("the generated descriptors equal the .proto files (node scripts/generate-envoy-descriptors.ts refreshes them)", () => {
-    expect(loadEnvoyProtoFiles().toJSON({ keepComments: false })).toEqual(descriptors);
+    const root = loadEnvoyProtoFiles();
+    expect(root.toJSON({ keepComments: false })).toEqual(descriptors);
+    expect(envoyDeclarations(root)).toEqual(declarations);
+  });
+
+  it("built a declaration at a time, resolve every name as the whole Root does", () => {
+    const eager = protobuf.Root.fromJSON(descriptors as protobuf.INamespace);
+    eager.resolveAll();
+    for (const name of declarations.names) {
+      // A Root that has only this declaration and what it needs.
+      const lazy = createEnvoyRoot();
+      const found = lazy.lookup(name);
+      expect(found, name).not.toBeNull();
+      // As the codecs do before reading features (Type.setup does the same).
+      resolveFeatures(lazy, editionOf(found!));
+      expect(found!.toJSON(), name).toEqual(eager.lookup(name)!.toJSON());
+      for (const [path, resolved] of resolutions(found!)) {
+        expect(resolved, `${name}: ${path}`).toBe(
+          resolutionOf(eager.lookup(path.split(" ")[0]!)!, path),
+        );
+      }
+    }
+    // Once everything is added, the whole Root, features included, is the one built at once.
+    const whole = createEnvoyRoot();
+    for (const name of declarations.names) whole.lookup(name);
+    expect(whole.toJSON()).toEqual(eager.toJSON());
+    for (const [path] of resolutions(eager)) {
+      const object = whole.lookup(path.split(" ")[0]!)!;
+      expect(resolutionOf(object, path), path).toBe(
+        resolutionOf(eager.lookup(path.split(" ")[0]!)!, path),
+      );
+    }
   });
 
   it("resolved on use, encode and decode as when resolved all at once (Root.fromJSON)", () => {
@@ -108,3 +142,32 @@ describe("Envoy's protos", () => {
     expect(decodeJson(filter, bytes)).toEqual(json);
   });
 });
+
+/** Every field and method under `object`, keyed "<owner full name> <member>", with what it
+ * resolves to and the features it settles with. */
+function resolutions(object: protobuf.ReflectionObject): Map<string, string> {
+  const out = new Map<string, string>();
+  const visit = (o: protobuf.ReflectionObject): void => {
+    if (o instanceof protobuf.Type || o instanceof protobuf.Service) {
+      const members = o instanceof protobuf.Type ? o.fieldsArray : o.methodsArray;
+      for (const member of members) {
+        const path = `${o.fullName.slice(1)} ${member.name}`;
+        out.set(path, resolutionOf(o, path));
+      }
+    }
+    if (o instanceof protobuf.Namespace) for (const nested of o.nestedArray) visit(nested);
+  };
+  visit(object);
+  return out;
+}
+
+function resolutionOf(owner: protobuf.ReflectionObject, path: string): string {
+  const member = path.split(" ")[1]!;
+  if (owner instanceof protobuf.Service) {
+    const method = owner.methods[member]!;
+    method.resolve();
+    return `${method.resolvedRequestType?.fullName} -> ${method.resolvedResponseType?.fullName}`;
+  }
+  const field = (owner as protobuf.Type).fields[member]!.resolve();
+  return `${field.resolvedType?.fullName ?? field.type} ${JSON.stringify(featuresOf(field))}`;
+}

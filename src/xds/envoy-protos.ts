@@ -3,14 +3,16 @@
 // YAML and config dumps use). Every proxy needs it at start, and parsing the .proto text costs
 // a quarter of a proxy's start-up, so the Root is built from descriptors generated once
 // (scripts/generate-envoy-descriptors.ts; a test keeps them equal to the protos). Loaded once
-// per process: the Root is immutable after loading. Istio's own filter configs that istiod sends
-// to Envoy (CREMA_PROTO_FILES, crema's .proto copies under ./protos) are in the same Root, so
-// their typed configs encode and decode like Envoy's.
+// per process, a declaration at a time: looking a name up adds its declaration and everything that
+// needs (envoy-declarations.ts), so a proxy builds about half of the API instead of all of it.
+// Istio's own filter configs that istiod sends to Envoy (CREMA_PROTO_FILES, crema's .proto copies
+// under ./protos) are in the same Root, so their typed configs encode and decode like Envoy's.
 import { accessSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
+import declarations from "./envoy-declarations.generated.json" with { type: "json" };
 import descriptors from "./envoy-descriptors.generated.json" with { type: "json" };
 import { resolveFeatures } from "./protobuf-features.ts";
 
@@ -99,19 +101,107 @@ export function loadEnvoyProtoFiles(): protobuf.Root {
   return root;
 }
 
+/** The descriptor JSON of each package and declaration, as the generator wrote it. */
+interface DescriptorJson {
+  nested?: Record<string, DescriptorJson>;
+  options?: Record<string, unknown>;
+  /** Set on extensions: the message they extend. */
+  extend?: string;
+}
+
+/**
+ * A Root that adds a declaration, and the declarations it needs, the first time a name in it is
+ * looked up from the root, which is how every lookup by full name arrives (protobufjs's own
+ * relative lookups stay inside what is already added, because everything a declaration needs is
+ * added with it).
+ */
+class EnvoyRoot extends protobuf.Root {
+  /** Declarations not added yet, by full name. */
+  private readonly pending = new Map(declarations.names.map((name, index) => [name, index]));
+
+  override lookup(
+    path: string | string[],
+    filterTypes?: unknown,
+    parentAlreadyChecked?: boolean,
+  ): protobuf.ReflectionObject | null {
+    if (this.pending.size > 0)
+      this.addDeclarationOf(typeof path === "string" ? path.split(".") : path);
+    return super.lookup(path, filterTypes as never, parentAlreadyChecked);
+  }
+
+  private addDeclarationOf(parts: readonly string[]): void {
+    let name = "";
+    for (const part of parts) {
+      if (part === "") continue;
+      name = name === "" ? part : `${name}.${part}`;
+      const index = this.pending.get(name);
+      if (index !== undefined) {
+        this.addWithNeeds(index);
+        return;
+      }
+    }
+  }
+
+  private addWithNeeds(first: number): void {
+    const adding: string[] = [];
+    const stack = [first];
+    while (stack.length > 0) {
+      const index = stack.pop()!;
+      const name = declarations.names[index]!;
+      if (!this.pending.delete(name)) continue;
+      adding.push(name);
+      stack.push(...declarations.needs[index]!);
+    }
+    const json = adding.map((name) => [name, descriptorOf(name)] as const);
+    // Extensions last: protobufjs attaches an extension to the message it extends only if it
+    // finds that message when the extension is added, and settles the extension's features once.
+    for (const [name, declaration] of json)
+      if (declaration.extend === undefined) this.addDeclaration(name, declaration);
+    for (const [name, declaration] of json)
+      if (declaration.extend !== undefined) this.addDeclaration(name, declaration);
+    resolveFeatures(this);
+  }
+
+  /** Adds one declaration to its package, creating the package's namespaces as the JSON has them. */
+  private addDeclaration(fullName: string, declaration: DescriptorJson): void {
+    const parts = fullName.split(".");
+    const name = parts.pop()!;
+    let namespace: protobuf.Namespace = this;
+    let json = descriptors as DescriptorJson;
+    for (const part of parts) {
+      json = json.nested![part]!;
+      let next = namespace.get(part) as protobuf.Namespace | null;
+      if (next === null) {
+        next = new protobuf.Namespace(part, json.options);
+        namespace.add(next);
+      }
+      namespace = next;
+    }
+    namespace.addJSON({ [name]: declaration } as never);
+  }
+}
+
+function descriptorOf(fullName: string): DescriptorJson {
+  let json = descriptors as DescriptorJson;
+  for (const part of fullName.split(".")) json = json.nested![part]!;
+  return json;
+}
+
+/**
+ * A new Root of the generated descriptors. Not Root.fromJSON: it builds every declaration and
+ * its resolveAll() looks up the type of every field of every message, while a proxy uses a
+ * fraction of them; protobufjs resolves a field on first use (Field.resolve, Type.setup), and so
+ * does the decoder.
+ */
+export function createEnvoyRoot(): protobuf.Root {
+  return new EnvoyRoot();
+}
+
 let loaded: protobuf.Root | undefined;
 
 export function envoyProtos(): protobuf.Root {
-  if (loaded) return loaded;
-  // Not Root.fromJSON: its resolveAll() looks up the type of every field of every message, a
-  // third of the loading, while a proxy uses a fraction of them; protobufjs resolves a field on
-  // first use (Field.resolve, Type.setup), and so does the decoder. Only the edition features,
-  // which the codecs read, are settled for all at once.
-  const root = new protobuf.Root();
-  root.addJSON((descriptors as protobuf.INamespace).nested ?? {});
-  resolveFeatures(root);
-  loaded = root;
-  return root;
+  loaded ??= createEnvoyRoot();
+  return loaded;
 }
 
 export function messageType(fullName: string): protobuf.Type {
