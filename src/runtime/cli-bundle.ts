@@ -3,24 +3,27 @@
 // large part of its start-up, which ten sidecars starting at once pay ten times over. Packages
 // that find files next to themselves stay outside the bundle, each imported from the file Node
 // itself would load; plain-code ones come inside (BUNDLED_PACKAGES). Bundles are kept between
-// runs (content-addressed, and rebuilt when a file they were built from changes); each mesh
-// starts from its own copy, so pruning the cache never touches what a running mesh loads. The
-// copy is content-addressed as well: `crema up --detach` starts the runtime itself from the
-// bundle, and the runtime, finding the same bundle, starts its pods from the same copy.
+// runs (content-addressed, and rebuilt when a file they were built from changes), and every mesh
+// runs straight from the cache: Node's compile cache is keyed by a module's path, so one stable
+// path per bundle keeps it warm for every mesh and every run after the first. A mesh holds a
+// lease on the bundle it runs (a file naming its state dir, under `<cacheDir>/leases/<bundle>/`)
+// and pruning skips a bundle while any of its leases is live, so a rebuild never removes what a
+// running mesh still loads. `crema up --detach` starts the runtime itself from the bundle, and
+// the runtime, finding the same bundle, starts its pods from the same path.
 import { createHash } from "node:crypto";
 import {
-  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
 import { builtinModules } from "node:module";
-import { basename, dirname, extname, isAbsolute, join } from "node:path";
+import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { stripVTControlCharacters } from "node:util";
 import { CremaError, describeError } from "../base/errors.ts";
@@ -30,8 +33,11 @@ export interface CliBundleOptions {
   entry: string;
   /** Where bundles are kept between runs. */
   cacheDir: string;
-  /** Where this mesh keeps its copies (`<state-dir>/cli-bundle`), one folder per bundle. */
-  copiesDir: string;
+  /** The state dir of the mesh that will run the bundle: it takes a lease on it. */
+  stateDir: string;
+  /** Whether a mesh still runs in `stateDir`, the state dir of a lease; while one does, its
+   * bundle is not pruned. */
+  isLeaseLive: (stateDir: string) => boolean;
 }
 
 /** A file the bundle was built from, as last seen: path, size, modification time. */
@@ -64,28 +70,77 @@ const BUNDLED_PACKAGES = [
   "tslib",
 ];
 
-/** Bundles older than this, other than the latest, are removed (a concurrent start may still be
- * copying a recent one). */
+/** Bundles older than this, other than the latest, are removed unless a mesh holds a live lease
+ * on them (a concurrent start may still be about to record its lease on a recent one). Leases
+ * younger than this count as live: their mesh may still be starting, with no runtime.json yet. */
 const PRUNE_AFTER_MS = 10 * 60_000;
+const LEASES_DIR = "leases";
+/** A bundle's or a lease's name: the start of a hash. */
+const HASH_NAME = /^[0-9a-f]{16}$/;
 
-/** The entry file of the mesh's copy of an up-to-date bundle of `entry` (built and copied if
- * needed). Throws CREMA_RUNTIME_BUNDLE when it cannot. */
+/** The entry file of an up-to-date bundle of `entry` (built if needed), leased to the mesh of
+ * `stateDir`. Throws CREMA_RUNTIME_BUNDLE when it cannot. */
 export async function prepareCliBundle(options: CliBundleOptions): Promise<string> {
   try {
     mkdirSync(options.cacheDir, { recursive: true });
-    const bundle = reusableBundle(options.cacheDir, options.entry) ?? (await buildBundle(options));
-    const copy = join(options.copiesDir, bundle);
-    if (!existsSync(copy)) {
-      const staging = `${copy}.${process.pid}.tmp`;
-      cpSync(join(options.cacheDir, bundle), staging, { recursive: true });
-      renameSync(staging, copy);
+    let bundle = reusableBundle(options.cacheDir, options.entry);
+    if (bundle !== undefined) {
+      recordLease(options.cacheDir, bundle, options.stateDir);
+      // A prune that ran before the lease was written may have taken it.
+      if (!existsSync(join(options.cacheDir, bundle))) bundle = undefined;
     }
-    return join(copy, entryFileName(options.entry));
+    bundle ??= await buildBundle(options);
+    return join(options.cacheDir, bundle, entryFileName(options.entry));
   } catch (error) {
     throw new CremaError(
       "CREMA_RUNTIME_BUNDLE",
       `cannot bundle ${options.entry} into ${options.cacheDir}: ${stripVTControlCharacters(describeError(error))}`,
     );
+  }
+}
+
+/** Drops the leases the mesh of `stateDir` holds on any bundle in `cacheDir` (it has stopped). */
+export function releaseCliBundleLeases(cacheDir: string, stateDir: string): void {
+  const name = leaseName(stateDir);
+  for (const bundle of listDir(join(cacheDir, LEASES_DIR))) {
+    rmSync(join(cacheDir, LEASES_DIR, bundle, name), { force: true });
+    removeIfEmpty(join(cacheDir, LEASES_DIR, bundle));
+  }
+}
+
+/** One file per state dir and bundle, named after the state dir's hash, holding its path. */
+function leaseName(stateDir: string): string {
+  return createHash("sha256").update(resolve(stateDir)).digest("hex").slice(0, 16);
+}
+
+function recordLease(cacheDir: string, bundle: string, stateDir: string): void {
+  const dir = join(cacheDir, LEASES_DIR, bundle);
+  for (let attempt = 1; ; attempt++) {
+    mkdirSync(dir, { recursive: true });
+    try {
+      // Rewritten on every start, so the lease is young again while this mesh starts.
+      writeAtomically(join(dir, leaseName(stateDir)), resolve(stateDir));
+      return;
+    } catch (error) {
+      // A concurrent prune removed the folder while it was still empty.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt === 3) throw error;
+    }
+  }
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Not empty (a mesh holds a lease), or already gone.
   }
 }
 
@@ -126,7 +181,7 @@ function reusableBundle(cacheDir: string, entry: string): string | undefined {
   return unchanged ? manifest.bundle : undefined;
 }
 
-async function buildBundle(options: Pick<CliBundleOptions, "entry" | "cacheDir">): Promise<string> {
+async function buildBundle(options: CliBundleOptions): Promise<string> {
   const { rolldown } = await import("rolldown");
   const externals = new Set<string>();
   const build = await rolldown({
@@ -173,11 +228,12 @@ async function buildBundle(options: Pick<CliBundleOptions, "entry" | "cacheDir">
     });
     const name = contentHash(staging);
     publish(options.cacheDir, staging, name);
+    recordLease(options.cacheDir, name, options.stateDir);
     writeAtomically(
       manifestFile(options.cacheDir, options.entry),
       JSON.stringify({ bundle: name, inputs } satisfies Manifest),
     );
-    prune(options.cacheDir, name);
+    prune(options.cacheDir, name, options.isLeaseLive);
     return name;
   } finally {
     await build.close();
@@ -214,11 +270,37 @@ function writeAtomically(file: string, text: string): void {
   renameSync(temporary, file);
 }
 
-function prune(cacheDir: string, keep: string): void {
+/**
+ * Removes stale leases (older than PRUNE_AFTER_MS and no longer live), then every bundle other
+ * than `keep` that is older than that and has no lease left. A lease outlives its mesh only when
+ * the mesh stopped without `crema down` (a foreground `crema up`, a crash).
+ */
+function prune(cacheDir: string, keep: string, isLeaseLive: (stateDir: string) => boolean): void {
   const cutoff = Date.now() - PRUNE_AFTER_MS;
+  const old = (path: string) => (stamp(path)?.[2] ?? 0) < cutoff;
+  const leasesDir = join(cacheDir, LEASES_DIR);
+  const leased = new Set<string>();
+  for (const bundle of listDir(leasesDir)) {
+    const dir = join(leasesDir, bundle);
+    for (const lease of listDir(dir)) {
+      const file = join(dir, lease);
+      if (!old(file)) continue;
+      let stateDir: string | undefined;
+      try {
+        stateDir = readFileSync(file, "utf8");
+      } catch {
+        continue;
+      }
+      // Anything else here is a write that never finished.
+      if (!HASH_NAME.test(lease) || !isLeaseLive(stateDir)) rmSync(file, { force: true });
+    }
+    removeIfEmpty(dir);
+    if (existsSync(dir)) leased.add(bundle);
+  }
   for (const entry of readdirSync(cacheDir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || entry.name === keep) continue;
+    if (!entry.isDirectory() || entry.name === LEASES_DIR || entry.name === keep) continue;
+    if (leased.has(entry.name)) continue;
     const path = join(cacheDir, entry.name);
-    if ((stamp(path)?.[2] ?? 0) < cutoff) rmSync(path, { recursive: true, force: true });
+    if (old(path)) rmSync(path, { recursive: true, force: true });
   }
 }

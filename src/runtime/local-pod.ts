@@ -3,11 +3,11 @@
 // as the kubelet would judge it, and the Pod object the control plane's registry reads.
 
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeHttp } from "../base/node-http.ts";
 import { PROMETHEUS_ANNOTATIONS_ENV } from "../proxy/agent/metrics-merge.ts";
 import { type ContainerProcess, startContainerProcess } from "./container-process.ts";
+import { nodeCompileCacheDir } from "./crema-command.ts";
 import type { PodAddresses } from "./pod-ips.ts";
 import type { ContainerPlan, PodPlan } from "./pod-plan.ts";
 import { type Readiness, readinessAfterProbe } from "./readiness.ts";
@@ -102,7 +102,7 @@ export function podEnvironment(
     // Node's on-disk cache of compiled (and type-stripped) modules, which crema's own processes
     // use too: a TypeScript app such as the demo's starts in about half the CPU time with it.
     // The user's own setting wins.
-    NODE_COMPILE_CACHE: baseEnv.NODE_COMPILE_CACHE ?? join(tmpdir(), "node-compile-cache"),
+    NODE_COMPILE_CACHE: nodeCompileCacheDir(baseEnv),
   };
 }
 

@@ -199,11 +199,11 @@ describe("crema up: a local mesh from manifests", () => {
     expect(pods.every((p) => p.podIP.startsWith("127.50."))).toBe(true);
     expect(byDeployment("sleep")[0]!.sidecar).toBe(true);
     expect(byDeployment("client")[0]!.sidecar).toBe(false);
-    // Sidecars start from the mesh's copy of the CLI bundle, not from crema's separate modules.
+    // Sidecars start from the cached CLI bundle, not from crema's separate modules.
     const proxy = byDeployment("sleep")[0]!.containers.find((c) => c.name === "istio-proxy")!;
     const argv = readFileSync(`/proc/${proxy.pid}/cmdline`, "utf8").split("\0");
-    const bundled = argv.find((arg) => arg.startsWith(join(stateDir, "cli-bundle")));
-    expect(bundled, argv.join(" ")).toMatch(/\/cli-bundle\/[0-9a-f]{16}\/run\.js$/);
+    const bundled = argv.find((arg) => /\/cli-bundle\/[0-9a-f]{16}\/run\.js$/.test(arg));
+    expect(bundled, argv.join(" ")).toBeDefined();
     // echo-v2's readiness probe was rewritten through its agent, as Istio's injector does.
     const v2 = byDeployment("echo-v2")[0]!;
     const probe = await fetch(`http://${v2.podIP}:15020/app-health/echo/readyz`);

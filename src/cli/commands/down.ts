@@ -2,7 +2,7 @@
 // anything it left behind (its recorded process ids) is killed, so no process or port remains.
 import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { cliBundleCopiesDir } from "../../runtime/crema-command.ts";
+import { releaseCliBundle } from "../../runtime/crema-command.ts";
 import { RUNTIME_FILE, readRuntimeState } from "../../runtime/runtime-state.ts";
 import type { CommandRegistrar } from "../main.ts";
 import { reportErrors, stateDirOption } from "../runtime-io.ts";
@@ -68,7 +68,7 @@ export const registerDownCommand: CommandRegistrar = (program, io) => {
         const leftovers = killLeftovers(stateDir);
         rmSync(join(stateDir, RUNTIME_FILE), { force: true });
         rmSync(join(stateDir, "pids.json"), { force: true });
-        rmSync(cliBundleCopiesDir(stateDir), { recursive: true, force: true });
+        releaseCliBundle(stateDir);
         io.stdout(
           stopped
             ? `local mesh stopped${leftovers ? ` (${leftovers} leftover processes killed)` : ""}\n`

@@ -13,7 +13,7 @@ import { CremaError, describeError, isCremaError } from "../../base/errors.ts";
 import { createLogger, type Logger } from "../../base/logger.ts";
 import { validateMeshAccessLog } from "../../control-plane/model/mesh-access-log.ts";
 import type { MeshConfig } from "../../control-plane/model/mesh-config.ts";
-import { cremaCommand } from "../../runtime/crema-command.ts";
+import { cremaCommand, nodeCompileCacheDir } from "../../runtime/crema-command.ts";
 import { DEFAULT_POD_CIDR } from "../../runtime/pod-ips.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
 import {
@@ -178,11 +178,12 @@ async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
   mkdirSync(stateDir, { recursive: true });
   const logFile = join(stateDir, DETACHED_LOG);
   const out = openSync(logFile, "w");
-  // The runtime starts from the mesh's CLI bundle, as its sidecars do.
+  // The runtime starts from the CLI bundle, as its sidecars do. The bundle does not go through
+  // bin/crema.js, which turns Node's compile cache on: the environment does it here.
   const [node, entry] = await cremaCommand(stateDir, runtimeLogger(flags, io));
   const child = spawn(node!, [entry!, ...foregroundArgv(paths, flags, io)], {
     cwd: io.cwd,
-    env: io.env,
+    env: { ...io.env, NODE_COMPILE_CACHE: nodeCompileCacheDir(io.env) },
     detached: true,
     stdio: ["ignore", out, out],
   });
