@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliBundleOptions, prepareCliBundle, releaseCliBundleLeases } from "./cli-bundle.ts";
@@ -74,6 +74,39 @@ describe("prepareCliBundle", () => {
     // same words inside a string are left alone.
     expect(run(entry).trim()).toBe("hello entry.ts import.meta.url");
     expect(bundles()).toHaveLength(1);
+    // Node reads the chunks as ES modules without parsing them to find out.
+    expect(JSON.parse(readFileSync(join(dirname(entry), "package.json"), "utf8"))).toEqual({
+      type: "module",
+    });
+  });
+
+  it("bundles a CommonJS package that reads a file next to itself through __dirname", async () => {
+    const packageDir = join(dir, "node_modules", "reads-beside");
+    mkdirSync(packageDir, { recursive: true });
+    writeFileSync(join(packageDir, "package.json"), JSON.stringify({ name: "reads-beside" }));
+    writeFileSync(join(packageDir, "data.txt"), "beside");
+    writeFileSync(
+      join(packageDir, "index.js"),
+      [
+        'const { readFileSync } = require("node:fs");',
+        'const { basename } = require("node:path");',
+        'exports.data = () => readFileSync(__dirname + "/data.txt", "utf8");',
+        'exports.own = () => basename(__filename) + " __dirname";',
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(dir, "uses-package.ts"),
+      'import beside from "reads-beside";\nconsole.log(beside.data(), beside.own());\n',
+    );
+    const entry = await prepare({
+      entry: join(dir, "uses-package.ts"),
+      cacheDir: join(dir, "package-cache"),
+      stateDir: join(dir, "mesh-package"),
+      bundledPackages: ["reads-beside"],
+    });
+    // Inside the bundle (no import of the package is left), yet reading from its own folder.
+    expect(readFileSync(entry, "utf8")).not.toMatch(/from ["'][^"']*reads-beside/);
+    expect(run(entry).trim()).toBe("beside index.js __dirname");
   });
 
   it("reuses the bundle while its files are unchanged, and rebuilds when one changes", async () => {

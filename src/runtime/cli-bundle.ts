@@ -35,6 +35,8 @@ export interface CliBundleOptions {
   cacheDir: string;
   /** The state dir of the mesh that will run the bundle: it takes a lease on it. */
   stateDir: string;
+  /** Packages to bundle instead of BUNDLED_PACKAGES (tests). */
+  bundledPackages?: readonly string[];
   /** Whether a mesh still runs in `stateDir`, the state dir of a lease; while one does, its
    * bundle is not pruned. */
   isLeaseLive: (stateDir: string) => boolean;
@@ -50,25 +52,56 @@ interface Manifest {
 
 /** `import.meta.url`, `.filename` and `.dirname` in code, not inside a quoted string. */
 const OWN_MODULE_META = /(?<!["'`])\bimport\.meta\.(url|filename|dirname)\b(?!["'`])/g;
+/** CommonJS's `__dirname` and `__filename`, likewise. */
+const OWN_MODULE_PATH = /(?<!["'`.\w$])\b__(dirname|filename)\b(?!["'`\w$])/g;
 /**
- * Packages bundled with crema's modules: plain code that finds no file next to itself at run
- * time (no __dirname, require.resolve or import.meta). The others (grpc-js and protobufjs load
- * .proto files or modules by path, pino starts workers from files, re2-wasm reads its .wasm)
- * stay where they are.
+ * Packages bundled with crema's modules (a name, or a scope ending in "/"): loading a package's
+ * files one by one through Node's resolver costs a sidecar more CPU than anything else it does at
+ * start-up. Where one finds a file next to itself (grpc-js's and thread-stream's `__dirname`),
+ * the bundle keeps pointing it at its own folder. Not bundled: re2-wasm (its .wasm file, loaded
+ * on the first regex that needs it), packages crema loads by name only when a feature needs them
+ * (OpenTelemetry's SDK and exporters), and those a local mesh never loads. pino's transports
+ * (`pino.transport()`, which crema does not use) would resolve their targets from the bundle.
  */
 const BUNDLED_PACKAGES = [
+  "@grpc/grpc-js",
+  "@js-sdsl/ordered-map",
   "@marcbachmann/cel-js",
   "@opentelemetry/api",
-  "@peculiar/asn1-csr",
-  "@peculiar/asn1-schema",
-  "@peculiar/asn1-x509",
-  "@peculiar/utils",
+  "@peculiar/",
+  "@pinojs/",
   "asn1js",
+  "atomic-sleep",
+  "bintrees",
   "commander",
+  "jose",
+  "long",
+  "on-exit-leak-free",
+  "pino",
+  "pino-abstract-transport",
+  "pino-std-serializers",
+  "process-warning",
+  "prom-client",
+  "protobufjs",
   "pvtsutils",
   "pvutils",
+  "quick-format-unescaped",
+  "real-require",
+  "reflect-metadata",
+  "safe-stable-stringify",
+  "sonic-boom",
+  "tdigest",
+  "thread-stream",
   "tslib",
+  "tsyringe",
+  "yaml",
 ];
+
+function isBundled(file: string, packages: readonly string[]): boolean {
+  return packages.some((name) =>
+    file.includes(`/node_modules/${name.endsWith("/") ? name : `${name}/`}`),
+  );
+}
 
 /** Bundles older than this, other than the latest, are removed unless a mesh holds a live lease
  * on them (a concurrent start may still be about to record its lease on a recent one). Leases
@@ -197,24 +230,29 @@ async function buildBundle(options: CliBundleOptions): Promise<string> {
           if (source.startsWith(".") || isAbsolute(source) || importer === undefined) return null;
           const resolved = await this.resolve(source, importer, { ...extra, skipSelf: true });
           if (!resolved) return null;
-          if (BUNDLED_PACKAGES.some((name) => resolved.id.includes(`/node_modules/${name}/`)))
+          if (isBundled(resolved.id, options.bundledPackages ?? BUNDLED_PACKAGES)) {
             return resolved.id;
+          }
           externals.add(resolved.id);
           return { id: pathToFileURL(resolved.id).href, external: true };
         },
       },
       {
-        // The bundle lives elsewhere than the modules it holds: their own URL keeps pointing at
-        // the files next to them (.proto files, package.json, the worker script).
-        name: "crema-own-module-url",
+        // The bundle lives elsewhere than the modules it holds: their own URL or path keeps
+        // pointing at the files next to them (.proto files, package.json, worker scripts).
+        name: "crema-own-module-location",
         transform(code, id) {
-          if (!code.includes("import.meta.")) return null;
+          const meta = code.includes("import.meta.");
+          const path = id.includes("/node_modules/") && /\b__(dirname|filename)\b/.test(code);
+          if (!meta && !path) return null;
           const values: Record<string, string> = {
             url: pathToFileURL(id).href,
             filename: id,
             dirname: dirname(id),
           };
-          return code.replace(OWN_MODULE_META, (_, key: string) => JSON.stringify(values[key]));
+          const own = (_: string, key: string) => JSON.stringify(values[key]);
+          const withMeta = meta ? code.replace(OWN_MODULE_META, own) : code;
+          return path ? withMeta.replace(OWN_MODULE_PATH, own) : withMeta;
         },
       },
     ],
@@ -222,6 +260,9 @@ async function buildBundle(options: CliBundleOptions): Promise<string> {
   const staging = join(options.cacheDir, `.building-${process.pid}-${Date.now()}`);
   try {
     await build.write({ dir: staging, format: "esm", entryFileNames: "[name].js" });
+    // Under node_modules no package.json of crema's says these .js files are ES modules, and Node
+    // would otherwise parse each one to find out.
+    writeFileSync(join(staging, "package.json"), `${JSON.stringify({ type: "module" })}\n`);
     const inputs = [...(await build.watchFiles), ...externals].flatMap((path) => {
       const seen = stamp(path);
       return seen ? [seen] : [];

@@ -5,15 +5,10 @@ import { seededRandomSource } from "../upstream/lb/random-source.ts";
 import { parseLiteralGlob } from "./literal-glob.ts";
 import { compileFullMatch, re2Problem } from "./re2.ts";
 import { Re2Lease, withTemporaryRe2 } from "./re2-pool.ts";
+import { fullMatch } from "./testing.ts";
 
 const lease = new Re2Lease();
 afterEach(() => lease.release());
-
-function fullMatch(pattern: string, value: string): boolean {
-  const compiled = compileFullMatch(pattern, lease);
-  if (!compiled.ok) throw new Error(compiled.reason);
-  return compiled.test(value);
-}
 
 /** A number in [0, 1) from a seeded generator, so the property test is the same on every run. */
 function seededRandom(seed: number): () => number {
@@ -92,7 +87,7 @@ describe("literal globs under compileFullMatch", () => {
     ["a\n.*", "a\nb", true],
     [".*", "\uD800", true],
   ])("%j against %j → %s", (pattern, value, expected) => {
-    expect(fullMatch(pattern, value)).toBe(expected);
+    expect(fullMatch(pattern, value, lease)).toBe(expected);
   });
 
   it("compiles nothing for a glob until a subject needs RE2", () => {
@@ -117,7 +112,7 @@ describe("literal globs under compileFullMatch", () => {
     ["(?i)x", "X", true],
     ["\\d+", "42", true],
   ])("non-glob %j still goes to RE2 (%j → %s)", (pattern, value, expected) => {
-    expect(fullMatch(pattern, value)).toBe(expected);
+    expect(fullMatch(pattern, value, lease)).toBe(expected);
     expect(lease.size).toBe(1);
   });
 

@@ -3,16 +3,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { decodeRouteConfiguration, releaseRouteConfiguration } from "./decode-route-config.ts";
 import { compileFullMatch, compileSubstitution, literalPrefix, re2Problem } from "./re2.ts";
 import { liveRegexCount, Re2Lease } from "./re2-pool.ts";
-import { singleHost } from "./testing.ts";
+import { fullMatch, singleHost } from "./testing.ts";
 
 const lease = new Re2Lease();
 afterEach(() => lease.release());
-
-function fullMatch(pattern: string, value: string): boolean {
-  const compiled = compileFullMatch(pattern, lease);
-  if (!compiled.ok) throw new Error(compiled.reason);
-  return compiled.test(value);
-}
 
 function substitute(pattern: string, substitution: string, input: string): string {
   const compiled = compileSubstitution(pattern, substitution, lease);
@@ -37,7 +31,7 @@ describe("RE2 full match (Envoy's safe_regex)", () => {
     ["\\d{3}", "123", true],
     ["[[:alpha:]]+", "abc", true],
   ])("%s against %j → %s", (pattern, value, expected) => {
-    expect(fullMatch(pattern, value)).toBe(expected);
+    expect(fullMatch(pattern, value, lease)).toBe(expected);
   });
 
   it("finds the literal text a match must start with, conservatively", () => {

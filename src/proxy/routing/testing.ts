@@ -1,7 +1,16 @@
 // Test helpers for the routing engine: compile a config or fail loudly, build requests, and
 // deterministic random sources. Used by this folder's tests and by simulation tests.
 import { decodeRouteConfiguration } from "./decode-route-config.ts";
+import { compileFullMatch } from "./re2.ts";
+import type { Re2Lease } from "./re2-pool.ts";
 import type { CompiledRouteConfig, RandomSource, RouteRequest } from "./types.ts";
+
+/** Whether `value` full-matches `pattern` (Envoy's safe_regex), the regex held by `lease`. */
+export function fullMatch(pattern: string, value: string, lease: Re2Lease): boolean {
+  const compiled = compileFullMatch(pattern, lease);
+  if (!compiled.ok) throw new Error(compiled.reason);
+  return compiled.test(value);
+}
 
 /** Compiles `json`, throwing with every decode error when it is invalid. */
 export function compileRoutes(json: unknown): CompiledRouteConfig {
