@@ -3,7 +3,7 @@
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import type protobuf from "protobufjs";
 import { envoyProtos } from "./envoy-protos.ts";
-import { type JsonObject, jsonToProtobufObject, messageToJson } from "./proto-json.ts";
+import { encodeJson, type JsonObject, jsonToProtobufObject, messageToJson } from "./proto-json.ts";
 import type { AnyMessage } from "./resource-codec.ts";
 
 export interface ErrorDetail {
@@ -70,6 +70,15 @@ const TO_OBJECT = {
   objects: true,
 } as const;
 
+/**
+ * Requests are written by the reflective encoder (proto-encode.ts), byte for byte what protobufjs
+ * writes: every proxy sends one as it starts, and protobufjs would first generate the code of the
+ * request's, its node's and the node's metadata's types.
+ */
+function requestEncoder<T>(name: string): (value: T) => Buffer {
+  return (value) => Buffer.from(encodeJson(type(name), value));
+}
+
 function encoder<T>(name: string): (value: T) => Buffer {
   return (value) => {
     const t = type(name);
@@ -94,11 +103,11 @@ function decoder<T>(name: string): (bytes: Buffer) => T {
   };
 }
 
-export const encodeDiscoveryRequest = encoder<DiscoveryRequest>("DiscoveryRequest");
+export const encodeDiscoveryRequest = requestEncoder<DiscoveryRequest>("DiscoveryRequest");
 export const decodeDiscoveryRequest = decoder<DiscoveryRequest>("DiscoveryRequest");
 export const encodeDiscoveryResponse = encoder<DiscoveryResponse>("DiscoveryResponse");
 export const decodeDiscoveryResponse = decoder<DiscoveryResponse>("DiscoveryResponse");
-export const encodeDeltaRequest = encoder<DeltaDiscoveryRequest>("DeltaDiscoveryRequest");
+export const encodeDeltaRequest = requestEncoder<DeltaDiscoveryRequest>("DeltaDiscoveryRequest");
 export const decodeDeltaRequest = decoder<DeltaDiscoveryRequest>("DeltaDiscoveryRequest");
 export const encodeDeltaResponse = encoder<DeltaDiscoveryResponse>("DeltaDiscoveryResponse");
 export const decodeDeltaResponse = decoder<DeltaDiscoveryResponse>("DeltaDiscoveryResponse");

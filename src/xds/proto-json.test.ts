@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { envoyProtos } from "./envoy-protos.ts";
+import { jsonToProtobufObject } from "./proto-json.ts";
 import { decodeResource, encodeResource } from "./resource-codec.ts";
 import { TYPE_URL } from "./type-urls.ts";
 
@@ -113,6 +115,26 @@ describe("discovery messages", () => {
     };
     const decoded = messages.decodeDiscoveryRequest(messages.encodeDiscoveryRequest(request));
     expect(decoded).toMatchObject(request);
+    // The reflective encoder writes what protobufjs's generated one does.
+    const full = {
+      ...request,
+      node: {
+        ...request.node,
+        cluster: "reviews.default",
+        locality: { region: "r", zone: "z" },
+        user_agent_name: "envoy",
+        metadata: { ...request.node.metadata, ISTIO_VERSION: "1.24", EMPTY: {}, N: 3, B: true },
+      },
+      resource_names: ["a", "b"],
+      response_nonce: "n-1",
+      error_detail: { code: 3, message: "rejected" },
+    };
+    const requestType = envoyProtos().lookupType("envoy.service.discovery.v3.DiscoveryRequest");
+    const nodeType = envoyProtos().lookupType("envoy.config.core.v3.Node");
+    const generated = requestType
+      .encode(requestType.fromObject({ ...full, node: jsonToProtobufObject(nodeType, full.node) }))
+      .finish();
+    expect(Buffer.from(messages.encodeDiscoveryRequest(full))).toEqual(Buffer.from(generated));
     expect(decoded.error_detail).toBeUndefined();
     const resource = encodeResource(TYPE_URL.cluster, { name: "c1", type: "EDS" });
     const response = messages.decodeDiscoveryResponse(

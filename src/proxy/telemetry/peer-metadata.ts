@@ -55,7 +55,7 @@ export function buildPeerMetadataStruct(workload: WorkloadMetadata): JsonObject 
 }
 
 /** A copy with every object's keys sorted: protobuf's deterministic serialization of Struct. */
-function sortedKeys(value: JsonObject): JsonObject {
+export function sortedKeys(value: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const key of Object.keys(value).sort()) {
     const item = value[key]!;

@@ -15,13 +15,13 @@
 // would wait for a payload of any length; crema gives up on one longer than
 // MAX_EXCHANGE_PAYLOAD_BYTES and resets the connection, rather than buffer it.
 import { messageType } from "../../xds/envoy-protos.ts";
-import { decodeJson, type JsonObject } from "../../xds/proto-json.ts";
+import { decodeJson, encodeJson, type JsonObject } from "../../xds/proto-json.ts";
 import {
   buildPeerMetadataStruct,
-  encodeStructDeterministic,
   PEER_METADATA_HEADER,
   PEER_METADATA_ID_HEADER,
   PeerMetadataCache,
+  sortedKeys,
 } from "./peer-metadata.ts";
 import {
   type LocalWorkload,
@@ -44,9 +44,11 @@ const EMPTY = Buffer.alloc(0);
 export function encodeExchangeFrame(local: LocalWorkload): Buffer {
   const data: JsonObject = { [PEER_METADATA_HEADER]: buildPeerMetadataStruct(local.metadata) };
   if (local.nodeId !== "") data[PEER_METADATA_ID_HEADER] = local.nodeId;
-  const payload = messageType("google.protobuf.Any")
-    .encode({ type_url: STRUCT_TYPE_URL, value: encodeStructDeterministic(data) })
-    .finish();
+  // The reflective encoder, not protobufjs's generated one: no code to generate as a proxy starts.
+  const payload = encodeJson(messageType("google.protobuf.Any"), {
+    "@type": STRUCT_TYPE_URL,
+    value: sortedKeys(data),
+  });
   const frame = Buffer.alloc(EXCHANGE_HEADER_BYTES + payload.length);
   frame.writeUInt32BE(EXCHANGE_MAGIC, 0);
   frame.writeUInt32BE(payload.length, 4);
