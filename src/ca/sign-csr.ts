@@ -2,11 +2,15 @@
 // verify and the SPIFFE identity it asks for must be the caller's own; the certificate carries
 // that identity, lives 24 h unless the request asks otherwise (never beyond the maximum, 90 d),
 // and comes back with the chain up to the root.
+import { CertificationRequest } from "@peculiar/asn1-csr";
+import { AsnConvert } from "@peculiar/asn1-schema";
 import { type Clock, systemClock } from "../base/clock.ts";
 import { CremaError } from "../base/errors.ts";
 import { type CaBundle, issuerChain, trustBundle } from "./ca-bundle.ts";
+import { type ParsedCsr, parseCsrPem, requestedSanUris } from "./csr.ts";
+import { verifyCsrSignature } from "./csr-signature.ts";
 import { issueLeafCertificate } from "./issue-leaf.ts";
-import { decodePemBlocks, validity } from "./pem.ts";
+import { validity } from "./pem.ts";
 import { type CallerIdentity, DEFAULT_TRUST_DOMAIN, identityMatches, spiffeId } from "./spiffe.ts";
 import { x509 } from "./x509.ts";
 
@@ -16,10 +20,7 @@ export const DEFAULT_WORKLOAD_CERT_TTL_MS = 24 * 3600 * 1000;
 export const MAX_WORKLOAD_CERT_TTL_MS = 90 * 24 * 3600 * 1000;
 /** Istio back-dates notBefore by this much to tolerate clock skew between CA and workloads. */
 export const CLOCK_SKEW_GRACE_MS = 2 * 60 * 1000;
-/** A CSR is a few hundred bytes; anything this large is not one. */
-export const MAX_CSR_BYTES = 64 * 1024;
-
-const SUBJECT_ALT_NAME = "2.5.29.17";
+export { MAX_CSR_BYTES } from "./csr.ts";
 
 export interface SignCsrRequest {
   csrPem: string;
@@ -49,47 +50,25 @@ export interface SignedCertificate {
   notAfter: number;
 }
 
-function invalidCsr(reason: string): CremaError {
-  return new CremaError("CREMA_CA_INVALID_CSR", reason);
-}
-
 /** Parses a PEM CSR and checks its self-signature. */
-export async function verifyCsr(csrPem: string): Promise<x509.Pkcs10CertificateRequest> {
-  if (typeof csrPem !== "string" || csrPem.trim() === "") throw invalidCsr("the CSR is empty");
-  if (Buffer.byteLength(csrPem) > MAX_CSR_BYTES) {
-    throw invalidCsr(`the CSR is larger than ${MAX_CSR_BYTES} bytes`);
-  }
-  const blocks = decodePemBlocks(csrPem).filter((b) => b.label === "CERTIFICATE REQUEST");
-  if (blocks.length !== 1) {
-    throw invalidCsr(
-      blocks.length === 0
-        ? "the CSR is not a PEM 'CERTIFICATE REQUEST' block"
-        : "the CSR holds more than one 'CERTIFICATE REQUEST' block",
-    );
-  }
-  let csr: x509.Pkcs10CertificateRequest;
-  try {
-    csr = new x509.Pkcs10CertificateRequest(new Uint8Array(blocks[0]!.der));
-  } catch (error) {
-    throw invalidCsr(`the CSR is not a PKCS#10 request (${(error as Error).message})`);
-  }
-  let verified = false;
-  try {
-    verified = await csr.verify();
-  } catch (error) {
-    throw invalidCsr(
-      `the CSR's key or signature algorithm is not supported (${(error as Error).message})`,
-    );
-  }
-  if (!verified) throw invalidCsr("the CSR's signature does not verify with the key it carries");
+export async function readVerifiedCsr(csrPem: string): Promise<ParsedCsr> {
+  const csr = parseCsrPem(csrPem);
+  await verifyCsrSignature(csr);
   return csr;
 }
 
+/** readVerifiedCsr as @peculiar/x509's view of the request, for callers that inspect it. */
+export async function verifyCsr(csrPem: string): Promise<x509.Pkcs10CertificateRequest> {
+  return new x509.Pkcs10CertificateRequest((await readVerifiedCsr(csrPem)).der);
+}
+
 /** The URIs in a CSR's subjectAltName request. */
-export function requestedUris(csr: x509.Pkcs10CertificateRequest): string[] {
-  const san = csr.getExtension(SUBJECT_ALT_NAME);
-  if (!(san instanceof x509.SubjectAlternativeNameExtension)) return [];
-  return san.names.items.filter((name) => name.type === "url").map((name) => name.value);
+export function requestedUris(csr: ParsedCsr | x509.Pkcs10CertificateRequest): string[] {
+  const request =
+    csr instanceof x509.Pkcs10CertificateRequest
+      ? AsnConvert.parse(csr.rawData, CertificationRequest)
+      : csr.request;
+  return requestedSanUris(request);
 }
 
 /** Why the requested URIs do not all name the caller; undefined when they do. */
@@ -133,7 +112,7 @@ export async function signCsr(
   const trustDomain = options.trustDomain ?? DEFAULT_TRUST_DOMAIN;
   const trustDomains = [trustDomain, ...(options.trustDomainAliases ?? [])];
   const identity = spiffeId(trustDomain, request.caller.namespace, request.caller.serviceAccount);
-  const csr = await verifyCsr(request.csrPem);
+  const csr = await readVerifiedCsr(request.csrPem);
   const mismatch = identityMismatch(requestedUris(csr), request.caller, trustDomains);
   if (mismatch) throw new CremaError("CREMA_CA_IDENTITY_MISMATCH", mismatch);
   const ttlMs = certificateTtl(
@@ -154,7 +133,7 @@ export async function signCsr(
   const notBefore = Math.max(now - CLOCK_SKEW_GRACE_MS, signer.notBefore);
   const notAfter = Math.min(now + ttlMs, bundle.chainNotAfter);
   const leaf = await issueLeafCertificate(bundle, {
-    publicKey: csr.publicKey,
+    publicKey: csr.spki,
     uris: [identity],
     notBefore,
     notAfter,
