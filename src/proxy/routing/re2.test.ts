@@ -1,7 +1,7 @@
 // RE2 helpers: safe_regex full-match semantics, the literal pre-check, GlobalReplace with \N.
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeRouteConfiguration, releaseRouteConfiguration } from "./decode-route-config.ts";
-import { compileFullMatch, compileSubstitution, literalPrefix, re2Problem } from "./re2.ts";
+import { compileSubstitution, literalPrefix, re2Problem } from "./re2.ts";
 import { liveRegexCount, Re2Lease } from "./re2-pool.ts";
 import { fullMatch, singleHost } from "./testing.ts";
 
