@@ -1,9 +1,10 @@
 // Field-level rules shared by the kind validators: durations, ports, ranges, regexes,
 // addresses, selectors, exportTo. Each takes the context, the path and the value, reports
 // what is wrong, and returns whether the value is valid.
+import { createRequire } from "node:module";
 import { isIP } from "node:net";
-import { RE2 } from "re2-wasm";
 import { parseDuration } from "../../base/duration.ts";
+import { parseLiteralGlob } from "../../base/literal-glob.ts";
 import type { FieldPath } from "../diagnostic.ts";
 import { isDns1123Label, labelKeyProblem, labelValueProblem } from "../metadata-rules.ts";
 import type { ValidationContext } from "./context.ts";
@@ -112,10 +113,22 @@ export function checkRange(
   return true;
 }
 
+let re2: typeof import("re2-wasm") | undefined;
+
+/**
+ * re2-wasm compiles its WebAssembly as it loads (a tenth of a second of CPU): loaded for the first
+ * regex that is not plain text joined by wildcards, which most configurations never have.
+ */
+function re2Module(): typeof import("re2-wasm") {
+  re2 ??= createRequire(import.meta.url)("re2-wasm") as typeof import("re2-wasm");
+  return re2;
+}
+
 export function checkRegex(ctx: ValidationContext, path: FieldPath, value: unknown): boolean {
   if (typeof value !== "string") return true;
+  if (parseLiteralGlob(value) !== undefined) return true;
   try {
-    new RE2(value, "u");
+    new (re2Module().RE2)(value, "u");
     return true;
   } catch (error) {
     const reason = (error as Error).message.replace(/^Invalid regular expression: \/.*\/u: /s, "");

@@ -1,8 +1,8 @@
 // Literal globs: parsed without RE2, decided with RE2's exact full-match answer, and never loading
 // re2-wasm unless a subject needs it.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { parseLiteralGlob } from "../../base/literal-glob.ts";
 import { seededRandomSource } from "../upstream/lb/random-source.ts";
-import { parseLiteralGlob } from "./literal-glob.ts";
 import { compileFullMatch, re2Problem } from "./re2.ts";
 import { Re2Lease, withTemporaryRe2 } from "./re2-pool.ts";
 import { fullMatch } from "./testing.ts";
@@ -38,6 +38,17 @@ describe("parsing literal globs", () => {
     ["é.*😀", ["é", "😀"], [0]],
   ])("%j → %j joined by %j", (pattern, segments, gaps) => {
     expect(parseLiteralGlob(pattern)).toEqual({ segments, gaps });
+  });
+
+  it("takes every escaped ASCII punctuation character as itself, as RE2 does", () => {
+    const punctuation = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).filter(
+      (c) => !/[A-Za-z0-9]/.test(c),
+    );
+    for (const c of punctuation) {
+      expect(parseLiteralGlob(`\\${c}`), c).toEqual({ segments: [c], gaps: [] });
+      const re2 = withTemporaryRe2(`^(?:\\${c})$`, "u", (re) => re.test(c));
+      expect(re2, c).toEqual({ ok: true, value: true });
+    }
   });
 
   it.each([

@@ -8,7 +8,7 @@ import {
   literalGlobDecides,
   literalGlobMatches,
   parseLiteralGlob,
-} from "./literal-glob.ts";
+} from "../../base/literal-glob.ts";
 import { type Re2Lease, withTemporaryRe2 } from "./re2-pool.ts";
 
 /** "invalid RE2 regex "x": reason" for decode errors; undefined when the pattern compiles. */

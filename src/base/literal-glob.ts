@@ -1,6 +1,7 @@
 // Most safe_regex patterns in practice (Istio's generated principal and presence matchers,
-// user-agent checks) are literal text joined by `.*` or `.+`. Loading re2-wasm costs ~80 ms of CPU per proxy at
-// start-up, so these "literal globs" are recognised here and full-matched by plain string search,
+// user-agent checks) are literal text joined by `.*` or `.+`. Loading re2-wasm costs ~80 ms of
+// CPU, in every proxy at start-up and in the runtime validating manifests, so these "literal
+// globs" are recognised here (valid RE2 by construction) and full-matched by plain string search,
 // with exactly RE2's answer; everything else (and the few subjects where plain search could differ
 // from RE2) is left to re2-wasm.
 
