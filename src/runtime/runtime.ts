@@ -41,6 +41,8 @@ const READY_PROBE_EVERY_TICKS = 2;
 /** A pod that is not ready is also probed this soon after a container writes a line. */
 const OUTPUT_PROBE_DELAY_MS = 10;
 const STOP_GRACE_MS = 5_000;
+/** How long pod changes gather before they go to the control plane together. */
+const PUBLISH_BATCH_MS = 10;
 const HTTP_GATEWAY_PORT = 80;
 const HTTPS_GATEWAY_PORT = 443;
 /** Kinds whose change can change the set of pods. */
@@ -184,15 +186,29 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger,
   });
   const pods = new Map<string, LocalPod>();
-  const publishPod = (pod: LocalPod) => {
+  const podKey = (plan: PodPlan) => `${plan.namespace}/${plan.name}`;
+  // Pods reach the control plane a batch at a time: they start, and become ready, several at
+  // once, and every apply validates its text and rebuilds the mesh's snapshot. Publishing one by
+  // one kept the runtime from starting the next pods while the first ones already ran.
+  const unpublished = new Set<LocalPod>();
+  let publishTimer: NodeJS.Timeout | undefined;
+  const publishPods = () => {
+    publishTimer = undefined;
+    const batch = [...unpublished].filter((pod) => pods.get(podKey(pod.plan)) === pod);
+    unpublished.clear();
+    if (batch.length === 0) return;
+    const names = batch.map((pod) => podKey(pod.plan));
     const outcome = controlPlane.store.apply(
-      JSON.stringify(pod.podResource()),
-      `<pod ${pod.plan.namespace}/${pod.plan.name}>`,
+      batch.map((pod) => JSON.stringify(pod.podResource())).join("\n---\n"),
+      `<pods ${names.join(", ")}>`,
     );
     if (!outcome.accepted)
-      logger.error({ pod: pod.plan.name, report: outcome.report }, "pod status rejected");
+      logger.error({ pods: names, report: outcome.report }, "pod status rejected");
   };
-  const podKey = (plan: PodPlan) => `${plan.namespace}/${plan.name}`;
+  const publishPod = (pod: LocalPod) => {
+    unpublished.add(pod);
+    publishTimer ??= setTimeout(publishPods, PUBLISH_BATCH_MS);
+  };
   const probing = new Set<LocalPod>();
   const probePod = async (pod: LocalPod) => {
     if (probing.has(pod)) return;
@@ -347,6 +363,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const ingress: RuntimeState["ingress"] = {};
   const closeAll = async () => {
     clearInterval(probeTimer);
+    clearTimeout(publishTimer);
     for (const timer of outputProbes.values()) clearTimeout(timer);
     clearInterval(tokenTimer);
     offChange();
