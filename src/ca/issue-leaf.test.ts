@@ -13,7 +13,7 @@ import {
 import { issueLeafCertificate, type LeafCertificateRequest } from "./issue-leaf.ts";
 import { decodePemBlocks } from "./pem.ts";
 import { createSelfSignedCa, generateRootCertificate, randomSerialNumber } from "./root-ca.ts";
-import { makePluggedInHierarchy, YEAR } from "./test-support.ts";
+import { makePluggedInHierarchy, pluggedInBundle, YEAR } from "./test-support.ts";
 import { x509 } from "./x509.ts";
 
 // Both implementations draw their serial from randomSerialNumber(); the tests pin it.
@@ -125,19 +125,7 @@ function selfSigned(certPem: string, keyPem: string): CaBundle {
 
 async function pluggedInCa(): Promise<CaBundle> {
   const { files } = await makePluggedInHierarchy();
-  return buildCaBundle({
-    mode: "plugged-in",
-    certPem: files["ca-cert.pem"]!,
-    keyPem: files["ca-key.pem"]!,
-    chainPem: files["cert-chain.pem"]!,
-    rootsPem: files["root-cert.pem"]!,
-    files: {
-      cert: "ca-cert.pem",
-      key: "ca-key.pem",
-      chain: "cert-chain.pem",
-      roots: "root-cert.pem",
-    },
-  });
+  return pluggedInBundle(files);
 }
 
 const CAS = {

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { connect, createServer, type TLSSocket } from "node:tls";
 import { beforeAll, describe, expect, it } from "vitest";
 import { manualClock } from "../base/clock.ts";
-import { buildCaBundle, type CaBundle } from "./ca-bundle.ts";
+import type { CaBundle } from "./ca-bundle.ts";
 import { exportPrivateKeyPem } from "./crypto-keys.ts";
 import { createSelfSignedCa } from "./root-ca.ts";
 import {
@@ -13,7 +13,14 @@ import {
   MAX_WORKLOAD_CERT_TTL_MS,
   signCsr,
 } from "./sign-csr.ts";
-import { DAY, HOUR, makeCsr, makePluggedInHierarchy, YEAR } from "./test-support.ts";
+import {
+  DAY,
+  HOUR,
+  makeCsr,
+  makePluggedInHierarchy,
+  pluggedInBundle,
+  YEAR,
+} from "./test-support.ts";
 import { x509 } from "./x509.ts";
 
 const START = Date.UTC(2030, 0, 1);
@@ -180,19 +187,7 @@ describe("signCsr", () => {
 
   it("returns [leaf, intermediate, root] from a plugged-in CA", async () => {
     const { root, intermediate, files } = await makePluggedInHierarchy();
-    const plugged = buildCaBundle({
-      mode: "plugged-in",
-      certPem: files["ca-cert.pem"]!,
-      keyPem: files["ca-key.pem"]!,
-      chainPem: files["cert-chain.pem"]!,
-      rootsPem: files["root-cert.pem"]!,
-      files: {
-        cert: "ca-cert.pem",
-        key: "ca-key.pem",
-        chain: "cert-chain.pem",
-        roots: "root-cert.pem",
-      },
-    });
+    const plugged = pluggedInBundle(files);
     const { csrPem } = await makeCsr({ uris: [BARISTA_ID] });
     const signed = await signCsr(plugged, { csrPem, caller: BARISTA });
     expect(signed.certChain.slice(1)).toEqual([intermediate.certPem, root.certPem]);

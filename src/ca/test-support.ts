@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildCaBundle, type CaBundle } from "./ca-bundle.ts";
 import {
   type CryptoKey,
   type CryptoKeyPair,
@@ -136,4 +137,21 @@ export async function makePluggedInHierarchy(): Promise<{
       "cert-chain.pem": intermediate.certPem + root.certPem,
     },
   };
+}
+
+/** The CA bundle a plugged-in hierarchy's `cacerts` files make. */
+export function pluggedInBundle(files: Record<string, string>): CaBundle {
+  return buildCaBundle({
+    mode: "plugged-in",
+    certPem: files["ca-cert.pem"]!,
+    keyPem: files["ca-key.pem"]!,
+    chainPem: files["cert-chain.pem"]!,
+    rootsPem: files["root-cert.pem"]!,
+    files: {
+      cert: "ca-cert.pem",
+      key: "ca-key.pem",
+      chain: "cert-chain.pem",
+      roots: "root-cert.pem",
+    },
+  });
 }
