@@ -2,10 +2,11 @@
 // StreamInfo: the values CEL expressions read as request.path, response.code, source.port …
 // Every attribute is a getter, so an evaluation computes only what its expression reads; an
 // attribute the stream lacks is undefined, which CEL sees as absent (reading it is an error).
-import { Duration } from "@marcbachmann/cel-js/evaluator";
+import type { Duration } from "@marcbachmann/cel-js/evaluator";
 import { addressPort, grpcStatus } from "../access-log/command-operators.ts";
 import { RESPONSE_FLAGS } from "../http/response-flags.ts";
 import type { StreamHeaders, StreamInfo } from "../http/stream-info.ts";
+import { celValues } from "./library.ts";
 
 /** One header's value: a repeated header's values joined with "," (as Envoy's CEL maps do). */
 function headerValue(headers: StreamHeaders | undefined, name: string): string | undefined {
@@ -96,7 +97,7 @@ export class RequestAttributes {
     return new Date(this.#info.startTime);
   }
   get duration(): Duration {
-    return Duration.fromMilliseconds(this.#info.durationMs);
+    return celValues().Duration.fromMilliseconds(this.#info.durationMs);
   }
   get size(): bigint {
     return BigInt(this.#info.bytesReceived);

@@ -1,16 +1,17 @@
 // Compiles a CEL expression once (when the xDS resource holding it is decoded) into a program that
 // evaluates against a finished stream's StreamInfo. Parsing, checking and evaluation are the
 // @marcbachmann/cel-js library's; this file adds Envoy's attribute names and readable errors.
-import {
-  type ASTNode,
+import type {
+  ASTNode,
   TypeError as CelTypeError,
   ParseError,
-  type ParseResult,
+  ParseResult,
 } from "@marcbachmann/cel-js";
 import { firstRegexCall, regexCallProblem } from "../../base/cel-regex-calls.ts";
 import type { StreamInfo } from "../http/stream-info.ts";
 import { StreamAttributes } from "./attributes.ts";
 import { celEnvironment, supportedAttributes } from "./environment.ts";
+import { celLibrary } from "./library.ts";
 
 export interface CelProgram {
   /** The expression as written. */
@@ -40,7 +41,9 @@ function unknownAttributeName(node: ASTNode | undefined): string | undefined {
 function describe(error: ParseError | CelTypeError): string {
   const at = error.range ? ` at character ${error.range.start + 1}` : "";
   if (error.code === "no_such_key" || error.code === "unknown_variable") {
-    const name = unknownAttributeName(error instanceof CelTypeError ? error.node : undefined);
+    const name = unknownAttributeName(
+      error instanceof celLibrary().TypeError ? error.node : undefined,
+    );
     if (name !== undefined) {
       return `attribute ${name}${at} is not supported (supported: ${supportedAttributes()})`;
     }
@@ -49,7 +52,8 @@ function describe(error: ParseError | CelTypeError): string {
 }
 
 function isCompileError(error: unknown): error is ParseError | CelTypeError {
-  return error instanceof ParseError || error instanceof CelTypeError;
+  const { ParseError, TypeError } = celLibrary();
+  return error instanceof ParseError || error instanceof TypeError;
 }
 
 function parseExpression(

@@ -2,8 +2,9 @@
 // object whose fields are the attributes StreamInfo can answer (attributes.ts). Built once per
 // process, on the first expression: the library's environments are expensive to create (a third
 // of a proxy's CEL cost at start-up), and most proxies are never sent an expression.
-import { Environment } from "@marcbachmann/cel-js";
+import type { Environment } from "@marcbachmann/cel-js";
 import { ATTRIBUTE_GROUPS } from "./attributes.ts";
+import { celLibrary } from "./library.ts";
 
 type AttributeGroup = (typeof ATTRIBUTE_GROUPS)[keyof typeof ATTRIBUTE_GROUPS];
 
@@ -15,7 +16,7 @@ function attributeNames(group: AttributeGroup): string[] {
 function createEnvironment(): Environment {
   // Undeclared names are compile errors: crema could never answer them, so the expression would
   // always error.
-  const environment = new Environment({ unlistedVariablesAreDyn: false });
+  const environment = new (celLibrary().Environment)({ unlistedVariablesAreDyn: false });
   for (const group of new Set(Object.values(ATTRIBUTE_GROUPS))) {
     // dyn, not the attributes' own types: Envoy does not type-check, so comparing an int with a
     // string is an evaluation error (not logged), never a rejected config.

@@ -1,9 +1,9 @@
 // Running a compiled CEL program over one stream, with Envoy's treatment of errors: a missing
 // attribute or header, a type mismatch, a division by zero … make the expression erroneous,
 // which an access log filter reads as "do not log" and Istio's metrics as no label value.
-import { TypeError as CelTypeError, EvaluationError } from "@marcbachmann/cel-js";
 import type { StreamInfo } from "../http/stream-info.ts";
 import type { CelProgram } from "./compile.ts";
+import { celLibrary } from "./library.ts";
 import { celValueText } from "./value-text.ts";
 
 const ERRONEOUS = Symbol("erroneous CEL expression");
@@ -19,7 +19,8 @@ function evaluate(program: CelProgram, info: StreamInfo): unknown {
   try {
     return program.evaluate(info);
   } catch (error) {
-    if (error instanceof EvaluationError || error instanceof CelTypeError) return ERRONEOUS;
+    const { EvaluationError, TypeError } = celLibrary();
+    if (error instanceof EvaluationError || error instanceof TypeError) return ERRONEOUS;
     throw error;
   } finally {
     Error.stackTraceLimit = stackTraceLimit;

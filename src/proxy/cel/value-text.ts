@@ -1,7 +1,7 @@
 // A CEL value as text, the way Envoy's expression printer (Filters::Common::Expr::print) renders
 // it for Istio's metric labels: strings and bytes as they are, numbers in decimal, booleans as
 // true/false. Values Istio would render in a form crema does not reproduce have no text.
-import { UnsignedInt } from "@marcbachmann/cel-js/evaluator";
+import { celValues } from "./library.ts";
 
 const EXPONENT_DIGITS = 2;
 const SIGNIFICANT_DIGITS = 6;
@@ -35,7 +35,7 @@ export function celValueText(value: unknown): string | undefined {
     case "boolean":
       return value ? "true" : "false";
   }
-  if (value instanceof UnsignedInt) return value.toString();
+  if (value instanceof celValues().UnsignedInt) return value.toString();
   if (value instanceof Uint8Array) return new TextDecoder().decode(value);
   return undefined;
 }
