@@ -52,8 +52,8 @@ function describe(error: ParseError | CelTypeError): string {
 }
 
 function isCompileError(error: unknown): error is ParseError | CelTypeError {
-  const { ParseError, TypeError } = celLibrary();
-  return error instanceof ParseError || error instanceof TypeError;
+  const cel = celLibrary();
+  return error instanceof cel.ParseError || error instanceof cel.TypeError;
 }
 
 function parseExpression(

@@ -19,8 +19,8 @@ function evaluate(program: CelProgram, info: StreamInfo): unknown {
   try {
     return program.evaluate(info);
   } catch (error) {
-    const { EvaluationError, TypeError } = celLibrary();
-    if (error instanceof EvaluationError || error instanceof TypeError) return ERRONEOUS;
+    const cel = celLibrary();
+    if (error instanceof cel.EvaluationError || error instanceof cel.TypeError) return ERRONEOUS;
     throw error;
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
