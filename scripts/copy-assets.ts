@@ -8,6 +8,7 @@ const ASSETS = [
   "api/schemas.generated.json",
   "xds/envoy-descriptors.generated.json",
   "xds/envoy-declarations.generated.json",
+  "xds/envoy-decode-plans.generated.json",
 ];
 
 for (const asset of ASSETS) {

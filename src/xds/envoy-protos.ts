@@ -4,7 +4,8 @@
 // a quarter of a proxy's start-up, so the Root is built from descriptors generated once
 // (scripts/generate-envoy-descriptors.ts; a test keeps them equal to the protos). Loaded once
 // per process, a declaration at a time: looking a name up adds its declaration and everything that
-// needs (envoy-declarations.ts), so a proxy builds about half of the API instead of all of it.
+// needs (envoy-declarations.ts). A proxy decodes its resources through plans generated ahead of
+// time (envoy-decode-plans.ts) and builds only the few declarations it encodes.
 // Istio's own filter configs that istiod sends to Envoy (CREMA_PROTO_FILES, crema's .proto copies
 // under ./protos) are in the same Root, so their typed configs encode and decode like Envoy's.
 import { accessSync } from "node:fs";

@@ -1,7 +1,9 @@
 // The reflective decoder's view of a message type (proto-decode.ts): its fields in field-number
 // order with what reading each takes (wire type, how to read a value, presence, enum names,
 // oneof siblings, map key and value), built from protobufjs's reflection on a type's first
-// decode and kept per type, so the decoder does not ask the reflection objects again.
+// decode and kept per type, so the decoder does not ask the reflection objects again. A plan
+// finds the plans of its fields' types and of its Any values' types through its PlanSource: the
+// reflection of its Root here, or a table of plans built ahead of time (proto-decode-plan-table.ts).
 import protobuf from "protobufjs";
 import { editionOf, featuresOf, resolveFeatures } from "./protobuf-features.ts";
 import { fullNameOf, hasWellKnownJson } from "./well-known-json.ts";
@@ -68,8 +70,8 @@ export interface FieldPlan {
   readonly enumDefault: unknown;
   /** Slots of the other members of this field's oneof. */
   readonly siblings: readonly number[] | undefined;
-  /** The message type of a message field (of a map: its values'). */
-  readonly type: protobuf.Type | undefined;
+  /** The full name (leading dot) of a message field's type (of a map: its values'). */
+  readonly typeName: string | undefined;
   /** That type's plan, once needed. */
   child: TypePlan | undefined;
   /** The end-group tag of a group-encoded (delimited) message field. */
@@ -84,17 +86,45 @@ export interface FieldPlan {
   readonly valueDefault: unknown;
 }
 
+/** Where plans are found by a message type's full name (with or without the leading dot). */
+export interface PlanSource {
+  plan(name: string): TypePlan | undefined;
+}
+
 export interface TypePlan {
-  readonly type: protobuf.Type;
+  /** The full name, with the leading dot. */
   readonly name: string;
   readonly form: number;
   /** Fields by number, the order toObject emits them in. */
   readonly fields: readonly FieldPlan[];
   readonly byNumber: readonly (FieldPlan | undefined)[];
   readonly required: readonly FieldPlan[];
+  /** Where the plans of its fields' and Any values' types are. */
+  readonly source: PlanSource;
 }
 
 const plans = new WeakMap<protobuf.Type, TypePlan>();
+const sources = new WeakMap<protobuf.Root, PlanSource>();
+
+/** Plans from the reflection of `root`, looked up as protobufjs's lookupType does. */
+export function reflectivePlans(root: protobuf.Root): PlanSource {
+  let source = sources.get(root);
+  if (source === undefined) {
+    source = {
+      plan(name) {
+        try {
+          // lookupType("") answers the Root itself, which is no message type.
+          const type = root.lookupType(name);
+          return type instanceof protobuf.Type ? planOf(type) : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+    };
+    sources.set(root, source);
+  }
+  return source;
+}
 
 /** The plan of `type`, built on its first use. */
 export function planOf(type: protobuf.Type): TypePlan {
@@ -121,18 +151,23 @@ function buildPlan(type: protobuf.Type): TypePlan {
         ? FORM.WELL_KNOWN
         : FORM.PLAIN;
   return {
-    type,
     name,
     form,
     fields,
     byNumber,
     required: fields.filter((_, i) => sorted[i]!.required),
+    source: reflectivePlans(type.root),
   };
 }
 
-/** The plan of a message field's type (of a map: its values'). */
-export function childOf(field: FieldPlan): TypePlan {
-  if (field.child === undefined) field.child = planOf(field.type!);
+/** The plan of `field`'s message type (of a map: its values'); `field` is one of `plan`'s. */
+export function childOf(plan: TypePlan, field: FieldPlan): TypePlan {
+  if (field.child === undefined) {
+    const child = plan.source.plan(field.typeName!);
+    if (child === undefined)
+      throw Error(`no type ${field.typeName} for ${plan.name}.${field.name}`);
+    field.child = child;
+  }
   return field.child;
 }
 
@@ -174,12 +209,12 @@ function fieldPlan(field: protobuf.Field, slot: number, slotOf: Map<string, numb
     read,
     packable:
       (protobuf.types.packed as Record<string, number | undefined>)[scalarType] !== undefined,
-    presence: field.hasPresence,
+    presence: Boolean(field.hasPresence),
     names,
     closed: enumType !== undefined && featuresOf(enumType).enum_type === "CLOSED",
-    enumDefault: field.typeDefault,
+    enumDefault: enumType ? field.typeDefault : undefined,
     siblings: siblings?.length ? siblings : undefined,
-    type: messageType,
+    typeName: messageType && fullNameOf(messageType),
     child: undefined,
     groupEnd: messageType && field.delimited && !isMap ? ((field.id << 3) | 4) >>> 0 : undefined,
     keyRead,

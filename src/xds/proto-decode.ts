@@ -1,5 +1,6 @@
-// Decodes protobuf binary straight into crema's proto3-JSON by walking protobufjs's reflection
-// (Type, Field, Enum) with its wire Reader. protobufjs's own type.decode/toObject first generate
+// Decodes protobuf binary straight into crema's proto3-JSON by walking a plan of each message type
+// (proto-decode-plan.ts: made from protobufjs's reflection, or read from a table generated ahead
+// of time) with protobufjs's wire Reader. protobufjs's own type.decode/toObject first generate
 // five functions per message type with `new Function`; the first xDS push reaches a few hundred
 // types, and that code generation was most of the CPU a sidecar spent decoding it.
 //
@@ -41,12 +42,16 @@ type Long = { low: number; high: number; toString(): string };
 
 /** Decodes binary `type` into its proto3-JSON (see the file header for the rules). */
 export function decodeMessageJson(type: protobuf.Type, bytes: Uint8Array): Json {
-  return decodeNested(type, bytes, 0);
+  return decodeNested(planOf(type), bytes, 0);
+}
+
+/** Decodes binary of the type `plan` is of into its proto3-JSON. */
+export function decodePlannedJson(plan: TypePlan, bytes: Uint8Array): Json {
+  return decodeNested(plan, bytes, 0);
 }
 
 /** `nesting`: how deep the Anys this message sits in are nested, in messages. */
-function decodeNested(type: protobuf.Type, bytes: Uint8Array, nesting: number): Json {
-  const plan = planOf(type);
+function decodeNested(plan: TypePlan, bytes: Uint8Array, nesting: number): Json {
   const reader = protobuf.Reader.create(bytes);
   const slots = decodeInto(plan, reader, undefined, undefined, 0, undefined);
   return toJson(plan, slots, nesting);
@@ -93,7 +98,7 @@ function decodeInto(
           continue;
         case KIND.MESSAGE: {
           if (wire !== field.wire) break;
-          const child = childOf(field);
+          const child = childOf(plan, field);
           const existing = slots[field.slot] as Slots | undefined;
           slots[field.slot] =
             field.groupEnd === undefined
@@ -115,7 +120,7 @@ function decodeInto(
         }
         case KIND.REPEATED_MESSAGE: {
           if (wire !== field.wire) break;
-          const child = childOf(field);
+          const child = childOf(plan, field);
           const element =
             field.groupEnd === undefined
               ? decodeInto(child, r, r.size(), undefined, depth + 1, undefined)
@@ -125,7 +130,7 @@ function decodeInto(
         }
         case KIND.MAP:
           if (wire !== 2) break;
-          readMapEntry(field, r, slots, end, depth);
+          readMapEntry(plan, field, r, slots, end, depth);
           continue;
       }
     }
@@ -219,6 +224,7 @@ function readPacked(field: FieldPlan, r: protobuf.Reader, slots: Slots, end: num
 }
 
 function readMapEntry(
+  plan: TypePlan,
   field: FieldPlan,
   r: protobuf.Reader,
   slots: Slots,
@@ -241,7 +247,8 @@ function readMapEntry(
       continue;
     }
     if (number === 2 && wire === field.wire) {
-      if (field.type) value = decodeInto(childOf(field), r, r.size(), undefined, depth + 1, value);
+      if (field.typeName)
+        value = decodeInto(childOf(plan, field), r, r.size(), undefined, depth + 1, value);
       else {
         raw = readValue(r, field.read);
         hasValue = true;
@@ -258,8 +265,8 @@ function readMapEntry(
     field.longKey && typeof key === "object"
       ? protobuf.util.longToHash(key as Parameters<typeof protobuf.util.longToHash>[0])
       : String(key);
-  map[name] = field.type
-    ? (value ?? newSlots(childOf(field)))
+  map[name] = field.typeName
+    ? (value ?? newSlots(childOf(plan, field)))
     : hasValue
       ? jsonOf(field, raw)
       : field.valueDefault;
@@ -375,19 +382,19 @@ function fieldsOut(
         out[field.name] = outValue(field, value);
         break;
       case KIND.MESSAGE:
-        out[field.name] = message(childOf(field), value as Slots);
+        out[field.name] = message(childOf(plan, field), value as Slots);
         break;
       case KIND.REPEATED:
         if ((value as unknown[]).length) out[field.name] = outList(field, value as unknown[]);
         break;
       case KIND.REPEATED_MESSAGE: {
-        const child = childOf(field);
+        const child = childOf(plan, field);
         const list = value as Slots[];
         if (list.length) out[field.name] = list.map((s) => message(child, s));
         break;
       }
       case KIND.MAP: {
-        const map = mapOut(field, value as Record<string, unknown>, message);
+        const map = mapOut(plan, field, value as Record<string, unknown>, message);
         if (map) out[field.name] = map;
         break;
       }
@@ -398,6 +405,7 @@ function fieldsOut(
 
 /** A map's entries in protobufjs's key order, or undefined when it has none. */
 function mapOut(
+  plan: TypePlan,
   field: FieldPlan,
   map: Record<string, unknown>,
   message: (plan: TypePlan, slots: Slots) => unknown,
@@ -407,8 +415,8 @@ function mapOut(
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     const name = field.longKey ? protobuf.util.longFromKey(key, field.unsignedKey).toString() : key;
-    const value = field.type
-      ? message(childOf(field), map[key] as Slots)
+    const value = field.typeName
+      ? message(childOf(plan, field), map[key] as Slots)
       : outValue(field, map[key]);
     if (name === "__proto__")
       Object.defineProperty(out, name, {
@@ -430,9 +438,9 @@ function anyToJson(plan: TypePlan, slots: Slots, nesting: number): Json {
     if (field.name === "type_url") url = value;
     else if (field.name === "value" && value !== undefined) bytes = asBuffer(value as Uint8Array);
   }
-  return anyJson(plan.type, String(url ?? ""), bytes, (inner, value) =>
-    decodeNested(inner, value, nesting + 1),
-  );
+  const name = String(url ?? "");
+  const inner = plan.source.plan(name.slice(name.lastIndexOf("/") + 1));
+  return anyJson(name, inner?.name, bytes, () => decodeNested(inner!, bytes, nesting + 1));
 }
 
 // As a Buffer, protobufjs reads the value with its BufferReader, as it reads the copy the

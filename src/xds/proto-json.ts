@@ -181,10 +181,12 @@ function fromProtobufObject(type: protobuf.Type, object: unknown, path: string):
 
 function anyOut(anyType: protobuf.Type, obj: Record<string, unknown>, path: string): Json {
   const bytes = typeof obj.value === "string" ? Buffer.from(obj.value, "base64") : new Uint8Array();
-  return anyJson(anyType, String(obj.type_url ?? ""), bytes, (inner, value) =>
+  const url = String(obj.type_url ?? "");
+  const inner = lookupByUrl(anyType, url);
+  return anyJson(url, inner && fullNameOf(inner), bytes, () =>
     fromProtobufObject(
-      inner,
-      inner.toObject(inner.decode(value), { enums: String, longs: String, bytes: String }),
+      inner!,
+      inner!.toObject(inner!.decode(bytes), { enums: String, longs: String, bytes: String }),
       path,
     ),
   );

@@ -1,8 +1,10 @@
 // xDS resources on the wire are google.protobuf.Any; in crema they are proto3-JSON objects.
 // This is the one place that converts between the two.
 import { CremaError } from "../base/errors.ts";
+import { envoyDecodePlans } from "./envoy-decode-plans.ts";
 import { envoyProtos } from "./envoy-protos.ts";
-import { decodeJson, encodeJson, type JsonObject } from "./proto-json.ts";
+import { decodePlannedJson } from "./proto-decode.ts";
+import { encodeJson, type JsonObject } from "./proto-json.ts";
 import { messageNameOf } from "./type-urls.ts";
 
 export interface AnyMessage {
@@ -23,5 +25,8 @@ export function encodeResource(typeUrl: string, resource: JsonObject): AnyMessag
 }
 
 export function decodeResource(any: AnyMessage): JsonObject {
-  return decodeJson(typeFor(any.type_url), any.value);
+  const plan = envoyDecodePlans().plan(messageNameOf(any.type_url));
+  if (plan === undefined)
+    throw new CremaError("CREMA_XDS_UNKNOWN_TYPE", `no protobuf type is known for ${any.type_url}`);
+  return decodePlannedJson(plan, any.value) as JsonObject;
 }

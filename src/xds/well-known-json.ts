@@ -80,20 +80,21 @@ export function wellKnownJson(name: string, obj: Record<string, unknown>): Json 
 }
 
 /**
- * The JSON of an Any given its type URL and its value's bytes: the named message's own JSON
- * (`decode` turns the bytes into it) with "@type" first, or {"@type", value} when the type is
- * unknown (value base64) or a well-known type whose JSON is not an object of fields.
+ * The JSON of an Any given its type URL, the full name of the type it names if that is known,
+ * and `decode`, which turns its value's bytes into that type's JSON: that JSON with "@type"
+ * first, or {"@type", value} when the type is unknown (value base64) or a well-known type whose
+ * JSON is not an object of fields.
  */
 export function anyJson(
-  anyType: protobuf.Type,
   url: string,
+  innerName: string | undefined,
   bytes: Uint8Array,
-  decode: (inner: protobuf.Type, bytes: Uint8Array) => Json,
+  decode: () => Json,
 ): Json {
-  const inner = lookupByUrl(anyType, url);
-  if (!inner) return { "@type": url, value: Buffer.from(bytes).toString("base64") };
-  const decoded = decode(inner, bytes);
-  return isObject(decoded) && !fullNameOf(inner).startsWith(".google.protobuf.")
+  if (innerName === undefined)
+    return { "@type": url, value: Buffer.from(bytes).toString("base64") };
+  const decoded = decode();
+  return isObject(decoded) && !innerName.startsWith(".google.protobuf.")
     ? { "@type": url, ...(decoded as JsonObject) }
     : { "@type": url, value: decoded };
 }
