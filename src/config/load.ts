@@ -29,29 +29,55 @@ export function loadResources(files: readonly SourceFile[], options: LoadOptions
   for (const file of files) {
     const parsed = parseDocuments(file);
     result.diagnostics.push(...parsed.diagnostics);
-    for (const document of parsed.documents) {
-      for (const candidate of expandLists(document)) {
-        const resource = decodeResource(candidate, options, result.diagnostics);
-        if (!resource) continue;
-        const key = resourceKey(resource);
-        const earlier = seen.get(key);
-        if (earlier) {
-          result.diagnostics.push({
-            code: "CREMA_CONFIG_DUPLICATE_RESOURCE",
-            severity: "warning",
-            message: `${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ""}${resource.name} is defined again (first at ${earlier.source?.file}:${earlier.source?.locate([]).line}); the later definition replaces the earlier one`,
-            resource: { kind: resource.kind, namespace: resource.namespace, name: resource.name },
-            position: resource.source?.locate(["metadata", "name"]),
-          });
-          result.resources[result.resources.indexOf(earlier)] = resource;
-        } else {
-          result.resources.push(resource);
-        }
-        seen.set(key, resource);
-      }
-    }
+    for (const document of parsed.documents) addDocument(document, options, result, seen);
   }
   return result;
+}
+
+/**
+ * Resources given as data rather than text (JSON values, as JSON.parse returns them): what a
+ * program builds itself, such as the local runtime's Pods. There is no text to point into, so
+ * every position is the document's own (`file`, line = document number).
+ */
+export function loadValues(
+  values: readonly unknown[],
+  file: string,
+  options: LoadOptions = {},
+): LoadResult {
+  const result: LoadResult = { resources: [], diagnostics: [] };
+  const seen = new Map<string, Resource>();
+  values.forEach((value, index) => {
+    const position = { file, line: index + 1, column: 1 };
+    addDocument({ file, index, value, locate: () => position }, options, result, seen);
+  });
+  return result;
+}
+
+function addDocument(
+  document: ParsedDocument,
+  options: LoadOptions,
+  result: LoadResult,
+  seen: Map<string, Resource>,
+): void {
+  for (const candidate of expandLists(document)) {
+    const resource = decodeResource(candidate, options, result.diagnostics);
+    if (!resource) continue;
+    const key = resourceKey(resource);
+    const earlier = seen.get(key);
+    if (earlier) {
+      result.diagnostics.push({
+        code: "CREMA_CONFIG_DUPLICATE_RESOURCE",
+        severity: "warning",
+        message: `${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ""}${resource.name} is defined again (first at ${earlier.source?.file}:${earlier.source?.locate([]).line}); the later definition replaces the earlier one`,
+        resource: { kind: resource.kind, namespace: resource.namespace, name: resource.name },
+        position: resource.source?.locate(["metadata", "name"]),
+      });
+      result.resources[result.resources.indexOf(earlier)] = resource;
+    } else {
+      result.resources.push(resource);
+    }
+    seen.set(key, resource);
+  }
 }
 
 /** A `kind: List` (as `kubectl get -o yaml` writes) stands for its items. */

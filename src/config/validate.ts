@@ -3,7 +3,7 @@
 // field or an enum typo does not stop them), so a type error never cascades into noise.
 import { describeError } from "../base/errors.ts";
 import { type Diagnostic, type FieldPath, formatFieldPath } from "./diagnostic.ts";
-import { type LoadOptions, loadResources } from "./load.ts";
+import { type LoadOptions, type LoadResult, loadResources, loadValues } from "./load.ts";
 import { type Resource, resourceRef } from "./resource.ts";
 import { checkSchema } from "./schema-check.ts";
 import type { SourceFile } from "./source-file.ts";
@@ -24,7 +24,19 @@ export function validateSources(
   files: readonly SourceFile[],
   options: ValidateOptions = {},
 ): ValidationResult {
-  const loaded = loadResources(files, options);
+  return validateLoaded(loadResources(files, options), options);
+}
+
+/** Loads and validates resources given as JSON values (load.ts's loadValues), levels 1–2. */
+export function validateValues(
+  values: readonly unknown[],
+  file: string,
+  options: ValidateOptions = {},
+): ValidationResult {
+  return validateLoaded(loadValues(values, file, options), options);
+}
+
+function validateLoaded(loaded: LoadResult, options: ValidateOptions): ValidationResult {
   const validators = options.validators ?? defaultKindValidators();
   const diagnostics = [...loaded.diagnostics];
   for (const resource of loaded.resources)

@@ -95,6 +95,43 @@ describe("config store", () => {
     expect(store.apply(dr("ratings", "ratings")).changed).toEqual([]);
   });
 
+  it("applies resources given as data, validated as text is, and names the bad document", async () => {
+    const { store } = await storeFor({ "a.yaml": dr("reviews") });
+    const value = (host: string, name: string) => ({
+      apiVersion: "networking.istio.io/v1",
+      kind: "DestinationRule",
+      metadata: { name, namespace: "shop" },
+      spec: { host },
+    });
+    expect(store.applyValues([value("ratings", "ratings")], "<built>")).toMatchObject({
+      accepted: true,
+      changed: ["DestinationRule/shop/ratings"],
+    });
+    expect(store.current().resources.find((r) => r.name === "ratings")!.spec.host).toBe(
+      "ratings",
+    );
+    const rejected = store.applyValues(
+      [value("details", "details"), value("bad host!", "bad")],
+      "<built>",
+    );
+    expect(rejected.accepted).toBe(false);
+    expect(rejected.diagnostics).toContainEqual(
+      expect.objectContaining({
+        severity: "error",
+        resource: expect.objectContaining({ name: "bad" }),
+        position: { file: "<built>", line: 2, column: 1 },
+      }),
+    );
+    expect(rejected.report).toContain("<built>:2");
+    // Rejected whole: the valid document in it was not applied either.
+    expect(
+      store
+        .current()
+        .resources.map((r) => r.name)
+        .sort(),
+    ).toEqual(["ratings", "reviews"]);
+  });
+
   it("watches its paths and reloads when a file changes", async () => {
     const { store, dir } = await storeFor({ "a.yaml": dr("reviews") }, true);
     const change = nextChange(store);

@@ -9,7 +9,7 @@ import type { Diagnostic } from "../config/diagnostic.ts";
 import { renderDiagnostics } from "../config/format-diagnostics.ts";
 import { type Resource, resourceKey } from "../config/resource.ts";
 import { readSources, type SourceFile } from "../config/source-file.ts";
-import { validateSources } from "../config/validate.ts";
+import { validateSources, validateValues } from "../config/validate.ts";
 
 export interface ConfigState {
   /** Increments with every accepted change. */
@@ -58,6 +58,11 @@ export interface ConfigStore {
   reload(): Promise<ChangeOutcome>;
   /** Adds or replaces resources given as YAML/JSON text (like `kubectl apply -f`). */
   apply(text: string, source?: string): ChangeOutcome;
+  /**
+   * Adds or replaces resources given as JSON values (what JSON.parse returns), validated as
+   * `apply` validates text: for resources a program builds, which need no YAML parsing.
+   */
+  applyValues(values: readonly unknown[], source: string): ChangeOutcome;
   /** Removes the resources named in YAML/JSON text (like `kubectl delete -f`). */
   delete(text: string, source?: string): ChangeOutcome;
   onChange(listener: (state: ConfigState, changed: readonly string[]) => void): () => void;
@@ -130,6 +135,20 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     return { files, ...validateSources(files, { defaultNamespace }) };
   };
 
+  const applyValidated = ({ files, resources, ...validated }: ValidatedSources): ChangeOutcome => {
+    const diagnostics = hasErrors(validated.diagnostics)
+      ? validated.diagnostics
+      : [...validated.diagnostics, ...(options.admit?.(resources) ?? [])];
+    if (hasErrors(diagnostics)) return outcome(false, diagnostics, files, []);
+    const before = effective();
+    const keys = resources.map(resourceKey);
+    resources.forEach((resource, i) => {
+      applied.set(keys[i]!, resource);
+      deleted.delete(keys[i]!);
+    });
+    return outcome(true, diagnostics, files, commit(before, keys));
+  };
+
   const load = ({ files, resources, diagnostics }: ValidatedSources): ChangeOutcome => {
     if (hasErrors(diagnostics)) return outcome(false, diagnostics, files, []);
     const before = effective();
@@ -149,19 +168,12 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
       });
     },
     apply(text, source = "<apply>") {
-      const validated = validateText(text, source);
-      const { files, resources } = validated;
-      const diagnostics = hasErrors(validated.diagnostics)
-        ? validated.diagnostics
-        : [...validated.diagnostics, ...(options.admit?.(resources) ?? [])];
-      if (hasErrors(diagnostics)) return outcome(false, diagnostics, files, []);
-      const before = effective();
-      const keys = resources.map(resourceKey);
-      resources.forEach((resource, i) => {
-        applied.set(keys[i]!, resource);
-        deleted.delete(keys[i]!);
-      });
-      return outcome(true, diagnostics, files, commit(before, keys));
+      return applyValidated(validateText(text, source));
+    },
+    applyValues(values, source) {
+      // No text: diagnostics point at the document by number, under the source's name.
+      const files = [{ path: source, text: "" }];
+      return applyValidated({ files, ...validateValues(values, source, { defaultNamespace }) });
     },
     delete(text, source = "<delete>") {
       const { files, resources, diagnostics } = validateText(text, source);

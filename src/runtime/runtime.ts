@@ -198,8 +198,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     unpublished.clear();
     if (batch.length === 0) return;
     const names = batch.map((pod) => podKey(pod.plan));
-    const outcome = controlPlane.store.apply(
-      batch.map((pod) => JSON.stringify(pod.podResource())).join("\n---\n"),
+    // As data, not text: the runtime wrote these Pods, so there is no YAML to parse (only a JSON
+    // round trip to the plain values a parser would give).
+    const outcome = controlPlane.store.applyValues(
+      batch.map((pod) => JSON.parse(JSON.stringify(pod.podResource())) as unknown),
       `<pods ${names.join(", ")}>`,
     );
     if (!outcome.accepted)
