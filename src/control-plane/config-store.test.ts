@@ -35,6 +35,13 @@ function nextChange(store: ConfigStore): Promise<[ConfigState, readonly string[]
   });
 }
 
+function namesIn(store: ConfigStore): string[] {
+  return store
+    .current()
+    .resources.map((r) => r.name)
+    .sort();
+}
+
 describe("config store", () => {
   it("loads files and reports what a reload changed", async () => {
     const { store, dir } = await storeFor({ "a.yaml": dr("reviews") });
@@ -84,12 +91,7 @@ describe("config store", () => {
     const { store } = await storeFor({ "a.yaml": dr("reviews") });
     expect(store.apply(dr("ratings", "ratings")).changed).toEqual(["DestinationRule/shop/ratings"]);
     expect(store.apply(dr("bad host!", "bad")).accepted).toBe(false);
-    expect(
-      store
-        .current()
-        .resources.map((r) => r.name)
-        .sort(),
-    ).toEqual(["ratings", "reviews"]);
+    expect(namesIn(store)).toEqual(["ratings", "reviews"]);
     expect(store.delete(dr("reviews")).changed).toEqual(["DestinationRule/shop/reviews"]);
     expect(store.current().resources.map((r) => r.name)).toEqual(["ratings"]);
     expect(store.apply(dr("ratings", "ratings")).changed).toEqual([]);
@@ -107,9 +109,7 @@ describe("config store", () => {
       accepted: true,
       changed: ["DestinationRule/shop/ratings"],
     });
-    expect(store.current().resources.find((r) => r.name === "ratings")!.spec.host).toBe(
-      "ratings",
-    );
+    expect(store.current().resources.find((r) => r.name === "ratings")!.spec.host).toBe("ratings");
     const rejected = store.applyValues(
       [value("details", "details"), value("bad host!", "bad")],
       "<built>",
@@ -124,12 +124,7 @@ describe("config store", () => {
     );
     expect(rejected.report).toContain("<built>:2");
     // Rejected whole: the valid document in it was not applied either.
-    expect(
-      store
-        .current()
-        .resources.map((r) => r.name)
-        .sort(),
-    ).toEqual(["ratings", "reviews"]);
+    expect(namesIn(store)).toEqual(["ratings", "reviews"]);
   });
 
   it("watches its paths and reloads when a file changes", async () => {
