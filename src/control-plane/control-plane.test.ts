@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../base/logger.ts";
+import { XdsClient } from "../xds/client/index.ts";
+import { TYPE_URL } from "../xds/type-urls.ts";
 import { type ControlPlane, startControlPlane } from "./control-plane.ts";
 import { translateProxy } from "./translate/translate-proxy.ts";
 
@@ -82,3 +84,52 @@ describe("control plane HTTP API", () => {
     expect((await post("/debug/syncz", "")).status).toBe(405);
   });
 });
+
+describe("control plane convergence", () => {
+  it("is converged only once every proxy has ACKed the push of the last change", async () => {
+    const clusters = new Set<string>();
+    const client = new XdsClient({
+      serverAddress: controlPlane.xdsAddress,
+      node: { id: "sidecar~127.0.31.201~probe.shop~shop.svc.cluster.local" },
+      protocol: "sotw",
+      logger: silentLogger(),
+    });
+    client.watch(TYPE_URL.cluster, {
+      apply: (update) => {
+        if (update.full) clusters.clear();
+        for (const name of update.removed) clusters.delete(name);
+        for (const name of update.added.keys()) clusters.add(name);
+        return { errors: [] };
+      },
+    });
+    const first = new Promise((resolve) => client.events.once("update", resolve));
+    client.start();
+    try {
+      await first;
+      await untilConverged();
+      const entry = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: payments, namespace: shop}
+spec:
+  hosts: [payments.example.com]
+  ports: [{number: 443, name: https, protocol: TLS}]
+  resolution: DNS
+`;
+      expect((await post("/config/apply", entry)).status).toBe(200);
+      // The push waits for 100 ms of quiet; until then the change is pending.
+      expect(controlPlane.converged()).toBe(false);
+      await untilConverged();
+      expect(clusters).toContain("outbound|443||payments.example.com");
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+async function untilConverged(): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!controlPlane.converged()) {
+    if (Date.now() > deadline) throw new Error("the control plane never converged");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

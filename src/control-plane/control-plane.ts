@@ -66,6 +66,11 @@ export interface ControlPlane {
   issueBootstrapToken(namespace: string, serviceAccount: string): Promise<string>;
   store: ConfigStore;
   snapshot(): MeshSnapshot;
+  /**
+   * Whether every accepted change has been pushed and every connected proxy has answered (ACK
+   * or NACK) all it was sent: what `istioctl proxy-status` shows as every proxy SYNCED.
+   */
+  converged(): boolean;
   close(): Promise<void>;
 }
 
@@ -138,15 +143,21 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     burstStart = undefined;
     snapshot = snapshotNow();
     const version = snapshot.version;
+    pushing++;
     // Connections are pushed in turn (the ADS server's push queue): the push time runs until
     // the last of them has been computed and written.
-    void ads.push().then(() => {
-      metrics.pushTime.observe({ type: "all" }, (clock.now() - start) / 1000);
-      logger.info({ version, reasons: reasons.length }, "pushed configuration");
-    });
+    void ads
+      .push()
+      .finally(() => pushing--)
+      .then(() => {
+        metrics.pushTime.observe({ type: "all" }, (clock.now() - start) / 1000);
+        logger.info({ version, reasons: reasons.length }, "pushed configuration");
+      });
   });
   // Convergence is measured from the first change of a burst to each proxy's ACK.
   let burstStart: number | undefined;
+  /** Pushes started and not yet written to every connection. */
+  let pushing = 0;
   const offChange = store.onChange((_state, changed) => {
     burstStart ??= clock.now();
     debouncer.change(changed.join(","));
@@ -271,6 +282,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     },
     store,
     snapshot: () => snapshot,
+    converged: () =>
+      !debouncer.pending() &&
+      pushing === 0 &&
+      ads.connections().every((c) => c.types.every((t) => !t.awaitingAnswer)),
     async close() {
       ready = false;
       offChange();

@@ -7,13 +7,16 @@ describe("push debouncer", () => {
     const clock = manualClock();
     const pushes: string[][] = [];
     const debouncer = createPushDebouncer(clock, (reasons) => pushes.push([...reasons]));
+    expect(debouncer.pending()).toBe(false);
     debouncer.change("a");
     clock.advance(60);
     debouncer.change("b");
     clock.advance(99);
     expect(pushes).toEqual([]);
+    expect(debouncer.pending()).toBe(true);
     clock.advance(1);
     expect(pushes).toEqual([["a", "b"]]);
+    expect(debouncer.pending()).toBe(false);
   });
 
   it("never delays a push more than 10 s under constant change", () => {

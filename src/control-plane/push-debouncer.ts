@@ -12,6 +12,8 @@ export interface PushDebouncer {
   change(reason: string): void;
   /** Pushes now whatever is pending. */
   flush(): void;
+  /** Whether a change waits for its push. */
+  pending(): boolean;
   stop(): void;
 }
 
@@ -48,6 +50,7 @@ export function createPushDebouncer(
       if (timer) clock.clearTimeout(timer);
       fire();
     },
+    pending: () => pending.length > 0,
     stop() {
       if (timer) clock.clearTimeout(timer);
       timer = undefined;

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CremaError } from "../base/errors.ts";
+import { nodeHttp } from "../base/node-http.ts";
 
 export const DEFAULT_STATE_DIR = ".crema";
 export const RUNTIME_FILE = "runtime.json";
@@ -101,16 +102,52 @@ export function runtimeRunning(stateDir: string): boolean {
   }
 }
 
-async function runtimeRequest(url: string, init?: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    throw new CremaError(
+/** What the CLI reads of the runtime's answers. */
+interface RuntimeResponse {
+  status: number;
+  ok: boolean;
+  text(): string;
+  json(): unknown;
+}
+
+/**
+ * One request to the runtime's API. On node:http, not fetch: `crema up --detach` asks for the
+ * pods ten times a second while the mesh starts, and loading fetch's undici took more CPU than
+ * the rest of that command, at the moment every core is busy starting the pods.
+ */
+function runtimeRequest(
+  url: string,
+  init: { method?: string; body?: string; headers?: Record<string, string> } = {},
+): Promise<RuntimeResponse> {
+  const failed = (error: Error) =>
+    new CremaError(
       "CREMA_RUNTIME_REQUEST_FAILED",
-      `cannot reach the local mesh at ${url}: ${(error as Error).message}`,
+      `cannot reach the local mesh at ${url}: ${error.message}`,
       { cause: error },
     );
-  }
+  return new Promise((resolve, reject) => {
+    const request = nodeHttp.request(
+      url,
+      { method: init.method ?? "GET", headers: init.headers, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.once("error", (error) => reject(failed(error)));
+        response.once("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const status = response.statusCode ?? 0;
+          resolve({
+            status,
+            ok: status >= 200 && status < 300,
+            text: () => text,
+            json: () => JSON.parse(text),
+          });
+        });
+      },
+    );
+    request.once("error", (error) => reject(failed(error)));
+    request.end(init.body);
+  });
 }
 
 /** Every pod of the running mesh, sorted by namespace and name. */
@@ -122,7 +159,15 @@ export async function fetchPods(state: RuntimeState): Promise<PodStatus[]> {
       `the local mesh answered ${response.status} to GET /pods`,
     );
   }
-  return (await response.json()) as PodStatus[];
+  return response.json() as PodStatus[];
+}
+
+/**
+ * Whether the mesh is ready: every pod is, and every proxy has ACKed the configuration that
+ * says so (the control plane pushes a change after 100 ms of quiet, as istiod does).
+ */
+export async function meshReady(state: RuntimeState): Promise<boolean> {
+  return (await runtimeRequest(`${state.apiUrl}/ready`)).ok;
 }
 
 export interface ConfigChangeResult {
@@ -146,10 +191,10 @@ export async function changeConfig(
   if (response.status !== 200 && response.status !== 422) {
     throw new CremaError(
       "CREMA_RUNTIME_REQUEST_FAILED",
-      `the local mesh answered ${response.status} to ${verb}: ${await response.text()}`,
+      `the local mesh answered ${response.status} to ${verb}: ${response.text()}`,
     );
   }
-  return (await response.json()) as ConfigChangeResult;
+  return response.json() as ConfigChangeResult;
 }
 
 /**

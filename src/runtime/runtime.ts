@@ -422,7 +422,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ...configApiHandlers(controlPlane.store),
       ],
       metrics: new Registry(),
-      ready: () => true,
+      // Ready: every pod is, and the proxies have the configuration that says so.
+      ready: () =>
+        [...pods.values()].every((p) => p.ready()) && !publishTimer && controlPlane.converged(),
       logger,
     });
   } catch (error) {

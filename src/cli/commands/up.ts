@@ -19,6 +19,7 @@ import type { Runtime } from "../../runtime/runtime.ts";
 import {
   DEFAULT_STATE_DIR,
   fetchPods,
+  meshReady,
   type PodStatus,
   type RuntimeState,
   readRuntimeState,
@@ -242,7 +243,7 @@ async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
     const pods = await fetchPods(state);
     const problem = pods.map(hopeless).find((p) => p !== undefined);
     if (problem) return fail(problem);
-    if (pods.length > 0 && pods.every((p) => p.ready)) {
+    if (pods.length > 0 && pods.every((p) => p.ready) && (await meshReady(state))) {
       io.stdout(summary(state, pods));
       io.stdout(`running in the background (process ${state.pid}); 'crema down' stops it\n`);
       return;
