@@ -349,7 +349,7 @@ if (only.has("runtime")) {
         "1.00×",
       ],
       [
-        "crema up --detach until every pod is ready",
+        "crema up --detach until every pod is ready and synced",
         ms(startup.upMs),
         `${(startup.upMs.median / startup.baselineMs.median).toFixed(2)}×`,
       ],

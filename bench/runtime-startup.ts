@@ -1,5 +1,5 @@
 // Local runtime start-up: wall time from `crema up examples/coffee-shop --detach` to every pod
-// ready (the command returns then), against a baseline measured in the same run — starting as
+// ready and every proxy synced (the command returns then), against a baseline measured in the same run — starting as
 // many bare Node processes as the demo has processes, all at once, until each has printed.
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

@@ -52,7 +52,7 @@ describe("npm run bench -- --quick", () => {
       expect(results.runtimeStartup.cpuMs.perSidecar.median).toBeGreaterThan(0);
       expect(results.runtimeStartup.cpuMs.runtime.median).toBeGreaterThan(0);
       expect(results.runtimeStartup.baselineCpuMs.median).toBeGreaterThan(0);
-      expect(printed).toContain("crema up --detach until every pod is ready");
+      expect(printed).toContain("crema up --detach until every pod is ready and synced");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
