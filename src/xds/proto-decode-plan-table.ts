@@ -47,7 +47,7 @@ export interface PlanTable {
 const FLAG = { PRESENCE: 1, CLOSED: 2, REQUIRED: 4 } as const;
 
 /** The row of `plan` (enum name tables go to `enums`, shared by identity). */
-export function typeRowOf(plan: TypePlan, enums: Map<Record<number, string>, number>): TypeRow {
+function typeRowOf(plan: TypePlan, enums: Map<Record<number, string>, number>): TypeRow {
   // Only the numbers in use: byNumber is sparse, and field numbers go up to 2^29 - 1.
   const numberOf = new Map(Object.keys(plan.byNumber).map((n) => [plan.byNumber[+n]!, +n]));
   const required = new Set(plan.required);
@@ -79,7 +79,7 @@ export function typeRowOf(plan: TypePlan, enums: Map<Record<number, string>, num
 }
 
 /** The plan of the type `name` (leading dot) from its row; its children come from `source`. */
-export function planOfRow(
+function planOfRow(
   name: string,
   [form, rows]: TypeRow,
   enums: PlanTable["enums"],
@@ -89,13 +89,21 @@ export function planOfRow(
   const byNumber: (FieldPlan | undefined)[] = [];
   const required: FieldPlan[] = [];
   for (const [slot, row] of rows.entries()) {
-    const [fieldName, number, kind, wire, read, flags, enumIndex, typeName, enumDefault] = row;
-    const [siblings, groupEnd, keyRead, keyWire] = row.slice(9) as [
-      number[],
+    const [
+      fieldName,
       number,
-      number,
-      number,
-    ];
+      kind,
+      wire,
+      read,
+      flags,
+      enumIndex,
+      typeName,
+      enumDefault,
+      siblings,
+      groupEnd,
+      keyRead,
+      keyWire,
+    ] = row;
     const names = enumIndex < 0 ? undefined : enums[enumIndex];
     const field: FieldPlan = {
       slot,
@@ -174,7 +182,8 @@ export function planTableOf(root: protobuf.Root): PlanTable {
         const plan = planOf(nested);
         types[plan.name.slice(1)] = typeRowOf(plan, enums);
       }
-      if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) visit(nested);
+      // Types are namespaces too: nested messages are visited with the packages.
+      if (nested instanceof protobuf.Namespace) visit(nested);
     }
   };
   visit(root);
