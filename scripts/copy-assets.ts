@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 const ASSETS = [
   "echo/echo.proto",
   "ca/istio-ca.proto",
+  "ca/istio-ca.generated.json",
   "api/schemas.generated.json",
   "xds/envoy-descriptors.generated.json",
   "xds/envoy-declarations.generated.json",
