@@ -6,7 +6,7 @@
 // reflection of its Root here, or a table of plans built ahead of time (proto-decode-plan-table.ts).
 import protobuf from "protobufjs";
 import { editionOf, featuresOf, resolveFeatures } from "./protobuf-features.ts";
-import { fullNameOf, hasWellKnownJson } from "./well-known-json.ts";
+import { fullNameOf, hasWellKnownJson, lookupMessageType } from "./well-known-json.ts";
 
 /** How a value is read off the wire: protobufjs's basic types, numbered, plus checked UTF-8. */
 export const READ = {
@@ -112,13 +112,8 @@ export function reflectivePlans(root: protobuf.Root): PlanSource {
   if (source === undefined) {
     source = {
       plan(name) {
-        try {
-          // lookupType("") answers the Root itself, which is no message type.
-          const type = root.lookupType(name);
-          return type instanceof protobuf.Type ? planOf(type) : undefined;
-        } catch {
-          return undefined;
-        }
+        const type = lookupMessageType(root, name);
+        return type && planOf(type);
       },
     };
     sources.set(root, source);

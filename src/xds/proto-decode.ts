@@ -26,6 +26,7 @@ import {
   type TypePlan,
 } from "./proto-decode-plan.ts";
 import type { Json, JsonObject } from "./proto-json.ts";
+import { messageNameOf } from "./type-urls.ts";
 import { anyJson, wellKnownJson } from "./well-known-json.ts";
 
 /** protobufjs's nesting limit for one message (protoc's default); deeper input throws. */
@@ -438,9 +439,9 @@ function anyToJson(plan: TypePlan, slots: Slots, nesting: number): Json {
     if (field.name === "type_url") url = value;
     else if (field.name === "value" && value !== undefined) bytes = asBuffer(value as Uint8Array);
   }
-  const name = String(url ?? "");
-  const inner = plan.source.plan(name.slice(name.lastIndexOf("/") + 1));
-  return anyJson(name, inner?.name, bytes, () => decodeNested(inner!, bytes, nesting + 1));
+  const typeUrl = String(url ?? "");
+  const inner = plan.source.plan(messageNameOf(typeUrl));
+  return anyJson(typeUrl, inner?.name, bytes, () => decodeNested(inner!, bytes, nesting + 1));
 }
 
 // As a Buffer, protobufjs reads the value with its BufferReader, as it reads the copy the

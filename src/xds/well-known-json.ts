@@ -7,6 +7,7 @@
 // whose Value fields are camelCase whatever keepCase says; hence nullValue etc.)
 import protobuf from "protobufjs";
 import type { Json, JsonObject } from "./proto-json.ts";
+import { messageNameOf } from "./type-urls.ts";
 
 export const WRAPPERS = new Set([
   ".google.protobuf.DoubleValue",
@@ -42,10 +43,14 @@ export function lookupByUrl(
   from: protobuf.ReflectionObject,
   url: string,
 ): protobuf.Type | undefined {
-  const name = url.slice(url.lastIndexOf("/") + 1);
+  return lookupMessageType(from.root, messageNameOf(url));
+}
+
+/** The message type `name` resolves to in `root` as protobufjs's lookupType finds it, if any. */
+export function lookupMessageType(root: protobuf.Root, name: string): protobuf.Type | undefined {
   try {
     // lookupType("") answers the Root itself, which is no message type.
-    const type = from.root.lookupType(name);
+    const type = root.lookupType(name);
     return type instanceof protobuf.Type ? type : undefined;
   } catch {
     return undefined;
