@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CremaError } from "../base/errors.ts";
 import { nodeHttp } from "../base/node-http.ts";
+import { processAlive } from "../base/process-alive.ts";
 
 export const DEFAULT_STATE_DIR = ".crema";
 export const RUNTIME_FILE = "runtime.json";
@@ -61,15 +62,6 @@ export interface PodStatus {
 
 export function runtimeFile(stateDir: string): string {
   return join(stateDir, RUNTIME_FILE);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The running mesh of `stateDir`; throws CREMA_RUNTIME_NOT_RUNNING when there is none. */

@@ -2,6 +2,7 @@
 // anything it left behind (its recorded process ids) is killed, so no process or port remains.
 import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { processAlive } from "../../base/process-alive.ts";
 import { releaseCliBundle } from "../../runtime/crema-command.ts";
 import { RUNTIME_FILE, readRuntimeState } from "../../runtime/runtime-state.ts";
 import type { CommandRegistrar } from "../main.ts";
@@ -10,18 +11,9 @@ import { reportErrors, stateDirOption } from "../runtime-io.ts";
 const STOP_WAIT_MS = 30_000;
 const POLL_MS = 100;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 async function waitForExit(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (alive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
@@ -37,7 +29,9 @@ function killLeftovers(stateDir: string): number {
     return 0;
   }
   let killed = 0;
-  for (const pid of pids.filter(alive)) {
+  // Each pid leads its container's process group: a group whose leader has exited may still hold
+  // what the container started, so the group is signalled whatever its leader's state.
+  for (const pid of pids) {
     try {
       process.kill(-pid, "SIGKILL");
       killed++;

@@ -133,6 +133,52 @@ describe("JwksResolver", () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it("stop() ends a fetch in flight and the retries still to come, quietly", async () => {
+    const clock = manualClock();
+    const errors: string[] = [];
+    const requests: string[] = [];
+    // An issuer that never answers: each fetch ends only when its signal aborts.
+    const fetchText = (url: string, _timeoutMs: number, signal: AbortSignal) => {
+      requests.push(url);
+      return new Promise<string>((_resolve, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true }),
+      );
+    };
+    const resolver = new JwksResolver({ clock, fetchText, onError: (m) => errors.push(m) });
+    resolver.start();
+    const first = resolver.ensure([{ issuer: "i", jwksUri: "https://i/keys", timeoutMs: 5000 }]);
+    resolver.stop();
+    await first;
+    await flush();
+    expect(requests).toEqual(["https://i/keys"]);
+    expect(errors).toEqual([]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("stop() cuts the pause between a refresh's retries", async () => {
+    const clock = manualClock();
+    const errors: string[] = [];
+    const server = origin({ "https://i/keys": new Error("connection refused") });
+    const resolver = new JwksResolver({
+      clock,
+      fetchText: server.fetchText,
+      onError: (m) => errors.push(m),
+    });
+    resolver.start();
+    await resolver.ensure([{ issuer: "i", jwksUri: "https://i/keys", timeoutMs: 5000 }]);
+    // The failed first fetch started a background refresh with 7 retries, a second apart.
+    await flush();
+    const requestsBefore = server.requests.length;
+    const refreshing = resolver.refresh();
+    resolver.stop();
+    await expect(refreshing).resolves.toBe(true);
+    clock.advance(60_000);
+    await flush();
+    expect(server.requests).toHaveLength(requestsBefore);
+    expect(errors).toEqual(["cannot fetch JWKS for issuer i: connection refused"]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
   it("evicts entries unused for the eviction period", async () => {
     const clock = manualClock();
     const server = origin({ "https://i/keys": KEYS_A });

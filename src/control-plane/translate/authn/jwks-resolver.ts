@@ -10,8 +10,15 @@ import { DEFAULT_JWKS_TIMEOUT_MS, type JwksSource } from "./jwt-rules.ts";
 const OPENID_DISCOVERY_SUFFIX = "/.well-known/openid-configuration";
 const MINUTE = 60_000;
 
-/** Fetches a URL's body as text; rejects on a non-2xx answer, a network error or the timeout. */
-export type JwksFetchText = (url: string, timeoutMs: number) => Promise<string>;
+/**
+ * Fetches a URL's body as text; rejects on a non-2xx answer, a network error, the timeout or
+ * `signal` (the resolver stopped).
+ */
+export type JwksFetchText = (
+  url: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+) => Promise<string>;
 
 export interface JwksResolverOptions {
   clock?: Clock;
@@ -50,8 +57,10 @@ interface Entry {
 const keyOf = (issuer: string, jwksUri: string) => `${issuer}\n${jwksUri}`;
 
 /** Node's fetch with a timeout; the error text as istiod's ("status 404, message ..."). */
-export const defaultFetchText: JwksFetchText = async (url, timeoutMs) => {
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+export const defaultFetchText: JwksFetchText = async (url, timeoutMs, signal) => {
+  const response = await fetch(url, {
+    signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]),
+  });
   const body = await response.text();
   if (response.status < 200 || response.status >= 300) {
     const message = JSON.stringify(body);
@@ -107,6 +116,8 @@ export class JwksResolver implements JwksLookup {
   private nextIntervalMs: number;
   private lastRefreshFailed = false;
   private refreshing: Promise<boolean> | undefined;
+  /** Aborted by stop(): fetches in flight end, and their retries are not made. */
+  private stopping = new AbortController();
 
   constructor(options: JwksResolverOptions = {}) {
     this.clock = options.clock ?? systemClock();
@@ -155,14 +166,20 @@ export class JwksResolver implements JwksLookup {
 
   /** Starts the periodic refresh. */
   start(): void {
+    if (this.stopping.signal.aborted) this.stopping = new AbortController();
     this.started = true;
     this.schedule();
   }
 
+  /**
+   * Stops the refresh and ends every fetch in flight, retries included: a control plane that
+   * closes must not be kept alive by an issuer that does not answer.
+   */
   stop(): void {
     this.started = false;
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    this.stopping.abort();
   }
 
   /** Known entries (issuer, jwksUri, whether a key set is held), for debugging and tests. */
@@ -212,6 +229,7 @@ export class JwksResolver implements JwksLookup {
       },
       (error: unknown) => {
         entry.inflight = undefined;
+        if (this.stopping.signal.aborted) return;
         this.onError(`cannot fetch JWKS for issuer ${source.issuer}: ${messageOf(error)}`);
         // istiod retries a failed first fetch in the background at once.
         void this.refresh(true);
@@ -249,7 +267,8 @@ export class JwksResolver implements JwksLookup {
             // Unlike istiod (which forgets a never-fetched entry and refetches on the next push),
             // the entry stays so that this refresher keeps retrying with back-off.
             failed = true;
-            this.onError(`cannot refresh JWKS for issuer ${entry.issuer}: ${messageOf(error)}`);
+            if (!this.stopping.signal.aborted)
+              this.onError(`cannot refresh JWKS for issuer ${entry.issuer}: ${messageOf(error)}`);
           },
         ),
       );
@@ -278,12 +297,13 @@ export class JwksResolver implements JwksLookup {
   /** Resolves the URI (OpenID discovery when empty) and fetches, retrying `retries` times. */
   private async fetchKeySet(entry: Entry, retries: number): Promise<string> {
     const uri = entry.jwksUri || (await this.discover(entry, retries));
-    return this.withRetries(() => this.fetchText(uri, entry.timeoutMs), retries);
+    return this.withRetries((signal) => this.fetchText(uri, entry.timeoutMs, signal), retries);
   }
 
   private async discover(entry: Entry, retries: number): Promise<string> {
     const text = await this.withRetries(
-      () => this.fetchText(`${entry.issuer}${OPENID_DISCOVERY_SUFFIX}`, entry.timeoutMs),
+      (signal) =>
+        this.fetchText(`${entry.issuer}${OPENID_DISCOVERY_SUFFIX}`, entry.timeoutMs, signal),
       retries,
     );
     const data = JSON.parse(text) as { jwks_uri?: unknown };
@@ -293,15 +313,36 @@ export class JwksResolver implements JwksLookup {
     return data.jwks_uri;
   }
 
-  private async withRetries(attempt: () => Promise<string>, retries: number): Promise<string> {
+  private async withRetries(
+    attempt: (signal: AbortSignal) => Promise<string>,
+    retries: number,
+  ): Promise<string> {
+    const { signal } = this.stopping;
     for (let i = 0; i < retries; i++) {
+      signal.throwIfAborted();
       try {
-        return await attempt();
+        return await attempt(signal);
       } catch {
-        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, this.retryIntervalMs));
+        await this.pause(signal);
       }
     }
-    return attempt();
+    signal.throwIfAborted();
+    return attempt(signal);
+  }
+
+  /** The pause between retries, cut short by stop(). */
+  private pause(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.clock.clearTimeout(timer);
+        resolve();
+      };
+      const timer = this.clock.setTimeout(() => {
+        signal.removeEventListener("abort", done);
+        resolve();
+      }, this.retryIntervalMs);
+      signal.addEventListener("abort", done, { once: true });
+    });
   }
 }
 
