@@ -44,6 +44,11 @@ interface UpFlags {
 
 const DETACHED_LOG = "runtime.log";
 const WAIT_POLL_MS = 100;
+/**
+ * Once every pod is ready, the wait is for the control plane's last push and the proxies' ACKs,
+ * which take tens of milliseconds: asked this often, `--detach` returns close to when they land.
+ */
+const SYNC_POLL_MS = 10;
 /** A container that exited this often while `--detach` waits will not become ready by itself. */
 const CRASH_LOOP_RESTARTS = 3;
 const LOG_TAIL_LINES = 15;
@@ -243,12 +248,13 @@ async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
     const pods = await fetchPods(state);
     const problem = pods.map(hopeless).find((p) => p !== undefined);
     if (problem) return fail(problem);
-    if (pods.length > 0 && pods.every((p) => p.ready) && (await meshReady(state))) {
+    const podsReady = pods.length > 0 && pods.every((p) => p.ready);
+    if (podsReady && (await meshReady(state))) {
       io.stdout(summary(state, pods));
       io.stdout(`running in the background (process ${state.pid}); 'crema down' stops it\n`);
       return;
     }
-    await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+    await new Promise((r) => setTimeout(r, podsReady ? SYNC_POLL_MS : WAIT_POLL_MS));
   }
 }
 
