@@ -353,6 +353,11 @@ if (only.has("runtime")) {
         ms(startup.upMs),
         `${(startup.upMs.median / startup.baselineMs.median).toFixed(2)}×`,
       ],
+      [
+        "crema down until every process has exited",
+        ms(startup.downMs),
+        `${(startup.downMs.median / startup.baselineMs.median).toFixed(2)}×`,
+      ],
     ],
   );
   const cpu = (s: { median: number; min: number; max: number }) =>

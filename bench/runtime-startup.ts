@@ -1,6 +1,7 @@
 // Local runtime start-up: wall time from `crema up examples/coffee-shop --detach` to every pod
-// ready and every proxy synced (the command returns then), against a baseline measured in the same run — starting as
-// many bare Node processes as the demo has processes, all at once, until each has printed.
+// ready and every proxy synced (the command returns then), against a baseline measured in the
+// same run — starting as many bare Node processes as the demo has processes, all at once, until
+// each has printed. Also the time `crema down` takes to stop it all.
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +18,8 @@ export interface RuntimeStartupResult {
   pods: number;
   processes: number;
   upMs: Spread;
+  /** `crema down` until the runtime and every pod have exited (the command returns then). */
+  downMs: Spread;
   baselineMs: Spread;
   /** CPU time each process had used when `crema up` returned (Linux /proc). */
   cpuMs: { runtime: Spread; perSidecar: Spread; perApp: Spread; total: Spread };
@@ -85,6 +88,7 @@ const spread = (values: number[]): Spread => {
 
 export async function benchRuntimeStartup(rounds: number): Promise<RuntimeStartupResult> {
   const up: number[] = [];
+  const down: number[] = [];
   const baseline: number[] = [];
   const cpu = {
     runtime: [] as number[],
@@ -128,7 +132,9 @@ export async function benchRuntimeStartup(rounds: number): Promise<RuntimeStartu
     cpu.total.push(runtimeCpu + sum(sidecars) + sum(apps));
     pods = status.pods.length;
     processes = containers.length;
+    const downStart = performance.now();
     await crema(["down", ...args]);
+    down.push(performance.now() - downStart);
     rmSync(stateDir, { recursive: true, force: true });
     const baselineStart = performance.now();
     const bare = await startNodeProcesses(processes);
@@ -139,6 +145,7 @@ export async function benchRuntimeStartup(rounds: number): Promise<RuntimeStartu
     pods,
     processes,
     upMs: spread(up),
+    downMs: spread(down),
     baselineMs: spread(baseline),
     cpuMs: {
       runtime: spread(cpu.runtime),

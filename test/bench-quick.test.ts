@@ -48,6 +48,7 @@ describe("npm run bench -- --quick", () => {
       for (const row of results.loadBalancers) expect(row.nsPerPick).toBeGreaterThan(0);
       expect(results.runtimeStartup.pods).toBeGreaterThanOrEqual(10);
       expect(results.runtimeStartup.upMs.median).toBeGreaterThan(0);
+      expect(results.runtimeStartup.downMs.median).toBeGreaterThan(0);
       expect(results.runtimeStartup.baselineMs.median).toBeGreaterThan(0);
       expect(results.runtimeStartup.cpuMs.perSidecar.median).toBeGreaterThan(0);
       expect(results.runtimeStartup.cpuMs.runtime.median).toBeGreaterThan(0);
