@@ -94,6 +94,19 @@ export function runtimeRunning(stateDir: string): boolean {
   }
 }
 
+/**
+ * Throws CREMA_RUNTIME_ALREADY_RUNNING when a mesh runs in `stateDir`; `shown` is the folder as
+ * the user wrote it.
+ */
+export function refuseRunningMesh(stateDir: string, shown: string): void {
+  if (runtimeRunning(stateDir)) {
+    throw new CremaError(
+      "CREMA_RUNTIME_ALREADY_RUNNING",
+      `a local mesh is already running in '${shown}': stop it with 'crema down' or use another --state-dir`,
+    );
+  }
+}
+
 /** What the CLI reads of the runtime's answers. */
 interface RuntimeResponse {
   status: number;

@@ -32,7 +32,7 @@ import { type LocalPod, startLocalPod } from "./local-pod.ts";
 import { type NodeForwarder, startNodeForwarder } from "./node-forwarder.ts";
 import { createPodIpAllocator, DEFAULT_POD_CIDR } from "./pod-ips.ts";
 import { type PodPlan, planPods } from "./pod-plan.ts";
-import { RUNTIME_FILE, type RuntimeState, runtimeRunning } from "./runtime-state.ts";
+import { RUNTIME_FILE, type RuntimeState, refuseRunningMesh } from "./runtime-state.ts";
 import { resolveServiceEndpoints } from "./service-resolver.ts";
 
 /** Pods that are not ready are probed on every tick, ready ones every 500 ms. */
@@ -124,12 +124,7 @@ async function loadManifests(
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { logger } = options;
   const stateDir = resolve(options.stateDir);
-  if (runtimeRunning(stateDir)) {
-    throw new CremaError(
-      "CREMA_RUNTIME_ALREADY_RUNNING",
-      `a local mesh is already running in '${options.stateDir}': stop it with 'crema down' or use another --state-dir`,
-    );
-  }
+  refuseRunningMesh(stateDir, options.stateDir);
   const paths = options.paths.map((p) => resolve(p));
   const manifests = await loadManifests(paths, options.recursive === true);
   const { resources } = manifests;

@@ -436,6 +436,17 @@ spec:
     expect(clusters.stdout).toMatch(/echo\.shop\.svc\.cluster\.local\s+80\s+-\s+outbound\s+EDS/);
   });
 
+  it("refuses a second crema up --detach in the same state dir, and leaves the mesh and its log alone", async () => {
+    const logFile = join(stateDir, "runtime.log");
+    const logBefore = readFileSync(logFile, "utf8");
+    const again = await crema(["up", join(dir, "app.yaml"), "--detach", ...stateArgs()]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("CREMA_RUNTIME_ALREADY_RUNNING");
+    expect(again.stdout).not.toContain("mesh ready");
+    expect(readFileSync(logFile, "utf8").startsWith(logBefore)).toBe(true);
+    expect((await status()).pods.every((p) => p.ready)).toBe(true);
+  });
+
   it("explains a pod name it does not know", async () => {
     const run = await crema(["exec", "nobody", ...stateArgs(), "--", "true"]);
     expect(run.code).toBe(1);

@@ -23,6 +23,7 @@ import {
   type PodStatus,
   type RuntimeState,
   readRuntimeState,
+  refuseRunningMesh,
 } from "../../runtime/runtime-state.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
@@ -181,6 +182,9 @@ async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
   const stateDir = resolve(io.cwd, flags.stateDir);
   const timeout = parseDuration(flags.timeout);
   const timeoutMs = timeout.ok ? timeout.ms : 120_000;
+  // Before anything else: the runtime would refuse too, but only after this command had
+  // truncated the running mesh's log, and while it waited it would find that mesh ready.
+  refuseRunningMesh(stateDir, flags.stateDir);
   mkdirSync(stateDir, { recursive: true });
   const logFile = join(stateDir, DETACHED_LOG);
   const out = openSync(logFile, "w");
