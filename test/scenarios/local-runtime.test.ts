@@ -439,7 +439,18 @@ spec:
   it("refuses a second crema up --detach in the same state dir, and leaves the mesh and its log alone", async () => {
     const logFile = join(stateDir, "runtime.log");
     const logBefore = readFileSync(logFile, "utf8");
-    const again = await crema(["up", join(dir, "app.yaml"), "--detach", ...stateArgs()]);
+    const again = await crema([
+      "up",
+      join(dir, "app.yaml"),
+      "--detach",
+      ...stateArgs(),
+      "--ingress-port",
+      "0",
+      "--ingress-tls-port",
+      "0",
+      "--pod-cidr",
+      POD_CIDR,
+    ]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("CREMA_RUNTIME_ALREADY_RUNNING");
     expect(again.stdout).not.toContain("mesh ready");
