@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PodStatus } from "../../src/runtime/runtime-state.ts";
-import { runCrema } from "./support/crema-cli.ts";
+import { meshSynced, runCrema } from "./support/crema-cli.ts";
 import { until } from "./support/until.ts";
 
 const POD_CIDR = "127.50.0.0/16";
@@ -427,6 +427,8 @@ spec:
   });
 
   it("shows each proxy's sync state and configuration the way istioctl does", async () => {
+    // The tests before changed the mesh; its last push may still be on its way.
+    await until("the mesh is synced", () => meshSynced(stateDir));
     const ps = await crema(["proxy-status", ...stateArgs()]);
     expect(ps.code, ps.stderr).toBe(0);
     const sleepRow = ps.stdout.split("\n").find((line) => line.startsWith("sleep-"));

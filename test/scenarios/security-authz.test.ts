@@ -701,6 +701,8 @@ async function markerToken(n: number): Promise<string> {
  * RequestAuthentication, whose issuer names the generation: a token of the new issuer gets 401
  * until the server's sidecar has the configuration of the last change (the delete of the old
  * set comes first, so that configuration is exactly the new set), and anything but 401 after.
+ * A token of the next generation's issuer must still get 401: that proves a marker is in force
+ * at all (before the first one arrives, no token gets 401).
  */
 async function usePolicies(yaml: string): Promise<void> {
   if (applied !== undefined) await changeConfig("delete", "previous.yaml", applied);
@@ -714,16 +716,25 @@ spec:
 `;
   await changeConfig("apply", `set-${generation}.yaml`, `${yaml}---\n${marker}`);
   applied = yaml;
-  const token = await markerToken(generation);
-  const head = requestHead("GET", "/__probe", { authorization: `Bearer ${token}` });
+  const probe = async (tokenGeneration: number) =>
+    rawHttp(
+      ips.echo,
+      8080,
+      requestHead("GET", "/__probe", {
+        authorization: `Bearer ${await markerToken(tokenGeneration)}`,
+      }),
+    );
   let last: Reply | undefined;
+  let next: Reply | undefined;
   await until(
     `policy set ${generation} reaches the server's sidecar`,
     async () => {
-      last = await rawHttp(ips.echo, 8080, head);
-      return last.status !== 401;
+      last = await probe(generation);
+      if (last.status === 401) return false;
+      next = await probe(generation + 1);
+      return next.status === 401;
     },
-    { detail: () => JSON.stringify(last) },
+    { detail: () => JSON.stringify({ last, next }) },
   );
 }
 

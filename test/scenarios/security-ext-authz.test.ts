@@ -16,6 +16,7 @@ import {
   loadOrCreateBootstrapTokenKey,
 } from "../../src/ca/bootstrap-token.ts";
 import { messageType } from "../../src/xds/envoy-protos.ts";
+import { everyProxyAcked } from "./support/control-plane-process.ts";
 import {
   INJECTED_NAMESPACE_YAML,
   type Mesh,
@@ -186,7 +187,12 @@ let caDir: string;
 let httpAuthz: Server;
 let grpcAuthz: grpc.Server;
 
-/** Applies a CUSTOM policy naming `provider` and waits until /secure/probe answers `status`. */
+/**
+ * Applies a CUSTOM policy naming `provider` and waits until /secure/probe answers `status`, then
+ * until the proxies have ACKed it: the echo sidecar runs a worker thread beside its main thread,
+ * each request arrives on a new connection that either may take, and the probe may have met the
+ * main thread while the worker still applied the policy before.
+ */
 async function useProvider(provider: string, status: number): Promise<void> {
   mesh.apply("policy.yaml", customPolicy(provider));
   let last: Reply | undefined;
@@ -198,6 +204,7 @@ async function useProvider(provider: string, status: number): Promise<void> {
     },
     { detail: () => `last reply: ${JSON.stringify(last)}` },
   );
+  await until("every proxy has ACKed the policy", () => everyProxyAcked(mesh.controlPlane.httpUrl));
 }
 
 beforeAll(async () => {

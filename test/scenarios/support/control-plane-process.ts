@@ -78,3 +78,17 @@ export async function startControlPlaneProcess(args: string[]): Promise<ControlP
     },
   };
 }
+
+/**
+ * Whether every proxy connected to the control plane at `httpUrl` has ACKed the last response of
+ * every type it was sent (its /debug/syncz). A proxy with worker threads ACKs only once every
+ * worker has applied the update, so this also says the workers have it.
+ */
+export async function everyProxyAcked(httpUrl: string): Promise<boolean> {
+  const proxies = (await (await fetch(`${httpUrl}/debug/syncz`)).json()) as Array<{
+    types: Array<{ lastSent?: { nonce: string }; lastAck?: { nonce: string } }>;
+  }>;
+  return proxies.every((proxy) =>
+    proxy.types.every((t) => !t.lastSent || t.lastAck?.nonce === t.lastSent.nonce),
+  );
+}

@@ -1,6 +1,7 @@
 // The crema CLI as a user's shell runs it: a child process of `bin/crema.js`, for the tests that
 // drive the local runtime (`crema up`, `exec`, `apply` …) end to end.
 import { execFile } from "node:child_process";
+import { readRuntimeState } from "../../../src/runtime/runtime-state.ts";
 
 export interface CliRun {
   code: number;
@@ -24,4 +25,13 @@ export function runCrema(args: readonly string[], stateDir?: string): Promise<Cl
         resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/**
+ * Whether the local mesh of `stateDir` is ready and synced, as `crema up --detach` waits for it:
+ * every pod ready, no change waiting for its push, and every proxy has ACKed what it was sent.
+ * Right after a `crema apply` it is false until the push the change caused has been ACKed.
+ */
+export async function meshSynced(stateDir: string): Promise<boolean> {
+  return (await fetch(`${readRuntimeState(stateDir).apiUrl}/ready`)).ok;
 }
