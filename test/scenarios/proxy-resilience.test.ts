@@ -160,7 +160,7 @@ metadata: {name: slow, namespace: default}
 spec:
   hosts: [slow]
   http:
-  - timeout: 300ms
+  - timeout: 2s
     route: [{destination: {host: slow}}]
 ---
 apiVersion: networking.istio.io/v1
@@ -212,8 +212,8 @@ spec:
     fault: {abort: {httpStatus: 503, percentage: {value: 50}}}
     route: [{destination: {host: faulty}}]
   - match: [{uri: {prefix: /slowdown}}]
-    fault: {delay: {fixedDelay: 2s, percentage: {value: 20}}}
-    timeout: 1s
+    fault: {delay: {fixedDelay: 4s, percentage: {value: 20}}}
+    timeout: 2s
     route: [{destination: {host: faulty}}]
 ---
 apiVersion: networking.istio.io/v1
@@ -280,7 +280,7 @@ describe("resilience through a sidecar", () => {
     const fast = await call("http://slow/");
     expect(fast.status).toBe(200);
     // Envoy tells the upstream how long it will wait.
-    expect(JSON.parse(fast.body).headers["x-envoy-expected-rq-timeout-ms"]).toBe("300");
+    expect(JSON.parse(fast.body).headers["x-envoy-expected-rq-timeout-ms"]).toBe("2000");
     const before = await counterValue(`cluster.${cluster("slow")}.upstream_rq_timeout`);
     const reply = await call("http://slow/delay/5000");
     expect(reply.status).toBe(504);
@@ -360,12 +360,13 @@ describe("resilience through a sidecar", () => {
     const stat = `cluster.${cluster("cb")}.upstream_rq_pending_overflow`;
     const before = await counterValue(stat);
     // One connection and one pending request: of 10 concurrent requests that each hold the
-    // connection for 1 s, the rest overflow at once. The limits are the proxy's, shared by its 2
+    // connection for 3 s (so all ten arrive while it is held, even on a stalled machine), the
+    // rest overflow at once. The limits are the proxy's, shared by its 2
     // threads (the CLI's default --concurrency), but, as in Envoy, a thread whose pool has no
     // connection opens one past max_connections (Istio's circuit-breaking task calls it leeway):
     // up to one served per thread, and at most one waits.
     const replies = await Promise.all(
-      Array.from({ length: 10 }, () => call("http://cb/delay/1000")),
+      Array.from({ length: 10 }, () => call("http://cb/delay/3000")),
     );
     const ok = replies.filter((r) => r.status === 200);
     const overflowed = replies.filter((r) => r.status === 503);
@@ -401,14 +402,17 @@ describe("resilience through a sidecar", () => {
     expect(aborted.length).toBeLessThan(500 + 80);
   });
 
-  it("delays 20 % of requests by the fixed delay, outside the route timeout", async () => {
+  it("delays 20 % of requests by the fixed delay, outside the route timeout", {
+    timeout: 60_000,
+  }, async () => {
     const total = 400;
     const replies = await callMany(total, 200, "http://faulty/slowdown");
-    // The injected delay does not count against the route's 1 s timeout.
+    // The injected delay does not count against the route's 2 s timeout.
     for (const r of replies) expect(r.status).toBe(200);
-    // A delayed request cannot take less than the 2 s delay (slack for timer rounding); an
-    // undelayed one to a local echo takes milliseconds, so the two cannot be confused.
-    const delayed = replies.filter((r) => r.elapsedMs >= 1900).length;
+    // A delayed request cannot take less than the 4 s delay (slack for timer rounding); an
+    // undelayed one to a local echo takes milliseconds (seconds under a stalled machine), so the
+    // two cannot be confused.
+    const delayed = replies.filter((r) => r.elapsedMs >= 3900).length;
     // Binomial, 400 draws at 20 %: outside (40, 125) with probability 1.2e-7 (the exact tails;
     // 80 ± 40, 5σ, was 1.3e-6, the upper tail being heavier than the normal one).
     expect(delayed).toBeGreaterThan(40);

@@ -161,10 +161,11 @@ describe("a sidecar with two threads", () => {
     const overflow = `cluster.${cluster("cb")}.upstream_rq_pending_overflow`;
     const before = (await stats(`^${overflow.replaceAll("|", "\\|")}$`)).get(overflow) ?? 0;
     // http2MaxRequests 2 is Envoy's max_requests for the whole proxy: of 12 concurrent requests
-    // that each take 1 s, on 12 connections spread over both threads, exactly 2 are served (with
-    // a limit per thread, up to 4 would be).
+    // that each take 3 s (so all twelve arrive while the first two are served, even on a stalled
+    // machine), on 12 connections spread over both threads, exactly 2 are served (with a limit
+    // per thread, up to 4 would be).
     const replies = await Promise.all(
-      Array.from({ length: 12 }, () => call("http://cb/delay/1000")),
+      Array.from({ length: 12 }, () => call("http://cb/delay/3000")),
     );
     const overflowed = replies.filter((r) => r.status === 503);
     expect(replies.filter((r) => r.status === 200)).toHaveLength(2);
