@@ -369,6 +369,21 @@ describe("the seed article's traffic examples, applied live", () => {
     expect(after.every((a) => a.status === 200)).toBe(true);
     // Without the ejection the failed pod would get about half of these (P(none) < 1e-9).
     expect(after.map((a) => a.body.pod)).not.toContain(ejected);
+
+    // The other v1 pod now gets every request; once it fails too, v1 has no host left. Istio
+    // turns Envoy's panic mode off (healthy_panic_threshold 0), so the sidecar answers 503 at
+    // once instead of balancing over the ejected hosts anyway.
+    const [second] = await fromSleep("http://customer-service/status/500");
+    expect(second!.status).toBe(500);
+    expect(second!.headers["x-coffee-pod"]).not.toBe(ejected);
+    const none = await fromSleep("http://customer-service/", undefined, 10);
+    for (const a of none) expect([a.status, a.body]).toEqual([503, "no healthy upstream"]);
+
+    // The demo's own DestinationRule again (its outlier detection is different, so the callers
+    // start counting afresh): the ejections would otherwise last 3 minutes.
+    await apply(`${DEMO}/30-routing.yaml`);
+    const back = await fromSleep("http://customer-service/", undefined, 10);
+    expect(back.map((a) => a.status)).toEqual(Array(10).fill(200));
   });
 
   it("fault-injection.yaml aborts about 30 % and delays some", async () => {

@@ -148,6 +148,16 @@ describe("decodeCluster", () => {
       maxConnections: 7,
     });
     expect(cluster.circuitBreakers.HIGH.maxRequests).toBe(9);
+    // Istio's "no panic mode" as it arrives: a Percent of 0, whose value proto3 JSON leaves out.
+    const zeroOnTheWire = ok({ ...EDS, common_lb_config: { healthy_panic_threshold: {} } });
+    expect(zeroOnTheWire.lbConfig.healthyPanicThreshold).toBe(0);
+    expect(ok({ ...EDS, common_lb_config: {} }).lbConfig.healthyPanicThreshold).toBeUndefined();
+    const noBias = ok({
+      ...EDS,
+      lb_policy: "LEAST_REQUEST",
+      least_request_lb_config: { active_request_bias: { runtime_key: "k" } },
+    });
+    expect(noBias.lbConfig.leastRequest?.activeRequestBias).toBe(0);
     expect(cluster.outlierDetection).toMatchObject({
       consecutive5xx: 3,
       intervalMs: 1000,

@@ -29,8 +29,8 @@ function readLeastRequest(f: Fields): NonNullable<LbConfig["leastRequest"]> {
   if (choiceCount !== undefined) out.choiceCount = choiceCount;
   const bias = f.object("active_request_bias");
   if (bias) {
-    const value = double(bias, "default_value");
-    if (value !== undefined) out.activeRequestBias = value;
+    // As for the panic threshold: a set RuntimeDouble without its value is 0.
+    out.activeRequestBias = double(bias, "default_value") ?? 0;
     bias.skip("runtime_key");
   }
   if (f.has("selection_method"))
@@ -45,9 +45,10 @@ function readLbConfig(f: Fields): LbConfig {
   const config: LbConfig = {};
   const common = f.object("common_lb_config");
   if (common) {
+    // A Percent message set without its value is 0 (proto3 leaves the default out): Istio's way
+    // of turning panic mode off. Only an unset message means Envoy's default of 50.
     const panic = common.object("healthy_panic_threshold");
-    const threshold = panic ? double(panic, "value") : undefined;
-    if (threshold !== undefined) config.healthyPanicThreshold = threshold;
+    if (panic) config.healthyPanicThreshold = double(panic, "value") ?? 0;
     if (common.has("locality_weighted_lb_config")) config.localityWeighted = true;
     const zoneAware = common.object("zone_aware_lb_config");
     if (zoneAware) {
