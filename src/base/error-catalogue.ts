@@ -112,6 +112,13 @@ const catalogue = {
     solve:
       "Read the pod's last log lines (shown with the error, and by `crema logs POD`), fix its command or configuration, and run `crema up` again.",
   },
+  CREMA_RUNTIME_NOT_SYNCED: {
+    title: "Mesh not synced in time",
+    meaning:
+      "`crema apply --wait` (or `crema delete --wait`) waited for every proxy to acknowledge the configuration the change caused, and for every pod it asks for to be ready, and the time ran out: a proxy rejected the configuration (a NACK), stopped answering, or a pod did not become ready.",
+    solve:
+      "`crema proxy-status` shows which proxy is behind (and a NACK's reason); `crema status` and `crema logs POD` show a pod that is not ready. A longer `--timeout` helps when pods are slow to start.",
+  },
   CREMA_RUNTIME_REQUEST_FAILED: {
     title: "Local runtime request failed",
     meaning:

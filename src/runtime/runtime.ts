@@ -325,12 +325,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
   await reconcile();
   let reconciling = Promise.resolve();
+  /** Reconciles asked for and not finished: the pods they start are not in `pods` yet. */
+  let reconcilesPending = 0;
   const offChange = controlPlane.store.onChange((_state, changed) => {
     if (changed.some((key) => key.startsWith("Gateway/"))) addMissingGateways();
     if (changed.some((key) => POD_SHAPING_KINDS.has(key.split("/")[0]!))) {
+      reconcilesPending++;
       reconciling = reconciling
         .then(reconcile)
-        .catch((error: unknown) => logger.error({ err: error }, "reconciling pods failed"));
+        .catch((error: unknown) => logger.error({ err: error }, "reconciling pods failed"))
+        .finally(() => reconcilesPending--);
     }
   });
 
@@ -417,9 +421,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ...configApiHandlers(controlPlane.store),
       ],
       metrics: new Registry(),
-      // Ready: every pod is, and the proxies have the configuration that says so.
+      // Ready: every pod the configuration asks for is, and the proxies have the configuration
+      // that says so.
       ready: () =>
-        [...pods.values()].every((p) => p.ready()) && !publishTimer && controlPlane.converged(),
+        reconcilesPending === 0 &&
+        [...pods.values()].every((p) => p.ready()) &&
+        !publishTimer &&
+        controlPlane.converged(),
       logger,
     });
   } catch (error) {

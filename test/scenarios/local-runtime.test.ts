@@ -286,6 +286,21 @@ describe("crema up: a local mesh from manifests", () => {
     expect(deleted.code, deleted.stderr).toBe(0);
   });
 
+  it("crema apply --wait returns once every proxy has the change", async () => {
+    const file = join(dir, "v1.yaml");
+    writeFileSync(file, ROUTE_TO_V2.replace("subset: v2}}]", "subset: v1}}]"));
+    const applied = await crema(["apply", "-f", file, "--wait", ...stateArgs()]);
+    expect(applied.code, applied.stderr).toBe(0);
+    // No polling: the push the change caused has been ACKed by every proxy, sleep's included.
+    // Without --wait the control plane would still be waiting out its 100 ms debounce here.
+    expect(await meshSynced(stateDir)).toBe(true);
+    for (let n = 0; n < 5; n++)
+      expect((await curlFrom("sleep", "http://echo/")).version).toBe("v1");
+    const deleted = await crema(["delete", "-f", file, "--wait", ...stateArgs()]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(await meshSynced(stateDir)).toBe(true);
+  });
+
   it("publishes the ingress gateway on a host port", async () => {
     const file = join(dir, "ingress.yaml");
     writeFileSync(file, INGRESS);

@@ -2,9 +2,10 @@
 // Istio resources go to the control plane (validated; an invalid file changes nothing);
 // Deployments and Services add, scale and remove pods, and the registry follows.
 import { resolve } from "node:path";
+import { parseDuration } from "../../base/duration.ts";
 import { CremaError } from "../../base/errors.ts";
 import { readSources } from "../../config/source-file.ts";
-import { changeConfig } from "../../runtime/runtime-state.ts";
+import { changeConfig, meshReady, type RuntimeState } from "../../runtime/runtime-state.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
 import { reportErrors, runningMesh, stateDirOption } from "../runtime-io.ts";
@@ -13,6 +14,33 @@ interface ChangeFlags {
   filename: string[];
   recursive?: boolean;
   stateDir: string;
+  wait?: boolean;
+  timeout: string;
+}
+
+/** How often `--wait` asks; a push and its ACKs take tens of milliseconds. */
+const SYNC_POLL_MS = 10;
+
+/**
+ * Waits until every pod the configuration asks for is ready and every proxy has ACKed the
+ * configuration the change caused (the runtime's /ready), as `istioctl x wait` does for one
+ * resource. The change has reached the control plane: until its push is out, the mesh is not
+ * ready.
+ */
+async function waitForSync(state: RuntimeState, timeout: string): Promise<void> {
+  const parsed = parseDuration(timeout);
+  if (!parsed.ok)
+    throw new CremaError("CREMA_BASE_INVALID_DURATION", `--timeout: ${parsed.reason}`);
+  const deadline = Date.now() + parsed.ms;
+  while (!(await meshReady(state))) {
+    if (Date.now() > deadline) {
+      throw new CremaError(
+        "CREMA_RUNTIME_NOT_SYNCED",
+        `the mesh was not synced after ${timeout}: 'crema proxy-status' shows which proxy is behind, 'crema status' which pod is not ready`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, SYNC_POLL_MS));
+  }
 }
 
 async function change(verb: "apply" | "delete", flags: ChangeFlags, io: CliIo): Promise<void> {
@@ -42,6 +70,7 @@ async function change(verb: "apply" | "delete", flags: ChangeFlags, io: CliIo): 
     for (const key of result.changed) io.stdout(`${key} ${past}\n`);
   }
   if (rejected) io.exit(1);
+  else if (flags.wait) await waitForSync(state, flags.timeout);
 }
 
 export const registerApplyCommands: CommandRegistrar = (program, io) => {
@@ -55,6 +84,8 @@ export const registerApplyCommands: CommandRegistrar = (program, io) => {
       )
       .requiredOption("-f, --filename <path...>", "files or directories; '-' reads stdin")
       .option("-R, --recursive", "also read the folders inside the folders named")
+      .option("--wait", "return once every proxy has the change and every pod it asks for is ready")
+      .option("--timeout <duration>", "with --wait: how long to wait", "30s")
       .addOption(stateDirOption())
       .action((flags: ChangeFlags) => reportErrors(io, () => change(verb, flags, io)));
   }
