@@ -5,6 +5,9 @@ import { Option } from "commander";
 import { describeError, isCremaError } from "../base/errors.ts";
 import {
   DEFAULT_STATE_DIR,
+  fetchPods,
+  findPod,
+  type PodStatus,
   type RuntimeState,
   readRuntimeState,
 } from "../runtime/runtime-state.ts";
@@ -30,4 +33,23 @@ export async function reportErrors(io: CliIo, action: () => Promise<void>): Prom
 /** The mesh running in `stateDir` (relative to the command's working directory). */
 export function runningMesh(io: CliIo, stateDir: string): RuntimeState {
   return readRuntimeState(resolve(io.cwd, stateDir));
+}
+
+/**
+ * The pod `reference` names (findPod). Named by its Deployment, one of several pods: says which,
+ * on stderr, as kubectl does ("Found 2 pods, using pod/…").
+ */
+export async function pickPod(
+  io: CliIo,
+  state: RuntimeState,
+  reference: string,
+): Promise<PodStatus> {
+  const pods = await fetchPods(state);
+  const pod = findPod(pods, reference);
+  const siblings = pods.filter(
+    (p) => p.deployment === pod.deployment && p.namespace === pod.namespace,
+  );
+  if (siblings.length > 1 && !reference.startsWith(pod.name))
+    io.stderr(`Found ${siblings.length} pods, using pod/${pod.name}\n`);
+  return pod;
 }

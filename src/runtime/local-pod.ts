@@ -231,6 +231,9 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
     join(options.logDir, plan.namespace, plan.name, `${container}.log`);
   const containers: Array<{ process: ContainerProcess; probe: () => Promise<boolean> }> = [];
   let readiness: Readiness = { ready: false, failures: 0 };
+  /** What `crema exec` runs with: the first app container's environment, as kubectl exec's
+   * default container; a gateway's, which has none, is the pod's. */
+  let execEnv: Record<string, string> | undefined;
 
   if (plan.sidecar) {
     const process = startContainerProcess({
@@ -254,6 +257,7 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
       env[entry.name] =
         "value" in entry ? entry.value : fieldValue(entry.fieldRef, plan, addresses);
     }
+    execEnv ??= env;
     const process = startContainerProcess({
       name: container.name,
       kind: "app",
@@ -314,7 +318,7 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
         ready: readiness.ready,
         restarts: statuses.reduce((sum, s) => sum + s.restarts, 0),
         ...(plan.sidecar ? { adminUrl: `http://${addresses.podIP}:${PROXY_ADMIN_PORT}` } : {}),
-        env: shared,
+        env: execEnv ?? shared,
         containers: statuses,
       };
     },

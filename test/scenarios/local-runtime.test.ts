@@ -475,6 +475,27 @@ spec:
     expect((await status()).pods.every((p) => p.ready)).toBe(true);
   });
 
+  it("runs crema exec with the pod's first container's environment, and says which pod a Deployment of several gave", async () => {
+    const run = await crema([
+      "exec",
+      "echo-v1",
+      ...stateArgs(),
+      "--",
+      "printenv",
+      "SERVICE_VERSION",
+      "PORT",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe("v1\n8080\n");
+    expect(run.stderr).toMatch(/^Found 2 pods, using pod\/echo-v1-\S+\n$/);
+    const logs = await crema(["logs", "echo-v1", ...stateArgs()]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stderr).toMatch(/^Found 2 pods, using pod\/echo-v1-\S+\n$/);
+    // Named as the pod itself: no note.
+    const pod = /pod\/(\S+)/.exec(logs.stderr)![1]!;
+    expect((await crema(["logs", pod, ...stateArgs()])).stderr).toBe("");
+  });
+
   it("explains a pod name it does not know", async () => {
     const run = await crema(["exec", "nobody", ...stateArgs(), "--", "true"]);
     expect(run.code).toBe(1);

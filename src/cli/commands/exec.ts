@@ -3,9 +3,8 @@
 // (or the node forwarder), the way `kubectl exec` runs it in the pod's network.
 import { spawn } from "node:child_process";
 import { CremaError } from "../../base/errors.ts";
-import { fetchPods, findPod } from "../../runtime/runtime-state.ts";
 import type { CommandRegistrar } from "../main.ts";
-import { reportErrors, runningMesh, stateDirOption } from "../runtime-io.ts";
+import { pickPod, reportErrors, runningMesh, stateDirOption } from "../runtime-io.ts";
 
 export const registerExecCommand: CommandRegistrar = (program, io) => {
   program
@@ -17,7 +16,7 @@ export const registerExecCommand: CommandRegistrar = (program, io) => {
     .action((target: string, command: string[], flags: { stateDir: string }) =>
       reportErrors(io, async () => {
         const state = runningMesh(io, flags.stateDir);
-        const pod = findPod(await fetchPods(state), target);
+        const pod = await pickPod(io, state, target);
         const [file, ...args] = command;
         const code = await new Promise<number>((resolve, reject) => {
           const child = spawn(file!, args, { cwd: io.cwd, env: pod.env, stdio: "inherit" });

@@ -3,15 +3,10 @@
 import { createReadStream, statSync, watch } from "node:fs";
 import { CremaError } from "../../base/errors.ts";
 import { PROXY_CONTAINER } from "../../runtime/local-pod.ts";
-import {
-  type ContainerStatus,
-  fetchPods,
-  findPod,
-  type PodStatus,
-} from "../../runtime/runtime-state.ts";
+import type { ContainerStatus, PodStatus } from "../../runtime/runtime-state.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
-import { reportErrors, runningMesh, stateDirOption } from "../runtime-io.ts";
+import { pickPod, reportErrors, runningMesh, stateDirOption } from "../runtime-io.ts";
 
 function pickContainer(pod: PodStatus, wanted: string | undefined): ContainerStatus {
   const name = wanted === "proxy" ? PROXY_CONTAINER : wanted;
@@ -67,7 +62,7 @@ export const registerLogsCommand: CommandRegistrar = (program, io) => {
     .action((target: string, flags: { container?: string; follow?: boolean; stateDir: string }) =>
       reportErrors(io, async () => {
         const state = runningMesh(io, flags.stateDir);
-        const pod = findPod(await fetchPods(state), target);
+        const pod = await pickPod(io, state, target);
         const { logFile } = pickContainer(pod, flags.container);
         const end = await copy(logFile, 0, io);
         if (flags.follow) await follow(logFile, end, io);
