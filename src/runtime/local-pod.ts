@@ -288,6 +288,9 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
     containers.push({ process, probe });
   }
 
+  // As the kubelet: a container that is not running makes the pod unready at once, whatever
+  // the last probe said.
+  const ready = () => readiness.ready && containers.every((c) => c.process.status().running);
   const pod: LocalPod = {
     plan,
     addresses,
@@ -299,9 +302,9 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
       const before = readiness.ready;
       readiness = readinessAfterProbe(readiness, results.every(Boolean), exited);
       if (readiness.ready !== before) options.onChange?.();
-      return readiness.ready;
+      return ready();
     },
-    ready: () => readiness.ready,
+    ready,
     status() {
       const statuses = containers.map((c) => c.process.status());
       return {
@@ -315,7 +318,7 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
         ports: plan.containers.flatMap((c) => c.ports.map((p) => p.containerPort)),
         sidecar: plan.sidecar && !plan.gateway,
         gateway: plan.gateway,
-        ready: readiness.ready,
+        ready: ready(),
         restarts: statuses.reduce((sum, s) => sum + s.restarts, 0),
         ...(plan.sidecar ? { adminUrl: `http://${addresses.podIP}:${PROXY_ADMIN_PORT}` } : {}),
         env: execEnv ?? shared,
@@ -352,7 +355,7 @@ export function startLocalPod(options: LocalPodOptions): LocalPod {
         status: {
           phase: "Running",
           podIP: addresses.podIP,
-          conditions: [{ type: "Ready", status: readiness.ready ? "True" : "False" }],
+          conditions: [{ type: "Ready", status: ready() ? "True" : "False" }],
         },
       };
     },

@@ -282,6 +282,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       onChange: () => {
         writePids();
         options.onPodChange?.();
+        // A container that stopped makes the pod unready at once (LocalPod.ready): the registry
+        // hears of it now, not at the next probe.
+        const started = pods.get(podKey(plan));
+        if (started) publishPod(started);
       },
     });
     pods.set(podKey(plan), pod);

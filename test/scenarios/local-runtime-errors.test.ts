@@ -131,14 +131,20 @@ describe("a container that exits", () => {
     const app = worker.containers.find((c) => c.kind === "app")!;
     process.kill(app.pid!, "SIGKILL");
     let after: PodStatus | undefined;
+    // While its container is down (a second of back-off), the pod is never shown ready.
+    const whileDown: boolean[] = [];
     await until(
       "the worker is restarted and ready",
       async () => {
         after = (await pods()).find((p) => p.deployment === "worker");
+        if (after?.containers.some((c) => c.kind === "app" && !c.running))
+          whileDown.push(after.ready);
         return after?.restarts === 1 && after.ready;
       },
       { detail: () => `last status: ${JSON.stringify(after)}` },
     );
+    expect(whileDown.length).toBeGreaterThan(0);
+    expect(whileDown.every((ready) => !ready)).toBe(true);
     expect(after).toMatchObject({ restarts: 1, ready: true });
     const restarted = after!.containers.find((c) => c.kind === "app")!;
     expect(restarted.pid).not.toBe(app.pid);
