@@ -115,7 +115,8 @@ function decodeProtocolOptions(f: Fields, hcm: HcmConfig): void {
   }
   const h1 = f.object("http_protocol_options");
   if (h1) {
-    hcm.allowAbsoluteUrl = h1.optBool("allow_absolute_url") ?? false;
+    // A BoolValue whose unset default is true in Envoy (Http1Settings).
+    hcm.allowAbsoluteUrl = h1.optBool("allow_absolute_url") ?? true;
     hcm.acceptHttp10 = h1.bool("accept_http_10");
     hcm.defaultHostForHttp10 = h1.string("default_host_for_http_10");
     h1.skip(
@@ -169,7 +170,7 @@ export function decodeHcm(f: Fields, options: HcmDecodeOptions = {}): HcmConfig 
       options,
     ),
     upgradeConfigs: f.objects("upgrade_configs").map((u) => decodeUpgrade(u, options)),
-    allowAbsoluteUrl: false,
+    allowAbsoluteUrl: true,
     acceptHttp10: false,
     defaultHostForHttp10: "",
     normalizePath: f.optBool("normalize_path") ?? false,

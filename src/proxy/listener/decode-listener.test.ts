@@ -142,6 +142,29 @@ describe("decodeListener defaults and shapes", () => {
     expect(f.config.idleTimeoutMs).toBe(3_600_000);
     expect(f.config.maxRequestHeadersKb).toBe(60);
     expect(f.config.serverName).toBe("envoy");
+    // Envoy takes absolute-form requests unless told not to (Http1ProtocolOptions'
+    // allow_absolute_url defaults to true), also with options set that leave it out.
+    expect(f.config.allowAbsoluteUrl).toBe(true);
+    const absoluteUrl = (options: Record<string, unknown>) => {
+      const decoded = decodeListener(
+        listener([
+          {
+            filters: [
+              hcm({
+                route_config: routeConfig,
+                http_filters: [ROUTER],
+                http_protocol_options: options,
+              }),
+            ],
+          },
+        ]),
+      );
+      if (!decoded.ok) throw new Error(decoded.errors.join("\n"));
+      const filter = decoded.value.filterChains[0]?.filters[0];
+      return filter?.kind === "http_connection_manager" && filter.config.allowAbsoluteUrl;
+    };
+    expect(absoluteUrl({})).toBe(true);
+    expect(absoluteUrl({ allow_absolute_url: false })).toBe(false);
   });
 
   it("injects a TLS inspector when chains match on SNI", () => {

@@ -164,7 +164,7 @@ describe("decodeDownstreamTransportSocket", () => {
           tls_certificates: [
             { ...INLINE_CERT, private_key_provider: { provider_name: "qat" }, ocsp_staple: {} },
           ],
-          validation_context: { match_subject_alt_names: [{ exact: "x" }] },
+          validation_context: { match_subject_alt_names: [{ exact: "x" }], system_root_certs: {} },
           tls_params: { cipher_suites: ["NOT-A-CIPHER"] },
           tls_certificate_provider_instance: { instance_name: "default" },
         },
@@ -179,6 +179,9 @@ describe("decodeDownstreamTransportSocket", () => {
     expect(text).toContain("tls_certificates[0].ocsp_staple: OCSP stapling is not supported");
     expect(text).toContain("ocsp_staple_policy: OCSP stapling is not supported");
     expect(text).toContain("session_ticket_keys: session ticket keys are not supported");
+    expect(text).toContain(
+      "validation_context.system_root_certs: system root certificates are not supported",
+    );
     expect(text).toContain("tls_certificate_provider_instance: certificate provider instances");
     expect(text).toContain(
       "SAN-based verification of peer certificates without trusted CA is insecure and not allowed",

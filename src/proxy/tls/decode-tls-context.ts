@@ -239,7 +239,8 @@ function decodeValidationContext(f: Fields): ValidationConfig {
   f.unsupported("custom_validator_config", "custom certificate validators are not supported");
   f.unsupported("ca_certificate_provider_instance", PROVIDERS_UNSUPPORTED);
   f.unsupported("max_verify_depth", "max_verify_depth is not supported by crema's proxy");
-  if (f.bool("system_root_certs")) f.error("system root certificates are not supported");
+  // A message (SystemRootCerts {}), set or not: set, even empty, asks for the system's roots.
+  f.unsupported("system_root_certs", "system root certificates are not supported");
   if (f.bool("require_signed_certificate_timestamp"))
     f.error(
       "signed certificate timestamps are not supported",

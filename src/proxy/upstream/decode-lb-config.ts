@@ -58,7 +58,7 @@ function readLbConfig(f: Fields): LbConfig {
     const hashing = common.object("consistent_hashing_lb_config");
     if (hashing) {
       config.useHostnameForHashing = hashing.bool("use_hostname_for_hashing");
-      if (hashing.optUint("hash_balance_factor"))
+      if (hashing.optUint("hash_balance_factor") !== undefined)
         hashing.error("bounded-load consistent hashing is not supported", "hash_balance_factor");
     }
     common.skip(
