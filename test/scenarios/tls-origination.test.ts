@@ -1,7 +1,9 @@
 // TLS origination to an external HTTPS server, as Istio's egress TLS origination task does it:
 // the app speaks plain HTTP to a ServiceEntry host, and its sidecar opens TLS to the server (a
 // DestinationRule with tls SIMPLE: the CA from a file, the SNI, the server's name checked);
-// MUTUAL adds the client certificate. Certificates from openssl; pods in 127.66.x.y.
+// MUTUAL adds the client certificate. Without an SNI in the DestinationRule, Istio asks Envoy for
+// auto_sni and auto_san_validation: the request's host is the SNI, and the server's certificate
+// must be for it. Certificates from openssl; pods in 127.66.x.y.
 import { request } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
@@ -26,7 +28,7 @@ apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: external-api, namespace: default}
 spec:
-  hosts: [api.external.test, mtls.external.test]
+  hosts: [api.external.test, mtls.external.test, auto.external.test, stranger.external.test]
   ports: [{number: 8443, name: http, protocol: HTTP}]
   location: MESH_EXTERNAL
   resolution: STATIC
@@ -52,6 +54,15 @@ spec:
       clientCertificate: ${file("client.crt")}
       privateKey: ${file("client.key")}
       sni: mtls.external.test
+---
+# The other hosts: the exact-host rules above win over this one for theirs.
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: external-any, namespace: default}
+spec:
+  host: "*.external.test"
+  trafficPolicy:
+    tls: {mode: SIMPLE, caCertificates: ${file("ca.crt")}}
 `;
 }
 
@@ -73,7 +84,8 @@ function call(url: string): Promise<{ status: number; body: string }> {
 
 beforeAll(async () => {
   pki = createTestPki("crema-tls-orig-");
-  pki.issue("server", "DNS:api.external.test,DNS:mtls.external.test");
+  // Not for stranger.external.test, which the mesh also sends here.
+  pki.issue("server", "DNS:api.external.test,DNS:mtls.external.test,DNS:auto.external.test");
   pki.issue("client", "URI:spiffe://cluster.local/ns/default/sa/sleep");
   const pem = (name: string) => pki.pem(name);
   server = createServer(
@@ -118,5 +130,18 @@ describe("TLS origination to an external HTTPS server", () => {
     expect(reply.status).toBe(200);
     expect(seen.at(-1)?.sni).toBe("mtls.external.test");
     expect(seen.at(-1)?.client).toContain("URI:spiffe://cluster.local/ns/default/sa/sleep");
+  });
+
+  it("SIMPLE without an SNI: the request's host is the SNI, and the certificate must be for it", async () => {
+    const reply = await call("http://auto.external.test:8443/menu");
+    expect(reply).toEqual({ status: 200, body: "secure answer for auto.external.test:8443/menu" });
+    expect(seen.at(-1)).toEqual({ sni: "auto.external.test", client: undefined });
+    // The same server and CA, but its certificate does not name this host: refused before any
+    // byte of the request is sent.
+    const answered = seen.length;
+    const refused = await call("http://stranger.external.test:8443/menu");
+    expect(refused.status).toBe(503);
+    expect(refused.body).toContain("CERTIFICATE_VERIFY_FAILED");
+    expect(seen).toHaveLength(answered);
   });
 });

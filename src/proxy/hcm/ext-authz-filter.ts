@@ -172,6 +172,7 @@ export class ExtAuthzFilter {
       this.deps.sourceAddress,
       stats,
       this.deps.upstreamTls,
+      request.authority,
     );
     const head = {
       method: request.method,

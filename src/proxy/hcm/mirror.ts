@@ -35,6 +35,7 @@ function sendMirror(deps: RouterDeps, req: RouterRequest, policy: MirrorPolicy):
     deps.sourceAddress,
     stats,
     deps.upstreamTls,
+    authority,
   );
   stats.upstreamRqTotal.inc();
   let attempt: UpstreamAttempt | undefined;

@@ -244,6 +244,7 @@ class RouterStream implements ResponseStreamHooks {
       this.deps.sourceAddress,
       this.stats,
       this.deps.upstreamTls,
+      req.authority,
     );
     let ended = false;
     const endAttempt = (): void => {

@@ -1,6 +1,7 @@
 // The pool key for one upstream stream: the picked host with its cluster's protocol, timeouts,
 // bind address and limits. Shared by the router's attempts and its request mirrors; built once per
 // cluster config, host, protocol and source address, as every attempt to a host asks for the same.
+import { isIP } from "node:net";
 import type { ClusterStats } from "../stats/stats-store.ts";
 import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
 import type { ClusterConfig } from "../upstream/cluster-config.ts";
@@ -21,7 +22,12 @@ interface HostTargets {
   readonly sourceAddress: string | undefined;
   http1?: UpstreamTarget;
   http2?: UpstreamTarget;
+  /** With the cluster's auto_sni: by protocol and request host. */
+  byName?: Map<string, UpstreamTarget>;
 }
+
+/** Request hosts remembered per host; more get a target each time (their pools still dedupe). */
+const MAX_AUTO_SNI_NAMES = 64;
 
 // Weak on both levels: a removed cluster or host takes its targets with it.
 const targetsByCluster = new WeakMap<Cluster, ClusterTargets>();
@@ -30,11 +36,14 @@ const targetsByCluster = new WeakMap<Cluster, ClusterTargets>();
 export function poolKey(target: UpstreamTarget): string {
   return (
     target.poolKey ??
-    `${target.protocol}|${target.address}|${target.port}|${target.sourceAddress ?? ""}|${target.limits?.cluster ?? ""}|${target.tls?.target.key ?? ""}`
+    `${target.protocol}|${target.address}|${target.port}|${target.sourceAddress ?? ""}|${target.limits?.cluster ?? ""}|${target.tls?.target.key ?? ""}|${target.tls?.target.autoSni ?? ""}`
   );
 }
 
-/** The target for a stream to `host`; the same object for every stream while nothing changes. */
+/**
+ * The target for a stream to `host`; the same object for every stream while nothing changes.
+ * `authority`: the request's, which names the TLS server when the cluster has auto_sni.
+ */
 export function upstreamTarget(
   cluster: Cluster,
   host: Host,
@@ -42,6 +51,7 @@ export function upstreamTarget(
   sourceAddress: string | undefined,
   stats: ClusterStats,
   tls?: UpstreamTlsConnector,
+  authority?: string,
 ): UpstreamTarget {
   const config = cluster.config;
   let targets = targetsByCluster.get(cluster);
@@ -76,7 +86,41 @@ export function upstreamTarget(
     sourceAddress,
     tls,
   );
-  return forHost[downstreamProtocol];
+  const target = forHost[downstreamProtocol];
+  const autoSni = config.autoSni;
+  const name = autoSni && target.tls && authority !== undefined ? sniOf(authority) : undefined;
+  if (!autoSni || !name) return target;
+  const key = `${downstreamProtocol}|${name}`;
+  forHost.byName ??= new Map();
+  const byName = forHost.byName;
+  let named = byName.get(key);
+  if (!named) {
+    named = withAutoSni(target, name, autoSni.sanValidation);
+    if (byName.size < MAX_AUTO_SNI_NAMES) byName.set(key, named);
+  }
+  return named;
+}
+
+/** The host of an :authority, as SNI: without the port; none for an IP address (RFC 6066). */
+function sniOf(authority: string): string | undefined {
+  const host = authority.startsWith("[")
+    ? authority.slice(1, authority.indexOf("]"))
+    : authority.replace(/:\d*$/, "");
+  return host === "" || isIP(host) !== 0 ? undefined : host;
+}
+
+function withAutoSni(base: UpstreamTarget, name: string, sanValidation: boolean): UpstreamTarget {
+  const tls = base.tls!;
+  const target: UpstreamTarget = {
+    ...base,
+    tls: {
+      connector: tls.connector,
+      target: { ...tls.target, autoSni: name, ...(sanValidation ? { verifySan: name } : {}) },
+    },
+  };
+  delete target.poolKey;
+  target.poolKey = poolKey(target);
+  return target;
 }
 
 function buildTarget(

@@ -7,8 +7,22 @@ import { connect, createSecureContext, type SecureContext, type TLSSocket } from
 import { peerVerificationError } from "./peer-certificate.ts";
 import type { SecretProvider } from "./secret-provider.ts";
 import { secureContextOptions } from "./secure-context.ts";
-import type { UpstreamTlsConfig } from "./tls-context.ts";
+import type { SanMatcher, UpstreamTlsConfig, ValidationConfig } from "./tls-context.ts";
 import { recordUpstreamSslInfo } from "./upstream-ssl-info.ts";
+
+/** A context without validation, given a SAN to check: no chain check, SANs only. */
+const UNCHECKED_CHAIN: ValidationConfig = {
+  sanMatchers: [],
+  acceptUntrusted: true,
+  allowExpiredCertificate: false,
+};
+
+const dnsSan = (name: string): SanMatcher => ({
+  sanType: "DNS",
+  kind: "exact",
+  value: name,
+  ignoreCase: true,
+});
 
 /** TLS to one host: the cluster's (or the matching transport_socket_match's) context. */
 export interface UpstreamTlsTarget {
@@ -17,6 +31,11 @@ export interface UpstreamTlsTarget {
   key: string;
   /** The host's hostname, SNI with auto_host_sni. */
   hostname?: string;
+  /** The request's host, with the cluster's auto_sni: the SNI, whatever the context says. */
+  autoSni?: string;
+  /** With auto_san_validation: the one DNS SAN the server's certificate must have (it replaces
+   * the context's SAN matchers, as Envoy's verify-SAN-list override does). */
+  verifySan?: string;
   /** The ALPN list to offer instead of the context's (what HTTP connections offer). */
   alpn?: string[];
 }
@@ -58,7 +77,11 @@ export class UpstreamTlsConnector {
   ): UpstreamTlsConnection {
     const built = this.context(target.config);
     const { sni, autoHostSni, common } = target.config;
-    const servername = sni || (autoHostSni ? target.hostname : undefined) || undefined;
+    const servername =
+      target.autoSni || sni || (autoHostSni ? target.hostname : undefined) || undefined;
+    const validation = target.verifySan
+      ? { ...(common.validation ?? UNCHECKED_CHAIN), sanMatchers: [dnsSan(target.verifySan)] }
+      : common.validation;
     const alpn = target.alpn ?? common.alpnProtocols;
     const socket = connect({
       host: address.host,
@@ -77,8 +100,8 @@ export class UpstreamTlsConnector {
       const peer = socket.getPeerX509Certificate();
       const failure = peerVerificationError(
         socket,
-        common.validation,
-        { requireCertificate: common.validation !== undefined },
+        validation,
+        { requireCertificate: validation !== undefined },
         peer,
       );
       if (failure) this.failures.set(socket, failure);

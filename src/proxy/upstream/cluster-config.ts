@@ -6,6 +6,15 @@ import type { LoadAssignment } from "./decode-endpoints.ts";
 import type { LbConfig } from "./lb/config.ts";
 import type { LbPolicy } from "./lb/load-balancer.ts";
 
+/**
+ * UpstreamHttpProtocolOptions.auto_sni: TLS to the cluster's hosts names the request's host (its
+ * :authority without the port) as SNI, one pool per name; with auto_san_validation the server's
+ * certificate must carry that name as a DNS SAN, in place of the context's SAN matchers.
+ */
+export interface AutoSni {
+  readonly sanValidation: boolean;
+}
+
 export type DiscoveryType = "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "EDS" | "ORIGINAL_DST";
 
 /** One CircuitBreakers.Thresholds entry (per routing priority). */
@@ -97,6 +106,8 @@ export interface ClusterConfig {
   /** 0 = unlimited. */
   readonly maxRequestsPerConnection: number;
   readonly maxConnectionDurationMs?: number;
+  /** UpstreamHttpProtocolOptions.auto_sni (and auto_san_validation); absent: off. */
+  readonly autoSni?: AutoSni;
   readonly perConnectionBufferLimitBytes: number;
   /** Inline endpoints of STATIC, STRICT_DNS and LOGICAL_DNS clusters. */
   readonly loadAssignment?: LoadAssignment;

@@ -1,5 +1,6 @@
 // Decoders for a Cluster's circuit_breakers, outlier_detection and HTTP protocol options.
 import {
+  type AutoSni,
   type CircuitBreakerThresholds,
   DEFAULT_CIRCUIT_BREAKERS,
   DEFAULT_OUTLIER_DETECTION,
@@ -107,6 +108,7 @@ export interface HttpOptions {
   idleTimeoutMs: number;
   maxRequestsPerConnection: number;
   maxConnectionDurationMs?: number;
+  autoSni?: AutoSni;
 }
 
 /** core.v3.HttpProtocolOptions (common_http_protocol_options) into `out`. */
@@ -157,7 +159,17 @@ export function readTypedProtocolOptions(f: Fields, out: HttpOptions): void {
     }
     const opts = f.object("typed_extension_protocol_options")?.object(name);
     if (!opts) continue;
-    opts.skip("@type", "upstream_http_protocol_options", "header_validation_config");
+    opts.skip("@type", "header_validation_config");
+    const upstream = opts.object("upstream_http_protocol_options");
+    if (upstream) {
+      if (upstream.bool("auto_sni"))
+        out.autoSni = { sanValidation: upstream.bool("auto_san_validation") };
+      upstream.unsupported(
+        "override_auto_sni_header",
+        "override_auto_sni_header is not supported by crema's proxy",
+      );
+      upstream.finish();
+    }
     readCommonHttpOptions(opts.object("common_http_protocol_options"), out);
     out.protocol = readUpstreamProtocol(opts) ?? out.protocol;
     if (opts.list("http_filters").length > 0)

@@ -133,6 +133,7 @@ describe("decodeCluster", () => {
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
           "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
           common_http_protocol_options: { idle_timeout: "300s", max_requests_per_connection: 1 },
+          upstream_http_protocol_options: { auto_sni: true, auto_san_validation: true },
           explicit_http_config: { http2_protocol_options: {} },
         },
       },
@@ -171,6 +172,7 @@ describe("decodeCluster", () => {
       protocol: "http2",
       idleTimeoutMs: 300_000,
       maxRequestsPerConnection: 1,
+      autoSni: { sanValidation: true },
     });
   });
 
@@ -191,6 +193,7 @@ describe("decodeCluster", () => {
         x: {
           "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
           auto_config: {},
+          upstream_http_protocol_options: { auto_sni: true, override_auto_sni_header: "x-sni" },
         },
       },
     });
@@ -207,6 +210,7 @@ describe("decodeCluster", () => {
         "outlier_detection.enforcing_failure_percentage: failure-percentage outlier detection is not supported",
         "health_checks: active health checking is not supported",
         "typed_extension_protocol_options.x.auto_config: ALPN-negotiated upstream protocol (auto_config) is not supported",
+        "typed_extension_protocol_options.x.upstream_http_protocol_options.override_auto_sni_header: override_auto_sni_header is not supported by crema's proxy",
       ]),
     );
   });

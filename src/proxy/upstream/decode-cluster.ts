@@ -201,6 +201,7 @@ function readCluster(f: Fields): ClusterConfig {
     ...(http.maxConnectionDurationMs !== undefined
       ? { maxConnectionDurationMs: http.maxConnectionDurationMs }
       : {}),
+    ...(http.autoSni ? { autoSni: http.autoSni } : {}),
     perConnectionBufferLimitBytes: f.uint(
       "per_connection_buffer_limit_bytes",
       DEFAULT_PER_CONNECTION_BUFFER_LIMIT_BYTES,

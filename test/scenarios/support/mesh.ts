@@ -177,9 +177,14 @@ status:
 }
 
 /** A `crema proxy` process against any xDS server (startMesh's proxies use its control plane). */
+/**
+ * Starts `crema proxy` and resolves once it says it is ready. `spawned` hears of the process at
+ * once, so that a proxy that never becomes ready can still be stopped.
+ */
 export function startProxyProcess(
   xdsAddress: string,
   options: Parameters<Mesh["startProxy"]>[0],
+  spawned?: (child: ChildProcess) => void,
 ): Promise<ProxyProcess> {
   const args = [
     "bin/crema.js",
@@ -205,6 +210,7 @@ export function startProxyProcess(
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, CREMA_LOG_LEVEL: "info", ...options.env },
   });
+  spawned?.(child);
   let tail = "";
   createInterface({ input: child.stderr! }).on("line", (line) => {
     tail = `${tail}${line}\n`.slice(-20_000);
@@ -252,6 +258,8 @@ export async function startMesh(
   let running = true;
   const echoes: EchoPod[] = [];
   const proxies: ProxyProcess[] = [];
+  /** Every proxy process started, ready or not (one that never got ready is stopped too). */
+  const children: ChildProcess[] = [];
   return {
     get controlPlane() {
       return controlPlane;
@@ -287,12 +295,23 @@ export async function startMesh(
       return pod;
     },
     async startProxy(options) {
-      const proxy = await startProxyProcess(controlPlane.xdsAddress, options);
+      const proxy = await startProxyProcess(controlPlane.xdsAddress, options, (child) =>
+        children.push(child),
+      );
       proxies.push(proxy);
       return proxy;
     },
     async stop() {
       await Promise.all(proxies.map((p) => p.stop()));
+      await Promise.all(
+        children
+          .filter((child) => child.exitCode === null && child.signalCode === null)
+          .map((child) => {
+            const exited = new Promise((resolve) => child.once("exit", resolve));
+            child.kill("SIGKILL");
+            return exited;
+          }),
+      );
       await Promise.all(echoes.map((e) => e.server.stop({ drainTimeoutMs: 0 } as never)));
       if (running) await controlPlane.stop();
       rmSync(dir, { recursive: true, force: true });
