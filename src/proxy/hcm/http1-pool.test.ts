@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StreamResetReason } from "../http/reset-reason.ts";
+import { clusterStats, StatsStore } from "../stats/stats-store.ts";
 import { CircuitBreakers } from "../upstream/circuit-breakers.ts";
 import type { CircuitBreakerThresholds } from "../upstream/cluster-config.ts";
 import { Http1Pool } from "./http1-pool.ts";
@@ -134,6 +135,39 @@ describe("HTTP/1.1 pool admission", () => {
       held[i]!.res.end();
       expect(await s.done).toEqual({ status: 200 });
     }
+    expect(new Set(requestPorts).size).toBe(3);
+  });
+
+  it("retires a connection at max_connection_duration: idle at once, busy after its request", async () => {
+    const stats = clusterStats(new StatsStore(), "c");
+    const t: UpstreamTarget = {
+      ...target(breakers({})),
+      maxConnectionDurationMs: 100,
+      limits: { cluster: "c", breakers: breakers({}), maxRequestsPerConnection: 0, stats },
+    };
+    const pool = newPool(t);
+    const reached = async (n: number) => {
+      while (stats.upstreamCxMaxDurationReached.value < n)
+        await new Promise((resolve) => setImmediate(resolve));
+    };
+    // Idle when its time is up: closed then.
+    const first = stream(pool, t);
+    await heldCount(1);
+    const closed = new Promise((resolve) => held[0]!.req.socket.once("close", resolve));
+    held[0]!.res.end();
+    expect(await first.done).toEqual({ status: 200 });
+    await closed;
+    expect(stats.upstreamCxMaxDurationReached.value).toBe(1);
+    // Busy when its time is up: it finishes its request, then closes; the next gets a new one.
+    const second = stream(pool, t);
+    await heldCount(2);
+    await reached(2);
+    held[1]!.res.end();
+    expect(await second.done).toEqual({ status: 200 });
+    const third = stream(pool, t);
+    await heldCount(3);
+    held[2]!.res.end();
+    expect(await third.done).toEqual({ status: 200 });
     expect(new Set(requestPorts).size).toBe(3);
   });
 

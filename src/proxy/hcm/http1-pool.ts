@@ -1,13 +1,15 @@
 // One HTTP/1.1 connection pool per cluster host, admitting streams as Envoy's ConnPoolImplBase
 // does: an idle keep-alive connection serves at once; otherwise the stream is a pending request
 // (max_pending_requests, else overflow → 503 UO) until a connection is free or one may be opened
-// within the cluster's max_connections; connections close after max_requests_per_connection. The
+// within the cluster's max_connections; connections close after max_requests_per_connection, and
+// after max_connection_duration once their request is done (at once when idle). The
 // pending queue (and its body high-water mark) is shared with the HTTP/2 pool: pending-streams.ts.
 import type { ClientRequest, ClientRequestArgs } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { nodeHttp } from "../../base/node-http.ts";
 import { noop } from "../../base/noop.ts";
+import { setTimeoutMs } from "../../base/timer.ts";
 import { openConnection, type UpstreamTls } from "../upstream/dial.ts";
 import { holdConnectionSlot, mayOpenConnection, PendingStreams } from "./pending-streams.ts";
 import { startHttp1Attempt } from "./upstream-http1.ts";
@@ -29,6 +31,9 @@ interface AgentHooks {
   /** Whether a connection that has served `served` requests may be kept for another. */
   keep(served: number): boolean;
 }
+
+/** Connections past max_connection_duration: kept no longer than their current request. */
+const expired = new WeakSet<Duplex>();
 
 /** node's keep-alive Agent, telling the pool about each connection it opens and reuses. */
 class PoolAgent extends Agent {
@@ -80,8 +85,15 @@ class PoolAgent extends Agent {
   }
 
   override keepSocketAlive(socket: Duplex): boolean {
-    if (!this.hooks.keep(this.served.get(socket) ?? 0)) return false;
+    if (expired.has(socket) || !this.hooks.keep(this.served.get(socket) ?? 0)) return false;
     return (super.keepSocketAlive(socket) as unknown as boolean | undefined) !== false;
+  }
+
+  /** Whether `socket` waits among the free ones for a request. */
+  isFree(socket: Duplex): boolean {
+    for (const name in this.freeSockets)
+      if (this.freeSockets[name]?.includes(socket as Socket)) return true;
+    return false;
   }
 
   /** Whether a connected keep-alive socket waits for a request (one per pool key, so cheap). */
@@ -102,10 +114,12 @@ export class Http1Pool {
   private connections = 0;
   private readonly pending: PendingStreams<PoolAgent>;
   private readonly onEmpty: () => void;
+  private readonly maxConnectionDurationMs: number | undefined;
 
   /** `onEmpty`: the pool has no connection and no pending stream left (Envoy's idle callback). */
   constructor(target: UpstreamTarget, onEmpty: () => void = noop) {
     this.onEmpty = onEmpty;
+    this.maxConnectionDurationMs = target.maxConnectionDurationMs;
     this.agent = new PoolAgent(target, {
       opened: (socket) => this.opened(socket),
       keep: (served) => {
@@ -145,7 +159,13 @@ export class Http1Pool {
     const stats = this.limits?.stats;
     stats?.upstreamCxTotal.inc();
     stats?.upstreamCxActive.inc();
+    const maxDuration = setTimeoutMs(() => {
+      stats?.upstreamCxMaxDurationReached.inc();
+      expired.add(socket);
+      if (this.agent.isFree(socket)) socket.destroy();
+    }, this.maxConnectionDurationMs ?? 0);
     socket.once("close", () => {
+      if (maxDuration) clearTimeout(maxDuration);
       stats?.upstreamCxActive.dec();
       stats?.upstreamCxDestroy.inc();
       this.connections--;

@@ -10,6 +10,7 @@ import {
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StreamResetReason } from "../http/reset-reason.ts";
+import { clusterStats, StatsStore } from "../stats/stats-store.ts";
 import { CircuitBreakers } from "../upstream/circuit-breakers.ts";
 import type { CircuitBreakerThresholds } from "../upstream/cluster-config.ts";
 import { Http2Pool } from "./upstream-http2.ts";
@@ -139,6 +140,30 @@ describe("HTTP/2 pool admission", () => {
     expect(await second.done).toEqual({ status: 200 });
     expect(held[1]!.session === held[0]!.session).toBe(false);
     expect(cb.active("pendingRequests")).toBe(0);
+  });
+
+  it("drains a session at max_connection_duration: its streams finish, new ones get a new session", async () => {
+    const stats = clusterStats(new StatsStore(), "c");
+    const t: UpstreamTarget = {
+      ...target(breakers({})),
+      maxConnectionDurationMs: 100,
+      limits: { cluster: "c", breakers: breakers({}), maxRequestsPerConnection: 0, stats },
+    };
+    const pool = newPool(t);
+    const first = stream(pool, t);
+    await heldCount(1);
+    while (stats.upstreamCxMaxDurationReached.value < 1)
+      await new Promise((resolve) => setImmediate(resolve));
+    // Draining: the open stream is served; a new one goes to a new session.
+    const second = stream(pool, t);
+    await heldCount(2);
+    expect(held[1]!.session === held[0]!.session).toBe(false);
+    const closed = new Promise((resolve) => held[0]!.session.once("close", resolve));
+    respond(0);
+    respond(1);
+    expect(await first.done).toEqual({ status: 200 });
+    expect(await second.done).toEqual({ status: 200 });
+    await closed;
   });
 
   it("fails the pending streams when the connection cannot be established", async () => {

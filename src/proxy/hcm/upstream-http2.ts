@@ -2,7 +2,8 @@
 // stream goes to a connected session with stream capacity (the peer's max_concurrent_streams and
 // max_requests_per_connection), else it is pending (max_pending_requests, else overflow → 503 UO)
 // while a new session opens within the cluster's max_connections; sessions are replaced when
-// they close or receive GOAWAY; connect timeout and reset classification as Envoy reports them.
+// they close, receive GOAWAY or reach max_connection_duration (then they drain: no new stream,
+// closed once their streams end); connect timeout and reset classification as Envoy reports them.
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
 import type { Socket } from "node:net";
 import { noop } from "../../base/noop.ts";
@@ -166,6 +167,12 @@ export class Http2Pool {
       client.failure = new DialError("connection_timeout", "connect timeout");
       session.destroy();
     }, target.connectTimeoutMs);
+    const maxDuration = setTimeoutMs(() => {
+      stats?.upstreamCxMaxDurationReached.inc();
+      client.draining = true;
+      if (client.active === 0 && !session.closed) session.close();
+      this.pump();
+    }, target.maxConnectionDurationMs);
     session.once("connect", () => {
       if (timer) clearTimeout(timer);
       const refused = tlsFailure(socket, target.tls);
@@ -185,6 +192,7 @@ export class Http2Pool {
     });
     session.once("close", () => {
       if (timer) clearTimeout(timer);
+      if (maxDuration) clearTimeout(maxDuration);
       stats?.upstreamCxActive.dec();
       stats?.upstreamCxDestroy.inc();
       client.draining = true;

@@ -146,6 +146,9 @@ function buildTarget(
     protocol,
     connectTimeoutMs: config.connectTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
+    ...(config.maxConnectionDurationMs
+      ? { maxConnectionDurationMs: config.maxConnectionDurationMs }
+      : {}),
     ...(bind ? { sourceAddress: bind } : {}),
     limits,
     ...(tls ? { tls } : {}),

@@ -31,6 +31,8 @@ export interface UpstreamTarget {
   sourceAddress?: string;
   /** Idle pooled connections close after this long (cluster common_http_protocol_options). */
   idleTimeoutMs: number;
+  /** max_connection_duration: a connection this old takes no new stream and closes once idle. */
+  maxConnectionDurationMs?: number;
   /** The cluster's connection and pending-request limits; absent = unlimited. */
   limits?: PoolLimits;
   /** The pool this target's streams go to, when computed once for it (upstream-target.ts). */

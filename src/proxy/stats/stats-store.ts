@@ -89,6 +89,7 @@ export interface ClusterStats {
   upstreamCxConnectFail: Counter;
   upstreamCxConnectTimeout: Counter;
   upstreamCxDestroy: Counter;
+  upstreamCxMaxDurationReached: Counter;
   upstreamCxRxBytesTotal: Counter;
   upstreamCxTxBytesTotal: Counter;
 }
@@ -137,6 +138,7 @@ export const clusterStats = heldStats((store, cluster): ClusterStats => {
     upstreamCxConnectFail: counter("upstream_cx_connect_fail"),
     upstreamCxConnectTimeout: counter("upstream_cx_connect_timeout"),
     upstreamCxDestroy: counter("upstream_cx_destroy"),
+    upstreamCxMaxDurationReached: counter("upstream_cx_max_duration_reached"),
     upstreamCxRxBytesTotal: counter("upstream_cx_rx_bytes_total"),
     upstreamCxTxBytesTotal: counter("upstream_cx_tx_bytes_total"),
   };
