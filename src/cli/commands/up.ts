@@ -28,6 +28,7 @@ import {
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
 import { readMeshConfigFile } from "../mesh-config-file.ts";
+import { readableLogLine } from "../readable-log-line.ts";
 import { shutdownSignals } from "../signals.ts";
 import { podTable } from "./status.ts";
 
@@ -174,7 +175,7 @@ function runtimeLogger(flags: UpFlags, io: CliIo): Logger {
   return createLogger({
     name: "runtime",
     level: flags.logLevel ?? io.env.CREMA_LOG_LEVEL ?? "warn",
-    destination: { write: (line: string) => io.stderr(line) },
+    destination: { write: (line: string) => io.stderr(readableLogLine(line)) },
   });
 }
 
