@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { meshSynced, runCrema } from "./support/crema-cli.ts";
+import { meshSynced, ownAddresses, runCrema } from "./support/crema-cli.ts";
 import { until } from "./support/until.ts";
 
 const POD_CIDR = "127.57.0.0/16";
@@ -144,17 +144,7 @@ function throughGateway(
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "crema-demo-"));
-  const up = await crema([
-    "up",
-    DEMO,
-    "--detach",
-    "--ingress-port",
-    "0",
-    "--ingress-tls-port",
-    "0",
-    "--pod-cidr",
-    POD_CIDR,
-  ]);
+  const up = await crema(["up", DEMO, "--detach", ...ownAddresses(POD_CIDR)]);
   expect(up.code, `${up.stdout}${up.stderr}`).toBe(0);
   const status = JSON.parse((await crema(["status", "-o", "json"])).stdout);
   ingressPort = Number(new URL(status.ingress.http).port);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PodStatus } from "../../src/runtime/runtime-state.ts";
-import { runCrema } from "./support/crema-cli.ts";
+import { ownAddresses, runCrema } from "./support/crema-cli.ts";
 import { until } from "./support/until.ts";
 
 const POD_CIDR = "127.52.0.0/16";
@@ -34,12 +34,7 @@ const upArgs = (file: string, state: string) => [
   "--detach",
   "--state-dir",
   join(dir, state),
-  "--ingress-port",
-  "0",
-  "--ingress-tls-port",
-  "0",
-  "--pod-cidr",
-  POD_CIDR,
+  ...ownAddresses(POD_CIDR),
   "--timeout",
   "60s",
 ];

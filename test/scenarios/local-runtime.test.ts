@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PodStatus } from "../../src/runtime/runtime-state.ts";
-import { meshSynced, runCrema } from "./support/crema-cli.ts";
+import { meshSynced, ownAddresses, runCrema } from "./support/crema-cli.ts";
 import { until } from "./support/until.ts";
 
 const POD_CIDR = "127.50.0.0/16";
@@ -164,23 +164,21 @@ function refused(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** `crema up --detach` of the test's manifests, on ports and addresses of its own. */
+const upDetached = () => [
+  "up",
+  join(dir, "app.yaml"),
+  "--detach",
+  ...stateArgs(),
+  ...ownAddresses(POD_CIDR),
+];
+
 describe("crema up: a local mesh from manifests", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "crema-up-"));
     stateDir = join(dir, "state");
     writeFileSync(join(dir, "app.yaml"), MANIFESTS);
-    const up = await crema([
-      "up",
-      join(dir, "app.yaml"),
-      "--detach",
-      ...stateArgs(),
-      "--ingress-port",
-      "0",
-      "--ingress-tls-port",
-      "0",
-      "--pod-cidr",
-      POD_CIDR,
-    ]);
+    const up = await crema(upDetached());
     expect(up.code, `${up.stdout}${up.stderr}`).toBe(0);
     expect(up.stdout).toContain("mesh ready");
   }, 120_000);
@@ -456,18 +454,7 @@ spec:
   it("refuses a second crema up --detach in the same state dir, and leaves the mesh and its log alone", async () => {
     const logFile = join(stateDir, "runtime.log");
     const logBefore = readFileSync(logFile, "utf8");
-    const again = await crema([
-      "up",
-      join(dir, "app.yaml"),
-      "--detach",
-      ...stateArgs(),
-      "--ingress-port",
-      "0",
-      "--ingress-tls-port",
-      "0",
-      "--pod-cidr",
-      POD_CIDR,
-    ]);
+    const again = await crema(upDetached());
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("CREMA_RUNTIME_ALREADY_RUNNING");
     expect(again.stdout).not.toContain("mesh ready");

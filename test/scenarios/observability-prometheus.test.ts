@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ISTIO_HISTOGRAM_BUCKETS } from "../../src/proxy/telemetry/metric-definitions.ts";
 import type { PodStatus } from "../../src/runtime/runtime-state.ts";
-import { runCrema } from "./support/crema-cli.ts";
+import { ownAddresses, runCrema } from "./support/crema-cli.ts";
 import { connectTunnel } from "./support/mesh.ts";
 import { until } from "./support/until.ts";
 
@@ -93,17 +93,7 @@ const fromSleepTo = (service: string, extra = "") =>
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "crema-prom-"));
   promDir = mkdtempSync(join(tmpdir(), "crema-prom-data-"));
-  const up = await crema([
-    "up",
-    DEMO,
-    "--detach",
-    "--ingress-port",
-    "0",
-    "--ingress-tls-port",
-    "0",
-    "--pod-cidr",
-    POD_CIDR,
-  ]);
+  const up = await crema(["up", DEMO, "--detach", ...ownAddresses(POD_CIDR)]);
   expect(up.code, `${up.stdout}${up.stderr}`).toBe(0);
   pods = (JSON.parse((await crema(["status", "-o", "json"])).stdout) as { pods: PodStatus[] }).pods;
   const targets = pods.filter((p) => p.sidecar).map((p) => `${p.podIP}:15020`);

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RuntimeState } from "../../src/runtime/runtime-state.ts";
-import { runCrema } from "./support/crema-cli.ts";
+import { ownAddresses, runCrema } from "./support/crema-cli.ts";
 import {
   OtlpReceiver,
   type ReceivedSpan,
@@ -100,12 +100,7 @@ beforeAll(async () => {
     DEMO,
     tracing,
     "--detach",
-    "--ingress-port",
-    "0",
-    "--ingress-tls-port",
-    "0",
-    "--pod-cidr",
-    POD_CIDR,
+    ...ownAddresses(POD_CIDR),
     "--mesh-config",
     meshConfig,
   ]);

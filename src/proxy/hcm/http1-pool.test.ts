@@ -140,11 +140,8 @@ describe("HTTP/1.1 pool admission", () => {
 
   it("retires a connection at max_connection_duration: idle at once, busy after its request", async () => {
     const stats = clusterStats(new StatsStore(), "c");
-    const t: UpstreamTarget = {
-      ...target(breakers({})),
-      maxConnectionDurationMs: 100,
-      limits: { cluster: "c", breakers: breakers({}), maxRequestsPerConnection: 0, stats },
-    };
+    const base = target(breakers({}));
+    const t = { ...base, maxConnectionDurationMs: 100, limits: { ...base.limits!, stats } };
     const pool = newPool(t);
     const reached = async (n: number) => {
       while (stats.upstreamCxMaxDurationReached.value < n)

@@ -144,11 +144,8 @@ describe("HTTP/2 pool admission", () => {
 
   it("drains a session at max_connection_duration: its streams finish, new ones get a new session", async () => {
     const stats = clusterStats(new StatsStore(), "c");
-    const t: UpstreamTarget = {
-      ...target(breakers({})),
-      maxConnectionDurationMs: 100,
-      limits: { cluster: "c", breakers: breakers({}), maxRequestsPerConnection: 0, stats },
-    };
+    const base = target(breakers({}));
+    const t = { ...base, maxConnectionDurationMs: 100, limits: { ...base.limits!, stats } };
     const pool = newPool(t);
     const first = stream(pool, t);
     await heldCount(1);

@@ -35,3 +35,11 @@ export function runCrema(args: readonly string[], stateDir?: string): Promise<Cl
 export async function meshSynced(stateDir: string): Promise<boolean> {
   return (await fetch(`${readRuntimeState(stateDir).apiUrl}/ready`)).ok;
 }
+
+/**
+ * `crema up` flags that keep a test's mesh to itself: host ports the system picks, and pods on
+ * the test's own loopback /16.
+ */
+export function ownAddresses(podCidr: string): string[] {
+  return ["--ingress-port", "0", "--ingress-tls-port", "0", "--pod-cidr", podCidr];
+}
