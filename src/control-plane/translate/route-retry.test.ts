@@ -70,6 +70,11 @@ describe("translateRetryPolicy (Istio's retry.ConvertPolicy)", () => {
       expected: { ...DEFAULT, per_try_timeout: "1.5s", retry_back_off: { base_interval: "0.1s" } },
     },
     {
+      name: "a backoff of 0 (only an unvalidated mesh default can say it) is left out",
+      retries: { attempts: 2, backoff: "0s" },
+      expected: { ...DEFAULT, num_retries: 2 },
+    },
+    {
       name: "retryIgnorePreviousHosts: false drops the host predicate",
       retries: { attempts: 2, retryIgnorePreviousHosts: false },
       expected: {

@@ -1,6 +1,7 @@
 // HTTPRetry → Envoy RetryPolicy, as Istio's retry.ConvertPolicy: the mesh default (2 retries on
 // connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes, another host when
 // possible) unless the VirtualService sets `retries`; `attempts: 0` disables retries.
+import { formatDuration, parseDuration } from "../../base/duration.ts";
 import type { JsonObject } from "../../xds/proto-json.ts";
 import { durationJson, isObj, num, type Obj, str } from "./route-values.ts";
 
@@ -92,8 +93,11 @@ export function translateRetryPolicy(
       { update_frequency: 2 },
     );
   }
-  const backoff = durationJson(retries.backoff);
-  if (backoff) out.retry_back_off = { base_interval: backoff };
+  // Envoy refuses a base_interval that is not above 0; a VirtualService cannot say it (validation
+  // wants 1 ms), the mesh config's defaultHttpRetryPolicy is not validated.
+  const backoff = typeof retries.backoff === "string" ? parseDuration(retries.backoff) : undefined;
+  if (backoff?.ok && backoff.ms > 0)
+    out.retry_back_off = { base_interval: formatDuration(backoff.ms) };
   return out;
 }
 

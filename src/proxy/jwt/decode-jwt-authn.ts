@@ -81,7 +81,9 @@ function decodeRemoteJwks(f: Fields, options: JwtAuthnDecodeOptions): JwksSource
     f.error("is required", "http_uri");
   }
   const cache = f.duration("cache_duration");
-  if (source && cache !== undefined && cache > 0) source.cacheDurationMs = cache;
+  // Envoy's validation: at least 1 ms.
+  if (cache !== undefined && cache < 1) f.error("must be at least 1ms", "cache_duration");
+  else if (source && cache !== undefined) source.cacheDurationMs = cache;
   // async_fetch only changes when the first fetch happens (here: on the first request).
   const asyncFetch = f.object("async_fetch");
   asyncFetch?.skip("fast_listener", "failed_refetch_duration");

@@ -488,6 +488,20 @@ describe("remote_jwks", () => {
     expect(fetches).toBe(1);
   });
 
+  it("refuses a cache_duration under 1 ms, as Envoy's validation does", () => {
+    const config = istioConfig({
+      remote_jwks: {
+        http_uri: { uri: "https://auth.coffee.example/jwks", cluster: "jwks", timeout: "5s" },
+        cache_duration: "0s",
+      },
+    });
+    delete (config.providers["origins-0"] as { local_jwks?: unknown }).local_jwks;
+    const decoded = decodeJwtAuthn(config, { remoteJwks: true });
+    expect(decoded.ok ? "" : decoded.errors.join("\n")).toContain(
+      "cache_duration: must be at least 1ms",
+    );
+  });
+
   it("rejects with Envoy's body when the fetch fails", async () => {
     const filter = remote(() => Promise.reject(new Error("connect ECONNREFUSED")));
     const outcome = await filter.authenticate(request(await bearer()));

@@ -91,6 +91,9 @@ export function decodeRetryPolicy(f: Fields): RetryPolicy {
     if (base === undefined && !backOff.has("base_interval"))
       backOff.error("is required", "base_interval");
     const max = backOff.duration("max_interval");
+    // Envoy's validation: both greater than 0.
+    if (base === 0) backOff.error("must be greater than 0", "base_interval");
+    if (max === 0) backOff.error("must be greater than 0", "max_interval");
     const baseMs = Math.max(1, base ?? 0);
     const maxMs = max === undefined ? 10 * baseMs : Math.max(1, max);
     if (maxMs < baseMs)

@@ -187,6 +187,15 @@ describe("decode errors", () => {
       singleHost([
         {
           match: { prefix: "/" },
+          route: { cluster: "c", retry_policy: { retry_back_off: { base_interval: "0s" } } },
+        },
+      ]),
+      "retry_back_off.base_interval: must be greater than 0",
+    ],
+    [
+      singleHost([
+        {
+          match: { prefix: "/" },
           route: { cluster: "c" },
           request_headers_to_add: [{ header: { key: "x", value: "50%" } }],
         },
