@@ -464,15 +464,18 @@ describe("jwt_authn filter", () => {
 });
 
 describe("remote_jwks", () => {
-  const remote = (fetchJwks: () => Promise<string>) => {
+  const decodeRemote = (cacheDuration: string) => {
     const config = istioConfig({
       remote_jwks: {
         http_uri: { uri: "https://auth.coffee.example/jwks", cluster: "jwks", timeout: "5s" },
-        cache_duration: "300s",
+        cache_duration: cacheDuration,
       },
     });
     delete (config.providers["origins-0"] as { local_jwks?: unknown }).local_jwks;
-    const decoded = decodeJwtAuthn(config, { remoteJwks: true });
+    return decodeJwtAuthn(config, { remoteJwks: true });
+  };
+  const remote = (fetchJwks: () => Promise<string>) => {
+    const decoded = decodeRemote("300s");
     if (!decoded.ok) throw new Error(decoded.errors.join("\n"));
     return new JwtAuthnFilter(decoded.config, { now: () => NOW_MS, fetchJwks });
   };
@@ -489,14 +492,7 @@ describe("remote_jwks", () => {
   });
 
   it("refuses a cache_duration under 1 ms, as Envoy's validation does", () => {
-    const config = istioConfig({
-      remote_jwks: {
-        http_uri: { uri: "https://auth.coffee.example/jwks", cluster: "jwks", timeout: "5s" },
-        cache_duration: "0s",
-      },
-    });
-    delete (config.providers["origins-0"] as { local_jwks?: unknown }).local_jwks;
-    const decoded = decodeJwtAuthn(config, { remoteJwks: true });
+    const decoded = decodeRemote("0s");
     expect(decoded.ok ? "" : decoded.errors.join("\n")).toContain(
       "cache_duration: must be at least 1ms",
     );
