@@ -1,6 +1,7 @@
 // Shared translations: proxies that differ only in IPs share outbound resources, never more.
 import { describe, expect, it } from "vitest";
 import type { JsonObject } from "../../xds/proto-json.ts";
+import type { MeshConfig } from "../model/mesh-config.ts";
 import type { ProxyNode } from "../model/proxy.ts";
 import { snapshotFromYaml } from "../model/testing.ts";
 import {
@@ -27,8 +28,8 @@ const proxy = (options: Parameters<typeof proxyNode>[0], metadata = {}): ProxyNo
 });
 
 /** Translates each proxy with one shared cache, checking each result against a cache-less one. */
-function translateAll(yaml: string, proxies: ProxyNode[]) {
-  const snapshot = snapshotFromYaml(yaml);
+function translateAll(yaml: string, proxies: ProxyNode[], meshConfig?: Partial<MeshConfig>) {
+  const snapshot = snapshotFromYaml(yaml, meshConfig);
   const cache: SharedTranslationCache = new Map();
   const results = proxies.map((p) => {
     const shared = translateProxy(snapshot, p, { sharedCache: cache });
@@ -41,6 +42,31 @@ function translateAll(yaml: string, proxies: ProxyNode[]) {
 const routes = (r: ProxyResources) => JSON.stringify([...r.routes.values()]);
 
 describe("shared translations", () => {
+  it("keep the metadata the outbound HCMs' Istio tracing tags read (MESH_ID, WORKLOAD_NAME)", () => {
+    const collector = `apiVersion: v1
+kind: Service
+metadata: {name: otel, namespace: observability}
+spec:
+  ports: [{name: grpc-otlp, port: 4317}]
+---
+`;
+    const tracing: Partial<MeshConfig> = {
+      extensionProviders: [
+        {
+          name: "otel",
+          opentelemetry: { service: "otel.observability.svc.cluster.local", port: 4317 },
+        },
+      ],
+      defaultTracingProviders: ["otel"],
+    };
+    const p = proxy({ ip: "10.0.0.1" }, { MESH_ID: "mesh-a", WORKLOAD_NAME: "reviews-v1" });
+    const [r] = translateAll(collector + REVIEWS_SERVICE + PODS, [p], tracing).results as [
+      ProxyResources,
+    ];
+    const listener = JSON.stringify(r.listeners.get("0.0.0.0_9080"));
+    expect(listener).toMatch(/"tag":"istio.mesh_id","literal":\{"value":"mesh-a"\}/);
+  });
+
   it("share outbound resources between proxies that differ only in IPs, not inbound ones", () => {
     const a = { ...proxy({ ip: "10.0.0.1" }, LOCAL), podName: "a", id: "sidecar~10.0.0.1~a" };
     const b = { ...proxy({ ip: "10.0.0.2" }, LOCAL), podName: "b", id: "sidecar~10.0.0.2~b" };

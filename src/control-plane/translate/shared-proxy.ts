@@ -11,7 +11,9 @@ import type { SidecarScope } from "./sidecar-scope.ts";
  * - kind, namespace, labels: Sidecar scope (workloadSelector), DestinationRule workloadSelector,
  *   VirtualService/TCP sourceLabels and sourceNamespace, gateway selectors, failoverPriority;
  * - clusterId, network, locality: cluster metadata, EDS locality priorities and labels;
- * - metadata IDLE_TIMEOUT (HCM and tcp_proxy) and CREMA_LOCAL_RUNTIME (translate mode);
+ * - metadata IDLE_TIMEOUT (HCM and tcp_proxy), CREMA_LOCAL_RUNTIME (translate mode), and
+ *   MESH_ID and WORKLOAD_NAME (the HCMs' Istio tracing tags istio.mesh_id and
+ *   istio.canonical_service);
  * - istioExtensions: whether Istio's own filters (istio.stats, istio.metadata_exchange) and the
  *   exchange's ALPN may be sent;
  * - ips, only as two facts: whether every IP is IPv6 (DNS lookup family), and whether the first
@@ -19,7 +21,7 @@ import type { SidecarScope } from "./sidecar-scope.ts";
  * id, podName, serviceAccount, the other IPs and other metadata are not read by them: they only
  * shape inbound listeners and clusters and the local runtime's bound listener.
  */
-const METADATA_KEYS = ["IDLE_TIMEOUT", "CREMA_LOCAL_RUNTIME"] as const;
+const METADATA_KEYS = ["IDLE_TIMEOUT", "CREMA_LOCAL_RUNTIME", "MESH_ID", "WORKLOAD_NAME"] as const;
 
 /** One shared translation: the outbound resources and the Sidecar scope they were built with. */
 export interface SharedTranslation {
