@@ -166,17 +166,29 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const grpcServer = new grpc.Server();
   ads.bind(grpcServer);
   const { host, port } = splitHostPort(options.xdsAddress);
-  const boundPort = await new Promise<number>((resolve, reject) =>
-    grpcServer.bindAsync(
-      `${host.includes(":") ? `[${host}]` : host}:${port}`,
-      grpc.ServerCredentials.createInsecure(),
-      (error, bound) => (error ? reject(error) : resolve(bound)),
-    ),
-  );
-
+  /**
+   * A start that fails (a port taken, a CA that refuses its files) stops what it started: the
+   * JWKS refresh timer and the config watchers would keep the process alive with nothing served.
+   */
+  const stopStarted = async () => {
+    offChange();
+    debouncer.stop();
+    jwks.stop();
+    store.close();
+    grpcServer.forceShutdown();
+    await ads.close();
+  };
+  let boundPort: number;
   let caServer: CaServer | undefined;
-  if (options.ca) {
-    try {
+  try {
+    boundPort = await new Promise<number>((resolve, reject) =>
+      grpcServer.bindAsync(
+        `${host.includes(":") ? `[${host}]` : host}:${port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (error, bound) => (error ? reject(error) : resolve(bound)),
+      ),
+    );
+    if (options.ca) {
       caServer = await startCaServer({
         ca: { ...options.ca, trustDomain: options.ca.trustDomain ?? meshConfig.trustDomain },
         address: options.secureXdsAddress ?? DEFAULT_SECURE_XDS_ADDRESS,
@@ -188,10 +200,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       });
       const started = caServer;
       metrics.watchCaBundle(() => started.bundle());
-    } catch (error) {
-      grpcServer.forceShutdown();
-      throw error;
     }
+  } catch (error) {
+    await stopStarted();
+    throw error;
   }
 
   const handlers: DebugHandler[] = [
@@ -245,13 +257,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         })),
     },
   ];
-  const debug: DebugServer = await startDebugServer({
-    address: options.httpAddress,
-    handlers,
-    metrics: metrics.registry,
-    ready: () => ready,
-    logger,
-  });
+  let debug: DebugServer;
+  try {
+    debug = await startDebugServer({
+      address: options.httpAddress,
+      handlers,
+      metrics: metrics.registry,
+      ready: () => ready,
+      logger,
+    });
+  } catch (error) {
+    await stopStarted();
+    await caServer?.close();
+    throw error;
+  }
   ready = true;
   const xdsAddress = `${host.includes(":") ? `[${host}]` : host}:${boundPort}`;
   logger.info(

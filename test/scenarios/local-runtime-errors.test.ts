@@ -1,7 +1,7 @@
 // What a user of `crema up` hits when something is wrong, and how the runtime recovers: invalid
 // manifests are refused before anything starts, a taken host port and a command that does not
 // exist are named, and a crashed container is restarted. Pods live in 127.52.0.0/16.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,6 +95,18 @@ ${deployment("db", "[]").replace("command: []", "image: postgres:16")}`,
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("CREMA_RUNTIME_PORT_IN_USE");
     expect(run.stderr).toContain("--ingress-port");
+  });
+
+  it("names a CA directory the control plane refuses, and stops instead of hanging", async () => {
+    const file = join(dir, "ca.yaml");
+    writeFileSync(file, deployment("idle", '["sleep", "infinity"]'));
+    // The mesh's CA keeps its root in <state>/ca: a certificate whose key is gone is refused.
+    mkdirSync(join(dir, "bad-ca", "ca"), { recursive: true });
+    writeFileSync(join(dir, "bad-ca", "ca", "ca-cert.pem"), "(its key is missing)\n");
+    const run = await crema(upArgs(file, "bad-ca"));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("CREMA_CA_INVALID_FILE");
+    expect(run.stderr).toContain("ca-key.pem is missing");
   });
 
   it("names a command that does not exist, with the pod, and stops the mesh", async () => {
