@@ -10,7 +10,7 @@ import {
   loadSelfSignedCa,
   SELF_SIGNED_ROOT_TTL_MS,
 } from "./root-ca.ts";
-import { removeTemporaryDirs, temporaryDir } from "./test-support.ts";
+import { makePluggedInHierarchy, removeTemporaryDirs, temporaryDir } from "./test-support.ts";
 
 afterAll(removeTemporaryDirs);
 
@@ -95,5 +95,16 @@ describe("loadOrCreateSelfSignedCa", () => {
     await loadOrCreateSelfSignedCa(b);
     writeFileSync(join(a, "ca-key.pem"), readFileSync(join(b, "ca-key.pem")));
     await expect(loadSelfSignedCa(a)).rejects.toMatchObject({ code: "CREMA_CA_KEY_MISMATCH" });
+  });
+
+  it("refuses a signing certificate that is not self-signed: a plugged-in CA goes in cacerts/", async () => {
+    const { intermediate, root } = await makePluggedInHierarchy();
+    const dir = temporaryDir();
+    writeFileSync(join(dir, "ca-cert.pem"), intermediate.certPem);
+    writeFileSync(join(dir, "ca-key.pem"), intermediate.keyPem);
+    writeFileSync(join(dir, "root-cert.pem"), root.certPem);
+    const refused = loadSelfSignedCa(dir);
+    await expect(refused).rejects.toMatchObject({ code: "CREMA_CA_INVALID_FILE" });
+    await expect(refused).rejects.toThrow(/is not self-signed.*cacerts/);
   });
 });

@@ -125,6 +125,14 @@ export function selfSignedBundle(
   if (texts.rootsPem !== undefined && !others.ok) {
     throw new CremaError("CREMA_CA_INVALID_FILE", `${files.roots} ${others.reason}`);
   }
+  // An intermediate here would be taken for the root, and rotated into a new self-signed one.
+  const own = cert.ok ? cert.certificates[0]! : undefined;
+  if (own && !(own.checkIssued(own) && own.verify(own.publicKey))) {
+    throw new CremaError(
+      "CREMA_CA_INVALID_FILE",
+      `${files.cert} is not self-signed (issued by ${own.issuer.replaceAll("\n", ", ")}): a plugged-in CA's files go in the cacerts folder of the CA directory`,
+    );
+  }
   const signer = cert.ok ? cert.pems[0]! : texts.certPem;
   return buildCaBundle({
     mode: "self-signed",
