@@ -190,6 +190,10 @@ describe("HTTP routing through a sidecar", () => {
     // Istio ≥ 1.28 keeps the original Host on mirrored requests (no "-shadow" suffix).
     expect(copy.headers.host).toBe("echo");
     expect(copy.url).toBe("/mirror/1");
+    // The copy carries the caller's peer metadata, as the primary does: a mirror's sidecar
+    // reports who called.
+    expect(copy.headers["x-envoy-peer-metadata-id"]).toMatch(/^sidecar~/);
+    expect(copy.headers["x-envoy-peer-metadata"]).toBeTruthy();
   });
 
   it("injects aborts from the fault filter", async () => {

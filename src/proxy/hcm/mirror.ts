@@ -27,6 +27,10 @@ function sendMirror(deps: RouterDeps, req: RouterRequest, policy: MirrorPolicy):
     ? req.authority
     : shadowAuthority(req.authority);
   const headers = wireHeaders(req.headers);
+  // Istio's peer metadata headers go on before the router, so the copy carries them too: the
+  // mirror's server reports who called.
+  if (req.downstream.telemetry?.reporter === "source")
+    deps.telemetry?.announce(headers, cluster.config);
   const stats = clusterStats(deps.stats, name);
   const target = upstreamTarget(
     cluster,
