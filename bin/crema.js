@@ -9,6 +9,16 @@ import module from "node:module";
 // NODE_COMPILE_CACHE names one) makes every start after the first several times faster.
 module.enableCompileCache?.();
 
+// package.json's engines: older Nodes fail deep inside (WebCrypto key conversions, TLS) with
+// errors that do not say why.
+const [major, minor] = process.versions.node.split(".").map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  process.stderr.write(
+    `crema: needs Node 22.12 or newer, this is ${process.version}; 'npx crema' runs on the pinned Node 24\n`,
+  );
+  process.exit(2);
+}
+
 const source = new URL("../src/cli/run.ts", import.meta.url);
 const built = new URL("../dist/cli/run.js", import.meta.url);
 const runSource = existsSync(source) && process.features.typescript;
