@@ -124,6 +124,22 @@ describe("Istio's default TEXT access log", () => {
     );
   });
 
+  it("marks a request the client gave up on with DC and no response code", async () => {
+    // The client sends its request and goes away; the echo would answer only after 5 s.
+    const req = request({
+      host: sleep,
+      port: 15001,
+      path: "http://echo/delay/5000",
+      headers: { "user-agent": "test/1", "x-request-id": "req-text-dc" },
+    });
+    req.on("error", () => {});
+    req.end(() => setImmediate(() => req.destroy()));
+    const outbound = await until("the client sidecar logs the request", async () =>
+      (await linesWith(file, "req-text-dc", 1)).find((l) => l.includes("outbound|80||echo")),
+    );
+    expect(outbound).toContain('"GET /delay/5000 HTTP/1.1" 0 DC ');
+  });
+
   it("shows a local reply's code, flag and details", async () => {
     expect(await call(sleep, "/teapot", { "x-request-id": "req-text-2" })).toBe(418);
     const [line] = await linesWith(file, "req-text-2", 1);

@@ -333,6 +333,8 @@ export class HttpConnectionManager {
     res.once("close", () => {
       if (state) state.activeRequests--;
       messageReports?.stop();
+      // Before the record is written: other close listeners (the router's) run after this one.
+      if (downstream.peerDisconnected()) downstream.flags.push("DC");
       const route = prepared.ok ? prepared.route : undefined;
       const recorded = this.endStream(req, downstream, startedAt, grpc, route, messageReports);
       if (span)

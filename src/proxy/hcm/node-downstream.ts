@@ -30,6 +30,8 @@ export function applyServerHeader(config: HcmConfig, headers: MutableHeaders): v
 export class NodeDownstream implements Downstream {
   readonly protocol: "http1" | "http2";
   readonly flags: ResponseFlag[];
+  /** Set by reset(): the stream ends because the proxy reset it. */
+  private resetHere = false;
   readonly info: StreamInfo;
   telemetry: StreamTelemetry | undefined = undefined;
   grpcStats: GrpcStatsStream | undefined = undefined;
@@ -140,7 +142,13 @@ export class NodeDownstream implements Downstream {
     (this.res as ServerResponse).end(reply.body);
   }
 
+  /** The client went away before the response was complete (Envoy's DC), not reset by us. */
+  peerDisconnected(): boolean {
+    return !this.res.writableFinished && !this.resetHere;
+  }
+
   reset(): void {
+    this.resetHere = true;
     const res = this.res;
     if ("stream" in res) {
       if (!res.stream.destroyed) res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);

@@ -113,9 +113,9 @@ class RouterStream implements ResponseStreamHooks {
     this.armStreamDuration();
     const perTry = this.retry.perTryTimeoutMs;
     if (perTry && (this.timeoutMs === 0 || perTry < this.timeoutMs)) this.perTryTimeoutMs = perTry;
+    // The HCM records the client's disconnect (DC) as the stream closes.
     req.downstream.onClose(() => {
       if (this.done) return;
-      req.downstream.flags.push("DC");
       this.cleanup();
       this.abortAttempt();
     });
