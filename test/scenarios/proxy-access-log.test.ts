@@ -119,8 +119,9 @@ describe("Istio's default TEXT access log", () => {
     expect(outbound).toBeDefined();
     expect(inbound).toBeDefined();
     // [START_TIME] "METHOD PATH PROTOCOL" CODE FLAGS DETAILS TERMINATION "FAILURE" RX TX DURATION …
+    // … UPSTREAM_HOST UPSTREAM_CLUSTER UPSTREAM_LOCAL_ADDRESS (the sidecar's own, from its pod IP) …
     expect(outbound).toMatch(
-      /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] "GET \/hello HTTP\/1\.1" 200 - via_upstream - "-" 0 \d+ \d+ \d+ "-" "test\/1" "req-text-1" "echo" "127\.49\.1\.1:8080" outbound\|80\|\|echo\.default\.svc\.cluster\.local /,
+      /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] "GET \/hello HTTP\/1\.1" 200 - via_upstream - "-" 0 \d+ \d+ \d+ "-" "test\/1" "req-text-1" "echo" "127\.49\.1\.1:8080" outbound\|80\|\|echo\.default\.svc\.cluster\.local 127\.49\.2\.1:\d+ /,
     );
   });
 

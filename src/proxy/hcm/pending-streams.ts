@@ -174,9 +174,9 @@ export class PendingStreams<C> {
       target,
       head,
       {
-        onConnected: (ssl) => {
+        onConnected: (ssl, localAddress) => {
           releasePending();
-          callbacks.onConnected?.(ssl);
+          callbacks.onConnected?.(ssl, localAddress);
         },
         onResponse: (response) => {
           releasePending();

@@ -259,9 +259,10 @@ class RouterStream implements ResponseStreamHooks {
       {
         // Envoy's upstream SSL info: the connection this attempt went out on (the source
         // reporter's principals come from it).
-        onConnected: (ssl) => {
+        onConnected: (ssl, localAddress) => {
           info.upstreamPeerUriSan = ssl?.peerUriSan;
           info.upstreamLocalUriSan = ssl?.localUriSan;
+          info.upstreamLocalAddress = localAddress;
         },
         onResponse: (response) => {
           if (this.attempt !== attempt) {

@@ -6,7 +6,7 @@ import type { TLSSocket } from "node:tls";
 import { nodeHttp } from "../../base/node-http.ts";
 import { setTimeoutMs } from "../../base/timer.ts";
 import { upstreamSslInfo } from "../tls/upstream-ssl-info.ts";
-import { DialError, dialFailure } from "../upstream/dial.ts";
+import { DialError, dialFailure, socketLocalAddress } from "../upstream/dial.ts";
 import type {
   AttemptCallbacks,
   UpstreamAttempt,
@@ -71,7 +71,7 @@ class Http1Attempt implements UpstreamAttempt {
       const secure = tls.encrypted === true;
       if (!socket.connecting && !(secure && tls.secureConnecting)) {
         connected = true;
-        callbacks.onConnected?.(upstreamSslInfo(socket));
+        callbacks.onConnected?.(upstreamSslInfo(socket), socketLocalAddress(socket));
         return;
       }
       this.connectTimer = setTimeoutMs(() => {
@@ -83,7 +83,7 @@ class Http1Attempt implements UpstreamAttempt {
         if (socket.destroyed) return;
         connected = true;
         this.clearTimer();
-        callbacks.onConnected?.(upstreamSslInfo(socket));
+        callbacks.onConnected?.(upstreamSslInfo(socket), socketLocalAddress(socket));
       });
     });
     req.on("error", fail);

@@ -9,7 +9,13 @@ import type { Socket } from "node:net";
 import { noop } from "../../base/noop.ts";
 import { armsTimer, setTimeoutMs } from "../../base/timer.ts";
 import { upstreamSslInfo } from "../tls/upstream-ssl-info.ts";
-import { DialError, dialFailure, openConnection, tlsFailure } from "../upstream/dial.ts";
+import {
+  DialError,
+  dialFailure,
+  openConnection,
+  socketLocalAddress,
+  tlsFailure,
+} from "../upstream/dial.ts";
 import { holdConnectionSlot, mayOpenConnection, PendingStreams } from "./pending-streams.ts";
 import type {
   AttemptCallbacks,
@@ -237,9 +243,10 @@ class Http2Attempt implements UpstreamAttempt {
     };
     this.stream = state.session.request(headers, { endStream: false, waitForTrailers: false });
     const stream = this.stream;
-    if (state.connected) callbacks.onConnected?.(upstreamSslInfo(state.socket));
-    else
-      state.session.once("connect", () => callbacks.onConnected?.(upstreamSslInfo(state.socket)));
+    const connected = () =>
+      callbacks.onConnected?.(upstreamSslInfo(state.socket), socketLocalAddress(state.socket));
+    if (state.connected) connected();
+    else state.session.once("connect", connected);
     let trailers: WireHeaders | undefined;
     stream.on("trailers", (t) => {
       trailers = stripPseudo(t as WireHeaders);

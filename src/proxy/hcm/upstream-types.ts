@@ -75,7 +75,7 @@ export interface AttemptCallbacks {
    * A connection was established (or a pooled one assigned) for this attempt; `ssl` says what its
    * certificates say (undefined for plaintext).
    */
-  onConnected?(ssl: UpstreamSslInfo | undefined): void;
+  onConnected?(ssl: UpstreamSslInfo | undefined, localAddress: string | undefined): void;
 }
 
 /** The request side of one attempt: where the body goes. */

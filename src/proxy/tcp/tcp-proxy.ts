@@ -25,6 +25,7 @@ import type { WorkloadMetadata } from "../telemetry/workload-labels.ts";
 import { upstreamSslInfo } from "../tls/upstream-ssl-info.ts";
 import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
 import type { Cluster, ClusterManager } from "../upstream/cluster-manager.ts";
+import { socketLocalAddress } from "../upstream/dial.ts";
 import { dialHost } from "../upstream/dial-host.ts";
 import { type Host, hostAddress } from "../upstream/lb/host-set.ts";
 import { originalDstHost } from "../upstream/original-dst-host.ts";
@@ -331,6 +332,7 @@ class Session implements TcpProxySession {
     const ssl = upstreamSslInfo(upstream);
     this.info.upstreamPeerUriSan = ssl?.peerUriSan;
     this.info.upstreamLocalUriSan = ssl?.localUriSan;
+    this.info.upstreamLocalAddress = socketLocalAddress(upstream);
     lease.stats.upstreamCxActive.inc();
     this.downstream.removeListener("data", this.onEarlyData);
     this.downstream.removeListener("close", this.onEarlyClose);

@@ -8,6 +8,14 @@ import { setTimeoutMs } from "../../base/timer.ts";
 import type { StreamResetReason } from "../http/reset-reason.ts";
 import type { UpstreamTlsConnector, UpstreamTlsTarget } from "../tls/upstream-tls.ts";
 
+/** A connection's own address as Envoy prints one (`ip:port`, `[ipv6]:port`). */
+export function socketLocalAddress(socket: Socket | undefined): string | undefined {
+  const ip = socket?.localAddress;
+  const port = socket?.localPort;
+  if (!ip || port === undefined) return undefined;
+  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 /** TLS for one connection: the proxy's connector and the host's context. */
 export interface UpstreamTls {
   connector: UpstreamTlsConnector;
