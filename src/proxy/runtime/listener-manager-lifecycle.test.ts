@@ -149,6 +149,26 @@ describe("ListenerManager connection hand-off", () => {
     expect(await greeting(boundPort(m, "mysql"))).toBe("hello from mysql\n");
   });
 
+  it("resets, as Envoy's kernel does, a connection that sent bytes no filter chain takes", async () => {
+    const bound = signal();
+    const m = manager({ onBound: bound.fire });
+    // Only TLS is taken (a STRICT mTLS port); the client speaks plaintext HTTP.
+    const tlsOnly = tcpListener("strict", 0);
+    (tlsOnly.filter_chains as JsonObject[])[0]!.filter_chain_match = { transport_protocol: "tls" };
+    apply(m, [tlsOnly], "1");
+    await bound.promise;
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = connect(boundPort(m, "strict"), "127.0.0.1", () =>
+        socket.write("GET / HTTP/1.1\r\nhost: x\r\n\r\n"),
+      );
+      socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
+      socket.once("end", () => resolve("end"));
+      socket.resume();
+      cleanups.push(() => socket.destroy());
+    });
+    expect(outcome).toBe("ECONNRESET");
+  });
+
   it("serves HTTP/1 on an HCM whose request_timeout is below node's 60 s headers timeout", async () => {
     const bound = signal();
     const m = manager({ onBound: bound.fire });

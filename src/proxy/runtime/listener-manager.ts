@@ -301,8 +301,12 @@ class ActiveListener {
       !filter ||
       (filter.kind !== "http_connection_manager" && filter.kind !== "tcp_proxy")
     ) {
-      // No chain: Envoy closes the connection.
-      socket.destroy();
+      // No chain: Envoy closes the connection. Its listener filters only peeked at what the
+      // client sent, so the kernel resets a connection closed with those bytes unread (a
+      // plaintext client of a STRICT mTLS port sees "connection reset"); here they were read,
+      // so the reset is explicit.
+      if (socket.readableLength > 0) socket.resetAndDestroy();
+      else socket.destroy();
       return;
     }
     this.runtimeFor(chain).accept(this.config, chain, socket, info, h2c);
