@@ -48,6 +48,9 @@ spec:
   - match: [{uri: {prefix: /teapot}}]
     fault: {abort: {httpStatus: 418, percentage: {value: 100}}}
     route: [{destination: {host: echo}}]
+  - match: [{uri: {prefix: /delay}}]
+    timeout: 200ms
+    route: [{destination: {host: echo}}]
   - route: [{destination: {host: echo}}]
 ---
 apiVersion: telemetry.istio.io/v1
@@ -327,6 +330,33 @@ describe("Istio's standard metrics", () => {
         }),
       ),
     ).toBe(4);
+  });
+
+  it("names the destination from the endpoint's metadata when no response said (a timeout)", async () => {
+    expect((await call("/delay/3000")).status).toBe(504);
+    const timedOut = {
+      reporter: "source",
+      source_workload: "sleep",
+      destination_service_name: "echo",
+      response_code: "504",
+      response_flags: "UT",
+    };
+    const client = await scrapeUntil(
+      SLEEP,
+      "the timed-out request",
+      (text) => sum(samples(text, "istio_requests_total", timedOut)) === 1,
+    );
+    expect(
+      sum(
+        samples(client, "istio_requests_total", {
+          ...timedOut,
+          destination_workload: "echo-1",
+          destination_workload_namespace: "default",
+          destination_canonical_service: "echo",
+          destination_canonical_revision: "v1",
+        }),
+      ),
+    ).toBe(1);
   });
 
   it("counts TCP connections and bytes at both ends, each naming the other through the in-band exchange", async () => {

@@ -223,6 +223,12 @@ class RouterStream implements ResponseStreamHooks {
     const info = req.downstream.info;
     info.upstreamCluster = cluster.config.name;
     info.upstreamHost = `${host.address}:${host.port}`;
+    // Istio's stats name the upstream host's workload (its istio.workload metadata) when no
+    // response says who answered: a timeout, a reset, a client that left. A response's peer
+    // metadata replaces it (forwardResponse).
+    const stream = req.downstream.telemetry;
+    if (stream?.reporter === "source" && this.deps.telemetry)
+      stream.peer = this.deps.telemetry.endpointPeer(host.metadata);
     this.attempted.add(host);
     this.retry.onHostAttempted(`${host.address}:${host.port}`);
     this.attemptCount++;
