@@ -177,6 +177,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     store.close();
     grpcServer.forceShutdown();
     await ads.close();
+    await caServer?.close();
   };
   let boundPort: number;
   let caServer: CaServer | undefined;
@@ -268,7 +269,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     });
   } catch (error) {
     await stopStarted();
-    await caServer?.close();
     throw error;
   }
   ready = true;

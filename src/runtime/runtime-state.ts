@@ -168,6 +168,12 @@ export async function fetchPods(state: RuntimeState): Promise<PodStatus[]> {
 }
 
 /**
+ * How often to ask meshReady while waiting for a push: it and its ACKs take tens of
+ * milliseconds, so a waiting command returns close to when they land.
+ */
+export const MESH_SYNC_POLL_MS = 10;
+
+/**
  * Whether the mesh is ready: every pod is, and every proxy has ACKed the configuration that
  * says so (the control plane pushes a change after 100 ms of quiet, as istiod does).
  */

@@ -5,7 +5,12 @@ import { resolve } from "node:path";
 import { parseDuration } from "../../base/duration.ts";
 import { CremaError } from "../../base/errors.ts";
 import { readSources } from "../../config/source-file.ts";
-import { changeConfig, meshReady, type RuntimeState } from "../../runtime/runtime-state.ts";
+import {
+  changeConfig,
+  MESH_SYNC_POLL_MS,
+  meshReady,
+  type RuntimeState,
+} from "../../runtime/runtime-state.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandRegistrar } from "../main.ts";
 import { reportErrors, runningMesh, stateDirOption } from "../runtime-io.ts";
@@ -17,9 +22,6 @@ interface ChangeFlags {
   wait?: boolean;
   timeout: string;
 }
-
-/** How often `--wait` asks; a push and its ACKs take tens of milliseconds. */
-const SYNC_POLL_MS = 10;
 
 /**
  * Waits until every pod the configuration asks for is ready and every proxy has ACKed the
@@ -39,7 +41,7 @@ async function waitForSync(state: RuntimeState, timeout: string): Promise<void> 
         `the mesh was not synced after ${timeout}: 'crema proxy-status' shows which proxy is behind, 'crema status' which pod is not ready`,
       );
     }
-    await new Promise((r) => setTimeout(r, SYNC_POLL_MS));
+    await new Promise((r) => setTimeout(r, MESH_SYNC_POLL_MS));
   }
 }
 

@@ -19,6 +19,7 @@ import type { Runtime } from "../../runtime/runtime.ts";
 import {
   DEFAULT_STATE_DIR,
   fetchPods,
+  MESH_SYNC_POLL_MS,
   meshReady,
   type PodStatus,
   type RuntimeState,
@@ -46,11 +47,6 @@ interface UpFlags {
 
 const DETACHED_LOG = "runtime.log";
 const WAIT_POLL_MS = 100;
-/**
- * Once every pod is ready, the wait is for the control plane's last push and the proxies' ACKs,
- * which take tens of milliseconds: asked this often, `--detach` returns close to when they land.
- */
-const SYNC_POLL_MS = 10;
 /** A container that exited this often while `--detach` waits will not become ready by itself. */
 const CRASH_LOOP_RESTARTS = 3;
 const LOG_TAIL_LINES = 15;
@@ -259,7 +255,7 @@ async function runDetached(paths: string[], flags: UpFlags, io: CliIo) {
       io.stdout(`running in the background (process ${state.pid}); 'crema down' stops it\n`);
       return;
     }
-    await new Promise((r) => setTimeout(r, podsReady ? SYNC_POLL_MS : WAIT_POLL_MS));
+    await new Promise((r) => setTimeout(r, podsReady ? MESH_SYNC_POLL_MS : WAIT_POLL_MS));
   }
 }
 

@@ -2,6 +2,7 @@
 // bind address and limits. Shared by the router's attempts and its request mirrors; built once per
 // cluster config, host, protocol and source address, as every attempt to a host asks for the same.
 import { isIP } from "node:net";
+import { addressWithoutPort } from "../access-log/command-operators.ts";
 import type { ClusterStats } from "../stats/stats-store.ts";
 import type { UpstreamTlsConnector } from "../tls/upstream-tls.ts";
 import type { ClusterConfig } from "../upstream/cluster-config.ts";
@@ -103,10 +104,8 @@ export function upstreamTarget(
 
 /** The host of an :authority, as SNI: without the port; none for an IP address (RFC 6066). */
 function sniOf(authority: string): string | undefined {
-  const host = authority.startsWith("[")
-    ? authority.slice(1, authority.indexOf("]"))
-    : authority.replace(/:\d*$/, "");
-  return host === "" || isIP(host) !== 0 ? undefined : host;
+  const host = addressWithoutPort(authority);
+  return !host || isIP(host) !== 0 ? undefined : host;
 }
 
 function withAutoSni(base: UpstreamTarget, name: string, sanValidation: boolean): UpstreamTarget {

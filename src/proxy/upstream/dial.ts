@@ -7,13 +7,13 @@ import type { TLSSocket } from "node:tls";
 import { setTimeoutMs } from "../../base/timer.ts";
 import type { StreamResetReason } from "../http/reset-reason.ts";
 import type { UpstreamTlsConnector, UpstreamTlsTarget } from "../tls/upstream-tls.ts";
+import { hostAddress } from "./lb/host-set.ts";
 
 /** A connection's own address as Envoy prints one (`ip:port`, `[ipv6]:port`). */
 export function socketLocalAddress(socket: Socket | undefined): string | undefined {
-  const ip = socket?.localAddress;
+  const address = socket?.localAddress;
   const port = socket?.localPort;
-  if (!ip || port === undefined) return undefined;
-  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return address && port !== undefined ? hostAddress({ address, port }) : undefined;
 }
 
 /** TLS for one connection: the proxy's connector and the host's context. */
